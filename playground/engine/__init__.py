@@ -1,0 +1,1 @@
+"""The numerical engine: numpy + numba only, never Qt."""

@@ -1,0 +1,612 @@
+"""Numba kernels: many training steps per call, explicit loops, no BLAS, ``nogil``.
+
+Parameters live in one flat vector ``theta``; layer ``l`` owns ``W = theta[woff[l]:]``
+shaped (sizes[l], sizes[l+1]) row-major, then ``b``. Activations of a batch live in one
+flat buffer with per-layer offsets. Every function here has a numpy twin in
+``reference.py``; tests hold the two to 1e-10.
+
+Private kernels take C-contiguous arrays prepared by ``trainer.py`` (the checked wrapper).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from playground.engine.jit import JIT, JIT_INLINE
+from playground.engine.rng import dropout_base, dropout_uniform, epoch_permutation
+
+# activation codes (activations.py)
+LINEAR, SIGMOID, TANH, RELU, LEAKY_RELU, ELU, GELU, SOFTPLUS, SINE, SOFTMAX = range(10)
+# loss codes (losses.py)
+MSE, MAE, HUBER, BCE, CCE, HINGE, KL_DIV = range(7)
+# optimizer codes
+OPT_SGD, OPT_ADAGRAD, OPT_RMSPROP, OPT_ADAM, OPT_ADAMW = range(5)
+# hyper-parameter slots of the ``hp`` vector
+HP_MOMENTUM, HP_DAMPENING, HP_NESTEROV, HP_WD, HP_BETA1, HP_BETA2, HP_EPS = range(7)
+HP_ALPHA, HP_CENTERED, HP_LR_DECAY, HP_AMSGRAD, HP_CLIP, HP_REG_KIND, HP_REG_RATE, HP_HUBER = range(7, 15)
+N_HP = 15
+# status codes
+OK, DIVERGED_LOSS, DIVERGED_GRAD, DIVERGED_PARAMS = range(4)
+
+_SQRT_HALF = 0.7071067811865476
+_INV_SQRT_2PI = 0.3989422804014327
+
+
+# --------------------------------------------------------------------------- scalars
+
+
+@njit(**JIT_INLINE)
+def _sigmoid(z):
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+@njit(**JIT_INLINE)
+def _act(code, z, slope):
+    if code == TANH:
+        return math.tanh(z)
+    if code == RELU:
+        return z if z > 0 else 0.0
+    if code == SIGMOID:
+        return _sigmoid(z)
+    if code == LINEAR:
+        return z
+    if code == LEAKY_RELU:
+        return z if z > 0 else slope * z
+    if code == ELU:
+        return z if z > 0 else math.expm1(z)
+    if code == GELU:
+        return 0.5 * z * (1.0 + math.erf(z * _SQRT_HALF))
+    if code == SOFTPLUS:
+        return z if z > 20.0 else math.log1p(math.exp(z))
+    if code == SINE:
+        return math.sin(z)
+    return z
+
+
+@njit(**JIT_INLINE)
+def _act_grad(code, z, a, slope):
+    if code == TANH:
+        return 1.0 - a * a
+    if code == RELU:
+        return 1.0 if z > 0 else 0.0
+    if code == SIGMOID:
+        return a * (1.0 - a)
+    if code == LINEAR:
+        return 1.0
+    if code == LEAKY_RELU:
+        return 1.0 if z > 0 else slope
+    if code == ELU:
+        return 1.0 if z > 0 else a + 1.0
+    if code == GELU:
+        return 0.5 * (1.0 + math.erf(z * _SQRT_HALF)) + z * math.exp(-0.5 * z * z) * _INV_SQRT_2PI
+    if code == SOFTPLUS:
+        return 1.0 if z > 20.0 else _sigmoid(z)
+    if code == SINE:
+        return math.cos(z)
+    return 1.0
+
+
+# --------------------------------------------------------------------------- forward
+
+
+@njit(**JIT_INLINE)
+def _dense(theta, woff, boff, fin, fout, src, soff, dst, doff, rows):
+    """dst[i, :] = src[i, :] @ W + b for i < rows (flat row-major buffers)."""
+    for i in range(rows):
+        zr = doff + i * fout
+        for j in range(fout):
+            dst[zr + j] = theta[boff + j]
+        sr = soff + i * fin
+        for k in range(fin):
+            a = src[sr + k]
+            if a != 0.0:
+                wr = woff + k * fout
+                for j in range(fout):
+                    dst[zr + j] += a * theta[wr + j]
+
+
+@njit(**JIT_INLINE)
+def _activate_rows(code, slope, z, a, off, rows, width):
+    n = rows * width
+    if code == SOFTMAX:
+        for i in range(rows):
+            r = off + i * width
+            m = z[r]
+            for j in range(1, width):
+                if z[r + j] > m:
+                    m = z[r + j]
+            s = 0.0
+            for j in range(width):
+                e = math.exp(z[r + j] - m)
+                a[r + j] = e
+                s += e
+            for j in range(width):
+                a[r + j] /= s
+    elif code == TANH:
+        for t in range(off, off + n):
+            a[t] = math.tanh(z[t])
+    elif code == RELU:
+        for t in range(off, off + n):
+            a[t] = z[t] if z[t] > 0.0 else 0.0
+    else:
+        for t in range(off, off + n):
+            a[t] = _act(code, z[t], slope)
+
+
+@njit(**JIT)
+def _forward(theta, sizes, acts, slopes, woff, boff, aoff, z, a, rows):
+    """Forward pass of ``rows`` rows whose inputs are already in a[aoff[0]:]."""
+    n_layers = sizes.shape[0] - 1
+    for l in range(n_layers):
+        fin = sizes[l]
+        fout = sizes[l + 1]
+        _dense(theta, woff[l], boff[l], fin, fout, a, aoff[l], z, aoff[l + 1], rows)
+        _activate_rows(acts[l], slopes[l], z, a, aoff[l + 1], rows, fout)
+
+
+# --------------------------------------------------------------------------- loss
+
+
+@njit(**JIT_INLINE)
+def _row_loss(loss, out_code, z, a, y, r, yr, m, delta, huber):
+    """Loss of one row (summed over its m outputs, not normalised); writes dL/dz into delta."""
+    total = 0.0
+    if loss == BCE:
+        for j in range(m):
+            zz = z[r + j]
+            t = y[yr + j]
+            total += max(zz, 0.0) - zz * t + math.log1p(math.exp(-abs(zz)))
+            delta[r + j] = a[r + j] - t
+        return total
+    if loss == CCE or loss == KL_DIV:
+        zmax = z[r]
+        for j in range(1, m):
+            if z[r + j] > zmax:
+                zmax = z[r + j]
+        s = 0.0
+        for j in range(m):
+            s += math.exp(z[r + j] - zmax)
+        lse = zmax + math.log(s)
+        ysum = 0.0
+        for j in range(m):
+            t = y[yr + j]
+            ysum += t
+            if loss == CCE:
+                total -= t * (z[r + j] - lse)
+            elif t > 0:
+                total += t * (math.log(t) - (z[r + j] - lse))
+        for j in range(m):
+            delta[r + j] = a[r + j] * ysum - y[yr + j]
+        return total
+    if loss == HINGE and m > 1:
+        c = 0
+        for j in range(1, m):
+            if y[yr + j] > y[yr + c]:
+                c = j
+        fc = a[r + c]
+        dc = 0.0
+        for j in range(m):
+            delta[r + j] = 0.0
+        for j in range(m):
+            if j != c:
+                margin = 1.0 - fc + a[r + j]
+                if margin > 0:
+                    total += margin
+                    delta[r + j] += 1.0
+                    dc -= 1.0
+        delta[r + c] = dc
+        for j in range(m):
+            total_scale = 1.0 / m
+            delta[r + j] *= total_scale * _act_grad(out_code, z[r + j], a[r + j], 0.0)
+        return total / m
+    for j in range(m):
+        f = a[r + j]
+        t = y[yr + j]
+        d = f - t
+        if loss == MSE:
+            total += d * d
+            g = 2.0 * d
+        elif loss == MAE:
+            total += abs(d)
+            g = 1.0 if d > 0 else (-1.0 if d < 0 else 0.0)
+        elif loss == HUBER:
+            ad = abs(d)
+            if ad <= huber:
+                total += 0.5 * d * d
+                g = d
+            else:
+                total += huber * (ad - 0.5 * huber)
+                g = huber if d > 0 else -huber
+        else:  # binary hinge, +-1 targets
+            margin = 1.0 - t * f
+            if margin > 0:
+                total += margin
+                g = -t
+            else:
+                g = 0.0
+        delta[r + j] = g * _act_grad(out_code, z[r + j], f, 0.0)
+    return total
+
+
+@njit(**JIT_INLINE)
+def _loss_scale(loss, m):
+    """Per-row normaliser beyond the batch size: element means for elementwise losses."""
+    if loss == CCE or loss == KL_DIV or (loss == HINGE and m > 1):
+        return 1.0
+    return 1.0 / m
+
+
+# --------------------------------------------------------------------------- forward + backward
+
+
+@njit(**JIT)
+def _forward_backward(
+    theta, grad, X, Y, rows_idx, nrows, denom, sizes, acts, slopes, drop, woff, boff, aoff,
+    z, a, delta, mask, loss, huber, train, drop_key, step, accumulate,
+):
+    """Loss (sum over rows / denom) and, into grad, its gradient for the given rows.
+
+    ``denom`` is the number of rows the mean is over (the batch, or the whole set when a
+    full-batch gradient is accumulated chunk by chunk with ``accumulate``).
+    """
+    n_layers = sizes.shape[0] - 1
+    n_in = sizes[0]
+    m = sizes[n_layers]
+    for i in range(nrows):
+        src = rows_idx[i] * n_in
+        for k in range(n_in):
+            a[i * n_in + k] = X[src + k]
+    # forward with inverted dropout on hidden layers (torch nn.Dropout after the activation)
+    base = dropout_base(drop_key, step)
+    for l in range(n_layers):
+        fin = sizes[l]
+        fout = sizes[l + 1]
+        _dense(theta, woff[l], boff[l], fin, fout, a, aoff[l], z, aoff[l + 1], nrows)
+        _activate_rows(acts[l], slopes[l], z, a, aoff[l + 1], nrows, fout)
+        p = drop[l]
+        if train and p > 0.0 and l < n_layers - 1:
+            keep_scale = 1.0 / (1.0 - p)
+            off = aoff[l + 1]
+            for i in range(nrows):
+                for j in range(fout):
+                    u = dropout_uniform(base, l, i, j)
+                    mk = keep_scale if u >= p else 0.0
+                    mask[off + i * fout + j] = mk
+                    a[off + i * fout + j] *= mk
+    # loss and output delta
+    off = aoff[n_layers]
+    scale = _loss_scale(loss, m) / denom
+    total = 0.0
+    out_code = acts[n_layers - 1]
+    for i in range(nrows):
+        total += _row_loss(loss, out_code, z, a, Y, off + i * m, rows_idx[i] * m, m, delta, huber)
+    for t in range(off, off + nrows * m):
+        delta[t] *= scale
+    # backward
+    if not accumulate:
+        for t in range(grad.shape[0]):
+            grad[t] = 0.0
+    for l in range(n_layers - 1, -1, -1):
+        fin = sizes[l]
+        fout = sizes[l + 1]
+        doff = aoff[l + 1]
+        soff = aoff[l]
+        wo = woff[l]
+        bo = boff[l]
+        for i in range(nrows):
+            dr = doff + i * fout
+            for j in range(fout):
+                grad[bo + j] += delta[dr + j]
+            sr = soff + i * fin
+            for k in range(fin):
+                av = a[sr + k]
+                if av != 0.0:
+                    wr = wo + k * fout
+                    for j in range(fout):
+                        grad[wr + j] += av * delta[dr + j]
+        if l > 0:
+            code = acts[l - 1]
+            slope = slopes[l - 1]
+            p = drop[l - 1]
+            for i in range(nrows):
+                dr = doff + i * fout
+                sr = soff + i * fin
+                for k in range(fin):
+                    wr = wo + k * fout
+                    s = 0.0
+                    for j in range(fout):
+                        s += delta[dr + j] * theta[wr + j]
+                    if train and p > 0.0:
+                        mk = mask[sr + k]
+                        if mk == 0.0:
+                            delta[sr + k] = 0.0
+                            continue
+                        s *= mk
+                        # the activation before dropout is a / mk
+                        delta[sr + k] = s * _act_grad(code, z[sr + k], a[sr + k] / mk, slope)
+                    else:
+                        delta[sr + k] = s * _act_grad(code, z[sr + k], a[sr + k], slope)
+    return total * _loss_scale(loss, m) / denom
+
+
+# --------------------------------------------------------------------------- optimizer
+
+
+@njit(**JIT)
+def _regularize_and_clip(theta, grad, sizes, woff, hp):
+    """Add the L1/L2 penalty gradient to weights (not biases), then clip the global norm."""
+    kind = hp[HP_REG_KIND]
+    rate = hp[HP_REG_RATE]
+    if kind > 0 and rate > 0:
+        for l in range(sizes.shape[0] - 1):
+            start = woff[l]
+            stop = start + sizes[l] * sizes[l + 1]
+            if kind == 1:
+                for t in range(start, stop):
+                    w = theta[t]
+                    grad[t] += rate * (1.0 if w > 0 else (-1.0 if w < 0 else 0.0))
+            else:
+                for t in range(start, stop):
+                    grad[t] += rate * theta[t]
+    clip = hp[HP_CLIP]
+    if clip > 0:
+        sq = 0.0
+        for t in range(grad.shape[0]):
+            sq += grad[t] * grad[t]
+        coef = clip / (math.sqrt(sq) + 1e-6)
+        if coef < 1.0:
+            for t in range(grad.shape[0]):
+                grad[t] *= coef
+
+
+@njit(**JIT)
+def _optimizer_update(opt, theta, new, grad, state, t, lr, hp):
+    """One torch.optim update of ``theta`` into ``new``; ``t`` counts updates before this one.
+
+    Returns False if a new parameter is not finite (theta is then left untouched).
+    """
+    n = theta.shape[0]
+    wd = hp[HP_WD]
+    finite = True
+    if opt == OPT_SGD:
+        mom = hp[HP_MOMENTUM]
+        damp = hp[HP_DAMPENING]
+        nest = hp[HP_NESTEROV] > 0
+        buf = state[0]
+        for i in range(n):
+            g = grad[i] + wd * theta[i]
+            if mom != 0.0:
+                b = g if t == 0 else mom * buf[i] + (1.0 - damp) * g
+                buf[i] = b
+                g = g + mom * b if nest else b
+            v = theta[i] - lr * g
+            new[i] = v
+            if not math.isfinite(v):
+                finite = False
+    elif opt == OPT_ADAGRAD:
+        clr = lr / (1.0 + t * hp[HP_LR_DECAY])
+        eps = hp[HP_EPS]
+        acc = state[0]
+        for i in range(n):
+            g = grad[i] + wd * theta[i]
+            acc[i] += g * g
+            v = theta[i] - clr * g / (math.sqrt(acc[i]) + eps)
+            new[i] = v
+            if not math.isfinite(v):
+                finite = False
+    elif opt == OPT_RMSPROP:
+        alpha = hp[HP_ALPHA]
+        eps = hp[HP_EPS]
+        mom = hp[HP_MOMENTUM]
+        centered = hp[HP_CENTERED] > 0
+        sq = state[0]
+        gavg = state[1]
+        buf = state[2]
+        for i in range(n):
+            g = grad[i] + wd * theta[i]
+            s = alpha * sq[i] + (1.0 - alpha) * g * g
+            if s < 1e-300:  # flush denormals: they slow the kernel (see BENCHMARKS.md)
+                s = 0.0
+            sq[i] = s
+            if centered:
+                ga = alpha * gavg[i] + (1.0 - alpha) * g
+                gavg[i] = ga
+                avg = math.sqrt(s - ga * ga) + eps
+            else:
+                avg = math.sqrt(s) + eps
+            if mom > 0:
+                b = mom * buf[i] + g / avg
+                buf[i] = b
+                v = theta[i] - lr * b
+            else:
+                v = theta[i] - lr * g / avg
+            new[i] = v
+            if not math.isfinite(v):
+                finite = False
+    else:  # Adam / AdamW
+        b1 = hp[HP_BETA1]
+        b2 = hp[HP_BETA2]
+        eps = hp[HP_EPS]
+        ams = hp[HP_AMSGRAD] > 0
+        step = t + 1
+        bc1 = 1.0 - b1**step
+        bc2 = 1.0 - b2**step
+        step_size = lr / bc1
+        sqrt_bc2 = math.sqrt(bc2)
+        m1 = state[0]
+        m2 = state[1]
+        vmax = state[2]
+        decoupled = opt == OPT_ADAMW
+        for i in range(n):
+            p = theta[i]
+            if decoupled:
+                p = p * (1.0 - lr * wd)
+                g = grad[i]
+            else:
+                g = grad[i] + wd * p
+            mm = b1 * m1[i] + (1.0 - b1) * g
+            vv = b2 * m2[i] + (1.0 - b2) * g * g
+            if abs(mm) < 1e-300:
+                mm = 0.0
+            if vv < 1e-300:
+                vv = 0.0
+            m1[i] = mm
+            m2[i] = vv
+            if ams:
+                if vv > vmax[i]:
+                    vmax[i] = vv
+                denom = math.sqrt(vmax[i]) / sqrt_bc2 + eps
+            else:
+                denom = math.sqrt(vv) / sqrt_bc2 + eps
+            v = p - step_size * mm / denom
+            new[i] = v
+            if not math.isfinite(v):
+                finite = False
+    return finite
+
+
+# --------------------------------------------------------------------------- the training kernel
+
+
+@njit(**JIT)
+def train_kernel(
+    theta, spare, grad, state, X, Y, perm, sizes, acts, slopes, drop, woff, boff, aoff,
+    z, a, delta, mask, loss, huber, opt, hp, lrs, step0, opt_t0, batch, shuffle_key, drop_key,
+    batch_losses, layer_sq,
+):
+    """Run ``lrs.shape[0]`` optimizer steps from global step ``step0``.
+
+    Returns (steps_done, status). On divergence the step that produced a non-finite loss,
+    gradient or parameter is not applied: theta holds the last finite parameters.
+    ``layer_sq[l] = (|dW|^2, |db|^2)`` of the last step's data-loss gradient.
+    """
+    n = X.shape[0] // sizes[0]
+    spe = (n + batch - 1) // batch
+    n_steps = lrs.shape[0]
+    n_layers = sizes.shape[0] - 1
+    cur_epoch = -1
+    status = OK
+    done = 0
+    for s in range(n_steps):
+        step = step0 + s
+        epoch = step // spe
+        k = step % spe
+        if batch < n and epoch != cur_epoch:
+            epoch_permutation(shuffle_key, epoch, perm)
+            cur_epoch = epoch
+        start = k * batch
+        rows = min(batch, n - start)
+        lval = _forward_backward(
+            theta, grad, X, Y, perm[start:start + rows], rows, rows, sizes, acts, slopes, drop,
+            woff, boff, aoff, z, a, delta, mask, loss, huber, True, drop_key, step, False,
+        )
+        batch_losses[s] = lval
+        if not math.isfinite(lval):
+            status = DIVERGED_LOSS
+            break
+        gsq = 0.0
+        for l in range(n_layers):
+            sw = 0.0
+            for t in range(woff[l], boff[l]):
+                sw += grad[t] * grad[t]
+            sb = 0.0
+            for t in range(boff[l], boff[l] + sizes[l + 1]):
+                sb += grad[t] * grad[t]
+            layer_sq[l, 0] = sw
+            layer_sq[l, 1] = sb
+            gsq += sw + sb
+        if not math.isfinite(gsq):
+            status = DIVERGED_GRAD
+            break
+        _regularize_and_clip(theta, grad, sizes, woff, hp)
+        if not _optimizer_update(opt, theta, spare, grad, state, opt_t0 + s, lrs[s], hp):
+            status = DIVERGED_PARAMS
+            break
+        for t in range(theta.shape[0]):
+            theta[t] = spare[t]
+        done += 1
+    return done, status
+
+
+@njit(**JIT)
+def loss_and_grad_kernel(
+    theta, grad, X, Y, rows_idx, sizes, acts, slopes, drop, woff, boff, aoff, z, a, delta, mask,
+    loss, huber, chunk, train, drop_key, step,
+):
+    """Mean loss over the given rows and its full gradient (for L-BFGS and landscapes)."""
+    nrows = rows_idx.shape[0]
+    for t in range(grad.shape[0]):
+        grad[t] = 0.0
+    total = 0.0
+    for start in range(0, nrows, chunk):
+        rows = min(chunk, nrows - start)
+        total += _forward_backward(
+            theta, grad, X, Y, rows_idx[start:start + rows], rows, nrows, sizes, acts, slopes, drop,
+            woff, boff, aoff, z, a, delta, mask, loss, huber, train, drop_key, step, True,
+        )
+    return total
+
+
+@njit(**JIT)
+def predict_kernel(theta, X, out, sizes, acts, slopes, woff, boff, aoff, z, a, chunk, hidden_out):
+    """Network outputs for every row of X (n, n_in) into out (n, m); no dropout.
+
+    If ``hidden_out`` has rows, the activations of every hidden and output neuron are
+    written there too, shape (n, sum(sizes[1:])) -- the per-neuron thumbnails.
+    """
+    n = X.shape[0]
+    n_in = sizes[0]
+    n_layers = sizes.shape[0] - 1
+    m = sizes[n_layers]
+    want_hidden = hidden_out.shape[0] == n
+    width = 0
+    for l in range(1, n_layers + 1):
+        width += sizes[l]
+    for start in range(0, n, chunk):
+        rows = min(chunk, n - start)
+        for i in range(rows):
+            for k in range(n_in):
+                a[i * n_in + k] = X[start + i, k]
+        _forward(theta, sizes, acts, slopes, woff, boff, aoff, z, a, rows)
+        off = aoff[n_layers]
+        for i in range(rows):
+            for j in range(m):
+                out[start + i, j] = a[off + i * m + j]
+        if want_hidden:
+            col = 0
+            for l in range(1, n_layers + 1):
+                f = sizes[l]
+                lo = aoff[l]
+                for i in range(rows):
+                    for j in range(f):
+                        hidden_out[start + i, col + j] = a[lo + i * f + j]
+                col += f
+
+
+@njit(**JIT)
+def eval_loss_kernel(theta, X, Y, out, sizes, acts, slopes, woff, boff, aoff, z, a, delta, loss, huber, chunk):
+    """Mean loss over all rows (no dropout) and the outputs into ``out``."""
+    n = X.shape[0]
+    n_in = sizes[0]
+    n_layers = sizes.shape[0] - 1
+    m = sizes[n_layers]
+    out_code = acts[n_layers - 1]
+    total = 0.0
+    for start in range(0, n, chunk):
+        rows = min(chunk, n - start)
+        for i in range(rows):
+            for k in range(n_in):
+                a[i * n_in + k] = X[start + i, k]
+        _forward(theta, sizes, acts, slopes, woff, boff, aoff, z, a, rows)
+        off = aoff[n_layers]
+        for i in range(rows):
+            total += _row_loss(loss, out_code, z, a, Y.ravel(), off + i * m, (start + i) * m, m, delta, huber)
+            for j in range(m):
+                out[start + i, j] = a[off + i * m + j]
+    return total * _loss_scale(loss, m) / max(n, 1)

@@ -1,0 +1,68 @@
+"""Loss registry (PyTorch's definitions and 'mean' reductions). Codes drive the kernels;
+the target encoding says how class labels become the target matrix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from playground.registry import Registry
+
+MSE, MAE, HUBER, BCE, CCE, HINGE, KL_DIV = range(7)
+
+
+@dataclass(frozen=True)
+class Loss:
+    name: str
+    code: int
+    torch_name: str
+    description: str
+    classification_only: bool = False
+
+
+LOSSES: Registry[Loss] = Registry("loss")
+for _l in (
+    Loss("mse", MSE, "MSELoss", "mean squared error"),
+    Loss("mae", MAE, "L1Loss", "mean absolute error"),
+    Loss("huber", HUBER, "HuberLoss", "squared near zero, absolute far away (delta = training.huber_delta)"),
+    Loss("bce", BCE, "BCEWithLogitsLoss", "binary cross-entropy on sigmoid outputs (fused, stable)", True),
+    Loss("cce", CCE, "CrossEntropyLoss", "categorical cross-entropy on softmax outputs (log-sum-exp)", True),
+    Loss("hinge", HINGE, "mean(max(0, 1 - y f)) / MultiMarginLoss", "margin loss of SVMs; +-1 targets", True),
+    Loss("kl_div", KL_DIV, "KLDivLoss(reduction='batchmean')", "KL divergence of target from softmax", True),
+):
+    LOSSES.register(_l.name, _l)
+
+
+def n_outputs(loss: str, output_activation: str, task: str, n_classes: int, n_targets: int) -> int:
+    """Number of output units: one for binary problems scored by a single output."""
+    if task == "regression":
+        return n_targets
+    if n_classes == 2 and output_activation != "softmax" and loss in ("bce", "mse", "mae", "huber", "hinge"):
+        return 1
+    return n_classes
+
+
+def encode_targets(y: np.ndarray, loss: str, output_activation: str, task: str, n_out: int) -> np.ndarray:
+    """Class indices or regression values -> the float target matrix the loss compares with."""
+    if task == "regression":
+        return np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+    y = np.asarray(y, dtype=np.int64)
+    if n_out == 1:
+        pos = (y == 1).astype(np.float64)[:, None]
+        if loss == "hinge" or output_activation == "tanh":
+            return 2.0 * pos - 1.0  # +-1 targets, as TensorFlow Playground and SVMs use
+        return pos
+    onehot = np.zeros((len(y), n_out))
+    onehot[np.arange(len(y)), y] = 1.0
+    if output_activation == "tanh" and loss != "hinge":
+        return 2.0 * onehot - 1.0
+    return onehot
+
+
+def decode_predictions(out: np.ndarray, output_activation: str) -> np.ndarray:
+    """Network outputs -> predicted class indices."""
+    if out.shape[1] == 1:
+        threshold = 0.5 if output_activation == "sigmoid" else 0.0
+        return (out[:, 0] > threshold).astype(np.int64)
+    return np.argmax(out, axis=1)

@@ -1,0 +1,231 @@
+"""Plain-numpy twins of the kernels: readable, vectorised per layer, slow.
+
+Tests hold ``kernels.py`` to these within 1e-10 relative (float64). They also document
+the maths: forward is ``act(x @ W + b)``, losses are PyTorch's, updates are torch.optim's.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from playground.engine import kernels as K
+from playground.engine.activations import ACTIVATIONS
+from playground.engine.rng import dropout_uniform_np, epoch_permutation_np
+
+_BY_CODE = {a.code: a for _, a in ACTIVATIONS.items()}
+
+
+def act(code: int, z: np.ndarray, slope: float) -> np.ndarray:
+    return _BY_CODE[code].fn(z, slope) if code != K.LEAKY_RELU else np.where(z > 0, z, slope * z)
+
+
+def act_grad(code: int, z: np.ndarray, a: np.ndarray, slope: float) -> np.ndarray:
+    if code == K.LEAKY_RELU:
+        return np.where(z > 0, 1.0, slope)
+    return _BY_CODE[code].grad(z, a, slope)
+
+
+def forward(params, acts, slopes, X, drop=None, masks=None):
+    """Returns (zs, as_) per layer; as_[0] is X. ``masks`` (hidden layers) apply dropout."""
+    zs, outs = [], [X]
+    for l, (W, b) in enumerate(params):
+        z = outs[-1] @ W + b
+        a = act(acts[l], z, slopes[l])
+        if masks is not None and l < len(params) - 1 and masks[l] is not None:
+            a = a * masks[l]
+        zs.append(z)
+        outs.append(a)
+    return zs, outs
+
+
+def loss_and_delta(loss: int, out_code: int, z, a, Y, huber: float):
+    """Mean loss over the rows and dL/dz of the output layer."""
+    n, m = Y.shape
+    if loss == K.BCE:
+        lv = np.maximum(z, 0) - z * Y + np.log1p(np.exp(-np.abs(z)))
+        return lv.sum() / (n * m), (a - Y) / (n * m)
+    if loss in (K.CCE, K.KL_DIV):
+        zmax = z.max(axis=1, keepdims=True)
+        logp = z - (zmax + np.log(np.exp(z - zmax).sum(axis=1, keepdims=True)))
+        if loss == K.CCE:
+            lv = -(Y * logp).sum()
+        else:
+            safe = np.where(Y > 0, Y, 1.0)
+            lv = np.where(Y > 0, Y * (np.log(safe) - logp), 0.0).sum()
+        return lv / n, (a * Y.sum(axis=1, keepdims=True) - Y) / n
+    if loss == K.HINGE and m > 1:
+        c = np.argmax(Y, axis=1)
+        fc = a[np.arange(n), c][:, None]
+        margins = 1.0 - fc + a
+        margins[np.arange(n), c] = 0.0
+        pos = (margins > 0).astype(float)
+        d = pos.copy()
+        d[np.arange(n), c] = -pos.sum(axis=1)
+        lv = np.maximum(margins, 0).sum() / m
+        return lv / n, d / m * act_grad(out_code, z, a, 0.0) / n
+    d = a - Y
+    if loss == K.MSE:
+        lv, g = d * d, 2 * d
+    elif loss == K.MAE:
+        lv, g = np.abs(d), np.sign(d)
+    elif loss == K.HUBER:
+        small = np.abs(d) <= huber
+        lv = np.where(small, 0.5 * d * d, huber * (np.abs(d) - 0.5 * huber))
+        g = np.where(small, d, huber * np.sign(d))
+    else:  # binary hinge
+        margin = 1.0 - Y * a
+        lv = np.maximum(margin, 0)
+        g = np.where(margin > 0, -Y, 0.0)
+    return lv.sum() / (n * m), g * act_grad(out_code, z, a, 0.0) / (n * m)
+
+
+def backward(params, acts, slopes, zs, outs, delta, masks=None):
+    grads = [None] * len(params)
+    for l in range(len(params) - 1, -1, -1):
+        W, _ = params[l]
+        grads[l] = (outs[l].T @ delta, delta.sum(axis=0))
+        if l > 0:
+            da = delta @ W.T
+            a_prev = outs[l]
+            if masks is not None and masks[l - 1] is not None:
+                mk = masks[l - 1]
+                da = da * mk
+                a_prev = np.divide(a_prev, mk, out=np.zeros_like(a_prev), where=mk != 0)
+            delta = da * act_grad(acts[l - 1], zs[l - 1], a_prev, slopes[l - 1])
+    return grads
+
+
+def regularize_and_clip(params, grads, hp):
+    kind, rate = int(hp[K.HP_REG_KIND]), hp[K.HP_REG_RATE]
+    out = []
+    for (W, _), (gW, gb) in zip(params, grads, strict=True):
+        if kind == 1 and rate > 0:
+            gW = gW + rate * np.sign(W)
+        elif kind == 2 and rate > 0:
+            gW = gW + rate * W
+        out.append((gW, gb))
+    clip = hp[K.HP_CLIP]
+    if clip > 0:
+        total = math.sqrt(sum(float((g**2).sum()) for pair in out for g in pair))
+        coef = clip / (total + 1e-6)
+        if coef < 1.0:
+            out = [(gW * coef, gb * coef) for gW, gb in out]
+    return out
+
+
+def optimizer_update(opt: int, p: np.ndarray, g: np.ndarray, state: np.ndarray, t: int, lr: float, hp):
+    """torch.optim update of a flat vector; mutates ``state``; returns the new parameters."""
+    wd = hp[K.HP_WD]
+    if opt == K.OPT_SGD:
+        g = g + wd * p
+        mom, damp = hp[K.HP_MOMENTUM], hp[K.HP_DAMPENING]
+        if mom != 0:
+            buf = g.copy() if t == 0 else mom * state[0] + (1 - damp) * g
+            state[0] = buf
+            g = g + mom * buf if hp[K.HP_NESTEROV] > 0 else buf
+        return p - lr * g
+    if opt == K.OPT_ADAGRAD:
+        g = g + wd * p
+        clr = lr / (1 + t * hp[K.HP_LR_DECAY])
+        state[0] += g * g
+        return p - clr * g / (np.sqrt(state[0]) + hp[K.HP_EPS])
+    if opt == K.OPT_RMSPROP:
+        g = g + wd * p
+        alpha = hp[K.HP_ALPHA]
+        sq = alpha * state[0] + (1 - alpha) * g * g
+        sq[sq < 1e-300] = 0.0
+        state[0] = sq
+        if hp[K.HP_CENTERED] > 0:
+            state[1] = alpha * state[1] + (1 - alpha) * g
+            avg = np.sqrt(sq - state[1] ** 2) + hp[K.HP_EPS]
+        else:
+            avg = np.sqrt(sq) + hp[K.HP_EPS]
+        if hp[K.HP_MOMENTUM] > 0:
+            state[2] = hp[K.HP_MOMENTUM] * state[2] + g / avg
+            return p - lr * state[2]
+        return p - lr * g / avg
+    b1, b2, eps = hp[K.HP_BETA1], hp[K.HP_BETA2], hp[K.HP_EPS]
+    if opt == K.OPT_ADAMW:
+        p = p * (1 - lr * wd)
+    else:
+        g = g + wd * p
+    m = b1 * state[0] + (1 - b1) * g
+    v = b2 * state[1] + (1 - b2) * g * g
+    m[np.abs(m) < 1e-300] = 0.0
+    v[v < 1e-300] = 0.0
+    state[0], state[1] = m, v
+    step = t + 1
+    bc1, bc2 = 1 - b1**step, 1 - b2**step
+    if hp[K.HP_AMSGRAD] > 0:
+        state[2] = np.maximum(state[2], v)
+        v = state[2]
+    return p - (lr / bc1) * m / (np.sqrt(v) / math.sqrt(bc2) + eps)
+
+
+def unflatten(theta, sizes):
+    params, off = [], 0
+    for fin, fout in zip(sizes[:-1], sizes[1:], strict=True):
+        W = theta[off:off + fin * fout].reshape(fin, fout)
+        off += fin * fout
+        b = theta[off:off + fout]
+        off += fout
+        params.append((W, b))
+    return params
+
+
+def flatten(pairs) -> np.ndarray:
+    return np.concatenate([np.concatenate([W.ravel(), b.ravel()]) for W, b in pairs])
+
+
+def batch_gradient(theta, X, Y, sizes, acts, slopes, drop, loss, huber, step=0, drop_key=0, train=True):
+    """Mean loss over the rows of X and its gradient (flat), with the kernel's dropout masks."""
+    params = unflatten(theta, sizes)
+    masks = None
+    if train and any(p > 0 for p in drop[:-1]):
+        masks = []
+        for l in range(len(sizes) - 2):
+            p = drop[l]
+            if p > 0:
+                u = dropout_uniform_np(drop_key, step, l, X.shape[0], sizes[l + 1])
+                masks.append(np.where(u >= p, 1.0 / (1.0 - p), 0.0))
+            else:
+                masks.append(None)
+    zs, outs = forward(params, acts, slopes, X, drop, masks)
+    lv, delta = loss_and_delta(loss, acts[-1], zs[-1], outs[-1], Y, huber)
+    grads = backward(params, acts, slopes, zs, outs, delta, masks)
+    return lv, grads
+
+
+def train_steps(theta, state, X, Y, sizes, acts, slopes, drop, loss, huber, opt, hp, lrs, step0, opt_t0,
+                batch, shuffle_key, drop_key):
+    """Twin of ``kernels.train_kernel``: returns (theta, state, batch_losses, steps_done, status)."""
+    theta = theta.copy()
+    state = state.copy()
+    n = X.shape[0]
+    spe = -(-n // batch)
+    losses = []
+    status = K.OK
+    for s, lr in enumerate(lrs):
+        step = step0 + s
+        epoch, k = divmod(step, spe)
+        perm = epoch_permutation_np(shuffle_key, epoch, n) if batch < n else np.arange(n)
+        rows = perm[k * batch:(k + 1) * batch]
+        lv, grads = batch_gradient(theta, X[rows], Y[rows], sizes, acts, slopes, drop, loss, huber,
+                                   step, drop_key)
+        losses.append(lv)
+        if not np.isfinite(lv):
+            status = K.DIVERGED_LOSS
+            break
+        if not all(np.isfinite(g).all() for pair in grads for g in pair):
+            status = K.DIVERGED_GRAD
+            break
+        params = unflatten(theta, sizes)
+        grads = regularize_and_clip(params, grads, hp)
+        new = optimizer_update(opt, theta, flatten(grads), state, opt_t0 + s, lr, hp)
+        if not np.isfinite(new).all():
+            status = K.DIVERGED_PARAMS
+            break
+        theta = new
+    return theta, state, np.array(losses), len(losses) - (status != K.OK), status

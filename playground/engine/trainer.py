@@ -1,0 +1,354 @@
+"""Trainer: the checked wrapper around the kernels.
+
+It owns the flat parameter vector, the optimizer state and the step counters; ``run(n)``
+does n optimizer steps in as few kernel calls as possible. No Qt, no globals: several
+trainers can live side by side (race mode) or in worker processes (sweeps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from playground.engine import kernels as K
+from playground.engine.activations import ACTIVATIONS
+from playground.engine.initializers import init_params
+from playground.engine.lbfgs import LBFGSState, lbfgs_step
+from playground.engine.losses import LOSSES
+from playground.engine.rng import DROPOUT_TAG, SHUFFLE_TAG, derive_key
+from playground.engine.schedules import lr_at
+from playground.spec import ExperimentSpec
+
+OPT_CODES = {
+    "sgd": K.OPT_SGD,
+    "momentum": K.OPT_SGD,
+    "nesterov": K.OPT_SGD,
+    "adagrad": K.OPT_ADAGRAD,
+    "rmsprop": K.OPT_RMSPROP,
+    "adam": K.OPT_ADAM,
+    "adamw": K.OPT_ADAMW,
+}
+STATUS_TEXT = {
+    K.DIVERGED_LOSS: "the loss became infinite or NaN",
+    K.DIVERGED_GRAD: "the gradient became infinite or NaN",
+    K.DIVERGED_PARAMS: "a weight became infinite or NaN",
+}
+EVAL_CHUNK = 512
+
+
+@dataclass
+class RunReport:
+    """What one ``Trainer.run`` call did (plain data)."""
+
+    steps_done: int
+    status: int  # kernels.OK or a DIVERGED_* code
+    batch_losses: np.ndarray  # one per step done (plus the failing one on divergence)
+    layer_grad_sq: np.ndarray  # (n_layers, 2): |dW|^2, |db|^2 of the last step's gradient
+
+
+class Layout:
+    """Where each layer's W and b sit in the flat parameter vector."""
+
+    def __init__(self, sizes: list[int]):
+        self.sizes = np.asarray(sizes, dtype=np.int64)
+        woff, boff, off = [], [], 0
+        for fin, fout in zip(sizes[:-1], sizes[1:], strict=True):
+            woff.append(off)
+            off += fin * fout
+            boff.append(off)
+            off += fout
+        self.woff = np.asarray(woff, dtype=np.int64)
+        self.boff = np.asarray(boff, dtype=np.int64)
+        self.n_params = off
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.sizes) - 1
+
+    def views(self, theta: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """[(W, b)] views into theta, W shaped (fan_in, fan_out)."""
+        out = []
+        for l in range(self.n_layers):
+            fin, fout = int(self.sizes[l]), int(self.sizes[l + 1])
+            w0, b0 = int(self.woff[l]), int(self.boff[l])
+            out.append((theta[w0:b0].reshape(fin, fout), theta[b0:b0 + fout]))
+        return out
+
+    def flatten(self, params, dtype) -> np.ndarray:
+        theta = np.empty(self.n_params, dtype=dtype)
+        for (W, b), (tw, tb) in zip(params, self.views(theta), strict=True):
+            W = np.asarray(W, dtype=np.float64)
+            b = np.asarray(b, dtype=np.float64).ravel()
+            if W.shape != tw.shape or b.shape != tb.shape:
+                raise ValueError(f"parameter shapes {W.shape}, {b.shape} do not match {tw.shape}, {tb.shape}")
+            tw[...] = W
+            tb[...] = b
+        return theta
+
+    def activation_offsets(self, rows: int) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)[:-1] * rows
+
+
+class Trainer:
+    """Trains one network on one training set, step by step, exactly reproducibly."""
+
+    def __init__(self, spec: ExperimentSpec, n_in: int, n_out: int, X: np.ndarray, Y: np.ndarray):
+        net, tr = spec.network, spec.training
+        self.spec = spec
+        self.dtype = np.dtype(tr.dtype)
+        self.layout = Layout([n_in] + [h.units for h in net.hidden] + [n_out])
+        codes = [ACTIVATIONS[h.activation].code for h in net.hidden] + [ACTIVATIONS[net.output_activation].code]
+        self.acts = np.asarray(codes, dtype=np.int64)
+        self.slopes = np.asarray([h.negative_slope for h in net.hidden] + [0.0])
+        self.drop = np.asarray([h.dropout for h in net.hidden] + [0.0])
+        self.loss = LOSSES[tr.loss].code
+        self.set_data(X, Y)
+        self.shuffle_key = derive_key(spec.seed, SHUFFLE_TAG)
+        self.drop_key = derive_key(spec.seed, DROPOUT_TAG)
+        self.step = 0
+        self.theta = self.initial_theta()
+        self.reset_optimizer()
+        self._alloc()
+
+    # -- set-up -----------------------------------------------------------------------
+    def initial_theta(self) -> np.ndarray:
+        net = self.spec.network
+        rng = np.random.default_rng([self.spec.seed, 0x1A17])
+        params = init_params([int(s) for s in self.layout.sizes], net.init, net.bias_init, rng)
+        return self.layout.flatten(params, self.dtype)
+
+    def set_data(self, X: np.ndarray, Y: np.ndarray) -> None:
+        if X.ndim != 2 or X.shape[1] != self.layout.sizes[0]:
+            raise ValueError(f"X must be (n, {self.layout.sizes[0]}), got {X.shape}")
+        if Y.shape != (X.shape[0], self.layout.sizes[-1]):
+            raise ValueError(f"Y must be ({X.shape[0]}, {self.layout.sizes[-1]}), got {Y.shape}")
+        if X.shape[0] == 0:
+            raise ValueError("the training set is empty")
+        self.X = np.ascontiguousarray(X, dtype=self.dtype)
+        self.Y = np.ascontiguousarray(Y, dtype=self.dtype)
+        self.n = X.shape[0]
+
+    def _alloc(self) -> None:
+        batch = min(self.spec.training.batch_size, self.n)
+        rows = max(batch, EVAL_CHUNK)
+        width = int(self.layout.sizes.sum())
+        self.aoff = self.layout.activation_offsets(rows)
+        self._z = np.zeros(rows * width, dtype=self.dtype)
+        self._a = np.zeros(rows * width, dtype=self.dtype)
+        self._delta = np.zeros(rows * width, dtype=self.dtype)
+        self._mask = np.ones(rows * width, dtype=self.dtype)
+        self._grad = np.zeros(self.layout.n_params, dtype=self.dtype)
+        self._spare = np.zeros(self.layout.n_params, dtype=self.dtype)
+        self._perm = np.arange(self.n, dtype=np.int64)
+        self._all_rows = np.arange(self.n, dtype=np.int64)
+
+    def reset_optimizer(self) -> None:
+        """Fresh optimizer state (moments, step count), as creating a new torch optimizer."""
+        tr = self.spec.training
+        self.opt_t = 0
+        self.opt_state = np.zeros((3, self.layout.n_params), dtype=self.dtype)
+        if tr.optimizer.name == "adagrad":
+            self.opt_state[0] = tr.optimizer.resolved()["initial_accumulator_value"]
+        self.lbfgs = LBFGSState.empty(self.layout.n_params) if tr.optimizer.name == "lbfgs" else None
+
+    def update_spec(self, spec: ExperimentSpec) -> None:
+        """Apply training settings live (learning rate, optimizer, schedule, batch size...).
+
+        The optimizer state is kept when only its hyper-parameters change and reset when the
+        optimizer itself changes, as a torch user would by building a new optimizer.
+        """
+        old = self.spec.training
+        self.spec = spec
+        new = spec.training
+        if new.optimizer.name != old.optimizer.name:
+            self.reset_optimizer()
+        if new.batch_size != old.batch_size:
+            self._alloc()
+        self.loss = LOSSES[new.loss].code
+
+    # -- hyper-parameters ---------------------------------------------------------------
+    def hp_vector(self) -> np.ndarray:
+        tr = self.spec.training
+        r = tr.optimizer.resolved()
+        hp = np.zeros(K.N_HP)
+        hp[K.HP_MOMENTUM] = r.get("momentum", 0.0)
+        hp[K.HP_DAMPENING] = r.get("dampening", 0.0)
+        hp[K.HP_NESTEROV] = float(r.get("nesterov", False))
+        hp[K.HP_WD] = r.get("weight_decay", 0.0)
+        b1, b2 = r.get("betas", (0.9, 0.999))
+        hp[K.HP_BETA1], hp[K.HP_BETA2] = b1, b2
+        hp[K.HP_EPS] = r.get("eps", 1e-8)
+        hp[K.HP_ALPHA] = r.get("alpha", 0.99)
+        hp[K.HP_CENTERED] = float(r.get("centered", False))
+        hp[K.HP_LR_DECAY] = r.get("lr_decay", 0.0)
+        hp[K.HP_AMSGRAD] = float(r.get("amsgrad", False))
+        hp[K.HP_CLIP] = tr.clip_norm or 0.0
+        hp[K.HP_REG_KIND] = {"none": 0, "l1": 1, "l2": 2}[tr.regularization.kind]
+        hp[K.HP_REG_RATE] = tr.regularization.rate
+        hp[K.HP_HUBER] = tr.huber_delta
+        return hp
+
+    @property
+    def batch_size(self) -> int:
+        return min(self.spec.training.batch_size, self.n)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return -(-self.n // self.batch_size)
+
+    @property
+    def epoch(self) -> float:
+        return self.step / self.steps_per_epoch
+
+    def learning_rates(self, step0: int, n: int) -> np.ndarray:
+        tr = self.spec.training
+        steps = np.arange(step0, step0 + n, dtype=np.int64)
+        return np.ascontiguousarray(
+            lr_at(tr.schedule, tr.optimizer.lr, steps, self.steps_per_epoch), dtype=np.float64
+        ).reshape(n)
+
+    # -- training -----------------------------------------------------------------------
+    def run(self, n_steps: int) -> RunReport:
+        """Do up to n_steps optimizer steps; stops early (and says so) on divergence."""
+        if self.spec.training.optimizer.name == "lbfgs":
+            return self._run_lbfgs(n_steps)
+        tr = self.spec.training
+        lrs = self.learning_rates(self.step, n_steps)
+        losses = np.zeros(n_steps, dtype=np.float64)
+        layer_sq = np.zeros((self.layout.n_layers, 2), dtype=np.float64)
+        done, status = K.train_kernel(
+            self.theta, self._spare, self._grad, self.opt_state, self.X.ravel(), self.Y.ravel(), self._perm,
+            self.layout.sizes, self.acts, self.slopes, self.drop, self.layout.woff, self.layout.boff, self.aoff,
+            self._z, self._a, self._delta, self._mask, self.loss, tr.huber_delta, OPT_CODES[tr.optimizer.name],
+            self.hp_vector(), lrs, self.step, self.opt_t, self.batch_size, self.shuffle_key, self.drop_key,
+            losses, layer_sq,
+        )
+        self.step += done
+        self.opt_t += done
+        n_losses = done + (1 if status != K.OK else 0)
+        return RunReport(done, status, losses[:n_losses], layer_sq)
+
+    def loss_and_grad(self, theta: np.ndarray | None = None, X=None, Y=None, train: bool = False):
+        """Mean data loss and its gradient (flat) at any parameters: the landscape/inspector API."""
+        theta = self.theta if theta is None else np.ascontiguousarray(theta, dtype=self.dtype)
+        X = self.X if X is None else np.ascontiguousarray(X, dtype=self.dtype)
+        Y = self.Y if Y is None else np.ascontiguousarray(Y, dtype=self.dtype)
+        grad = np.zeros(self.layout.n_params, dtype=self.dtype)
+        rows = np.arange(X.shape[0], dtype=np.int64)
+        chunk = self._a.shape[0] // int(self.layout.sizes.sum())
+        lv = K.loss_and_grad_kernel(
+            theta, grad, X.ravel(), Y.ravel(), rows, self.layout.sizes, self.acts, self.slopes, self.drop,
+            self.layout.woff, self.layout.boff, self.aoff, self._z, self._a, self._delta, self._mask,
+            self.loss, self.spec.training.huber_delta, chunk, train, self.drop_key, self.step,
+        )
+        return float(lv), grad
+
+    def _penalty(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        reg = self.spec.training.regularization
+        g = np.zeros_like(theta)
+        if reg.kind == "none" or reg.rate == 0:
+            return 0.0, g
+        total = 0.0
+        for l in range(self.layout.n_layers):
+            w0, b0 = int(self.layout.woff[l]), int(self.layout.boff[l])
+            w = theta[w0:b0]
+            if reg.kind == "l2":
+                total += 0.5 * reg.rate * float(w @ w)
+                g[w0:b0] = reg.rate * w
+            else:
+                total += reg.rate * float(np.abs(w).sum())
+                g[w0:b0] = reg.rate * np.sign(w)
+        return total, g
+
+    def _run_lbfgs(self, n_steps: int) -> RunReport:
+        r = self.spec.training.optimizer.resolved()
+        losses, status, done = [], K.OK, 0
+        layer_sq = np.zeros((self.layout.n_layers, 2))
+
+        def fun(theta):
+            lv, g = self.loss_and_grad(theta, train=True)
+            pen, pg = self._penalty(theta)
+            return lv + pen, (g + pg).astype(np.float64)
+
+        for _ in range(n_steps):
+            lv, g = self.loss_and_grad(train=True)
+            losses.append(lv)
+            if not np.isfinite(lv):
+                status = K.DIVERGED_LOSS
+                break
+            for l in range(self.layout.n_layers):
+                w0, b0 = int(self.layout.woff[l]), int(self.layout.boff[l])
+                b1 = b0 + int(self.layout.sizes[l + 1])
+                layer_sq[l] = (float(g[w0:b0] @ g[w0:b0]), float(g[b0:b1] @ g[b0:b1]))
+            if not np.isfinite(layer_sq).all():
+                status = K.DIVERGED_GRAD
+                break
+            theta = self.theta.astype(np.float64)
+            lr = float(self.learning_rates(self.step, 1)[0])
+            _, self.lbfgs = lbfgs_step(
+                theta, fun, self.lbfgs, lr=lr, max_iter=int(r["max_iter"]),
+                tolerance_grad=float(r["tolerance_grad"]), tolerance_change=float(r["tolerance_change"]),
+                history_size=int(r["history_size"]),
+            )
+            if not np.isfinite(theta).all():
+                status = K.DIVERGED_PARAMS
+                break
+            self.theta[...] = theta
+            self.step += 1
+            self.opt_t += 1
+            done += 1
+        return RunReport(done, status, np.asarray(losses), layer_sq)
+
+    # -- evaluation -----------------------------------------------------------------------
+    def predict(self, X: np.ndarray, hidden: bool = False, theta: np.ndarray | None = None):
+        """Outputs (n, n_out); with hidden=True also every neuron's activation (n, sum(units))."""
+        theta = self.theta if theta is None else np.ascontiguousarray(theta, dtype=self.dtype)
+        X = np.ascontiguousarray(X, dtype=self.dtype)
+        n = X.shape[0]
+        out = np.empty((n, int(self.layout.sizes[-1])), dtype=self.dtype)
+        width = int(self.layout.sizes[1:].sum())
+        hid = np.empty((n if hidden else 0, width), dtype=self.dtype)
+        chunk = self._a.shape[0] // int(self.layout.sizes.sum())
+        K.predict_kernel(
+            theta, X, out, self.layout.sizes, self.acts, self.slopes, self.layout.woff, self.layout.boff,
+            self.aoff, self._z, self._a, chunk, hid,
+        )
+        return (out, hid) if hidden else out
+
+    def evaluate_loss(self, X: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
+        """Mean data loss over a whole set (no dropout) and the outputs."""
+        X = np.ascontiguousarray(X, dtype=self.dtype)
+        Y = np.ascontiguousarray(Y, dtype=self.dtype)
+        out = np.empty((X.shape[0], int(self.layout.sizes[-1])), dtype=self.dtype)
+        if X.shape[0] == 0:
+            return float("nan"), out
+        chunk = self._a.shape[0] // int(self.layout.sizes.sum())
+        lv = K.eval_loss_kernel(
+            self.theta, X, Y.ravel(), out, self.layout.sizes, self.acts, self.slopes, self.layout.woff,
+            self.layout.boff, self.aoff, self._z, self._a, self._delta, self.loss,
+            self.spec.training.huber_delta, chunk,
+        )
+        return float(lv), out
+
+    # -- state (sessions) -----------------------------------------------------------------
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        d = {"theta": self.theta.copy(), "opt_state": self.opt_state.copy(),
+             "counters": np.array([self.step, self.opt_t], dtype=np.int64)}
+        if self.lbfgs is not None:
+            d.update({f"lbfgs_{k}": v for k, v in self.lbfgs.to_arrays().items()})
+        return d
+
+    def load_state_arrays(self, d: dict[str, np.ndarray]) -> None:
+        theta = np.asarray(d["theta"])
+        if theta.shape != (self.layout.n_params,):
+            raise ValueError(f"theta has shape {theta.shape}, the network needs ({self.layout.n_params},)")
+        opt_state = np.asarray(d["opt_state"])
+        if opt_state.shape != self.opt_state.shape:
+            raise ValueError(f"opt_state has shape {opt_state.shape}, expected {self.opt_state.shape}")
+        self.theta = np.ascontiguousarray(theta, dtype=self.dtype)
+        self.opt_state = np.ascontiguousarray(opt_state, dtype=self.dtype)
+        self.step, self.opt_t = (int(v) for v in np.asarray(d["counters"]))
+        if self.spec.training.optimizer.name == "lbfgs":
+            sub = {k[len("lbfgs_"):]: v for k, v in d.items() if k.startswith("lbfgs_")}
+            self.lbfgs = LBFGSState.from_arrays(sub) if sub else LBFGSState.empty(self.layout.n_params)

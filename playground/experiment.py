@@ -1,0 +1,289 @@
+"""Experiment: a spec, its data, a trainer and the metric history. The Python API.
+
+>>> from playground import Experiment
+>>> exp = Experiment.from_spec({"data": {"name": "xor"}})
+>>> exp.train(steps=1000)["test_accuracy"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from playground.data.build import build_dataset
+from playground.data.dataset import Dataset
+from playground.engine import kernels as K
+from playground.engine.losses import decode_predictions, encode_targets, n_outputs
+from playground.engine.trainer import STATUS_TEXT, Trainer
+from playground.errors import SpecError
+from playground.history import History
+from playground.spec import ExperimentSpec, TrainingSpec
+
+MAX_CHUNK = 20_000  # steps per kernel call at most, so callers can stop within ~0.1 s
+
+
+class Experiment:
+    """One self-contained experiment: no module state, so several can run side by side."""
+
+    def __init__(self, spec: ExperimentSpec, dataset: Dataset | None = None):
+        self.spec = spec
+        self.dataset = dataset if dataset is not None else build_dataset(spec.data, spec.seed)
+        self._check_compatible()
+        self.events: list[tuple[int, str]] = []  # (step, what changed), marked on the curves
+        self.status = "ready"  # ready | diverged
+        self.diverged_step: int | None = None
+        self.message = ""
+        self.wall_time = 0.0
+        self._build_trainer()
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def from_spec(cls, spec: dict | str | Path | ExperimentSpec) -> Experiment:
+        if isinstance(spec, ExperimentSpec):
+            return cls(spec)
+        if isinstance(spec, dict):
+            return cls(ExperimentSpec.from_dict(spec))
+        return cls(ExperimentSpec.from_file(spec))
+
+    def _check_compatible(self) -> None:
+        ds, tr = self.dataset, self.spec.training
+        if ds.task == "regression" and tr.loss in ("bce", "cce", "kl_div", "hinge"):
+            raise SpecError("training.loss", f"{tr.loss!r} needs class labels; this data is a regression task")
+        if ds.task == "regression" and self.spec.network.output_activation == "softmax":
+            raise SpecError("network.output_activation", "softmax needs class labels; use linear for regression")
+
+    def _build_trainer(self) -> None:
+        ds, net, tr = self.dataset, self.spec.network, self.spec.training
+        n_targets = 1 if ds.task == "classification" else ds.y_train.reshape(len(ds.y_train), -1).shape[1]
+        self.n_out = n_outputs(tr.loss, net.output_activation, ds.task, ds.n_classes or 0, n_targets)
+        self.Y_train = encode_targets(ds.y_train, tr.loss, net.output_activation, ds.task, self.n_out)
+        self.Y_test = encode_targets(ds.y_test, tr.loss, net.output_activation, ds.task, self.n_out)
+        self.trainer = Trainer(self.spec, ds.X_train.shape[1], self.n_out, ds.X_train, self.Y_train)
+        self.history = History(self.trainer.layout.n_layers)
+        self._interval_losses: list[float] = []
+        self._last_layer_sq = np.full((self.trainer.layout.n_layers, 2), np.nan)
+        self._record()
+
+    def reset(self, seed: int | None = None) -> None:
+        """Start again from initial weights (same seed = same weights; or a new seed)."""
+        if seed is not None:
+            self.spec = replace(self.spec, seed=int(seed))
+        self.status, self.diverged_step, self.message = "ready", None, ""
+        self.events.clear()
+        self.wall_time = 0.0
+        self._build_trainer()
+
+    def apply_training(self, training: TrainingSpec, note: str | None = None) -> None:
+        """Change training settings live, without resetting the weights; marks the curves."""
+        spec = ExperimentSpec.from_dict({**self.spec.to_dict(), "training": _plain(training)})
+        if spec.training == self.spec.training:
+            return
+        old = self.spec.training
+        self.spec = spec
+        if training.loss != old.loss or training.batch_size != old.batch_size:
+            self._check_compatible()
+        if training.loss != old.loss:
+            # target encoding depends on the loss; weights stay
+            ds, net = self.dataset, self.spec.network
+            self.Y_train = encode_targets(ds.y_train, training.loss, net.output_activation, ds.task, self.n_out)
+            self.Y_test = encode_targets(ds.y_test, training.loss, net.output_activation, ds.task, self.n_out)
+            self.trainer.set_data(ds.X_train, self.Y_train)
+        self.trainer.update_spec(spec)
+        if self.status == "diverged":
+            self.status, self.message = "ready", ""
+        self.events.append((self.step, note or describe_change(old, training)))
+
+    # -- parameters -----------------------------------------------------------------------
+    @property
+    def params(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """[(W, b)] copies; W is (fan_in, fan_out): forward is act(x @ W + b)."""
+        return [(W.copy(), b.copy()) for W, b in self.trainer.layout.views(self.trainer.theta)]
+
+    def set_params(self, params) -> None:
+        self.trainer.theta = self.trainer.layout.flatten(params, self.trainer.dtype)
+
+    @property
+    def step(self) -> int:
+        return self.trainer.step
+
+    @property
+    def epoch(self) -> float:
+        return self.trainer.epoch
+
+    @property
+    def record_every(self) -> int:
+        return self.spec.training.record_every or self.trainer.steps_per_epoch
+
+    # -- training -----------------------------------------------------------------------
+    def train(
+        self,
+        steps: int | None = None,
+        epochs: float | None = None,
+        callback: Callable[[dict], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> dict:
+        """Train; returns the latest metrics. History rows land every ``record_every`` steps,
+        at the same steps however the work is split into calls."""
+        if steps is None:
+            steps = math.ceil((epochs if epochs is not None else 1) * self.trainer.steps_per_epoch)
+        remaining = int(steps)
+        while remaining > 0 and self.status != "diverged":
+            if should_stop is not None and should_stop():
+                break
+            to_boundary = self.record_every - (self.step % self.record_every)
+            n = min(remaining, to_boundary, MAX_CHUNK)
+            t0 = time.perf_counter()
+            report = self.trainer.run(n)
+            self.wall_time += time.perf_counter() - t0
+            remaining -= report.steps_done
+            self._interval_losses.extend(report.batch_losses[: report.steps_done].tolist())
+            if report.steps_done:
+                self._last_layer_sq = report.layer_grad_sq.copy()
+            if report.status != K.OK:
+                self._diverged(report.status)
+                break
+            if self.step % self.record_every == 0:
+                self._record()
+                if callback is not None:
+                    callback(self.metrics())
+        return self.metrics()
+
+    def _diverged(self, status: int) -> None:
+        bad = self.step + 1
+        self.status = "diverged"
+        self.diverged_step = bad
+        self.message = f"Diverged at step {bad}: {STATUS_TEXT[status]}. Try a smaller learning rate."
+        self._record()
+
+    def _record(self) -> None:
+        ev = self.evaluate()
+        sq = self._last_layer_sq
+        lrs = self.trainer.learning_rates(self.step, 1)
+        row = {
+            "step": self.step,
+            "epoch": self.epoch,
+            "wall_time": self.wall_time,
+            "lr": float(lrs[0]),
+            "batch_loss": float(np.mean(self._interval_losses)) if self._interval_losses else np.nan,
+            "train_loss": ev["train_loss"],
+            "test_loss": ev["test_loss"],
+            "train_metric": ev.get("train_accuracy", ev.get("train_r2", np.nan)),
+            "test_metric": ev.get("test_accuracy", ev.get("test_r2", np.nan)),
+            "grad_norm": float(np.sqrt(np.nansum(sq))) if np.isfinite(sq).any() else np.nan,
+            "grad_norm_w": np.sqrt(sq[:, 0]),
+            "grad_norm_b": np.sqrt(sq[:, 1]),
+            "weight_norm": np.array([np.linalg.norm(W) for W, _ in self.trainer.layout.views(self.trainer.theta)]),
+        }
+        self._interval_losses = []
+        self.history.append(row)
+        self._last_metrics = {**ev, "step": self.step, "epoch": self.epoch, "grad_norm": row["grad_norm"],
+                              "status": self.status}
+
+    # -- evaluation -----------------------------------------------------------------------
+    def predict(self, X: np.ndarray, raw: bool = False) -> np.ndarray:
+        """Network outputs for inputs X (as the network sees them; raw=True applies the
+        data pipeline first, for points in the original input space)."""
+        X = np.asarray(X, dtype=np.float64)
+        if raw:
+            X = self.dataset.pipeline.apply(X)
+        return self.trainer.predict(X)
+
+    def predict_classes(self, X: np.ndarray, raw: bool = False) -> np.ndarray:
+        return decode_predictions(self.predict(X, raw=raw), self.spec.network.output_activation)
+
+    def evaluate(self) -> dict:
+        """Loss and accuracy (classification) or R^2 (regression) on train and test sets."""
+        out = {}
+        ds = self.dataset
+        for part, X, Y, y in (
+            ("train", ds.X_train, self.Y_train, ds.y_train),
+            ("test", ds.X_test, self.Y_test, ds.y_test),
+        ):
+            loss, pred = self.trainer.evaluate_loss(X, Y)
+            out[f"{part}_loss"] = loss
+            if len(y) == 0:
+                continue
+            if ds.task == "classification":
+                cls = decode_predictions(pred, self.spec.network.output_activation)
+                out[f"{part}_accuracy"] = float(np.mean(cls == y))
+            else:
+                yt = np.asarray(y, dtype=np.float64).reshape(pred.shape)
+                ss_tot = float(((yt - yt.mean(axis=0)) ** 2).sum())
+                ss_res = float(((yt - pred) ** 2).sum())
+                out[f"{part}_r2"] = 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")
+        return out
+
+    def metrics(self) -> dict:
+        return dict(self._last_metrics, status=self.status)
+
+    def loss_and_grad(self, params=None, data: str = "train"):
+        """Mean training loss and gradient [(dW, db)] at any parameters (landscape, inspector)."""
+        lay = self.trainer.layout
+        theta = None if params is None else lay.flatten(params, self.trainer.dtype)
+        X, Y = (self.dataset.X_train, self.Y_train) if data == "train" else (self.dataset.X_test, self.Y_test)
+        lv, g = self.trainer.loss_and_grad(theta, X, Y)
+        return lv, [(dW.copy(), db.copy()) for dW, db in lay.views(g)]
+
+    # -- pictures -------------------------------------------------------------------------
+    def grid(self, axes: tuple[int, int] = (0, 1), resolution: int = 100, bounds=None, hidden: bool = False):
+        """Outputs over a grid of the raw input plane (others held at their mean).
+
+        Returns (xs, ys, out) with out shaped (resolution, resolution, n_out), and with
+        hidden=True also every neuron's activation (resolution, resolution, n_neurons).
+        """
+        ds = self.dataset
+        raw = np.vstack([ds.raw_train, ds.raw_test])
+        if bounds is None:
+            b = ds.raw_bounds(pad=0.05)
+            bounds = (b[axes[0]], b[axes[1]] if len(b) > 1 else (-1.0, 1.0))
+        (x0, x1), (y0, y1) = bounds
+        xs = np.linspace(x0, x1, resolution)
+        ys = np.linspace(y0, y1, resolution)
+        gx, gy = np.meshgrid(xs, ys)
+        pts = np.tile(raw.mean(axis=0), (gx.size, 1))
+        pts[:, axes[0]] = gx.ravel()
+        if raw.shape[1] > 1:
+            pts[:, axes[1]] = gy.ravel()
+        X = ds.pipeline.apply(pts)
+        res = self.trainer.predict(X, hidden=hidden)
+        if hidden:
+            out, hid = res
+            return xs, ys, out.reshape(resolution, resolution, -1), hid.reshape(resolution, resolution, -1)
+        return xs, ys, res.reshape(resolution, resolution, -1)
+
+    def summary(self) -> dict:
+        m = self.metrics()
+        return {k: v for k, v in m.items() if not isinstance(v, np.ndarray)}
+
+
+def _plain(training: TrainingSpec) -> dict:
+    from playground.spec import _to_plain
+
+    return _to_plain(training)
+
+
+def describe_change(old: TrainingSpec, new: TrainingSpec) -> str:
+    """Short text for a curve marker: 'lr 0.01 -> 0.1', 'optimizer sgd -> adam'."""
+    parts = []
+    if old.optimizer.name != new.optimizer.name:
+        parts.append(f"optimizer {old.optimizer.name} \u2192 {new.optimizer.name}")
+    if old.optimizer.lr != new.optimizer.lr:
+        parts.append(f"lr {old.optimizer.lr:g} \u2192 {new.optimizer.lr:g}")
+    if old.optimizer.params != new.optimizer.params:
+        parts.append("optimizer settings")
+    if old.batch_size != new.batch_size:
+        parts.append(f"batch {old.batch_size} \u2192 {new.batch_size}")
+    if old.loss != new.loss:
+        parts.append(f"loss {old.loss} \u2192 {new.loss}")
+    if old.regularization != new.regularization:
+        parts.append(f"{new.regularization.kind} {new.regularization.rate:g}")
+    if old.schedule != new.schedule:
+        parts.append(f"schedule {new.schedule.kind}")
+    if old.clip_norm != new.clip_norm:
+        parts.append(f"clip {new.clip_norm}")
+    return ", ".join(parts) or "settings changed"
