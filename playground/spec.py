@@ -69,6 +69,7 @@ OPTIMIZER_DEFAULTS: dict[str, dict[str, Any]] = {
     "lbfgs": {
         "lr": 1.0,
         "max_iter": 1,
+        "max_eval": 25,
         "history_size": 100,
         "tolerance_grad": 1e-7,
         "tolerance_change": 1e-9,

@@ -14,7 +14,7 @@ import numpy as np
 from playground.engine import kernels as K
 from playground.engine.activations import ACTIVATIONS
 from playground.engine.initializers import init_params
-from playground.engine.lbfgs import LBFGSState, lbfgs_step
+from playground.engine.lbfgs import LBFGSState, lbfgs_kwargs, lbfgs_step
 from playground.engine.losses import LOSSES
 from playground.engine.rng import DROPOUT_TAG, SHUFFLE_TAG, derive_key
 from playground.engine.schedules import lr_at
@@ -286,11 +286,7 @@ class Trainer:
                 break
             theta = self.theta.astype(np.float64)
             lr = float(self.learning_rates(self.step, 1)[0])
-            _, self.lbfgs = lbfgs_step(
-                theta, fun, self.lbfgs, lr=lr, max_iter=int(r["max_iter"]),
-                tolerance_grad=float(r["tolerance_grad"]), tolerance_change=float(r["tolerance_change"]),
-                history_size=int(r["history_size"]),
-            )
+            _, self.lbfgs = lbfgs_step(theta, fun, self.lbfgs, **{**lbfgs_kwargs(r), "lr": lr})
             if not np.isfinite(theta).all():
                 status = K.DIVERGED_PARAMS
                 break
@@ -301,18 +297,24 @@ class Trainer:
         return RunReport(done, status, np.asarray(losses), layer_sq)
 
     # -- evaluation -----------------------------------------------------------------------
+    def _scratch(self):
+        """Fresh evaluation buffers: prediction may run in another thread than training."""
+        width = int(self.layout.sizes.sum())
+        z = np.empty(EVAL_CHUNK * width, dtype=self.dtype)
+        return z, np.empty_like(z), np.empty_like(z), self.layout.activation_offsets(EVAL_CHUNK)
+
     def predict(self, X: np.ndarray, hidden: bool = False, theta: np.ndarray | None = None):
         """Outputs (n, n_out); with hidden=True also every neuron's activation (n, sum(units))."""
-        theta = self.theta if theta is None else np.ascontiguousarray(theta, dtype=self.dtype)
+        theta = self.theta.copy() if theta is None else np.ascontiguousarray(theta, dtype=self.dtype)
         X = np.ascontiguousarray(X, dtype=self.dtype)
         n = X.shape[0]
         out = np.empty((n, int(self.layout.sizes[-1])), dtype=self.dtype)
         width = int(self.layout.sizes[1:].sum())
         hid = np.empty((n if hidden else 0, width), dtype=self.dtype)
-        chunk = self._a.shape[0] // int(self.layout.sizes.sum())
+        z, a, _, aoff = self._scratch()
         K.predict_kernel(
             theta, X, out, self.layout.sizes, self.acts, self.slopes, self.layout.woff, self.layout.boff,
-            self.aoff, self._z, self._a, chunk, hid,
+            aoff, z, a, EVAL_CHUNK, hid,
         )
         return (out, hid) if hidden else out
 
@@ -323,11 +325,10 @@ class Trainer:
         out = np.empty((X.shape[0], int(self.layout.sizes[-1])), dtype=self.dtype)
         if X.shape[0] == 0:
             return float("nan"), out
-        chunk = self._a.shape[0] // int(self.layout.sizes.sum())
+        z, a, delta, aoff = self._scratch()
         lv = K.eval_loss_kernel(
-            self.theta, X, Y.ravel(), out, self.layout.sizes, self.acts, self.slopes, self.layout.woff,
-            self.layout.boff, self.aoff, self._z, self._a, self._delta, self.loss,
-            self.spec.training.huber_delta, chunk,
+            self.theta.copy(), X, Y.ravel(), out, self.layout.sizes, self.acts, self.slopes, self.layout.woff,
+            self.layout.boff, aoff, z, a, delta, self.loss, self.spec.training.huber_delta, EVAL_CHUNK,
         )
         return float(lv), out
 

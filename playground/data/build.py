@@ -1,0 +1,146 @@
+"""build_dataset(DataSpec, seed) -> Dataset, for toy generators and CSV files."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from playground.data.csv_reader import read_csv_table
+from playground.data.dataset import NORMALIZATIONS, Dataset, FeaturePipeline
+from playground.data.tabular import make_tabular_dataset
+from playground.data.toy import FEATURE_TRANSFORMS, TOY_DATASETS, default_features, split_indices
+from playground.errors import DataError, SpecError
+
+
+def resources_dir() -> Path:
+    """``<repo>/resources`` from a source checkout, ``sys._MEIPASS/resources`` when frozen."""
+    try:  # the shared helper knows every layout ($PLAYGROUND_RESOURCES, frozen, wheel)
+        from playground.resources import resources_root
+
+        return Path(resources_root())
+    except ImportError:  # pragma: no cover
+        meipass = getattr(sys, "_MEIPASS", None)
+        if getattr(sys, "frozen", False) and meipass:
+            return Path(meipass) / "resources"
+        return Path(__file__).resolve().parents[2] / "resources"
+
+
+def datasets_dir() -> Path:
+    return resources_dir() / "datasets"
+
+
+def resolve_data_path(path: str | os.PathLike) -> Path:
+    """Absolute paths as given; relative ones against the current directory, then against
+    ``resources/datasets/`` (so ``"iris.csv"`` finds the shipped sample)."""
+    p = Path(os.path.expanduser(str(path)))
+    if p.is_absolute() or p.exists():
+        return p
+    shipped = datasets_dir() / p
+    if shipped.exists():
+        return shipped
+    return p
+
+
+def _seed_of(spec, seed) -> int:
+    s = getattr(spec, "seed", None)
+    if s is None:
+        s = seed
+    return 0 if s is None else int(s) & 0xFFFFFFFFFFFFFFFF
+
+
+def build_dataset(data_spec, seed: int | None = 0, progress=None) -> Dataset:
+    """Build the Dataset a DataSpec describes. ``seed`` is the experiment seed, used when
+    ``data_spec.seed`` is None. ``progress(fraction)`` is passed to the CSV reader."""
+    kind = getattr(data_spec, "kind", "toy")
+    if kind == "toy":
+        return build_toy_dataset(data_spec, seed)
+    if kind == "csv":
+        return build_csv_dataset(data_spec, seed, progress=progress)
+    raise SpecError("data.kind", f"unknown data kind {kind!r}; choose 'toy' or 'csv'")
+
+
+def build_toy_dataset(spec, seed: int | None = 0) -> Dataset:
+    name = getattr(spec, "name", "spiral")
+    if name not in TOY_DATASETS:
+        choices = ", ".join(TOY_DATASETS)
+        raise SpecError("data.name", f"unknown toy data set {name!r}; choose one of: {choices}")
+    gen = TOY_DATASETS[name]
+    n = int(getattr(spec, "n_samples", gen.default_n_samples))
+    if n < 2:
+        raise SpecError("data.n_samples", f"need at least 2 samples, got {n}")
+    noise = float(getattr(spec, "noise", 0.0))
+    if not 0.0 <= noise <= 1.0:
+        raise SpecError("data.noise", f"must be between 0 and 1, got {noise}")
+    frac = float(getattr(spec, "train_fraction", 0.5))
+    if not 0.0 < frac < 1.0:
+        raise SpecError("data.train_fraction", f"must be between 0 and 1, got {frac}")
+    n_classes = int(getattr(spec, "n_classes", 3) or 3)
+    if gen.task == "classification" and gen.fixed_classes is None and not 2 <= n_classes <= 50:
+        raise SpecError("data.n_classes", f"must be between 2 and 50, got {n_classes}")
+    features = tuple(getattr(spec, "features", ()) or ()) or default_features(gen.input_dim)
+    for f in features:
+        if f not in FEATURE_TRANSFORMS:
+            raise SpecError(
+                "data.features", f"unknown input feature {f!r}; choose from: {', '.join(FEATURE_TRANSFORMS)}"
+            )
+        if FEATURE_TRANSFORMS[f].needs > gen.input_dim:
+            raise SpecError("data.features", f"{f!r} needs x2, but {name!r} is 1-D (use x1, x1^2, sin(x1))")
+    if len(set(features)) != len(features):
+        raise SpecError("data.features", "an input feature is listed twice")
+    normalize = getattr(spec, "normalize", None) or "none"
+    if normalize not in NORMALIZATIONS:
+        choices = ", ".join(NORMALIZATIONS)
+        raise SpecError("data.normalize", f"unknown normalization {normalize!r}; choose one of: {choices}")
+
+    s = _seed_of(spec, seed)
+    gen_ss, split_ss = np.random.SeedSequence(s).spawn(2)
+    X, y = gen.generate(n, noise, np.random.default_rng(gen_ss), n_classes)
+    tr, te = split_indices(n, frac, np.random.default_rng(split_ss))
+    pipeline = FeaturePipeline(transforms=features, normalize=normalize).fit(X[tr])
+    input_names = ["x1"] if gen.input_dim == 1 else ["x1", "x2"]
+    return Dataset(
+        X_train=pipeline.apply(X[tr]),
+        y_train=y[tr],
+        X_test=pipeline.apply(X[te]),
+        y_test=y[te],
+        raw_train=X[tr],
+        raw_test=X[te],
+        input_names=input_names,
+        feature_names=list(features),
+        task=gen.task,
+        class_names=gen.class_names(n_classes),
+        target_names=["y"] if gen.task == "regression" else [],
+        pipeline=pipeline,
+        info={"source": f"toy:{name}", "n_rows": n, "rows_dropped": 0, "noise": noise, "seed": s},
+    )
+
+
+def build_csv_dataset(spec, seed: int | None = 0, progress=None) -> Dataset:
+    path = getattr(spec, "path", None)
+    if not path:
+        raise SpecError("data.path", "a CSV data set needs a file path")
+    resolved = resolve_data_path(path)
+    if not resolved.exists():
+        raise DataError(f"file not found (looked in {Path.cwd()} and {datasets_dir()})", file=str(path))
+    table = read_csv_table(
+        resolved,
+        delimiter=getattr(spec, "delimiter", None),
+        header=getattr(spec, "header", None),
+        progress=progress,
+    )
+    ds = make_tabular_dataset(
+        table,
+        target=getattr(spec, "target", None),
+        features=tuple(getattr(spec, "features", ()) or ()) or None,
+        task=getattr(spec, "task", None),
+        missing=getattr(spec, "missing", "drop") or "drop",
+        normalize=getattr(spec, "normalize", None) or "standard",
+        train_fraction=float(getattr(spec, "train_fraction", 0.8)),
+        seed=_seed_of(spec, seed),
+        file=str(resolved),
+    )
+    ds.info["path"] = str(path)
+    return ds

@@ -1,0 +1,170 @@
+"""Dataset: what the network sees, the raw inputs for plotting, and the fitted pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from playground.data.toy import FEATURE_TRANSFORMS, apply_transforms
+
+NORMALIZATIONS = ("none", "standard", "minmax")
+
+
+@dataclass
+class FeaturePipeline:
+    """raw (n, n_raw) -> network inputs (n, n_features).
+
+    ``transforms``: toy input feature names (``"x1"``, ``"x1*x2"``, ...) applied to the raw
+    columns; empty means the raw columns pass through unchanged (CSV data).
+    ``normalize``: ``"none"``; ``"standard"`` (x - mean) / std; ``"minmax"`` maps the
+    training range to [-1, 1]. ``offset``/``scale`` are per output column, fitted on the
+    training split only (``fit``); ``apply`` computes (features - offset) / scale.
+    """
+
+    transforms: tuple[str, ...] = ()
+    normalize: str = "none"
+    offset: np.ndarray | None = None
+    scale: np.ndarray | None = None
+
+    def __post_init__(self):
+        self.transforms = tuple(self.transforms)
+        if self.normalize is None:
+            self.normalize = "none"
+        if self.normalize not in NORMALIZATIONS:
+            choices = ", ".join(NORMALIZATIONS)
+            raise ValueError(f"unknown normalization {self.normalize!r}; choose one of: {choices}")
+        for t in self.transforms:
+            FEATURE_TRANSFORMS[t]  # raises KeyError naming the choices
+        if self.offset is not None:
+            self.offset = np.asarray(self.offset, dtype=np.float64)
+        if self.scale is not None:
+            self.scale = np.asarray(self.scale, dtype=np.float64)
+
+    def features(self, raw: np.ndarray) -> np.ndarray:
+        """Transforms only (no normalization)."""
+        raw = np.asarray(raw, dtype=np.float64)
+        if raw.ndim == 1:
+            raw = raw.reshape(-1, 1)
+        if not self.transforms:
+            return raw.copy()
+        return apply_transforms(self.transforms, raw)
+
+    def fit(self, raw_train: np.ndarray) -> FeaturePipeline:
+        F = self.features(raw_train)
+        k = F.shape[1]
+        if self.normalize == "none" or F.shape[0] == 0:
+            self.offset, self.scale = np.zeros(k), np.ones(k)
+        elif self.normalize == "standard":
+            self.offset = F.mean(axis=0)
+            sd = F.std(axis=0)
+            self.scale = np.where(sd > 1e-12, sd, 1.0)
+        else:  # minmax -> [-1, 1]
+            lo, hi = F.min(axis=0), F.max(axis=0)
+            self.offset = (lo + hi) / 2.0
+            half = (hi - lo) / 2.0
+            self.scale = np.where(half > 1e-12, half, 1.0)
+        return self
+
+    def apply(self, raw: np.ndarray) -> np.ndarray:
+        F = self.features(raw)
+        if self.offset is None or self.scale is None:
+            if self.normalize != "none":
+                raise RuntimeError("FeaturePipeline.apply before fit")
+            return F
+        return (F - self.offset) / self.scale
+
+    def to_dict(self) -> dict:
+        return {
+            "transforms": list(self.transforms),
+            "normalize": self.normalize,
+            "offset": None if self.offset is None else [float(v) for v in self.offset],
+            "scale": None if self.scale is None else [float(v) for v in self.scale],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> FeaturePipeline:
+        return cls(
+            transforms=tuple(d.get("transforms", ())),
+            normalize=d.get("normalize", "none") or "none",
+            offset=None if d.get("offset") is None else np.asarray(d["offset"], dtype=np.float64),
+            scale=None if d.get("scale") is None else np.asarray(d["scale"], dtype=np.float64),
+        )
+
+
+@dataclass
+class Dataset:
+    """Train/test data as the network sees it plus what the GUI needs to plot it.
+
+    X_*: float64 (n, n_features) after transforms + normalization. y_*: int64 (n,) class
+    indices (classification) or float64 (n, n_targets) (regression). raw_*: float64
+    (n, n_raw) inputs before transforms/normalization (toy: the coordinates; CSV: numeric
+    and one-hot columns).
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    raw_train: np.ndarray
+    raw_test: np.ndarray
+    input_names: list[str]
+    feature_names: list[str]
+    task: str
+    class_names: list[str] | None
+    target_names: list[str]
+    pipeline: FeaturePipeline
+    info: dict = field(default_factory=dict)
+
+    @property
+    def n_inputs(self) -> int:
+        return int(self.X_train.shape[1])
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes (0 for regression)."""
+        return len(self.class_names) if self.task == "classification" and self.class_names else 0
+
+    @property
+    def n_outputs_hint(self) -> int:
+        """Output units a network needs: n_classes for classification (one per class,
+        softmax; a 2-class net may also use 1 unit), n_targets for regression."""
+        if self.task == "classification":
+            return self.n_classes
+        return int(self.y_train.shape[1]) if self.y_train.ndim == 2 else 1
+
+    @property
+    def n_train(self) -> int:
+        return int(self.X_train.shape[0])
+
+    @property
+    def n_test(self) -> int:
+        return int(self.X_test.shape[0])
+
+    def raw_bounds(self, pad: float = 0.0) -> list[tuple[float, float]]:
+        """Per raw column (min, max) over train + test, widened on each side by ``pad`` times
+        the column's span (a zero span is widened by ``pad`` or, if pad is 0, by 0.5)."""
+        both = np.vstack([self.raw_train, self.raw_test])
+        out = []
+        for j in range(both.shape[1]):
+            col = both[:, j]
+            col = col[np.isfinite(col)]
+            if col.size == 0:
+                out.append((-1.0, 1.0))
+                continue
+            lo, hi = float(col.min()), float(col.max())
+            span = hi - lo
+            w = pad * span if span > 0 else (pad if pad > 0 else 0.5)
+            out.append((lo - w, hi + w))
+        return out
+
+    def summary(self) -> str:
+        kind = (
+            f"{self.n_classes} classes"
+            if self.task == "classification"
+            else f"{len(self.target_names)} target(s)"
+        )
+        return (
+            f"{self.info.get('source', '?')}: {self.task}, {kind}, {self.n_inputs} inputs, "
+            f"{self.n_train} train / {self.n_test} test"
+        )

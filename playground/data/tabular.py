@@ -1,0 +1,249 @@
+"""CSV table -> Dataset: column roles, one-hot encoding, missing values, normalization."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from playground.data.csv_reader import Column, Table
+from playground.data.dataset import NORMALIZATIONS, Dataset, FeaturePipeline
+from playground.data.toy import split_indices
+from playground.errors import DataError
+
+MOSTLY_NUMERIC = 0.9  # a text column with at least this share of numbers has a stray word
+MAX_CLASSES = 100
+MAX_ONE_HOT = 100
+TASKS = ("classification", "regression")
+
+
+def _fmt_number(v: float) -> str:
+    if float(v).is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    return format(float(v), "g")
+
+
+def _check_stray_text(col: Column, file: str) -> None:
+    """A column of (mostly) numbers with a few words is a typo, not a category."""
+    if col.kind != "text" or col.first_text_row is None:
+        return
+    present = col.n_present
+    if present and col.n_numeric / present >= MOSTLY_NUMERIC:
+        raise DataError(
+            f"value {col.first_text_value!r} is not a number, but {col.n_numeric} of the {present} "
+            "values in this column are; fix or remove it (or mark it missing, e.g. NA)",
+            file=file,
+            row=col.first_text_row,
+            column=col.name,
+        )
+
+
+def make_tabular_dataset(
+    table: Table,
+    target: str | None,
+    features=None,
+    task: str | None = None,
+    missing: str = "drop",
+    normalize: str | None = "standard",
+    train_fraction: float = 0.8,
+    seed: int | None = 0,
+    file: str | None = None,
+) -> Dataset:
+    """Turn a :class:`Table` into a :class:`Dataset`.
+
+    ``target``: column to predict (None: the last column). ``features``: input columns
+    (None/empty: every other column). ``task``: "classification" | "regression" | None
+    (text target -> classification, numeric -> regression). ``missing``: "drop" rows with
+    a missing value in a used column (count in ``info["rows_dropped"]``) or "error".
+    Text features become one-hot columns ``"col=value"`` (values in sorted order); classes
+    are the sorted distinct target values. Normalization is fitted on the train split.
+    """
+    file = file if file is not None else table.source
+    names = table.names
+    avail = ", ".join(names)
+    if normalize is None:
+        normalize = "standard"
+    if normalize not in NORMALIZATIONS:
+        raise DataError(
+            f"unknown normalization {normalize!r}; choose one of: {', '.join(NORMALIZATIONS)}", file=file
+        )
+    if missing not in ("drop", "error"):
+        raise DataError(f"unknown missing-value policy {missing!r}; choose 'drop' or 'error'", file=file)
+    if task is not None and task not in TASKS:
+        raise DataError(f"unknown task {task!r}; choose 'classification' or 'regression'", file=file)
+    if not (0.0 < float(train_fraction) < 1.0):
+        raise DataError(f"train fraction must be between 0 and 1, got {train_fraction}", file=file)
+
+    if target is None or target == "":
+        if len(names) < 2:
+            raise DataError(f"needs at least 2 columns (inputs and a target); found only: {avail}", file=file)
+        target = names[-1]
+    if target not in table:
+        raise DataError(
+            f"no target column named {target!r}; available columns: {avail}", file=file, column=target
+        )
+    if features:
+        features = list(features)
+        unknown = [f for f in features if f not in table]
+        if unknown:
+            raise DataError(
+                f"no feature column named {unknown[0]!r}; available columns: {avail}",
+                file=file,
+                column=unknown[0],
+            )
+        if target in features:
+            raise DataError("the target column is also listed as a feature", file=file, column=target)
+        dup = sorted({f for f in features if features.count(f) > 1})
+        if dup:
+            raise DataError("feature column listed twice", file=file, column=dup[0])
+    else:
+        features = [n for n in names if n != target]
+    if not features:
+        raise DataError(f"no input columns left besides the target {target!r}", file=file)
+
+    tcol = table.column(target)
+    fcols = [table.column(f) for f in features]
+    for c in [tcol, *fcols]:
+        _check_stray_text(c, file)
+
+    rows = table.row_numbers
+    n_rows = table.n_rows
+    if tcol.n_present == 0:
+        raise DataError("the target column has no values (all missing)", file=file, column=target)
+    for c in fcols:
+        if c.n_present == 0 and missing == "drop":
+            raise DataError(
+                "this feature column has no values (all missing); leave it out", file=file, column=c.name
+            )
+
+    # ---- missing values
+    miss_any = tcol.missing.copy()
+    for c in fcols:
+        miss_any |= c.missing
+    if miss_any.any():
+        if missing == "error":
+            i = int(np.argmax(miss_any))
+            used = {target, *features}
+            col = next(c for c in table.columns if c.name in used and c.missing[i])  # file order
+            raise DataError(
+                "missing value (set missing='drop' to skip such rows)",
+                file=file,
+                row=int(rows[i]),
+                column=col.name,
+            )
+    keep = ~miss_any
+    rows_dropped = int(miss_any.sum())
+    n = int(keep.sum())
+    if n < 2:
+        raise DataError(
+            f"only {n} complete row(s) after dropping {rows_dropped} with missing values; "
+            "need at least 2 to split into train and test",
+            file=file,
+        )
+    kept_rows = rows[keep]
+
+    # ---- inputs: numeric columns as they are, text columns one-hot
+    raw_cols: list[np.ndarray] = []
+    input_names: list[str] = []
+    for c in fcols:
+        vals = c.values[keep]
+        if c.kind == "numeric":
+            bad = ~np.isfinite(vals)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise DataError(
+                    f"value {vals[i]} is not a finite number", file=file, row=int(kept_rows[i]), column=c.name
+                )
+            raw_cols.append(vals.astype(np.float64))
+            input_names.append(c.name)
+        else:
+            cats = sorted(set(vals.tolist()))
+            if len(cats) > MAX_ONE_HOT:
+                raise DataError(
+                    f"text column has {len(cats)} distinct values, too many to one-hot encode "
+                    f"(limit {MAX_ONE_HOT}); leave it out of the features",
+                    file=file,
+                    column=c.name,
+                )
+            for cat in cats:
+                raw_cols.append((vals == cat).astype(np.float64))
+                input_names.append(f"{c.name}={cat}")
+    raw = np.column_stack(raw_cols) if raw_cols else np.empty((n, 0))
+
+    # ---- target
+    tvals = tcol.values[keep]
+    if task is None:
+        task = "classification" if tcol.kind == "text" else "regression"
+    class_names: list[str] | None
+    if task == "classification":
+        if tcol.kind == "text":
+            class_names = sorted(set(tvals.tolist()))
+            lookup = {name: k for k, name in enumerate(class_names)}
+            y = np.fromiter((lookup[v] for v in tvals), dtype=np.int64, count=n)
+        else:
+            uniq, y = np.unique(tvals, return_inverse=True)
+            y = y.astype(np.int64).reshape(-1)
+            class_names = [_fmt_number(v) for v in uniq]
+        if len(class_names) < 2:
+            raise DataError(
+                f"the target has a single class ({class_names[0]!r}); classification needs at least 2",
+                file=file,
+                column=target,
+            )
+        if len(class_names) > MAX_CLASSES:
+            raise DataError(
+                f"the target has {len(class_names)} distinct values, too many classes (limit {MAX_CLASSES}); "
+                "use task 'regression' for a numeric target",
+                file=file,
+                column=target,
+            )
+        target_names = [target]
+    else:
+        if tcol.kind == "text":
+            raise DataError(
+                f"regression needs a numeric target, but value {tcol.first_text_value!r} is text",
+                file=file,
+                row=tcol.first_text_row,
+                column=target,
+            )
+        bad = ~np.isfinite(tvals)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataError(
+                f"value {tvals[i]} is not a finite number", file=file, row=int(kept_rows[i]), column=target
+            )
+        y = tvals.astype(np.float64).reshape(-1, 1)
+        class_names = None
+        target_names = [target]
+
+    # ---- split + normalization fitted on train
+    seed_int = 0 if seed is None else int(seed) & 0xFFFFFFFFFFFFFFFF
+    rng = np.random.default_rng(np.random.SeedSequence([seed_int, 0x7AB1]))
+    tr, te = split_indices(n, train_fraction, rng)
+    pipeline = FeaturePipeline(transforms=(), normalize=normalize).fit(raw[tr])
+    info = {
+        "source": file,
+        "n_rows": n_rows,
+        "n_used": n,
+        "rows_dropped": rows_dropped,
+        "delimiter": table.delimiter,
+        "header": table.has_header,
+        "target": target,
+        "features": list(features),
+    }
+    if task == "regression":
+        info["target_mean"] = float(y[tr].mean())
+        info["target_std"] = float(y[tr].std())
+    return Dataset(
+        X_train=pipeline.apply(raw[tr]),
+        y_train=y[tr],
+        X_test=pipeline.apply(raw[te]),
+        y_test=y[te],
+        raw_train=raw[tr],
+        raw_test=raw[te],
+        input_names=list(input_names),
+        feature_names=list(input_names),
+        task=task,
+        class_names=class_names,
+        target_names=target_names,
+        pipeline=pipeline,
+        info=info,
+    )
