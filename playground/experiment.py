@@ -198,6 +198,10 @@ class Experiment:
 
     def evaluate(self) -> dict:
         """Loss and accuracy (classification) or R^2 (regression) on train and test sets."""
+        with np.errstate(over="ignore", invalid="ignore"):  # a run about to diverge is still reported
+            return self._evaluate()
+
+    def _evaluate(self) -> dict:
         out = {}
         ds = self.dataset
         for part, X, Y, y in (
@@ -230,7 +234,9 @@ class Experiment:
         return lv, [(dW.copy(), db.copy()) for dW, db in lay.views(g)]
 
     # -- pictures -------------------------------------------------------------------------
-    def grid(self, axes: tuple[int, int] = (0, 1), resolution: int = 100, bounds=None, hidden: bool = False):
+    def grid(
+        self, axes: tuple[int, int] = (0, 1), resolution: int = 100, bounds=None, hidden: bool = False, theta=None
+    ):
         """Outputs over a grid of the raw input plane (others held at their mean).
 
         Returns (xs, ys, out) with out shaped (resolution, resolution, n_out), and with
@@ -250,7 +256,7 @@ class Experiment:
         if raw.shape[1] > 1:
             pts[:, axes[1]] = gy.ravel()
         X = ds.pipeline.apply(pts)
-        res = self.trainer.predict(X, hidden=hidden)
+        res = self.trainer.predict(X, hidden=hidden, theta=theta)
         if hidden:
             out, hid = res
             return xs, ys, out.reshape(resolution, resolution, -1), hid.reshape(resolution, resolution, -1)
@@ -259,6 +265,44 @@ class Experiment:
     def summary(self) -> dict:
         m = self.metrics()
         return {k: v for k, v in m.items() if not isinstance(v, np.ndarray)}
+
+    # -- sessions (playground.session) -- hooks kept here so they track the private state ---
+    view_state: dict | None = None  # the app's view state, set when loaded from a session
+    source_path: Path | None = None  # the *.playground file this was loaded from / saved to
+    session_created: str | None = None  # "created" timestamp of that session file
+
+    def save(self, path: str | Path, view: dict | None = None) -> Path:
+        """Save everything (spec, weights, optimizer state, history, data) as a
+        ``*.playground`` session file, atomically. See docs/SESSION_FORMAT.md."""
+        from playground.session import save
+
+        return save(self, path, view=view)
+
+    def session_state(self) -> dict:
+        """Run state beyond the trainer and the history, as plain data (for sessions)."""
+        return {
+            "events": [(int(s), str(t)) for s, t in self.events],
+            "status": self.status,
+            "diverged_step": self.diverged_step,
+            "message": self.message,
+            "wall_time": float(self.wall_time),
+            "interval_losses": np.asarray(self._interval_losses, dtype=np.float64),
+            "last_layer_sq": np.array(self._last_layer_sq, dtype=np.float64),
+            "last_metrics": dict(self._last_metrics),
+        }
+
+    def restore_session_state(self, trainer_arrays: dict, history: History, state: dict) -> None:
+        """Inverse of ``session_state`` plus ``trainer.state_arrays()`` (exact resume)."""
+        self.trainer.load_state_arrays(trainer_arrays)
+        self.history = history
+        self.events = [(int(s), str(t)) for s, t in state["events"]]
+        self.status = state["status"]
+        self.diverged_step = state["diverged_step"]
+        self.message = state["message"]
+        self.wall_time = float(state["wall_time"])
+        self._interval_losses = [float(v) for v in state["interval_losses"]]
+        self._last_layer_sq = np.array(state["last_layer_sq"], dtype=np.float64)
+        self._last_metrics = dict(state["last_metrics"])
 
 
 def _plain(training: TrainingSpec) -> dict:

@@ -1,0 +1,188 @@
+"""The `playground` command. No arguments: open the app. Subcommands run headless.
+
+    playground train SPEC.json|SESSION.playground [--steps N | --epochs N] [--json] [--out OUT.playground]
+    playground info FILE [--json]
+    playground export FILE [--history history.csv] [--weights weights.npz|json]
+    playground bench [--quick] [--json]
+    playground sweep SPEC.json --grid training.optimizer.lr=0.001,0.01 [--seeds 3] [--steps N] --out results.csv
+
+Bad specs and data give one clear error line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+from playground.errors import PlaygroundError
+
+EXIT_USAGE = 2
+
+
+def _progress_printer(total: int, stream=sys.stderr):
+    """A one-line progress bar with the live loss, only on a terminal."""
+    if not stream.isatty():
+        return lambda m: None
+    t0 = time.perf_counter()
+
+    def show(m: dict) -> None:
+        frac = min(1.0, m["step"] / max(total, 1))
+        bar = "#" * int(30 * frac)
+        rate = m["step"] / max(time.perf_counter() - t0, 1e-9)
+        stream.write(
+            f"\r[{bar:<30}] {100 * frac:5.1f}%  step {m['step']:,}  "
+            f"train {m['train_loss']:.4f}  test {m.get('test_loss', float('nan')):.4f}  {rate:,.0f} steps/s "
+        )
+        stream.flush()
+
+    return show
+
+
+def _result_dict(exp) -> dict:
+    m = exp.metrics()
+    keys = [k for k in ("train_loss", "test_loss", "train_accuracy", "test_accuracy", "train_r2", "test_r2")
+            if k in m]
+    out = {k: m[k] for k in keys}
+    out.update(
+        steps=exp.step,
+        epochs=exp.epoch,
+        status=exp.status,
+        wall_time_s=exp.wall_time,
+        steps_per_s=exp.step / exp.wall_time if exp.wall_time > 0 else None,
+    )
+    if exp.status == "diverged":
+        out["message"] = exp.message
+    return out
+
+
+def cmd_train(args) -> int:
+    from playground.experiment import Experiment
+
+    path = Path(args.file)
+    if path.suffix == ".playground":
+        from playground.session import load
+
+        exp = load(path)
+    else:
+        exp = Experiment.from_spec(path)
+    steps = args.steps
+    if steps is None:
+        epochs = args.epochs if args.epochs is not None else 100
+        steps = math.ceil(epochs * exp.trainer.steps_per_epoch)
+    start = exp.step
+    show = _progress_printer(start + steps)
+    exp.train(steps=steps, callback=None if args.json else show)
+    if not args.json and sys.stderr.isatty():
+        sys.stderr.write("\n")
+    if args.out:
+        from playground.session import save
+
+        save(exp, args.out)
+    res = _result_dict(exp)
+    if args.json:
+        print(json.dumps(res))
+    else:
+        print(f"Trained {exp.step - start:,} steps ({exp.epoch:.1f} epochs) in {exp.wall_time:.2f} s")
+        for k, v in res.items():
+            if k in ("steps", "epochs", "wall_time_s"):
+                continue
+            print(f"  {k:<16} {v:.4f}" if isinstance(v, float) else f"  {k:<16} {v}")
+        if args.out:
+            print(f"Saved session to {args.out}")
+    return 1 if exp.status == "diverged" else 0
+
+
+def cmd_info(args) -> int:
+    from playground.session_cli import cmd_info as info
+
+    return info(args.file, args.json)
+
+
+def cmd_export(args) -> int:
+    from playground.session_cli import cmd_export as export
+
+    return export(args.file, history_csv=args.history, weights=args.weights)
+
+
+def cmd_bench(args) -> int:
+    from playground.bench import main as bench_main
+
+    return bench_main(quick=args.quick, as_json=args.json)
+
+
+def cmd_sweep(args) -> int:
+    from playground.sweep import cli_sweep
+
+    return cli_sweep(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from playground import __version__
+
+    p = argparse.ArgumentParser(prog="playground", description="Neural Playground: watch neural networks learn.")
+    p.add_argument("--version", action="version", version=f"Neural Playground {__version__}")
+    p.add_argument("--smoke-test", action="store_true", help="open the app, train a few seconds, print fps, exit")
+    sub = p.add_subparsers(dest="command")
+
+    t = sub.add_parser("train", help="train a spec (JSON) or resume a session (.playground)")
+    t.add_argument("file")
+    g = t.add_mutually_exclusive_group()
+    g.add_argument("--steps", type=int)
+    g.add_argument("--epochs", type=float)
+    t.add_argument("--json", action="store_true", help="print one JSON object with the final metrics")
+    t.add_argument("--out", help="save the trained session to this .playground file")
+    t.set_defaults(func=cmd_train)
+
+    i = sub.add_parser("info", help="summary of a session or spec file")
+    i.add_argument("file")
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(func=cmd_info)
+
+    e = sub.add_parser("export", help="export a session's history (CSV) and weights (npz or json)")
+    e.add_argument("file")
+    e.add_argument("--history")
+    e.add_argument("--weights")
+    e.set_defaults(func=cmd_export)
+
+    b = sub.add_parser("bench", help="standard workloads (shared/BENCHMARKS.md)")
+    b.add_argument("--quick", action="store_true")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_bench)
+
+    s = sub.add_parser("sweep", help="train every combination of hyper-parameters")
+    s.add_argument("file")
+    s.add_argument("--grid", action="append", default=[], help="dotted.path=v1,v2,... (repeatable)")
+    s.add_argument("--seeds", type=int, default=1)
+    s.add_argument("--steps", type=int)
+    s.add_argument("--epochs", type=float)
+    s.add_argument("--metric", default=None, help="metric for the plot (default: test accuracy or R^2)")
+    s.add_argument("--workers", type=int, default=None)
+    s.add_argument("--scheduler", help="tcp://HOST:PORT of a Dask scheduler")
+    s.add_argument("--out", required=True, help="results .csv or .json (written as runs finish)")
+    s.add_argument("--plot", help="PNG/SVG file for the plot (default: next to --out)")
+    s.set_defaults(func=cmd_sweep)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        from playground.app.main import main as app_main
+
+        return app_main(["--smoke-test"] if args.smoke_test else [])
+    try:
+        return args.func(args)
+    except PlaygroundError as e:
+        print(f"playground {args.command}: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
