@@ -79,7 +79,10 @@ def make_workloads():
     y3 = rng.integers(0, 10, 20000)
     X3 = centers[y3] + rng.normal(0.0, 3.0, (20000, 64))
     X3 = (X3 - X3.mean(0)) / X3.std(0)
-    w3 = [Workload(f"W3 tabular {dt}", X3, y3, [256, 256], "relu", "adam", 1e-3, 256, dt) for dt in ("float32", "float64")]
+    w3 = [
+        Workload(f"W3 tabular {dt}", X3, y3, [256, 256], "relu", "adam", 1e-3, 256, dt)
+        for dt in ("float32", "float64")
+    ]
     return w1, w2, w3
 
 

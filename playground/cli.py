@@ -4,7 +4,7 @@
     playground info FILE [--json]
     playground export FILE [--history history.csv] [--weights weights.npz|json]
     playground bench [--quick] [--json]
-    playground sweep SPEC.json --grid training.optimizer.lr=0.001,0.01 [--seeds 3] [--steps N] --out results.csv
+    playground sweep SPEC.json --grid training.optimizer.lr=0.001,0.01 [--seeds 3] --out results.csv
 
 Bad specs and data give one clear error line and exit code 2.
 """
@@ -44,8 +44,11 @@ def _progress_printer(total: int, stream=sys.stderr):
 
 def _result_dict(exp) -> dict:
     m = exp.metrics()
-    keys = [k for k in ("train_loss", "test_loss", "train_accuracy", "test_accuracy", "train_r2", "test_r2")
-            if k in m]
+    keys = [
+        k
+        for k in ("train_loss", "test_loss", "train_accuracy", "test_accuracy", "train_r2", "test_r2")
+        if k in m
+    ]
     out = {k: m[k] for k in keys}
     out.update(
         steps=exp.step,
@@ -123,9 +126,13 @@ def cmd_sweep(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from playground import __version__
 
-    p = argparse.ArgumentParser(prog="playground", description="Neural Playground: watch neural networks learn.")
+    p = argparse.ArgumentParser(
+        prog="playground", description="Neural Playground: watch neural networks learn."
+    )
     p.add_argument("--version", action="version", version=f"Neural Playground {__version__}")
-    p.add_argument("--smoke-test", action="store_true", help="open the app, train a few seconds, print fps, exit")
+    p.add_argument(
+        "--smoke-test", action="store_true", help="open the app, train a few seconds, print fps, exit"
+    )
     sub = p.add_subparsers(dest="command")
 
     t = sub.add_parser("train", help="train a spec (JSON) or resume a session (.playground)")

@@ -53,9 +53,13 @@ class Experiment:
     def _check_compatible(self) -> None:
         ds, tr = self.dataset, self.spec.training
         if ds.task == "regression" and tr.loss in ("bce", "cce", "kl_div", "hinge"):
-            raise SpecError("training.loss", f"{tr.loss!r} needs class labels; this data is a regression task")
+            raise SpecError(
+                "training.loss", f"{tr.loss!r} needs class labels; this data is a regression task"
+            )
         if ds.task == "regression" and self.spec.network.output_activation == "softmax":
-            raise SpecError("network.output_activation", "softmax needs class labels; use linear for regression")
+            raise SpecError(
+                "network.output_activation", "softmax needs class labels; use linear for regression"
+            )
 
     def _build_trainer(self) -> None:
         ds, net, tr = self.dataset, self.spec.network, self.spec.training
@@ -90,7 +94,9 @@ class Experiment:
         if training.loss != old.loss:
             # target encoding depends on the loss; weights stay
             ds, net = self.dataset, self.spec.network
-            self.Y_train = encode_targets(ds.y_train, training.loss, net.output_activation, ds.task, self.n_out)
+            self.Y_train = encode_targets(
+                ds.y_train, training.loss, net.output_activation, ds.task, self.n_out
+            )
             self.Y_test = encode_targets(ds.y_test, training.loss, net.output_activation, ds.task, self.n_out)
             self.trainer.set_data(ds.X_train, self.Y_train)
         self.trainer.update_spec(spec)
@@ -177,12 +183,19 @@ class Experiment:
             "grad_norm": float(np.sqrt(np.nansum(sq))) if np.isfinite(sq).any() else np.nan,
             "grad_norm_w": np.sqrt(sq[:, 0]),
             "grad_norm_b": np.sqrt(sq[:, 1]),
-            "weight_norm": np.array([np.linalg.norm(W) for W, _ in self.trainer.layout.views(self.trainer.theta)]),
+            "weight_norm": np.array(
+                [np.linalg.norm(W) for W, _ in self.trainer.layout.views(self.trainer.theta)]
+            ),
         }
         self._interval_losses = []
         self.history.append(row)
-        self._last_metrics = {**ev, "step": self.step, "epoch": self.epoch, "grad_norm": row["grad_norm"],
-                              "status": self.status}
+        self._last_metrics = {
+            **ev,
+            "step": self.step,
+            "epoch": self.epoch,
+            "grad_norm": row["grad_norm"],
+            "status": self.status,
+        }
 
     # -- evaluation -----------------------------------------------------------------------
     def predict(self, X: np.ndarray, raw: bool = False) -> np.ndarray:
@@ -235,7 +248,12 @@ class Experiment:
 
     # -- pictures -------------------------------------------------------------------------
     def grid(
-        self, axes: tuple[int, int] = (0, 1), resolution: int = 100, bounds=None, hidden: bool = False, theta=None
+        self,
+        axes: tuple[int, int] = (0, 1),
+        resolution: int = 100,
+        bounds=None,
+        hidden: bool = False,
+        theta=None,
     ):
         """Outputs over a grid of the raw input plane (others held at their mean).
 

@@ -55,7 +55,13 @@ OPTIMIZER_DEFAULTS: dict[str, dict[str, Any]] = {
     "sgd": {"lr": 0.01, "momentum": 0.0, "dampening": 0.0, "nesterov": False, "weight_decay": 0.0},
     "momentum": {"lr": 0.01, "momentum": 0.9, "dampening": 0.0, "nesterov": False, "weight_decay": 0.0},
     "nesterov": {"lr": 0.01, "momentum": 0.9, "dampening": 0.0, "nesterov": True, "weight_decay": 0.0},
-    "adagrad": {"lr": 0.01, "lr_decay": 0.0, "weight_decay": 0.0, "initial_accumulator_value": 0.0, "eps": 1e-10},
+    "adagrad": {
+        "lr": 0.01,
+        "lr_decay": 0.0,
+        "weight_decay": 0.0,
+        "initial_accumulator_value": 0.0,
+        "eps": 1e-10,
+    },
     "rmsprop": {
         "lr": 0.01,
         "alpha": 0.99,
@@ -465,7 +471,9 @@ def _validate_optimizer(o: OptimizerSpec) -> None:
         if key == "lr":
             raise SpecError(p, "set the learning rate as training.optimizer.lr")
         if key not in defaults:
-            raise SpecError(p, f"unknown hyper-parameter for {o.name}; expected one of: {', '.join(defaults)}")
+            raise SpecError(
+                p, f"unknown hyper-parameter for {o.name}; expected one of: {', '.join(defaults)}"
+            )
         default = defaults[key]
         if isinstance(default, bool):
             if not isinstance(value, bool):
@@ -502,9 +510,7 @@ def default_spec() -> ExperimentSpec:
     return ExperimentSpec(
         data=DataSpec(kind="toy", name="spiral", n_samples=500, noise=0.0, train_fraction=0.5),
         network=NetworkSpec(hidden=(LayerSpec(8, "tanh"), LayerSpec(8, "tanh")), output_activation="sigmoid"),
-        training=TrainingSpec(
-            loss="bce", optimizer=OptimizerSpec("adam", lr=0.01), batch_size=10
-        ),
+        training=TrainingSpec(loss="bce", optimizer=OptimizerSpec("adam", lr=0.01), batch_size=10),
     )
 
 

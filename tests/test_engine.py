@@ -15,9 +15,24 @@ from playground.experiment import Experiment
 from playground.spec import ACTIVATIONS, LOSS_OUTPUTS, OPTIMIZERS, ExperimentSpec
 
 
-def make_trainer(hidden=((5, "tanh"), (4, "relu")), out="sigmoid", loss="bce", opt="sgd", lr=0.05, batch=7,
-                 n=30, n_in=3, n_out=1, params=None, dropout=0.0, reg=None, clip=None, seed=3, dtype="float64",
-                 classes=True):
+def make_trainer(
+    hidden=((5, "tanh"), (4, "relu")),
+    out="sigmoid",
+    loss="bce",
+    opt="sgd",
+    lr=0.05,
+    batch=7,
+    n=30,
+    n_in=3,
+    n_out=1,
+    params=None,
+    dropout=0.0,
+    reg=None,
+    clip=None,
+    seed=3,
+    dtype="float64",
+    classes=True,
+):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, n_in))
     if classes and loss in ("bce", "cce", "kl_div", "hinge") or (classes and n_out > 1):
@@ -29,24 +44,50 @@ def make_trainer(hidden=((5, "tanh"), (4, "relu")), out="sigmoid", loss="bce", o
             Y = np.eye(n_out)[rng.integers(0, n_out, n)]
     else:
         Y = rng.normal(size=(n, n_out))
-    spec = ExperimentSpec.from_dict({
-        "seed": seed,
-        "network": {"hidden": [{"units": u, "activation": a, "dropout": dropout} for u, a in hidden],
-                    "output_activation": out, "init": "glorot_uniform", "bias_init": 0.1},
-        "training": {"loss": loss, "optimizer": {"name": opt, "lr": lr, "params": params or {}},
-                     "batch_size": batch, "dtype": dtype,
-                     "regularization": reg or {"kind": "none", "rate": 0.0}, "clip_norm": clip},
-    })
+    spec = ExperimentSpec.from_dict(
+        {
+            "seed": seed,
+            "network": {
+                "hidden": [{"units": u, "activation": a, "dropout": dropout} for u, a in hidden],
+                "output_activation": out,
+                "init": "glorot_uniform",
+                "bias_init": 0.1,
+            },
+            "training": {
+                "loss": loss,
+                "optimizer": {"name": opt, "lr": lr, "params": params or {}},
+                "batch_size": batch,
+                "dtype": dtype,
+                "regularization": reg or {"kind": "none", "rate": 0.0},
+                "clip_norm": clip,
+            },
+        }
+    )
     return Trainer(spec, n_in, n_out, X, Y)
 
 
 def twin_run(tr: Trainer, n_steps: int):
     return R.train_steps(
-        tr.theta, tr.opt_state, tr.X, tr.Y, list(tr.layout.sizes), list(tr.acts), list(tr.slopes), list(tr.drop),
-        tr.loss, tr.spec.training.huber_delta, K.OPT_SGD if tr.spec.training.optimizer.name in
-        ("sgd", "momentum", "nesterov") else {"adagrad": 1, "rmsprop": 2, "adam": 3, "adamw": 4}[
-            tr.spec.training.optimizer.name], tr.hp_vector(), tr.learning_rates(tr.step, n_steps), tr.step,
-        tr.opt_t, tr.batch_size, tr.shuffle_key, tr.drop_key,
+        tr.theta,
+        tr.opt_state,
+        tr.X,
+        tr.Y,
+        list(tr.layout.sizes),
+        list(tr.acts),
+        list(tr.slopes),
+        list(tr.drop),
+        tr.loss,
+        tr.spec.training.huber_delta,
+        K.OPT_SGD
+        if tr.spec.training.optimizer.name in ("sgd", "momentum", "nesterov")
+        else {"adagrad": 1, "rmsprop": 2, "adam": 3, "adamw": 4}[tr.spec.training.optimizer.name],
+        tr.hp_vector(),
+        tr.learning_rates(tr.step, n_steps),
+        tr.step,
+        tr.opt_t,
+        tr.batch_size,
+        tr.shuffle_key,
+        tr.drop_key,
     )
 
 
@@ -76,7 +117,9 @@ def test_kernel_matches_numpy_twin_for_every_optimizer(opt, params):
 
 @pytest.mark.parametrize("hidden_act", ACTIVATIONS)
 def test_kernel_matches_twin_for_every_activation_with_dropout_and_l1(hidden_act):
-    tr = make_trainer(hidden=((6, hidden_act), (5, hidden_act)), dropout=0.3, reg={"kind": "l1", "rate": 1e-3})
+    tr = make_trainer(
+        hidden=((6, hidden_act), (5, hidden_act)), dropout=0.3, reg={"kind": "l1", "rate": 1e-3}
+    )
     th, _, losses, _, _ = twin_run(tr, 25)
     rep = tr.run(25)
     np.testing.assert_allclose(rep.batch_losses, losses, rtol=1e-10)
@@ -86,7 +129,9 @@ def test_kernel_matches_twin_for_every_activation_with_dropout_and_l1(hidden_act
 def _loss_cases():
     for loss, outs in LOSS_OUTPUTS.items():
         for out in outs:
-            n_outs = [1, 3] if loss in ("mse", "mae", "huber", "hinge") else ([3] if out == "softmax" else [1, 3])
+            n_outs = (
+                [1, 3] if loss in ("mse", "mae", "huber", "hinge") else ([3] if out == "softmax" else [1, 3])
+            )
             for m in n_outs:
                 yield loss, out, m
 
@@ -95,8 +140,15 @@ def _loss_cases():
 @pytest.mark.parametrize("hidden_act", ACTIVATIONS)
 def test_gradient_matches_finite_differences(hidden_act, loss, out, n_out):
     """Every activation x loss (x valid output activation) pair."""
-    tr = make_trainer(hidden=((4, hidden_act),), out=out, loss=loss, n_out=n_out, n=9, batch=9,
-                      classes=loss in ("bce", "cce", "kl_div", "hinge") or out == "softmax")
+    tr = make_trainer(
+        hidden=((4, hidden_act),),
+        out=out,
+        loss=loss,
+        n_out=n_out,
+        n=9,
+        batch=9,
+        classes=loss in ("bce", "cce", "kl_div", "hinge") or out == "softmax",
+    )
     theta = tr.theta.copy()
     lv, g = tr.loss_and_grad(theta)
     eps = 1e-6
@@ -106,8 +158,18 @@ def test_gradient_matches_finite_differences(hidden_act, loss, out, n_out):
         tp[i] += eps
         tm[i] -= eps
         fd[i] = (tr.loss_and_grad(tp)[0] - tr.loss_and_grad(tm)[0]) / (2 * eps)
-    twin_loss, twin_grads = R.batch_gradient(theta, tr.X, tr.Y, list(tr.layout.sizes), list(tr.acts),
-                                             list(tr.slopes), list(tr.drop), tr.loss, 1.0, train=False)
+    twin_loss, twin_grads = R.batch_gradient(
+        theta,
+        tr.X,
+        tr.Y,
+        list(tr.layout.sizes),
+        list(tr.acts),
+        list(tr.slopes),
+        list(tr.drop),
+        tr.loss,
+        1.0,
+        train=False,
+    )
     assert lv == pytest.approx(twin_loss, rel=1e-10)
     np.testing.assert_allclose(g, R.flatten(twin_grads), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(g, fd, rtol=1e-4, atol=1e-7)
@@ -124,10 +186,22 @@ def test_saturated_outputs_give_finite_loss_and_gradient():
 
 def test_optimizer_updates_match_hand_computed_torch_formulas():
     """One parameter, gradient 2*p (loss p^2), three steps, torch.optim's documented rules."""
+
     def run(opt, params, lr, p0=1.0, steps=3):
-        hp = Trainer.hp_vector(type("T", (), {"spec": ExperimentSpec.from_dict(
-            {"training": {"optimizer": {"name": opt, "lr": lr, "params": params}}})})())
-        code = {"sgd": 0, "momentum": 0, "nesterov": 0, "adagrad": 1, "rmsprop": 2, "adam": 3, "adamw": 4}[opt]
+        hp = Trainer.hp_vector(
+            type(
+                "T",
+                (),
+                {
+                    "spec": ExperimentSpec.from_dict(
+                        {"training": {"optimizer": {"name": opt, "lr": lr, "params": params}}}
+                    )
+                },
+            )()
+        )
+        code = {"sgd": 0, "momentum": 0, "nesterov": 0, "adagrad": 1, "rmsprop": 2, "adam": 3, "adamw": 4}[
+            opt
+        ]
         theta = np.array([p0])
         state = np.zeros((3, 1))
         if opt == "adagrad":
@@ -204,9 +278,12 @@ SPLITS = [(1, 1000), (10, 100), (1000, 1), (7, 142)]
 
 @pytest.mark.parametrize("opt", ["sgd", "adam", "rmsprop"])
 def test_results_do_not_depend_on_how_steps_are_split(opt):
-    spec = {"seed": 5, "data": {"name": "spiral", "n_samples": 120},
-            "network": {"hidden": [{"units": 6, "activation": "tanh", "dropout": 0.2}]},
-            "training": {"optimizer": {"name": opt, "lr": 0.01}, "batch_size": 7, "record_every": 37}}
+    spec = {
+        "seed": 5,
+        "data": {"name": "spiral", "n_samples": 120},
+        "network": {"hidden": [{"units": 6, "activation": "tanh", "dropout": 0.2}]},
+        "training": {"optimizer": {"name": opt, "lr": 0.01}, "batch_size": 7, "record_every": 37},
+    }
     results = []
     for calls, per in SPLITS:
         exp = Experiment.from_spec(spec)
@@ -233,9 +310,11 @@ def test_same_seed_same_weights_new_seed_different():
 
 
 def test_divergence_stops_and_keeps_last_finite_parameters():
-    spec = {"data": {"name": "plane", "n_samples": 200}, "network": {"output_activation": "linear",
-            "hidden": [{"units": 8, "activation": "relu"}]},
-            "training": {"loss": "mse", "optimizer": {"name": "sgd", "lr": 50.0}, "batch_size": 10}}
+    spec = {
+        "data": {"name": "plane", "n_samples": 200},
+        "network": {"output_activation": "linear", "hidden": [{"units": 8, "activation": "relu"}]},
+        "training": {"loss": "mse", "optimizer": {"name": "sgd", "lr": 50.0}, "batch_size": 10},
+    }
     exp = Experiment.from_spec(spec)
     snapshots = []
     while exp.status != "diverged" and exp.step < 5000:
@@ -254,25 +333,40 @@ def test_divergence_stops_and_keeps_last_finite_parameters():
 
 
 def test_spiral_reaches_95_percent_with_adam():
-    exp = Experiment.from_spec({"seed": 0, "data": {"name": "spiral", "n_samples": 500, "noise": 0.0},
-                                "network": {"hidden": [{"units": 16, "activation": "tanh"}] * 3},
-                                "training": {"optimizer": {"name": "adam", "lr": 0.01}, "batch_size": 10}})
+    exp = Experiment.from_spec(
+        {
+            "seed": 0,
+            "data": {"name": "spiral", "n_samples": 500, "noise": 0.0},
+            "network": {"hidden": [{"units": 16, "activation": "tanh"}] * 3},
+            "training": {"optimizer": {"name": "adam", "lr": 0.01}, "batch_size": 10},
+        }
+    )
     m = exp.train(epochs=300)
     assert m["test_accuracy"] >= 0.95
 
 
 def test_xor_is_solved():
-    exp = Experiment.from_spec({"seed": 0, "data": {"name": "xor", "n_samples": 400},
-                                "network": {"hidden": [{"units": 4, "activation": "tanh"}]},
-                                "training": {"optimizer": {"name": "adam", "lr": 0.03}}})
+    exp = Experiment.from_spec(
+        {
+            "seed": 0,
+            "data": {"name": "xor", "n_samples": 400},
+            "network": {"hidden": [{"units": 4, "activation": "tanh"}]},
+            "training": {"optimizer": {"name": "adam", "lr": 0.03}},
+        }
+    )
     m = exp.train(epochs=100)
     assert m["train_accuracy"] >= 0.97 and m["test_accuracy"] >= 0.95
 
 
 def test_lbfgs_trains_full_batch():
-    exp = Experiment.from_spec({"seed": 0, "data": {"name": "circle", "n_samples": 200},
-                                "network": {"hidden": [{"units": 6, "activation": "tanh"}]},
-                                "training": {"optimizer": {"name": "lbfgs", "lr": 1.0}}})
+    exp = Experiment.from_spec(
+        {
+            "seed": 0,
+            "data": {"name": "circle", "n_samples": 200},
+            "network": {"hidden": [{"units": 6, "activation": "tanh"}]},
+            "training": {"optimizer": {"name": "lbfgs", "lr": 1.0}},
+        }
+    )
     first = exp.metrics()["train_loss"]
     m = exp.train(steps=60)
     assert m["train_loss"] < 0.2 * first
@@ -290,8 +384,13 @@ def test_float32_trains_and_matches_float64_closely():
 
 
 def test_zero_init_cannot_break_symmetry():
-    exp = Experiment.from_spec({"data": {"name": "circle"}, "network": {"init": "zeros"},
-                                "training": {"optimizer": {"name": "sgd", "lr": 0.1}}})
+    exp = Experiment.from_spec(
+        {
+            "data": {"name": "circle"},
+            "network": {"init": "zeros"},
+            "training": {"optimizer": {"name": "sgd", "lr": 0.1}},
+        }
+    )
     exp.train(epochs=20)
     W1 = exp.params[0][0]
     W2 = exp.params[1][0]
@@ -323,8 +422,12 @@ def test_loss_and_grad_at_any_parameters():
 
 def test_every_registered_optimizer_trains_the_demo():
     for opt in OPTIMIZERS:
-        exp = Experiment.from_spec({"data": {"name": "gauss", "n_samples": 100},
-                                    "training": {"optimizer": {"name": opt, "lr": 1.0 if opt == "lbfgs" else 0.05}}})
+        exp = Experiment.from_spec(
+            {
+                "data": {"name": "gauss", "n_samples": 100},
+                "training": {"optimizer": {"name": opt, "lr": 1.0 if opt == "lbfgs" else 0.05}},
+            }
+        )
         first = exp.metrics()["train_loss"]
         m = exp.train(steps=40)
         assert m["train_loss"] < first, opt

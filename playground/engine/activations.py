@@ -5,8 +5,8 @@ beta 1 threshold 20)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -53,28 +53,90 @@ def _softmax(z, s=0.0):
 
 
 for _a in (
-    Activation("linear", LINEAR, lambda z, s=0.0: z.copy(), lambda z, a, s=0.0: np.ones_like(z),
-               "identity: no non-linearity", True, True),
-    Activation("sigmoid", SIGMOID, _sigmoid, lambda z, a, s=0.0: a * (1.0 - a),
-               "1 / (1 + e^-z): squashes to (0, 1); saturates, so gradients vanish in deep nets", True, True),
-    Activation("tanh", TANH, lambda z, s=0.0: np.tanh(z), lambda z, a, s=0.0: 1.0 - a * a,
-               "squashes to (-1, 1), zero-centred", True, True),
-    Activation("relu", RELU, lambda z, s=0.0: np.maximum(z, 0.0), lambda z, a, s=0.0: (z > 0).astype(z.dtype),
-               "max(0, z): cheap, no saturation for z > 0; units can die", True, False),
-    Activation("leaky_relu", LEAKY_RELU, lambda z, s=0.01: np.where(z > 0, z, s * z),
-               lambda z, a, s=0.01: np.where(z > 0, 1.0, s).astype(z.dtype),
-               "relu with a small slope for z < 0 so units never die", True, False),
-    Activation("elu", ELU, lambda z, s=0.0: np.where(z > 0, z, np.expm1(np.minimum(z, 0.0))),
-               lambda z, a, s=0.0: np.where(z > 0, 1.0, a + 1.0).astype(z.dtype),
-               "z for z > 0, e^z - 1 below: smooth relu", True, False),
-    Activation("gelu", GELU, _gelu, _gelu_grad, "z * Phi(z) (exact erf form): used in transformers", True, False),
-    Activation("softplus", SOFTPLUS, _softplus,
-               lambda z, a, s=0.0: np.where(z > 20.0, 1.0, _sigmoid(np.minimum(z, 20.0))).astype(z.dtype),
-               "log(1 + e^z): a smooth relu", True, False),
-    Activation("sine", SINE, lambda z, s=0.0: np.sin(z), lambda z, a, s=0.0: np.cos(z),
-               "sin(z): periodic, as in SIREN networks", True, False),
-    Activation("softmax", SOFTMAX, _softmax, lambda z, a, s=0.0: None,
-               "class probabilities that sum to 1 (goes with cross-entropy)", False, True),
+    Activation(
+        "linear",
+        LINEAR,
+        lambda z, s=0.0: z.copy(),
+        lambda z, a, s=0.0: np.ones_like(z),
+        "identity: no non-linearity",
+        True,
+        True,
+    ),
+    Activation(
+        "sigmoid",
+        SIGMOID,
+        _sigmoid,
+        lambda z, a, s=0.0: a * (1.0 - a),
+        "1 / (1 + e^-z): squashes to (0, 1); saturates, so gradients vanish in deep nets",
+        True,
+        True,
+    ),
+    Activation(
+        "tanh",
+        TANH,
+        lambda z, s=0.0: np.tanh(z),
+        lambda z, a, s=0.0: 1.0 - a * a,
+        "squashes to (-1, 1), zero-centred",
+        True,
+        True,
+    ),
+    Activation(
+        "relu",
+        RELU,
+        lambda z, s=0.0: np.maximum(z, 0.0),
+        lambda z, a, s=0.0: (z > 0).astype(z.dtype),
+        "max(0, z): cheap, no saturation for z > 0; units can die",
+        True,
+        False,
+    ),
+    Activation(
+        "leaky_relu",
+        LEAKY_RELU,
+        lambda z, s=0.01: np.where(z > 0, z, s * z),
+        lambda z, a, s=0.01: np.where(z > 0, 1.0, s).astype(z.dtype),
+        "relu with a small slope for z < 0 so units never die",
+        True,
+        False,
+    ),
+    Activation(
+        "elu",
+        ELU,
+        lambda z, s=0.0: np.where(z > 0, z, np.expm1(np.minimum(z, 0.0))),
+        lambda z, a, s=0.0: np.where(z > 0, 1.0, a + 1.0).astype(z.dtype),
+        "z for z > 0, e^z - 1 below: smooth relu",
+        True,
+        False,
+    ),
+    Activation(
+        "gelu", GELU, _gelu, _gelu_grad, "z * Phi(z) (exact erf form): used in transformers", True, False
+    ),
+    Activation(
+        "softplus",
+        SOFTPLUS,
+        _softplus,
+        lambda z, a, s=0.0: np.where(z > 20.0, 1.0, _sigmoid(np.minimum(z, 20.0))).astype(z.dtype),
+        "log(1 + e^z): a smooth relu",
+        True,
+        False,
+    ),
+    Activation(
+        "sine",
+        SINE,
+        lambda z, s=0.0: np.sin(z),
+        lambda z, a, s=0.0: np.cos(z),
+        "sin(z): periodic, as in SIREN networks",
+        True,
+        False,
+    ),
+    Activation(
+        "softmax",
+        SOFTMAX,
+        _softmax,
+        lambda z, a, s=0.0: None,
+        "class probabilities that sum to 1 (goes with cross-entropy)",
+        False,
+        True,
+    ),
 ):
     ACTIVATIONS.register(_a.name, _a)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from numba import njit
 
 from playground.engine.jit import JIT, JIT_INLINE
@@ -132,43 +131,60 @@ def _dense(theta, woff, boff, fin, fout, src, soff, dst, doff, rows):
 
     Works on row views (so LLVM sees non-negative indices and vectorises) and takes four
     inputs per pass over the output row (a quarter of the loads and stores)."""
-    b = theta[boff:boff + fout]
+    b = theta[boff : boff + fout]
     for i in range(rows):
-        zrow = dst[doff + i * fout:doff + (i + 1) * fout]
-        srow = src[soff + i * fin:soff + (i + 1) * fin]
+        zrow = dst[doff + i * fout : doff + (i + 1) * fout]
+        srow = src[soff + i * fin : soff + (i + 1) * fin]
         for j in range(fout):
             zrow[j] = b[j]
         k = 0
         while k + 4 <= fin:
             w = woff + k * fout
-            _axpy4(zrow, srow[k], theta[w:w + fout], srow[k + 1], theta[w + fout:w + 2 * fout],
-                   srow[k + 2], theta[w + 2 * fout:w + 3 * fout], srow[k + 3], theta[w + 3 * fout:w + 4 * fout])
+            _axpy4(
+                zrow,
+                srow[k],
+                theta[w : w + fout],
+                srow[k + 1],
+                theta[w + fout : w + 2 * fout],
+                srow[k + 2],
+                theta[w + 2 * fout : w + 3 * fout],
+                srow[k + 3],
+                theta[w + 3 * fout : w + 4 * fout],
+            )
             k += 4
         while k < fin:
             w = woff + k * fout
-            _axpy(zrow, srow[k], theta[w:w + fout])
+            _axpy(zrow, srow[k], theta[w : w + fout])
             k += 1
 
 
 @njit(**JIT_INLINE)
 def _dense_grad(grad, woff, boff, fin, fout, src, soff, delta, doff, rows):
     """dW += src^T @ delta, db += sum of delta rows (four rows per pass)."""
-    gb = grad[boff:boff + fout]
+    gb = grad[boff : boff + fout]
     for i in range(rows):
-        _axpy(gb, 1.0, delta[doff + i * fout:doff + (i + 1) * fout])
+        _axpy(gb, 1.0, delta[doff + i * fout : doff + (i + 1) * fout])
     for k in range(fin):
-        gw = grad[woff + k * fout:woff + (k + 1) * fout]
+        gw = grad[woff + k * fout : woff + (k + 1) * fout]
         i = 0
         while i + 4 <= rows:
             d = doff + i * fout
             s = soff + i * fin + k
-            _axpy4(gw, src[s], delta[d:d + fout], src[s + fin], delta[d + fout:d + 2 * fout],
-                   src[s + 2 * fin], delta[d + 2 * fout:d + 3 * fout], src[s + 3 * fin],
-                   delta[d + 3 * fout:d + 4 * fout])
+            _axpy4(
+                gw,
+                src[s],
+                delta[d : d + fout],
+                src[s + fin],
+                delta[d + fout : d + 2 * fout],
+                src[s + 2 * fin],
+                delta[d + 2 * fout : d + 3 * fout],
+                src[s + 3 * fin],
+                delta[d + 3 * fout : d + 4 * fout],
+            )
             i += 4
         while i < rows:
             d = doff + i * fout
-            _axpy(gw, src[soff + i * fin + k], delta[d:d + fout])
+            _axpy(gw, src[soff + i * fin + k], delta[d : d + fout])
             i += 1
 
 
@@ -198,13 +214,13 @@ def _activate_rows(code, slope, z, a, off, rows, width):
             for j in range(width):
                 a[r + j] /= s
     elif code == TANH:
-        zz = z[off:off + n]
-        aa = a[off:off + n]
+        zz = z[off : off + n]
+        aa = a[off : off + n]
         for t in range(n):
             aa[t] = tanh_fast(zz[t])
     elif code == RELU:
-        zz = z[off:off + n]
-        aa = a[off:off + n]
+        zz = z[off : off + n]
+        aa = a[off : off + n]
         for t in range(n):
             aa[t] = zz[t] if zz[t] > 0.0 else 0.0
     else:
@@ -320,8 +336,30 @@ def _loss_scale(loss, m):
 
 @njit(**JIT)
 def _forward_backward(
-    theta, grad, X, Y, rows_idx, nrows, denom, sizes, acts, slopes, drop, woff, boff, aoff,
-    z, a, delta, mask, loss, huber, train, drop_key, step, accumulate,
+    theta,
+    grad,
+    X,
+    Y,
+    rows_idx,
+    nrows,
+    denom,
+    sizes,
+    acts,
+    slopes,
+    drop,
+    woff,
+    boff,
+    aoff,
+    z,
+    a,
+    delta,
+    mask,
+    loss,
+    huber,
+    train,
+    drop_key,
+    step,
+    accumulate,
 ):
     """Loss (sum over rows / denom) and, into grad, its gradient for the given rows.
 
@@ -380,10 +418,10 @@ def _forward_backward(
             for i in range(nrows):
                 dr = doff + i * fout
                 sr = soff + i * fin
-                drow = delta[dr:dr + fout]
+                drow = delta[dr : dr + fout]
                 for k in range(fin):
                     wr = wo + k * fout
-                    s = _dot(drow, theta[wr:wr + fout])
+                    s = _dot(drow, theta[wr : wr + fout])
                     if train and p > 0.0:
                         mk = mask[sr + k]
                         if mk == 0.0:
@@ -538,9 +576,36 @@ def _optimizer_update(opt, theta, new, grad, state, t, lr, hp):
 
 @njit(**JIT)
 def train_kernel(
-    theta, spare, grad, state, X, Y, perm, sizes, acts, slopes, drop, woff, boff, aoff,
-    z, a, delta, mask, loss, huber, opt, hp, lrs, step0, opt_t0, batch, shuffle_key, drop_key,
-    batch_losses, layer_sq,
+    theta,
+    spare,
+    grad,
+    state,
+    X,
+    Y,
+    perm,
+    sizes,
+    acts,
+    slopes,
+    drop,
+    woff,
+    boff,
+    aoff,
+    z,
+    a,
+    delta,
+    mask,
+    loss,
+    huber,
+    opt,
+    hp,
+    lrs,
+    step0,
+    opt_t0,
+    batch,
+    shuffle_key,
+    drop_key,
+    batch_losses,
+    layer_sq,
 ):
     """Run ``lrs.shape[0]`` optimizer steps from global step ``step0``.
 
@@ -565,8 +630,30 @@ def train_kernel(
         start = k * batch
         rows = min(batch, n - start)
         lval = _forward_backward(
-            theta, grad, X, Y, perm[start:start + rows], rows, rows, sizes, acts, slopes, drop,
-            woff, boff, aoff, z, a, delta, mask, loss, huber, True, drop_key, step, False,
+            theta,
+            grad,
+            X,
+            Y,
+            perm[start : start + rows],
+            rows,
+            rows,
+            sizes,
+            acts,
+            slopes,
+            drop,
+            woff,
+            boff,
+            aoff,
+            z,
+            a,
+            delta,
+            mask,
+            loss,
+            huber,
+            True,
+            drop_key,
+            step,
+            False,
         )
         batch_losses[s] = lval
         if not math.isfinite(lval):
@@ -598,8 +685,28 @@ def train_kernel(
 
 @njit(**JIT)
 def loss_and_grad_kernel(
-    theta, grad, X, Y, rows_idx, sizes, acts, slopes, drop, woff, boff, aoff, z, a, delta, mask,
-    loss, huber, chunk, train, drop_key, step,
+    theta,
+    grad,
+    X,
+    Y,
+    rows_idx,
+    sizes,
+    acts,
+    slopes,
+    drop,
+    woff,
+    boff,
+    aoff,
+    z,
+    a,
+    delta,
+    mask,
+    loss,
+    huber,
+    chunk,
+    train,
+    drop_key,
+    step,
 ):
     """Mean loss over the given rows and its full gradient (for L-BFGS and landscapes)."""
     nrows = rows_idx.shape[0]
@@ -609,8 +716,30 @@ def loss_and_grad_kernel(
     for start in range(0, nrows, chunk):
         rows = min(chunk, nrows - start)
         total += _forward_backward(
-            theta, grad, X, Y, rows_idx[start:start + rows], rows, nrows, sizes, acts, slopes, drop,
-            woff, boff, aoff, z, a, delta, mask, loss, huber, train, drop_key, step, True,
+            theta,
+            grad,
+            X,
+            Y,
+            rows_idx[start : start + rows],
+            rows,
+            nrows,
+            sizes,
+            acts,
+            slopes,
+            drop,
+            woff,
+            boff,
+            aoff,
+            z,
+            a,
+            delta,
+            mask,
+            loss,
+            huber,
+            train,
+            drop_key,
+            step,
+            True,
         )
     return total
 
@@ -652,7 +781,9 @@ def predict_kernel(theta, X, out, sizes, acts, slopes, woff, boff, aoff, z, a, c
 
 
 @njit(**JIT)
-def eval_loss_kernel(theta, X, Y, out, sizes, acts, slopes, woff, boff, aoff, z, a, delta, loss, huber, chunk):
+def eval_loss_kernel(
+    theta, X, Y, out, sizes, acts, slopes, woff, boff, aoff, z, a, delta, loss, huber, chunk
+):
     """Mean loss over all rows (no dropout; Y flat) and the outputs into ``out``."""
     n = X.shape[0]
     n_in = sizes[0]

@@ -357,8 +357,9 @@ def lbfgs_step(
     _check_args(theta, max_iter, max_eval, history_size)
     # torch computes with tensors: IEEE inf/nan, no exceptions and no warnings
     with np.errstate(all="ignore"):
-        return _step(theta, fun, state, float(lr), max_iter, max_eval, tolerance_grad, tolerance_change,
-                     history_size)
+        return _step(
+            theta, fun, state, float(lr), max_iter, max_eval, tolerance_grad, tolerance_change, history_size
+        )
 
 
 def _step(theta, fun, state, lr, max_iter, max_eval, tolerance_grad, tolerance_change, history_size):

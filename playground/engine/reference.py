@@ -167,9 +167,9 @@ def optimizer_update(opt: int, p: np.ndarray, g: np.ndarray, state: np.ndarray, 
 def unflatten(theta, sizes):
     params, off = [], 0
     for fin, fout in zip(sizes[:-1], sizes[1:], strict=True):
-        W = theta[off:off + fin * fout].reshape(fin, fout)
+        W = theta[off : off + fin * fout].reshape(fin, fout)
         off += fin * fout
-        b = theta[off:off + fout]
+        b = theta[off : off + fout]
         off += fout
         params.append((W, b))
     return params
@@ -198,8 +198,26 @@ def batch_gradient(theta, X, Y, sizes, acts, slopes, drop, loss, huber, step=0, 
     return lv, grads
 
 
-def train_steps(theta, state, X, Y, sizes, acts, slopes, drop, loss, huber, opt, hp, lrs, step0, opt_t0,
-                batch, shuffle_key, drop_key):
+def train_steps(
+    theta,
+    state,
+    X,
+    Y,
+    sizes,
+    acts,
+    slopes,
+    drop,
+    loss,
+    huber,
+    opt,
+    hp,
+    lrs,
+    step0,
+    opt_t0,
+    batch,
+    shuffle_key,
+    drop_key,
+):
     """Twin of ``kernels.train_kernel``: returns (theta, state, batch_losses, steps_done, status)."""
     theta = theta.copy()
     state = state.copy()
@@ -211,9 +229,10 @@ def train_steps(theta, state, X, Y, sizes, acts, slopes, drop, loss, huber, opt,
         step = step0 + s
         epoch, k = divmod(step, spe)
         perm = epoch_permutation_np(shuffle_key, epoch, n) if batch < n else np.arange(n)
-        rows = perm[k * batch:(k + 1) * batch]
-        lv, grads = batch_gradient(theta, X[rows], Y[rows], sizes, acts, slopes, drop, loss, huber,
-                                   step, drop_key)
+        rows = perm[k * batch : (k + 1) * batch]
+        lv, grads = batch_gradient(
+            theta, X[rows], Y[rows], sizes, acts, slopes, drop, loss, huber, step, drop_key
+        )
         losses.append(lv)
         if not np.isfinite(lv):
             status = K.DIVERGED_LOSS

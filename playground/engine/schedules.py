@@ -69,12 +69,24 @@ def _cosine(lr: float, t: np.ndarray, p: Mapping[str, Any]) -> np.ndarray:
 
 for _s in (
     Schedule("constant", "the same learning rate throughout", _constant),
-    Schedule("step", "multiply the learning rate by gamma every step_size epochs (or steps)", _step,
-             {"step_size": 30, "gamma": 0.1}),
-    Schedule("exponential", "multiply the learning rate by gamma after every epoch (or step)", _exponential,
-             {"gamma": 0.95}),
-    Schedule("cosine", "glide down to eta_min along half a cosine over t_max epochs (or steps), then stay",
-             _cosine, {"t_max": 100, "eta_min": 0.0}),
+    Schedule(
+        "step",
+        "multiply the learning rate by gamma every step_size epochs (or steps)",
+        _step,
+        {"step_size": 30, "gamma": 0.1},
+    ),
+    Schedule(
+        "exponential",
+        "multiply the learning rate by gamma after every epoch (or step)",
+        _exponential,
+        {"gamma": 0.95},
+    ),
+    Schedule(
+        "cosine",
+        "glide down to eta_min along half a cosine over t_max epochs (or steps), then stay",
+        _cosine,
+        {"t_max": 100, "eta_min": 0.0},
+    ),
 ):
     SCHEDULES.register(_s.name, _s)
 

@@ -72,7 +72,7 @@ class Layout:
         for l in range(self.n_layers):
             fin, fout = int(self.sizes[l]), int(self.sizes[l + 1])
             w0, b0 = int(self.woff[l]), int(self.boff[l])
-            out.append((theta[w0:b0].reshape(fin, fout), theta[b0:b0 + fout]))
+            out.append((theta[w0:b0].reshape(fin, fout), theta[b0 : b0 + fout]))
         return out
 
     def flatten(self, params, dtype) -> np.ndarray:
@@ -98,7 +98,9 @@ class Trainer:
         self.spec = spec
         self.dtype = np.dtype(tr.dtype)
         self.layout = Layout([n_in] + [h.units for h in net.hidden] + [n_out])
-        codes = [ACTIVATIONS[h.activation].code for h in net.hidden] + [ACTIVATIONS[net.output_activation].code]
+        codes = [ACTIVATIONS[h.activation].code for h in net.hidden] + [
+            ACTIVATIONS[net.output_activation].code
+        ]
         self.acts = np.asarray(codes, dtype=np.int64)
         self.slopes = np.asarray([h.negative_slope for h in net.hidden] + [0.0])
         self.drop = np.asarray([h.dropout for h in net.hidden] + [0.0])
@@ -218,11 +220,36 @@ class Trainer:
         losses = np.zeros(n_steps, dtype=np.float64)
         layer_sq = np.zeros((self.layout.n_layers, 2), dtype=np.float64)
         done, status = K.train_kernel(
-            self.theta, self._spare, self._grad, self.opt_state, self.X.ravel(), self.Y.ravel(), self._perm,
-            self.layout.sizes, self.acts, self.slopes, self.drop, self.layout.woff, self.layout.boff, self.aoff,
-            self._z, self._a, self._delta, self._mask, self.loss, tr.huber_delta, OPT_CODES[tr.optimizer.name],
-            self.hp_vector(), lrs, self.step, self.opt_t, self.batch_size, self.shuffle_key, self.drop_key,
-            losses, layer_sq,
+            self.theta,
+            self._spare,
+            self._grad,
+            self.opt_state,
+            self.X.ravel(),
+            self.Y.ravel(),
+            self._perm,
+            self.layout.sizes,
+            self.acts,
+            self.slopes,
+            self.drop,
+            self.layout.woff,
+            self.layout.boff,
+            self.aoff,
+            self._z,
+            self._a,
+            self._delta,
+            self._mask,
+            self.loss,
+            tr.huber_delta,
+            OPT_CODES[tr.optimizer.name],
+            self.hp_vector(),
+            lrs,
+            self.step,
+            self.opt_t,
+            self.batch_size,
+            self.shuffle_key,
+            self.drop_key,
+            losses,
+            layer_sq,
         )
         self.step += done
         self.opt_t += done
@@ -238,9 +265,28 @@ class Trainer:
         rows = np.arange(X.shape[0], dtype=np.int64)
         chunk = self._a.shape[0] // int(self.layout.sizes.sum())
         lv = K.loss_and_grad_kernel(
-            theta, grad, X.ravel(), Y.ravel(), rows, self.layout.sizes, self.acts, self.slopes, self.drop,
-            self.layout.woff, self.layout.boff, self.aoff, self._z, self._a, self._delta, self._mask,
-            self.loss, self.spec.training.huber_delta, chunk, train, self.drop_key, self.step,
+            theta,
+            grad,
+            X.ravel(),
+            Y.ravel(),
+            rows,
+            self.layout.sizes,
+            self.acts,
+            self.slopes,
+            self.drop,
+            self.layout.woff,
+            self.layout.boff,
+            self.aoff,
+            self._z,
+            self._a,
+            self._delta,
+            self._mask,
+            self.loss,
+            self.spec.training.huber_delta,
+            chunk,
+            train,
+            self.drop_key,
+            self.step,
         )
         return float(lv), grad
 
@@ -313,8 +359,19 @@ class Trainer:
         hid = np.empty((n if hidden else 0, width), dtype=self.dtype)
         z, a, _, aoff = self._scratch()
         K.predict_kernel(
-            theta, X, out, self.layout.sizes, self.acts, self.slopes, self.layout.woff, self.layout.boff,
-            aoff, z, a, EVAL_CHUNK, hid,
+            theta,
+            X,
+            out,
+            self.layout.sizes,
+            self.acts,
+            self.slopes,
+            self.layout.woff,
+            self.layout.boff,
+            aoff,
+            z,
+            a,
+            EVAL_CHUNK,
+            hid,
         )
         return (out, hid) if hidden else out
 
@@ -327,15 +384,32 @@ class Trainer:
             return float("nan"), out
         z, a, delta, aoff = self._scratch()
         lv = K.eval_loss_kernel(
-            self.theta.copy(), X, Y.ravel(), out, self.layout.sizes, self.acts, self.slopes, self.layout.woff,
-            self.layout.boff, aoff, z, a, delta, self.loss, self.spec.training.huber_delta, EVAL_CHUNK,
+            self.theta.copy(),
+            X,
+            Y.ravel(),
+            out,
+            self.layout.sizes,
+            self.acts,
+            self.slopes,
+            self.layout.woff,
+            self.layout.boff,
+            aoff,
+            z,
+            a,
+            delta,
+            self.loss,
+            self.spec.training.huber_delta,
+            EVAL_CHUNK,
         )
         return float(lv), out
 
     # -- state (sessions) -----------------------------------------------------------------
     def state_arrays(self) -> dict[str, np.ndarray]:
-        d = {"theta": self.theta.copy(), "opt_state": self.opt_state.copy(),
-             "counters": np.array([self.step, self.opt_t], dtype=np.int64)}
+        d = {
+            "theta": self.theta.copy(),
+            "opt_state": self.opt_state.copy(),
+            "counters": np.array([self.step, self.opt_t], dtype=np.int64),
+        }
         if self.lbfgs is not None:
             d.update({f"lbfgs_{k}": v for k, v in self.lbfgs.to_arrays().items()})
         return d
@@ -351,5 +425,5 @@ class Trainer:
         self.opt_state = np.ascontiguousarray(opt_state, dtype=self.dtype)
         self.step, self.opt_t = (int(v) for v in np.asarray(d["counters"]))
         if self.spec.training.optimizer.name == "lbfgs":
-            sub = {k[len("lbfgs_"):]: v for k, v in d.items() if k.startswith("lbfgs_")}
+            sub = {k[len("lbfgs_") :]: v for k, v in d.items() if k.startswith("lbfgs_")}
             self.lbfgs = LBFGSState.from_arrays(sub) if sub else LBFGSState.empty(self.layout.n_params)
