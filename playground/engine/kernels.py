@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from playground.engine.jit import JIT, JIT_INLINE
@@ -47,21 +48,47 @@ def _sigmoid(z):
 
 @njit(**JIT_INLINE)
 def tanh_fast(x):
-    """tanh to ~1e-15 with only +, *, / so loops over it vectorise (math.tanh does not).
+    """tanh to ~1e-15 with one division and no branches, so loops over it vectorise
+    (numba's math.tanh is a scalar libm call, ~10x slower).
 
-    Cephes' rational tanh on x/32 (exact to 1 ulp for |x| < 0.625), then five doublings
-    tanh(2y) = 2 tanh(y) / (1 + tanh(y)^2). Beyond |x| = 20, tanh is 1 in float64."""
+    Cephes' rational tanh of y = x/32 (1 ulp for |y| < 0.625), then five doublings
+    tanh(2y) = 2t / (1 + t^2) carried as a fraction n/d (multiplications only);
+    d starts near 1 so five squarings stay far from overflow. tanh is 1 beyond |x| = 20."""
     y = min(x, 20.0)
     y = max(y, -20.0) * 0.03125
     s = y * y
     p = (-9.64399179425052238628e-1 * s - 9.92877231001918586564e1) * s - 1.61468768441708447952e3
     q = ((s + 1.12811678491632931402e2) * s + 2.23548839060100448583e3) * s + 4.84406305325125486048e3
-    t = y + y * s * (p / q)
-    t = 2.0 * t / (1.0 + t * t)
-    t = 2.0 * t / (1.0 + t * t)
-    t = 2.0 * t / (1.0 + t * t)
-    t = 2.0 * t / (1.0 + t * t)
-    return 2.0 * t / (1.0 + t * t)
+    d = q * (1.0 / 4.84406305325125486048e3)
+    n = y * (d + s * p * (1.0 / 4.84406305325125486048e3))
+    n, d = 2.0 * n * d, d * d + n * n
+    n, d = 2.0 * n * d, d * d + n * n
+    n, d = 2.0 * n * d, d * d + n * n
+    n, d = 2.0 * n * d, d * d + n * n
+    n, d = 2.0 * n * d, d * d + n * n
+    return n / d
+
+
+@njit(**JIT_INLINE)
+def exp_fast(x):
+    """e^x to ~3e-16 (Cephes: x = k ln2 + r, rational e^r, 2^k through the exponent bits);
+    vectorises where math.exp does not. Clamped to [-708, 709]."""
+    x = min(max(x, -708.0), 709.0)
+    t = x * 1.4426950408889634
+    ki = np.int64(t + math.copysign(0.5, t))
+    k = np.float64(ki)
+    r = x - k * 6.93145751953125e-1 - k * 1.42860682030941723212e-6
+    xx = r * r
+    px = r * ((1.26177193074810590878e-4 * xx + 3.02994407707441961300e-2) * xx + 9.99999999999999999910e-1)
+    q = ((3.00198505138664455042e-6 * xx + 2.52448340349684104192e-3) * xx + 2.27265548208155028766e-1) * xx
+    q += 2.00000000000000000009e0
+    e = 1.0 + 2.0 * px / (q - px)
+    return e * np.int64((ki + 1023) << 52).view(np.float64)
+
+
+@njit(**JIT_INLINE)
+def sigmoid_fast(z):
+    return 1.0 / (1.0 + exp_fast(-z))
 
 
 @njit(**JIT_INLINE)
@@ -473,7 +500,7 @@ def _optimizer_update(opt, theta, new, grad, state, t, lr, hp):
     """
     n = theta.shape[0]
     wd = hp[HP_WD]
-    finite = True
+    chk = 0.0  # sum of (v - v): 0 while every new value is finite, NaN otherwise (vectorises)
     if opt == OPT_SGD:
         mom = hp[HP_MOMENTUM]
         damp = hp[HP_DAMPENING]
@@ -487,8 +514,7 @@ def _optimizer_update(opt, theta, new, grad, state, t, lr, hp):
                 g = g + mom * b if nest else b
             v = theta[i] - lr * g
             new[i] = v
-            if not math.isfinite(v):
-                finite = False
+            chk += v - v
     elif opt == OPT_ADAGRAD:
         clr = lr / (1.0 + t * hp[HP_LR_DECAY])
         eps = hp[HP_EPS]
@@ -498,8 +524,7 @@ def _optimizer_update(opt, theta, new, grad, state, t, lr, hp):
             acc[i] += g * g
             v = theta[i] - clr * g / (math.sqrt(acc[i]) + eps)
             new[i] = v
-            if not math.isfinite(v):
-                finite = False
+            chk += v - v
     elif opt == OPT_RMSPROP:
         alpha = hp[HP_ALPHA]
         eps = hp[HP_EPS]
@@ -511,8 +536,7 @@ def _optimizer_update(opt, theta, new, grad, state, t, lr, hp):
         for i in range(n):
             g = grad[i] + wd * theta[i]
             s = alpha * sq[i] + (1.0 - alpha) * g * g
-            if s < 1e-300:  # flush denormals: they slow the kernel (see BENCHMARKS.md)
-                s = 0.0
+            s = s if s >= 1e-300 else 0.0  # flush denormals: they slow the kernel (BENCHMARKS.md)
             sq[i] = s
             if centered:
                 ga = alpha * gavg[i] + (1.0 - alpha) * g
@@ -527,8 +551,7 @@ def _optimizer_update(opt, theta, new, grad, state, t, lr, hp):
             else:
                 v = theta[i] - lr * g / avg
             new[i] = v
-            if not math.isfinite(v):
-                finite = False
+            chk += v - v
     else:  # Adam / AdamW
         b1 = hp[HP_BETA1]
         b2 = hp[HP_BETA2]
@@ -552,10 +575,8 @@ def _optimizer_update(opt, theta, new, grad, state, t, lr, hp):
                 g = grad[i] + wd * p
             mm = b1 * m1[i] + (1.0 - b1) * g
             vv = b2 * m2[i] + (1.0 - b2) * g * g
-            if abs(mm) < 1e-300:
-                mm = 0.0
-            if vv < 1e-300:
-                vv = 0.0
+            mm = mm if abs(mm) >= 1e-300 else 0.0
+            vv = vv if vv >= 1e-300 else 0.0
             m1[i] = mm
             m2[i] = vv
             if ams:
@@ -566,9 +587,8 @@ def _optimizer_update(opt, theta, new, grad, state, t, lr, hp):
                 denom = math.sqrt(vv) / sqrt_bc2 + eps
             v = p - step_size * mm / denom
             new[i] = v
-            if not math.isfinite(v):
-                finite = False
-    return finite
+            chk += v - v
+    return chk == 0.0
 
 
 # --------------------------------------------------------------------------- the training kernel
@@ -748,36 +768,76 @@ def loss_and_grad_kernel(
 def predict_kernel(theta, X, out, sizes, acts, slopes, woff, boff, aoff, z, a, chunk, hidden_out):
     """Network outputs for every row of X (n, n_in) into out (n, m); no dropout.
 
-    If ``hidden_out`` has rows, the activations of every hidden and output neuron are
-    written there too, shape (n, sum(sizes[1:])) -- the per-neuron thumbnails.
+    Feature-major layout: a chunk's activations are stored (units, rows), so every inner
+    loop runs over `chunk` contiguous rows and vectorises even for 2-8 unit layers (the
+    decision-boundary grid). If ``hidden_out`` has n rows, every neuron's activation is
+    written there too, shape (n, sum(sizes[1:])): the per-neuron thumbnails.
     """
     n = X.shape[0]
     n_in = sizes[0]
     n_layers = sizes.shape[0] - 1
     m = sizes[n_layers]
     want_hidden = hidden_out.shape[0] == n
-    width = 0
-    for l in range(1, n_layers + 1):
-        width += sizes[l]
     for start in range(0, n, chunk):
         rows = min(chunk, n - start)
-        for i in range(rows):
-            for k in range(n_in):
-                a[i * n_in + k] = X[start + i, k]
-        _forward(theta, sizes, acts, slopes, woff, boff, aoff, z, a, rows)
-        off = aoff[n_layers]
-        for i in range(rows):
-            for j in range(m):
-                out[start + i, j] = a[off + i * m + j]
-        if want_hidden:
-            col = 0
-            for l in range(1, n_layers + 1):
-                f = sizes[l]
-                lo = aoff[l]
+        for k in range(n_in):
+            col = a[aoff[0] + k * rows : aoff[0] + (k + 1) * rows]
+            for i in range(rows):
+                col[i] = X[start + i, k]
+        for l in range(n_layers):
+            fin = sizes[l]
+            fout = sizes[l + 1]
+            src = aoff[l]
+            dst = aoff[l + 1]
+            for j in range(fout):
+                zr = z[dst + j * rows : dst + (j + 1) * rows]
+                bj = theta[boff[l] + j]
                 for i in range(rows):
-                    for j in range(f):
-                        hidden_out[start + i, col + j] = a[lo + i * f + j]
-                col += f
+                    zr[i] = bj
+                k = 0
+                while k + 4 <= fin:
+                    w = woff[l] + k * fout + j
+                    _axpy4(
+                        zr,
+                        theta[w],
+                        a[src + k * rows : src + (k + 1) * rows],
+                        theta[w + fout],
+                        a[src + (k + 1) * rows : src + (k + 2) * rows],
+                        theta[w + 2 * fout],
+                        a[src + (k + 2) * rows : src + (k + 3) * rows],
+                        theta[w + 3 * fout],
+                        a[src + (k + 3) * rows : src + (k + 4) * rows],
+                    )
+                    k += 4
+                while k < fin:
+                    _axpy(zr, theta[woff[l] + k * fout + j], a[src + k * rows : src + (k + 1) * rows])
+                    k += 1
+            if acts[l] == SOFTMAX:
+                for i in range(rows):
+                    mx = z[dst + i]
+                    for j in range(1, fout):
+                        mx = max(mx, z[dst + j * rows + i])
+                    tot = 0.0
+                    for j in range(fout):
+                        e = math.exp(z[dst + j * rows + i] - mx)
+                        a[dst + j * rows + i] = e
+                        tot += e
+                    for j in range(fout):
+                        a[dst + j * rows + i] /= tot
+            else:
+                _activate_rows(acts[l], slopes[l], z, a, dst, fout, rows)
+        off = aoff[n_layers]
+        for j in range(m):
+            for i in range(rows):
+                out[start + i, j] = a[off + j * rows + i]
+        if want_hidden:
+            c = 0
+            for l in range(1, n_layers + 1):
+                lo = aoff[l]
+                for j in range(sizes[l]):
+                    for i in range(rows):
+                        hidden_out[start + i, c] = a[lo + j * rows + i]
+                    c += 1
 
 
 @njit(**JIT)
@@ -803,3 +863,89 @@ def eval_loss_kernel(
             for j in range(m):
                 out[start + i, j] = a[off + i * m + j]
     return total * _loss_scale(loss, m) / max(n, 1)
+
+
+# --------------------------------------------------------------------------- BLAS-path helpers
+# For wide layers the matrix products go to numpy's BLAS (outside numba: numba's np.dot
+# would need SciPy); everything elementwise stays here. trainer.Trainer._run_blas drives it.
+
+
+@njit(**JIT)
+def bias_act_kernel(code, slope, b, z, a, rows, width):
+    """z += b per row, then a = act(z), for flat row-major (rows, width) buffers."""
+    for i in range(rows):
+        zr = z[i * width : (i + 1) * width]
+        for j in range(width):
+            zr[j] += b[j]
+    _activate_rows(code, slope, z, a, 0, rows, width)
+
+
+@njit(**JIT)
+def dropout_kernel(a, mask, rows, width, p, layer, drop_key, step):
+    base = dropout_base(drop_key, step)
+    keep_scale = 1.0 / (1.0 - p)
+    for i in range(rows):
+        for j in range(width):
+            u = dropout_uniform(base, layer, i, j)
+            mk = keep_scale if u >= p else 0.0
+            mask[i * width + j] = mk
+            a[i * width + j] *= mk
+
+
+@njit(**JIT)
+def loss_delta_kernel(loss, out_code, z, a, Y, rows_idx, delta, rows, m, huber):
+    """Batch-mean loss; writes dL/dz (already divided by the batch) into delta."""
+    total = 0.0
+    for i in range(rows):
+        total += _row_loss(loss, out_code, z, a, Y, i * m, rows_idx[i] * m, m, delta, huber)
+    scale = _loss_scale(loss, m) / rows
+    for t in range(rows * m):
+        delta[t] *= scale
+    return total * scale
+
+
+@njit(**JIT)
+def act_backward_kernel(code, slope, z, a, mask, use_mask, da, delta, rows, width):
+    """delta = da * act'(z) (through the dropout mask when use_mask)."""
+    n = rows * width
+    if not use_mask and code == RELU:
+        for t in range(n):
+            delta[t] = da[t] if z[t] > 0.0 else 0.0
+        return
+    if not use_mask and code == TANH:
+        for t in range(n):
+            delta[t] = da[t] * (1.0 - a[t] * a[t])
+        return
+    for t in range(n):
+        if use_mask:
+            mk = mask[t]
+            if mk == 0.0:
+                delta[t] = 0.0
+                continue
+            delta[t] = da[t] * mk * _act_grad(code, z[t], a[t] / mk, slope)
+        else:
+            delta[t] = da[t] * _act_grad(code, z[t], a[t], slope)
+
+
+@njit(**JIT)
+def finish_step_kernel(theta, spare, grad, state, sizes, woff, boff, hp, opt, t, lr, layer_sq):
+    """Gradient norms, regularization, clipping and the optimizer update of one step."""
+    n_layers = sizes.shape[0] - 1
+    gsq = 0.0
+    for l in range(n_layers):
+        sw = 0.0
+        for i in range(woff[l], boff[l]):
+            sw += grad[i] * grad[i]
+        sb = 0.0
+        for i in range(boff[l], boff[l] + sizes[l + 1]):
+            sb += grad[i] * grad[i]
+        layer_sq[l, 0] = sw
+        layer_sq[l, 1] = sb
+        gsq += sw + sb
+    if not math.isfinite(gsq):
+        return DIVERGED_GRAD
+    _regularize_and_clip(theta, grad, sizes, woff, hp)
+    if not _optimizer_update(opt, theta, spare, grad, state, t, lr, hp):
+        return DIVERGED_PARAMS
+    theta[:] = spare
+    return OK

@@ -35,6 +35,9 @@ STATUS_TEXT = {
     K.DIVERGED_PARAMS: "a weight became infinite or NaN",
 }
 EVAL_CHUNK = 512
+# Layers whose batch x fan_in x fan_out product reaches this go through BLAS (numpy
+# matmul) instead of the fused loop kernel: below it, call overhead dominates.
+BLAS_MIN_MACS = 400_000
 
 
 @dataclass
@@ -111,6 +114,7 @@ class Trainer:
         self.step = 0
         self.theta = self.initial_theta()
         self.reset_optimizer()
+        self.backend = "auto"  # "fused" | "blas" | "auto" (by layer size)
         self._alloc()
 
     # -- set-up -----------------------------------------------------------------------
@@ -211,10 +215,18 @@ class Trainer:
         ).reshape(n)
 
     # -- training -----------------------------------------------------------------------
+    def uses_blas(self) -> bool:
+        if self.backend != "auto":
+            return self.backend == "blas"
+        sizes = self.layout.sizes
+        return max(int(a) * int(b) for a, b in zip(sizes[:-1], sizes[1:])) * self.batch_size >= BLAS_MIN_MACS
+
     def run(self, n_steps: int) -> RunReport:
         """Do up to n_steps optimizer steps; stops early (and says so) on divergence."""
         if self.spec.training.optimizer.name == "lbfgs":
             return self._run_lbfgs(n_steps)
+        if self.uses_blas():
+            return self._run_blas(n_steps)
         tr = self.spec.training
         lrs = self.learning_rates(self.step, n_steps)
         losses = np.zeros(n_steps, dtype=np.float64)
@@ -251,6 +263,124 @@ class Trainer:
             losses,
             layer_sq,
         )
+        self.step += done
+        self.opt_t += done
+        n_losses = done + (1 if status != K.OK else 0)
+        return RunReport(done, status, losses[:n_losses], layer_sq)
+
+    def _run_blas(self, n_steps: int) -> RunReport:
+        """The same steps as ``kernels.train_kernel``, with the matrix products in BLAS."""
+        tr = self.spec.training
+        lay = self.layout
+        sizes = [int(v) for v in lay.sizes]
+        L = lay.n_layers
+        B = self.batch_size
+        dt = self.dtype
+        acts = [np.empty((B, s), dtype=dt) for s in sizes]
+        zs = [np.empty((B, s), dtype=dt) for s in sizes[1:]]
+        deltas = [np.empty((B, s), dtype=dt) for s in sizes[1:]]
+        masks = [np.ones((B, s), dtype=dt) for s in sizes[1:]]
+        das = [np.empty((B, s), dtype=dt) for s in sizes]  # contiguous, or matmul leaves BLAS
+        W = [w for w, _ in lay.views(self.theta)]
+        bias = [b for _, b in lay.views(self.theta)]
+        gW = [w for w, _ in lay.views(self._grad)]
+        gb = [b for _, b in lay.views(self._grad)]
+        X2 = self.X
+        Yflat = self.Y.ravel()
+        lrs = self.learning_rates(self.step, n_steps)
+        hp = self.hp_vector()
+        opt = OPT_CODES[tr.optimizer.name]
+        losses = np.zeros(n_steps)
+        layer_sq = np.zeros((L, 2))
+        spe = self.steps_per_epoch
+        cur_epoch = -1
+        status, done = K.OK, 0
+        m = sizes[-1]
+        for s in range(n_steps):
+            step = self.step + s
+            epoch, k = divmod(step, spe)
+            if B < self.n and epoch != cur_epoch:
+                K.epoch_permutation(self.shuffle_key, epoch, self._perm)
+                cur_epoch = epoch
+            rows = self._perm[k * B : min((k + 1) * B, self.n)]
+            nb = len(rows)
+            np.take(X2, rows, axis=0, out=acts[0][:nb])
+            for l in range(L):
+                z = zs[l][:nb]
+                np.matmul(acts[l][:nb], W[l], out=z)
+                K.bias_act_kernel(
+                    self.acts[l],
+                    self.slopes[l],
+                    bias[l],
+                    z.ravel(),
+                    acts[l + 1][:nb].ravel(),
+                    nb,
+                    sizes[l + 1],
+                )
+                if l < L - 1 and self.drop[l] > 0:
+                    K.dropout_kernel(
+                        acts[l + 1][:nb].ravel(),
+                        masks[l][:nb].ravel(),
+                        nb,
+                        sizes[l + 1],
+                        self.drop[l],
+                        l,
+                        self.drop_key,
+                        step,
+                    )
+            lv = K.loss_delta_kernel(
+                self.loss,
+                self.acts[L - 1],
+                zs[L - 1][:nb].ravel(),
+                acts[L][:nb].ravel(),
+                Yflat,
+                rows,
+                deltas[L - 1][:nb].ravel(),
+                nb,
+                m,
+                tr.huber_delta,
+            )
+            losses[s] = lv
+            if not np.isfinite(lv):
+                status = K.DIVERGED_LOSS
+                break
+            for l in range(L - 1, -1, -1):
+                d = deltas[l][:nb]
+                np.matmul(acts[l][:nb].T, d, out=gW[l])
+                np.sum(d, axis=0, out=gb[l])
+                if l > 0:
+                    fin = sizes[l]
+                    dA = das[l][:nb]
+                    np.matmul(d, W[l].T, out=dA)
+                    K.act_backward_kernel(
+                        self.acts[l - 1],
+                        self.slopes[l - 1],
+                        zs[l - 1][:nb].ravel(),
+                        acts[l][:nb].ravel(),
+                        masks[l - 1][:nb].ravel(),
+                        self.drop[l - 1] > 0,
+                        dA.ravel(),
+                        deltas[l - 1][:nb].ravel(),
+                        nb,
+                        fin,
+                    )
+            status = K.finish_step_kernel(
+                self.theta,
+                self._spare,
+                self._grad,
+                self.opt_state,
+                lay.sizes,
+                lay.woff,
+                lay.boff,
+                hp,
+                opt,
+                self.opt_t + s,
+                lrs[s],
+                layer_sq,
+            )
+            if status != K.OK:
+                break
+            done += 1
         self.step += done
         self.opt_t += done
         n_losses = done + (1 if status != K.OK else 0)
