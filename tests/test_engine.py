@@ -104,9 +104,11 @@ OPT_CASES = [
 ]
 
 
+@pytest.mark.parametrize("backend", ["fused", "blas"])
 @pytest.mark.parametrize("opt,params", OPT_CASES)
-def test_kernel_matches_numpy_twin_for_every_optimizer(opt, params):
+def test_kernel_matches_numpy_twin_for_every_optimizer(opt, params, backend):
     tr = make_trainer(opt=opt, params=params, lr=0.01, reg={"kind": "l2", "rate": 1e-3}, clip=5.0)
+    tr.backend = backend
     th, st, losses, done, status = twin_run(tr, 60)
     rep = tr.run(60)
     assert rep.status == status == K.OK and rep.steps_done == done == 60
@@ -115,11 +117,13 @@ def test_kernel_matches_numpy_twin_for_every_optimizer(opt, params):
     np.testing.assert_allclose(tr.opt_state, st, rtol=1e-10, atol=1e-13)
 
 
+@pytest.mark.parametrize("backend", ["fused", "blas"])
 @pytest.mark.parametrize("hidden_act", ACTIVATIONS)
-def test_kernel_matches_twin_for_every_activation_with_dropout_and_l1(hidden_act):
+def test_kernel_matches_twin_for_every_activation_with_dropout_and_l1(hidden_act, backend):
     tr = make_trainer(
         hidden=((6, hidden_act), (5, hidden_act)), dropout=0.3, reg={"kind": "l1", "rate": 1e-3}
     )
+    tr.backend = backend
     th, _, losses, _, _ = twin_run(tr, 25)
     rep = tr.run(25)
     np.testing.assert_allclose(rep.batch_losses, losses, rtol=1e-10)
@@ -173,6 +177,37 @@ def test_gradient_matches_finite_differences(hidden_act, loss, out, n_out):
     assert lv == pytest.approx(twin_loss, rel=1e-10)
     np.testing.assert_allclose(g, R.flatten(twin_grads), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(g, fd, rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "loss,out,n_out", [("cce", "softmax", 3), ("mse", "linear", 2), ("hinge", "linear", 3)]
+)
+def test_blas_path_matches_twin_for_other_losses(loss, out, n_out):
+    tr = make_trainer(out=out, loss=loss, n_out=n_out, opt="adam", lr=0.01, classes=loss != "mse")
+    tr.backend = "blas"
+    th, _, losses, _, _ = twin_run(tr, 30)
+    rep = tr.run(30)
+    np.testing.assert_allclose(rep.batch_losses, losses, rtol=1e-10)
+    np.testing.assert_allclose(tr.theta, th, rtol=1e-10, atol=1e-13)
+
+
+def test_prediction_kernel_matches_numpy_forward():
+    for act in ACTIVATIONS:
+        for out, m in (("softmax", 3), ("sigmoid", 1), ("tanh", 2)):
+            tr = make_trainer(
+                hidden=((7, act), (5, act)),
+                out=out,
+                loss="mse" if out == "tanh" else ("cce" if out == "softmax" else "bce"),
+                n_out=m,
+                n=1200,
+            )
+            X = np.random.default_rng(0).normal(scale=3, size=(1100, 3))
+            got, hid = tr.predict(X, hidden=True)
+            _, outs = R.forward(
+                R.unflatten(tr.theta, list(tr.layout.sizes)), list(tr.acts), list(tr.slopes), X
+            )
+            np.testing.assert_allclose(got, outs[-1], rtol=1e-12, atol=1e-15)
+            np.testing.assert_allclose(hid, np.hstack(outs[1:]), rtol=1e-12, atol=1e-15)
 
 
 def test_saturated_outputs_give_finite_loss_and_gradient():
