@@ -197,6 +197,10 @@ class Experiment:
             "status": self.status,
         }
 
+    def _weight_norms(self) -> np.ndarray:
+        with np.errstate(over="ignore"):  # huge but finite weights just before a divergence
+            return np.array([np.linalg.norm(W) for W, _ in self.trainer.layout.views(self.trainer.theta)])
+
     # -- evaluation -----------------------------------------------------------------------
     def predict(self, X: np.ndarray, raw: bool = False) -> np.ndarray:
         """Network outputs for inputs X (as the network sees them; raw=True applies the

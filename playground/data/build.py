@@ -131,6 +131,12 @@ def build_csv_dataset(spec, seed: int | None = 0, progress=None) -> Dataset:
         header=getattr(spec, "header", None),
         progress=progress,
     )
+    return dataset_from_table(table, spec, seed)
+
+
+def dataset_from_table(table, spec, seed: int | None = 0) -> Dataset:
+    """The Dataset of a CSV data spec from an already read table (kept as ``ds.table``,
+    so a session can embed it and a loaded session needs no file)."""
     ds = make_tabular_dataset(
         table,
         target=getattr(spec, "target", None),
@@ -140,7 +146,8 @@ def build_csv_dataset(spec, seed: int | None = 0, progress=None) -> Dataset:
         normalize=getattr(spec, "normalize", None) or "standard",
         train_fraction=float(getattr(spec, "train_fraction", 0.8)),
         seed=_seed_of(spec, seed),
-        file=str(resolved),
+        file=str(table.source),
     )
-    ds.info["path"] = str(path)
+    ds.info["path"] = str(getattr(spec, "path", table.source))
+    ds.table = table
     return ds

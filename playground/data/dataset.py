@@ -115,6 +115,7 @@ class Dataset:
     target_names: list[str]
     pipeline: FeaturePipeline
     info: dict = field(default_factory=dict)
+    table: object = None  # the CSV Table it came from (csv data only), embedded by sessions
 
     @property
     def n_inputs(self) -> int:

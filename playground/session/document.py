@@ -1,0 +1,699 @@
+"""Saving and loading ``*.playground`` session files (layout: docs/SESSION_FORMAT.md)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import math
+import os
+import warnings
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from playground.errors import DataError, PlaygroundError, SessionError, SpecError
+from playground.session.archive import (
+    ZIP_MAGIC,
+    Archive,
+    atomic_write,
+    portable,
+    write_npy_member,
+    write_text_member,
+)
+
+FORMAT = "neural-playground-session"
+SESSION_SCHEMA_VERSION = 1
+DOCUMENT = "session.json"
+MAX_SPEC_BYTES = 16 << 20
+MAX_HISTORY_ROWS = 10_000_000
+SCALAR_FLOAT = ("t", "H_diag", "prev_loss")
+LBFGS_VECTORS = ("d", "prev_flat_grad")
+LBFGS_INTS = ("n_iter", "func_evals", "last_n_iter", "last_func_evals")
+
+# version -> function turning a session document (session.json as a dict) of that version
+# into one of version + 1. Arrays may be renamed by editing doc["members"] only if the
+# loader is taught the old name too; keep migrations to the JSON wherever possible.
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+
+
+class SessionWarning(UserWarning):
+    """A session loaded, but something about it is not exactly as saved."""
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _app_version() -> str:
+    from playground import __version__
+
+    return __version__
+
+
+# =========================================================================== saving
+
+
+def save(
+    experiment,
+    path: str | os.PathLike,
+    view: dict | None = None,
+    *,
+    view_state: dict | None = None,
+    remember: bool = True,
+) -> Path:
+    """Write ``experiment`` to ``path`` atomically (the previous file survives any crash).
+
+    ``view`` (alias ``view_state``) is the app's JSON-able view state. With ``remember``
+    the experiment's ``source_path``/``view_state`` are updated (a "Save", not an autosave).
+    """
+    path = Path(path)
+    if view is None:
+        view = view_state
+    if view is not None:
+        if not isinstance(view, dict):
+            raise SessionError(f"{path.name}: the view state must be a dict, not {type(view).__name__}")
+        try:
+            view = json.loads(json.dumps(view, allow_nan=False))
+        except (TypeError, ValueError) as e:
+            raise SessionError(f"{path.name}: the view state is not plain JSON data ({e})") from None
+    arrays, data_doc = _collect_arrays(experiment)
+    doc = _build_document(experiment, arrays, data_doc, view)
+    text = json.dumps(doc, indent=1, allow_nan=False, ensure_ascii=False)
+
+    def write(f) -> None:
+        with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
+            write_text_member(zf, DOCUMENT, text)
+            for name, arr in arrays.items():
+                write_npy_member(zf, name, arr)
+
+    try:
+        atomic_write(path, write)
+    except OSError as e:
+        raise SessionError(f"{path.name}: cannot save the session ({e.strerror or e})") from None
+    if remember:
+        experiment.source_path = path.resolve()
+        experiment.view_state = view
+        experiment.session_created = doc["created"]
+    return path
+
+
+def _collect_arrays(exp) -> tuple[dict[str, np.ndarray], dict]:
+    arrays: dict[str, np.ndarray] = {}
+    for k, v in exp.trainer.state_arrays().items():
+        arrays[f"trainer/{k}.npy"] = portable(v)
+    for k, v in exp.history.to_arrays().items():
+        arrays[f"history/{k}.npy"] = portable(v)
+    state = exp.session_state()
+    arrays["experiment/interval_losses.npy"] = portable(
+        np.asarray(state["interval_losses"], dtype=np.float64)
+    )
+    arrays["experiment/last_layer_sq.npy"] = portable(np.asarray(state["last_layer_sq"], dtype=np.float64))
+    d = exp.spec.data
+    data_doc: dict[str, Any] = {
+        "kind": d.kind,
+        "source_path": d.path,
+        "fingerprint": fingerprint(exp.dataset),
+        "table": None,
+    }
+    if d.kind == "csv":
+        table = embedded_table(exp)
+        cols = []
+        arrays["data/row_numbers.npy"] = portable(np.asarray(table.row_numbers, dtype=np.int64))
+        for i, c in enumerate(table.columns):
+            base = f"data/c{i:04d}"
+            if c.kind == "numeric":
+                values = np.asarray(c.values, dtype=np.float64)
+            else:
+                values = np.asarray([str(v) for v in c.values.tolist()], dtype=str)
+                if values.size == 0:
+                    values = np.zeros(0, dtype="<U1")
+            arrays[f"{base}_values.npy"] = portable(values)
+            arrays[f"{base}_missing.npy"] = portable(np.asarray(c.missing, dtype=bool))
+            cols.append(
+                {
+                    "name": c.name,
+                    "kind": c.kind,
+                    "values": f"{base}_values.npy",
+                    "missing": f"{base}_missing.npy",
+                    "n_numeric": int(c.n_numeric),
+                    "first_text_row": None if c.first_text_row is None else int(c.first_text_row),
+                    "first_text_value": c.first_text_value,
+                }
+            )
+        data_doc["table"] = {
+            "source": str(table.source),
+            "delimiter": table.delimiter,
+            "has_header": bool(table.has_header),
+            "n_rows": int(table.n_rows),
+            "row_numbers": "data/row_numbers.npy",
+            "columns": cols,
+        }
+    return arrays, data_doc
+
+
+def _jsonable_metrics(m: dict) -> dict:
+    out = {}
+    for k, v in m.items():
+        if isinstance(v, (bool, str)) or v is None:
+            out[k] = v
+        elif isinstance(v, (int, np.integer)):
+            out[k] = int(v)
+        elif isinstance(v, (float, np.floating)):
+            out[k] = float(v) if math.isfinite(v) else None
+    return out
+
+
+def _build_document(exp, arrays: dict[str, np.ndarray], data_doc: dict, view) -> dict:
+    state = exp.session_state()
+    now = _now()
+    wall = float(state["wall_time"])
+    return {
+        "format": FORMAT,
+        "schema_version": SESSION_SCHEMA_VERSION,
+        "app_version": _app_version(),
+        "created": getattr(exp, "session_created", None) or now,
+        "saved": now,
+        "spec": exp.spec.to_dict(),
+        "network_sizes": [int(s) for s in exp.trainer.layout.sizes],
+        "n_params": int(exp.trainer.layout.n_params),
+        "counters": {
+            "step": int(exp.trainer.step),
+            "opt_t": int(exp.trainer.opt_t),
+            "epoch": float(exp.epoch),
+        },
+        "status": state["status"],
+        "diverged_step": state["diverged_step"],
+        "message": state["message"],
+        "wall_time": wall if math.isfinite(wall) else 0.0,
+        "events": [[int(s), str(t)] for s, t in state["events"]],
+        "metrics": _jsonable_metrics(state["last_metrics"]),
+        "history": {"rows": len(exp.history), "n_layers": int(exp.trainer.layout.n_layers)},
+        "data": data_doc,
+        "view": view,
+        "members": {name: {"dtype": a.dtype.str, "shape": list(a.shape)} for name, a in arrays.items()},
+    }
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def fingerprint(ds) -> str:
+    """blake2b of what the network trains and is tested on (cached on the Dataset)."""
+    cached = ds.__dict__.get("_session_fingerprint")
+    if cached is not None:
+        return cached
+    h = hashlib.blake2b(digest_size=16)
+    for arr in (ds.X_train, ds.y_train, ds.X_test, ds.y_test):
+        a = np.ascontiguousarray(arr)
+        h.update(f"{a.dtype.str}{a.shape};".encode())
+        h.update(a.tobytes())
+    ds.__dict__["_session_fingerprint"] = fp = h.hexdigest()
+    return fp
+
+
+def dataset_from_table(table, spec):
+    """The Dataset ``build_csv_dataset`` makes, from an already read table."""
+    from playground.data.build import dataset_from_table as build
+
+    return build(table, spec.data, spec.seed)
+
+
+def embedded_table(exp):
+    """The CSV table behind a CSV experiment: attached to its Dataset (``dataset.table``),
+    or read again from the file and checked to still give exactly the same data."""
+    ds = exp.dataset
+    table = getattr(ds, "table", None)
+    if table is not None:
+        return table
+    from playground.data.build import resolve_data_path
+    from playground.data.csv_reader import read_csv_table
+
+    d = exp.spec.data
+    resolved = resolve_data_path(d.path)
+    if not resolved.exists():
+        raise SessionError(
+            f"cannot embed the data in the session: {d.path} no longer exists (it was moved or deleted)"
+        )
+    try:
+        table = read_csv_table(resolved, delimiter=d.delimiter, header=d.header)
+        rebuilt = dataset_from_table(table, exp.spec)
+    except PlaygroundError as e:
+        raise SessionError(f"cannot embed the data in the session: {e}") from None
+    if fingerprint(rebuilt) != fingerprint(ds):
+        raise SessionError(
+            f"cannot embed the data in the session: {d.path} changed on disk since it was imported; "
+            "reload the data first"
+        )
+    ds.table = table
+    return table
+
+
+# =========================================================================== loading
+
+
+def load(path: str | os.PathLike):
+    """Open a ``*.playground`` session (exact resume) or a spec ``*.json`` (a fresh
+    experiment from the template). Raises SessionError naming the file and what is wrong."""
+    p = Path(path)
+    try:
+        with open(p, "rb") as f:
+            head = f.read(4)
+    except OSError as e:
+        raise SessionError(f"{p}: cannot open ({e.strerror or e})") from None
+    if head.startswith(b"PK") or p.suffix.lower() == ".playground":
+        return _load_session(p)
+    return _load_spec(p)
+
+
+def _load_spec(p: Path):
+    from playground.experiment import Experiment
+    from playground.spec import ExperimentSpec
+
+    if p.stat().st_size > MAX_SPEC_BYTES:
+        raise SessionError(f"{p.name}: too large for an experiment spec")
+    try:
+        spec = ExperimentSpec.from_json(p.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError:
+        raise SessionError(f"{p.name}: neither a session nor a spec (not UTF-8 text)") from None
+    except SpecError as e:
+        raise SessionError(f"{p.name}: {e}") from None
+    exp = Experiment(spec)
+    exp.view_state = None
+    exp.source_path = None
+    return exp
+
+
+class _Doc:
+    """Typed access to session.json fields with errors that name the field."""
+
+    def __init__(self, fname: str, doc: dict):
+        self.fname = fname
+        self.doc = doc
+
+    def fail(self, field: str, what: str):
+        raise SessionError(f"{self.fname}: {DOCUMENT} field {field!r} {what}")
+
+    def get(self, field: str, kinds, *, optional: bool = False):
+        cur: Any = self.doc
+        for k in field.split("."):
+            if not isinstance(cur, dict) or k not in cur:
+                if optional:
+                    return None
+                self.fail(field, "is missing")
+            cur = cur[k]
+        if cur is None and optional:
+            return None
+        if isinstance(cur, bool) and bool not in (kinds if isinstance(kinds, tuple) else (kinds,)):
+            self.fail(field, f"must be {_kind_names(kinds)}")
+        if not isinstance(cur, kinds):
+            self.fail(field, f"must be {_kind_names(kinds)}")
+        return cur
+
+    def count(self, field: str, *, optional: bool = False) -> int | None:
+        v = self.get(field, int, optional=optional)
+        if v is not None and v < 0:
+            self.fail(field, "must not be negative")
+        return v
+
+
+def _kind_names(kinds) -> str:
+    names = {
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "an object",
+        bool: "true or false",
+    }
+    kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not allowed")
+
+
+def read_document(ar: Archive) -> dict:
+    """session.json: parsed, format- and version-checked, migrated to the current version."""
+    fname = ar.fname
+    if not ar.has(DOCUMENT):
+        raise SessionError(f"{fname}: member {DOCUMENT!r} is missing (not a Neural Playground session?)")
+    raw = ar.read_bytes(DOCUMENT, max_bytes=ar.limits.max_json_bytes)
+    try:
+        doc = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise SessionError(f"{fname}: {DOCUMENT} is not UTF-8 text") from None
+    except json.JSONDecodeError as e:
+        raise SessionError(
+            f"{fname}: {DOCUMENT} is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})"
+        ) from None
+    except (ValueError, RecursionError) as e:
+        raise SessionError(f"{fname}: {DOCUMENT} is not valid JSON ({e})") from None
+    if not isinstance(doc, dict):
+        raise SessionError(f"{fname}: {DOCUMENT} must hold a JSON object")
+    if doc.get("format") != FORMAT:
+        raise SessionError(
+            f"{fname}: {DOCUMENT} field 'format' is {doc.get('format')!r}, expected {FORMAT!r}"
+        )
+    version = doc.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise SessionError(f"{fname}: {DOCUMENT} field 'schema_version' must be a positive integer")
+    if version > SESSION_SCHEMA_VERSION:
+        by = doc.get("app_version")
+        by = f" ({by})" if isinstance(by, str) else ""
+        raise SessionError(
+            f"{fname}: was saved by a newer version of Neural Playground{by} (session format {version}; "
+            f"this version reads up to {SESSION_SCHEMA_VERSION}); please update the app"
+        )
+    return migrate_document(doc, fname)
+
+
+def migrate_document(doc: dict, fname: str = "session") -> dict:
+    version = doc["schema_version"]
+    while version < SESSION_SCHEMA_VERSION:
+        if version not in MIGRATIONS:
+            raise SessionError(f"{fname}: no migration from session format {version}")
+        doc = MIGRATIONS[version](dict(doc))
+        version = doc["schema_version"]
+    return doc
+
+
+def _spec_of(d: _Doc):
+    from playground.spec import ExperimentSpec
+
+    spec_dict = d.get("spec", dict)
+    try:
+        return ExperimentSpec.from_dict(spec_dict)
+    except SpecError as e:
+        where = f"spec.{e.path}" if e.path else "spec"
+        raise SessionError(f"{d.fname}: {DOCUMENT} field {where!r}: {e.message}") from None
+
+
+def _manifest(d: _Doc) -> dict[str, tuple[str, tuple[int, ...]]]:
+    members = d.get("members", dict)
+    out = {}
+    for name, m in members.items():
+        if (
+            not isinstance(m, dict)
+            or not isinstance(m.get("dtype"), str)
+            or not isinstance(m.get("shape"), list)
+        ):
+            d.fail(f"members.{name}", "must be an object with 'dtype' and 'shape'")
+        shape = m["shape"]
+        if (
+            not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape)
+            or len(shape) > 4
+        ):
+            d.fail(f"members.{name}.shape", "must be a list of non-negative integers")
+        out[name] = (m["dtype"], tuple(shape))
+    return out
+
+
+def _expected_members(d: _Doc, spec, manifest) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """name -> (dtype, shape) every member must have, from the spec and the counts in the doc."""
+    fname = d.fname
+    sizes = d.get("network_sizes", list)
+    if len(sizes) < 2 or not all(
+        isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= 10**7 for s in sizes
+    ):
+        d.fail("network_sizes", "must list at least 2 positive layer sizes")
+    hidden = [h.units for h in spec.network.hidden]
+    if sizes[1:-1] != hidden:
+        d.fail("network_sizes", f"{sizes} does not match the spec's hidden layers {hidden}")
+    P = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    L = len(sizes) - 1
+    fdt = np.dtype(spec.training.dtype).newbyteorder("<").str
+    exp: dict[str, tuple[str, tuple[int, ...]]] = {
+        "trainer/theta.npy": (fdt, (P,)),
+        "trainer/opt_state.npy": (fdt, (3, P)),
+        "trainer/counters.npy": ("<i8", (2,)),
+    }
+    if spec.training.optimizer.name == "lbfgs":
+        hist = int(spec.training.optimizer.resolved()["history_size"])
+        k_shape = manifest.get("trainer/lbfgs_old_dirs.npy", ("", (0, P)))[1]
+        k = k_shape[0] if len(k_shape) == 2 and k_shape[0] <= hist else 0
+        exp["trainer/lbfgs_old_dirs.npy"] = ("<f8", (k, P))
+        exp["trainer/lbfgs_old_stps.npy"] = ("<f8", (k, P))
+        exp["trainer/lbfgs_ro.npy"] = ("<f8", (k,))
+        for v in LBFGS_VECTORS:
+            got = manifest.get(f"trainer/lbfgs_{v}.npy", ("", (P,)))[1]
+            exp[f"trainer/lbfgs_{v}.npy"] = ("<f8", (0,) if got == (0,) else (P,))
+        for v in SCALAR_FLOAT:
+            got = manifest.get(f"trainer/lbfgs_{v}.npy", ("", ()))[1]
+            exp[f"trainer/lbfgs_{v}.npy"] = ("<f8", (0,) if got == (0,) else ())
+        for v in LBFGS_INTS:
+            exp[f"trainer/lbfgs_{v}.npy"] = ("<i8", ())
+    rows = d.count("history.rows")
+    if rows > MAX_HISTORY_ROWS:
+        d.fail("history.rows", "is impossibly large")
+    from playground.history import LAYER_COLUMNS, SCALAR_COLUMNS
+
+    for c in SCALAR_COLUMNS:
+        exp[f"history/{c}.npy"] = ("<f8", (rows,))
+    for c in LAYER_COLUMNS:
+        exp[f"history/{c}.npy"] = ("<f8", (rows, L))
+    exp["history/_meta.npy"] = ("<i8", (3,))
+    n_int = manifest.get("experiment/interval_losses.npy", ("", (0,)))[1]
+    exp["experiment/interval_losses.npy"] = ("<f8", n_int if len(n_int) == 1 else (0,))
+    exp["experiment/last_layer_sq.npy"] = ("<f8", (L, 2))
+    if spec.data.kind == "csv":
+        exp.update(_expected_table_members(d, manifest))
+    for name in manifest:
+        if name not in exp:
+            raise SessionError(f"{fname}: {DOCUMENT} lists an unexpected member {name!r}")
+    for name, (dt, shape) in exp.items():
+        if name not in manifest:
+            raise SessionError(f"{fname}: {DOCUMENT} does not list member {name!r} (it is required)")
+        mdt, mshape = manifest[name]
+        if mdt != dt or mshape != shape:
+            raise SessionError(
+                f"{fname}: member {name!r} is listed as {mdt} {mshape}, but this session needs {dt} {shape}"
+                + (" (it does not match the network in the spec)" if name.startswith("trainer/") else "")
+            )
+        if not d_has(d, name):
+            raise SessionError(f"{fname}: member {name!r} is missing")
+    return exp
+
+
+def d_has(d: _Doc, name: str) -> bool:
+    return name in d.archive_names
+
+
+def _expected_table_members(d: _Doc, manifest) -> dict:
+    t = d.get("data.table", dict)
+    n = d.count("data.table.n_rows")
+    cols = d.get("data.table.columns", list)
+    if not cols:
+        d.fail("data.table.columns", "must list at least one column")
+    exp = {"data/row_numbers.npy": ("<i8", (n,))}
+    if t.get("row_numbers") != "data/row_numbers.npy":
+        d.fail("data.table.row_numbers", "must be 'data/row_numbers.npy'")
+    for i, c in enumerate(cols):
+        f = f"data.table.columns[{i}]"
+        if not isinstance(c, dict):
+            d.fail(f, "must be an object")
+        if not isinstance(c.get("name"), str):
+            d.fail(f"{f}.name", "must be a string")
+        if c.get("kind") not in ("numeric", "text"):
+            d.fail(f"{f}.kind", "must be 'numeric' or 'text'")
+        base = f"data/c{i:04d}"
+        if c.get("values") != f"{base}_values.npy" or c.get("missing") != f"{base}_missing.npy":
+            d.fail(f, f"must refer to members {base}_values.npy and {base}_missing.npy")
+        if c["kind"] == "numeric":
+            exp[f"{base}_values.npy"] = ("<f8", (n,))
+        else:
+            got = manifest.get(f"{base}_values.npy", ("<U1", (n,)))[0]
+            exp[f"{base}_values.npy"] = (got if got.startswith("<U") else "<U1", (n,))
+        exp[f"{base}_missing.npy"] = ("|b1", (n,))
+    return exp
+
+
+def _read_table(d: _Doc, ar: Archive):
+    from playground.data.csv_reader import Column, Table
+
+    t = d.doc["data"]["table"]
+    columns = []
+    for i, c in enumerate(t["columns"]):
+        values = ar.read_array(c["values"], *d.expected[c["values"]])
+        missing = ar.read_array(c["missing"], *d.expected[c["missing"]])
+        if c["kind"] == "text":
+            values = values.astype(object)
+        ftr = c.get("first_text_row")
+        ftv = c.get("first_text_value")
+        nn = c.get("n_numeric", 0)
+        if not (ftr is None or isinstance(ftr, int)) or not (ftv is None or isinstance(ftv, str)):
+            d.fail(f"data.table.columns[{i}]", "has an invalid first_text_row/first_text_value")
+        if not isinstance(nn, int):
+            d.fail(f"data.table.columns[{i}].n_numeric", "must be an integer")
+        columns.append(Column(c["name"], c["kind"], values, missing, nn, ftr, ftv))
+    rows = ar.read_array("data/row_numbers.npy", *d.expected["data/row_numbers.npy"])
+    delim = t.get("delimiter", ",")
+    return Table(
+        source=str(t.get("source", d.doc["data"].get("source_path") or "")),
+        columns=columns,
+        row_numbers=rows,
+        delimiter=delim if isinstance(delim, str) else ",",
+        has_header=bool(t.get("has_header", True)),
+    )
+
+
+def _check_state_fields(d: _Doc) -> dict:
+    step = d.count("counters.step")
+    opt_t = d.count("counters.opt_t")
+    status = d.get("status", str)
+    if status not in ("ready", "diverged"):
+        d.fail("status", "must be 'ready' or 'diverged'")
+    div = d.count("diverged_step", optional=True)
+    message = d.get("message", str)
+    wall = d.get("wall_time", (int, float))
+    if not math.isfinite(wall) or wall < 0:
+        d.fail("wall_time", "must be a finite number >= 0")
+    events = []
+    for i, ev in enumerate(d.get("events", list)):
+        if (
+            not isinstance(ev, list)
+            or len(ev) != 2
+            or not isinstance(ev[0], int)
+            or isinstance(ev[0], bool)
+            or ev[0] < 0
+            or not isinstance(ev[1], str)
+        ):
+            d.fail(f"events[{i}]", "must be [step, text] with a non-negative step")
+        events.append((ev[0], ev[1]))
+    metrics = d.get("metrics", dict)
+    clean = {}
+    for k, v in metrics.items():
+        if v is None:
+            clean[k] = float("nan")
+        elif isinstance(v, (int, float, str)):
+            clean[k] = v
+        else:
+            d.fail(f"metrics.{k}", "must be a number, a string or null")
+    view = d.get("view", dict, optional=True)
+    return {
+        "step": step,
+        "opt_t": opt_t,
+        "status": status,
+        "diverged_step": div,
+        "message": message,
+        "wall_time": float(wall),
+        "events": events,
+        "last_metrics": clean,
+        "view": view,
+    }
+
+
+def _load_session(p: Path):
+    from playground.experiment import Experiment
+    from playground.history import History
+
+    with Archive(p) as ar:
+        fname = ar.fname
+        doc = read_document(ar)
+        d = _Doc(fname, doc)
+        d.archive_names = set(ar.infos)
+        spec = _spec_of(d)
+        state = _check_state_fields(d)
+        d.get("data", dict)
+        kind = d.get("data.kind", str)
+        if kind != spec.data.kind:
+            d.fail("data.kind", f"is {kind!r} but the spec says {spec.data.kind!r}")
+        manifest = _manifest(d)
+        d.expected = _expected_members(d, spec, manifest)
+
+        # data, then the experiment it defines
+        try:
+            dataset = _read_dataset(d, ar, spec)
+            exp = Experiment(spec, dataset=dataset)
+        except SessionError:
+            raise
+        except (SpecError, DataError) as e:
+            raise SessionError(f"{fname}: the saved data and spec do not fit together: {e}") from None
+        except ValueError as e:
+            raise SessionError(f"{fname}: the saved data and spec do not fit together: {e}") from None
+        sizes = [int(s) for s in exp.trainer.layout.sizes]
+        if sizes != doc["network_sizes"]:
+            d.fail("network_sizes", f"is {doc['network_sizes']} but the data and spec give a network {sizes}")
+
+        def arr(name: str) -> np.ndarray:
+            return ar.read_array(name, *d.expected[name])
+
+        trainer = {n[len("trainer/") : -4]: arr(n) for n in d.expected if n.startswith("trainer/")}
+        hist = {n[len("history/") : -4]: arr(n) for n in d.expected if n.startswith("history/")}
+        state["interval_losses"] = arr("experiment/interval_losses.npy")
+        state["last_layer_sq"] = arr("experiment/last_layer_sq.npy")
+
+    _check_values(fname, state, trainer, hist)
+    try:
+        history = History.from_arrays(hist, exp.trainer.layout.n_layers)
+        exp.restore_session_state(trainer, history, state)
+    except (ValueError, KeyError, TypeError) as e:
+        raise SessionError(f"{fname}: cannot restore the saved state: {e}") from None
+    exp.load_warnings = []
+    saved_fp = doc["data"].get("fingerprint")
+    if isinstance(saved_fp, str) and saved_fp != fingerprint(exp.dataset):
+        msg = (
+            f"{fname}: the data rebuilt from the session differs from the data it was trained on "
+            "(a different version of the data generator?); training continues but will not match exactly"
+        )
+        exp.load_warnings.append(msg)
+        warnings.warn(msg, SessionWarning, stacklevel=2)
+    exp.view_state = state["view"]
+    exp.source_path = p.resolve()
+    created = doc.get("created")
+    exp.session_created = created if isinstance(created, str) else None
+    return exp
+
+
+def _read_dataset(d: _Doc, ar: Archive, spec):
+    if spec.data.kind != "csv":
+        from playground.data.build import build_dataset
+
+        return build_dataset(spec.data, spec.seed)
+    table = _read_table(d, ar)
+    return dataset_from_table(table, spec)
+
+
+def _check_values(fname: str, state: dict, trainer: dict, hist: dict) -> None:
+    def bad(member: str, what: str):
+        raise SessionError(f"{fname}: member {member!r} {what}")
+
+    if not np.isfinite(trainer["theta"]).all():
+        bad("trainer/theta.npy", "contains NaN or infinite parameters (saved parameters are always finite)")
+    step, opt_t = (int(v) for v in trainer["counters"])
+    if step < 0 or opt_t < 0 or opt_t > step:
+        bad("trainer/counters.npy", f"holds impossible counters (step {step}, optimizer step {opt_t})")
+    if (step, opt_t) != (state["step"], state["opt_t"]):
+        raise SessionError(
+            f"{fname}: {DOCUMENT} field 'counters' says step {state['step']}, "
+            f"but the trainer state says {step}"
+        )
+    if np.isnan(trainer["opt_state"]).any():
+        bad("trainer/opt_state.npy", "contains NaN values")
+    for k in LBFGS_INTS:
+        if k in trainer and int(trainer[k]) < 0:
+            bad(f"trainer/lbfgs_{k}.npy", "must not be negative")
+    stride, candidates, max_rows = (int(v) for v in hist["_meta"])
+    n = len(hist["step"])
+    if stride < 1 or max_rows < 2 or max_rows > MAX_HISTORY_ROWS or n > max_rows or candidates < n:
+        bad(
+            "history/_meta.npy",
+            f"holds impossible values (stride {stride}, offered {candidates}, limit {max_rows}, rows {n})",
+        )
+    steps = hist["step"]
+    if not np.isfinite(steps).all() or (steps < 0).any() or (n and steps.max() > step):
+        bad("history/step.npy", "holds steps that are negative, not finite or beyond the current step")
+    if state["status"] == "diverged" and state["diverged_step"] is None:
+        raise SessionError(f"{fname}: {DOCUMENT} field 'diverged_step' is missing for a diverged run")
+
+
+def is_session_file(path: str | os.PathLike) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == ZIP_MAGIC
+    except OSError:
+        return False

@@ -1,0 +1,181 @@
+"""Session commands for the ``playground`` CLI: train (resume), info, export.
+
+Each returns an exit code: 0 on success, 2 after printing one clear line on stderr.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from playground.errors import PlaygroundError
+
+EXIT_ERROR = 2
+
+
+def _fail(message: str) -> int:
+    print(f"playground: error: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _plain(v):
+    if isinstance(v, (np.floating, float)):
+        return float(v) if math.isfinite(v) else None
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+def _summary(exp) -> dict:
+    spec = exp.spec
+    d = spec.data
+    ds = exp.dataset
+    data = {
+        "kind": d.kind,
+        "name": d.name if d.kind == "toy" else d.path,
+        "task": ds.task,
+        "n_train": ds.n_train,
+        "n_test": ds.n_test,
+        "inputs": list(ds.feature_names),
+    }
+    if ds.class_names:
+        data["classes"] = list(ds.class_names)
+    return {
+        "name": spec.name,
+        "data": data,
+        "network": [int(s) for s in exp.trainer.layout.sizes],
+        "activations": [h.activation for h in spec.network.hidden] + [spec.network.output_activation],
+        "n_params": int(exp.trainer.layout.n_params),
+        "optimizer": {"name": spec.training.optimizer.name, "lr": spec.training.optimizer.lr},
+        "loss": spec.training.loss,
+        "batch_size": spec.training.batch_size,
+        "step": int(exp.step),
+        "epoch": float(exp.epoch),
+        "status": exp.status,
+        "message": exp.message,
+        "metrics": {k: _plain(v) for k, v in exp.metrics().items() if k not in ("step", "epoch", "status")},
+        "history_rows": len(exp.history),
+        "events": [[int(s), t] for s, t in exp.events],
+        "source": str(exp.source_path) if getattr(exp, "source_path", None) else None,
+    }
+
+
+def _print_summary(s: dict) -> None:
+    d = s["data"]
+    print(f"data:       {d['kind']} {d['name']} ({d['task']}, {d['n_train']} train / {d['n_test']} test)")
+    net = "-".join(str(n) for n in s["network"])
+    print(f"network:    {net} ({', '.join(s['activations'])}; {s['n_params']} parameters)")
+    print(f"optimizer:  {s['optimizer']['name']} lr={s['optimizer']['lr']:g}, batch {s['batch_size']}")
+    print(f"loss:       {s['loss']}")
+    print(f"progress:   step {s['step']}, epoch {s['epoch']:.2f}")
+    metrics = ", ".join(
+        f"{k} {v:.4g}" for k, v in s["metrics"].items() if isinstance(v, (int, float)) and k != "grad_norm"
+    )
+    print(f"metrics:    {metrics or '-'}")
+    status = s["status"] + (f" ({s['message']})" if s["message"] else "")
+    print(f"status:     {status}")
+
+
+def _default_out(path: Path, is_session: bool) -> Path:
+    return path if is_session else path.with_suffix(".playground")
+
+
+def cmd_train_session(
+    path: str | Path,
+    steps: int | None = None,
+    epochs: float | None = None,
+    out: str | Path | None = None,
+    as_json: bool = False,
+) -> int:
+    """Resume a session (or start one from a spec JSON), train, and write ``out`` (default:
+    the session itself, or ``<spec>.playground`` next to a spec)."""
+    from playground.session import is_session_file, load
+
+    try:
+        p = Path(path)
+        session = is_session_file(p)
+        exp = load(p)
+        if steps is not None and steps < 0:
+            return _fail("--steps must be >= 0")
+        if epochs is not None and not (epochs >= 0 and math.isfinite(epochs)):
+            return _fail("--epochs must be >= 0")
+        if steps is None and epochs is None:
+            epochs = 1.0
+        exp.train(steps=steps, epochs=epochs)
+        target = Path(out) if out is not None else _default_out(p, session)
+        exp.save(target, view=getattr(exp, "view_state", None))
+    except PlaygroundError as e:
+        return _fail(str(e))
+    except OSError as e:
+        return _fail(f"{e.filename or path}: {e.strerror or e}")
+    s = _summary(exp)
+    s["saved"] = str(target)
+    if as_json:
+        print(json.dumps(s, indent=2, allow_nan=False))
+    else:
+        _print_summary(s)
+        print(f"saved:      {target}")
+    return 0
+
+
+def cmd_info(path: str | Path, as_json: bool = False) -> int:
+    """Summary of a session or spec: data, network, optimizer, loss, progress, metrics, status."""
+    from playground.session import load
+
+    try:
+        exp = load(path)
+    except PlaygroundError as e:
+        return _fail(str(e))
+    except OSError as e:
+        return _fail(f"{path}: {e.strerror or e}")
+    s = _summary(exp)
+    if as_json:
+        print(json.dumps(s, indent=2, allow_nan=False))
+    else:
+        _print_summary(s)
+    return 0
+
+
+def cmd_export(
+    path: str | Path, history_csv: str | Path | None = None, weights: str | Path | None = None
+) -> int:
+    """History as CSV (header row; per-layer columns expanded) and/or weights as .npz
+    (W1, b1, W2, b2, ...) or .json ([{"W": [[...]], "b": [...]}, ...])."""
+    from playground.session import load
+
+    if history_csv is None and weights is None:
+        return _fail("nothing to export: give a history CSV and/or a weights file")
+    if weights is not None and Path(weights).suffix.lower() not in (".npz", ".json"):
+        return _fail(f"{weights}: weights can be exported as .npz or .json only")
+    try:
+        exp = load(path)
+        if history_csv is not None:
+            header, table = exp.history.to_csv_rows()
+            with open(history_csv, "w", newline="", encoding="utf-8") as f:
+                w = csv.writer(f)
+                w.writerow(header)
+                for row in table:
+                    w.writerow(["" if not math.isfinite(v) else repr(float(v)) for v in row])
+        if weights is not None:
+            wp = Path(weights)
+            params = exp.params
+            if wp.suffix.lower() == ".npz":
+                arrays = {}
+                for i, (W, b) in enumerate(params, start=1):
+                    arrays[f"W{i}"] = W
+                    arrays[f"b{i}"] = b
+                with open(wp, "wb") as f:
+                    np.savez(f, **arrays)
+            else:
+                doc = [{"W": W.tolist(), "b": b.tolist()} for W, b in params]
+                wp.write_text(json.dumps(doc), encoding="utf-8")
+    except PlaygroundError as e:
+        return _fail(str(e))
+    except OSError as e:
+        return _fail(f"{e.filename or path}: {e.strerror or e}")
+    return 0
