@@ -33,7 +33,9 @@ class Registry(Generic[T]):
         try:
             return self._entries[name]
         except KeyError:
-            raise KeyError(f"unknown {self.kind} {name!r}; choose one of: {', '.join(self._entries)}") from None
+            raise KeyError(
+                f"unknown {self.kind} {name!r}; choose one of: {', '.join(self._entries)}"
+            ) from None
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries
