@@ -8,4 +8,4 @@ from __future__ import annotations
 
 FASTMATH = {"reassoc", "contract"}
 JIT = {"nogil": True, "cache": True, "fastmath": FASTMATH, "error_model": "numpy"}
-JIT_INLINE = {**JIT, "inline": "always"}
+JIT_INLINE = JIT  # numba IR inlining multiplied compile time; LLVM inlines these anyway

@@ -109,8 +109,10 @@ class Trainer:
         self.drop = np.asarray([h.dropout for h in net.hidden] + [0.0])
         self.loss = LOSSES[tr.loss].code
         self.set_data(X, Y)
-        self.shuffle_key = derive_key(spec.seed, SHUFFLE_TAG)
-        self.drop_key = derive_key(spec.seed, DROPOUT_TAG)
+        # np.uint64, never a Python int: numba types the first value it sees, and half of all
+        # keys do not fit the int64 a Python int below 2**63 would give
+        self.shuffle_key = np.uint64(derive_key(spec.seed, SHUFFLE_TAG))
+        self.drop_key = np.uint64(derive_key(spec.seed, DROPOUT_TAG))
         self.step = 0
         self.theta = self.initial_theta()
         self.reset_optimizer()
