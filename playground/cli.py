@@ -167,7 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--steps", type=int)
     s.add_argument("--epochs", type=float)
     s.add_argument("--metric", default=None, help="metric for the plot (default: test accuracy or R^2)")
-    s.add_argument("--target", type=float, help="train loss whose first crossing is timed (default: automatic)")
+    s.add_argument(
+        "--target", type=float, help="train loss whose first crossing is timed (default: automatic)"
+    )
     s.add_argument("--workers", type=int, default=None)
     s.add_argument("--scheduler", help="tcp://HOST:PORT of a Dask scheduler")
     s.add_argument("--out", required=True, help="results .csv or .json (written as runs finish)")
