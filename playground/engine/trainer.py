@@ -211,6 +211,8 @@ class Trainer:
 
     def learning_rates(self, step0: int, n: int) -> np.ndarray:
         tr = self.spec.training
+        if tr.schedule.kind == "constant" and tr.schedule.warmup == 0:
+            return np.full(n, tr.optimizer.lr)
         steps = np.arange(step0, step0 + n, dtype=np.int64)
         return np.ascontiguousarray(
             lr_at(tr.schedule, tr.optimizer.lr, steps, self.steps_per_epoch), dtype=np.float64
