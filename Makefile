@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench package package-test clean
+.PHONY: run test lint bench package package-fresh package-test icons clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,14 @@ bench: $(STAMP)
 package:
 	bash packaging/build.sh
 
+package-fresh:
+	bash packaging/build.sh --fresh
+
 package-test:
 	bash packaging/package_test.sh
+
+icons:
+	bash packaging/icons/make_icons.sh
 
 clean:
 	rm -rf build dist $(VENV) .pytest_cache

@@ -178,7 +178,7 @@ def __getattr__(name: str):  # built on first use so that importing this module 
 
 
 def _register_in(caching) -> None:
-    impl = getattr(caching, "CacheImpl", None) or caching._CacheImpl  # renamed in numba 0.60
+    impl = getattr(caching, "CacheImpl", None) or caching._CacheImpl  # the older numba name
     cls = __getattr__("FrozenAppCacheLocator")
     if cls not in impl._locator_classes:
         impl._locator_classes.insert(0, cls)
@@ -195,7 +195,12 @@ class _LoaderProxy:
 
     def exec_module(self, module):
         self._loader.exec_module(module)
-        _register_in(module)
+        try:
+            _register_in(module)
+        except Exception as exc:  # numba internals changed: run uncached-per-folder rather than not at all
+            import warnings
+
+            warnings.warn(f"numba kernel cache locator not installed: {exc!r}", RuntimeWarning, stacklevel=2)
 
     def __getattr__(self, name):  # get_source, get_code, ... of the real loader
         return getattr(self._loader, name)

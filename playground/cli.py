@@ -123,6 +123,16 @@ def cmd_sweep(args) -> int:
     return cli_sweep(args)
 
 
+def cmd_warmup(args) -> int:
+    """Compile (or load from the cache) every kernel a session can need."""
+    from playground.engine.warmup import warm_up
+
+    t0 = time.perf_counter()
+    warm_up()
+    print(f"engine ready in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from playground import __version__
 
@@ -159,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--quick", action="store_true")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bench)
+
+    w = sub.add_parser("warmup", help="compile the engine's kernels ahead of time (installers run this)")
+    w.set_defaults(func=cmd_warmup)
 
     s = sub.add_parser("sweep", help="train every combination of hyper-parameters")
     s.add_argument("file")
