@@ -104,7 +104,7 @@ OPT_CASES = [
 ]
 
 
-@pytest.mark.parametrize("backend", ["fused", "blas"])
+@pytest.mark.parametrize("backend", ["fused", "gemm", "blas"])
 @pytest.mark.parametrize("opt,params", OPT_CASES)
 def test_kernel_matches_numpy_twin_for_every_optimizer(opt, params, backend):
     tr = make_trainer(opt=opt, params=params, lr=0.01, reg={"kind": "l2", "rate": 1e-3}, clip=5.0)
@@ -117,7 +117,7 @@ def test_kernel_matches_numpy_twin_for_every_optimizer(opt, params, backend):
     np.testing.assert_allclose(tr.opt_state, st, rtol=1e-10, atol=1e-13)
 
 
-@pytest.mark.parametrize("backend", ["fused", "blas"])
+@pytest.mark.parametrize("backend", ["fused", "gemm", "blas"])
 @pytest.mark.parametrize("hidden_act", ACTIVATIONS)
 def test_kernel_matches_twin_for_every_activation_with_dropout_and_l1(hidden_act, backend):
     tr = make_trainer(
@@ -182,9 +182,10 @@ def test_gradient_matches_finite_differences(hidden_act, loss, out, n_out):
 @pytest.mark.parametrize(
     "loss,out,n_out", [("cce", "softmax", 3), ("mse", "linear", 2), ("hinge", "linear", 3)]
 )
-def test_blas_path_matches_twin_for_other_losses(loss, out, n_out):
+@pytest.mark.parametrize("backend", ["gemm", "blas"])
+def test_blas_path_matches_twin_for_other_losses(loss, out, n_out, backend):
     tr = make_trainer(out=out, loss=loss, n_out=n_out, opt="adam", lr=0.01, classes=loss != "mse")
-    tr.backend = "blas"
+    tr.backend = backend
     th, _, losses, _, _ = twin_run(tr, 30)
     rep = tr.run(30)
     np.testing.assert_allclose(rep.batch_losses, losses, rtol=1e-10)
@@ -497,3 +498,11 @@ def test_any_seed_trains_in_any_order_in_one_process():
         )
         exp.train(steps=20)
         assert exp.step == 20
+
+
+def test_gemm_backend_is_found_and_chosen_by_default():
+    from playground.engine.blas import gemm_functions
+
+    assert gemm_functions() is not None, "numpy's OpenBLAS cblas_?gemm entry points were not found"
+    tr = make_trainer()
+    assert tr.resolved_backend() == "gemm"

@@ -949,3 +949,201 @@ def finish_step_kernel(theta, spare, grad, state, sizes, woff, boff, hp, opt, t,
         return DIVERGED_PARAMS
     theta[:] = spare
     return OK
+
+
+# --------------------------------------------------------------------------- the gemm kernel
+# The same steps as train_kernel with the matrix products done by OpenBLAS's cblas_?gemm
+# (engine/blas.py), called from inside numba: BLAS speed without per-step Python overhead.
+
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+
+
+@njit(**JIT)
+def train_kernel_gemm(
+    gemm,
+    theta,
+    spare,
+    grad,
+    state,
+    X,
+    Y,
+    perm,
+    sizes,
+    acts,
+    slopes,
+    drop,
+    woff,
+    boff,
+    aoff,
+    z,
+    a,
+    delta,
+    mask,
+    da,
+    loss,
+    huber,
+    opt,
+    hp,
+    lrs,
+    step0,
+    opt_t0,
+    batch,
+    shuffle_key,
+    drop_key,
+    batch_losses,
+    layer_sq,
+):
+    n = X.shape[0] // sizes[0]
+    spe = (n + batch - 1) // batch
+    n_steps = lrs.shape[0]
+    n_layers = sizes.shape[0] - 1
+    n_in = sizes[0]
+    m = sizes[n_layers]
+    isz = theta.itemsize
+    tp = theta.ctypes.data
+    gp = grad.ctypes.data
+    ap = a.ctypes.data
+    zp = z.ctypes.data
+    dp = delta.ctypes.data
+    dap = da.ctypes.data
+    cur_epoch = -1
+    status = OK
+    done = 0
+    for s in range(n_steps):
+        step = step0 + s
+        epoch = step // spe
+        k = step % spe
+        if batch < n and epoch != cur_epoch:
+            epoch_permutation(shuffle_key, epoch, perm)
+            cur_epoch = epoch
+        start = k * batch
+        nb = min(batch, n - start)
+        rows_idx = perm[start : start + nb]
+        for i in range(nb):
+            src = rows_idx[i] * n_in
+            for c in range(n_in):
+                a[i * n_in + c] = X[src + c]
+        base = dropout_base(drop_key, step)
+        for l in range(n_layers):
+            fin = sizes[l]
+            fout = sizes[l + 1]
+            off = aoff[l + 1]
+            gemm(
+                _ROW_MAJOR,
+                _NO_TRANS,
+                _NO_TRANS,
+                nb,
+                fout,
+                fin,
+                1.0,
+                ap + aoff[l] * isz,
+                fin,
+                tp + woff[l] * isz,
+                fout,
+                0.0,
+                zp + off * isz,
+                fout,
+            )
+            b = theta[boff[l] : boff[l] + fout]
+            for i in range(nb):
+                zr = z[off + i * fout : off + (i + 1) * fout]
+                for j in range(fout):
+                    zr[j] += b[j]
+            _activate_rows(acts[l], slopes[l], z, a, off, nb, fout)
+            p = drop[l]
+            if p > 0.0 and l < n_layers - 1:
+                keep_scale = 1.0 / (1.0 - p)
+                for i in range(nb):
+                    for j in range(fout):
+                        u = dropout_uniform(base, l, i, j)
+                        mk = keep_scale if u >= p else 0.0
+                        mask[off + i * fout + j] = mk
+                        a[off + i * fout + j] *= mk
+        off = aoff[n_layers]
+        out_code = acts[n_layers - 1]
+        total = 0.0
+        for i in range(nb):
+            total += _row_loss(loss, out_code, z, a, Y, off + i * m, rows_idx[i] * m, m, delta, huber)
+        scale = _loss_scale(loss, m) / nb
+        for t in range(off, off + nb * m):
+            delta[t] *= scale
+        lval = total * scale
+        batch_losses[s] = lval
+        if not math.isfinite(lval):
+            status = DIVERGED_LOSS
+            break
+        for l in range(n_layers - 1, -1, -1):
+            fin = sizes[l]
+            fout = sizes[l + 1]
+            doff = aoff[l + 1]
+            soff = aoff[l]
+            # dW = a_l^T @ delta, db = column sums of delta
+            gemm(
+                _ROW_MAJOR,
+                _TRANS,
+                _NO_TRANS,
+                fin,
+                fout,
+                nb,
+                1.0,
+                ap + soff * isz,
+                fin,
+                dp + doff * isz,
+                fout,
+                0.0,
+                gp + woff[l] * isz,
+                fout,
+            )
+            gb = grad[boff[l] : boff[l] + fout]
+            for j in range(fout):
+                gb[j] = 0.0
+            for i in range(nb):
+                _axpy(gb, 1.0, delta[doff + i * fout : doff + (i + 1) * fout])
+            if l > 0:
+                # da = delta @ W^T, then through the activation (and dropout mask) below
+                gemm(
+                    _ROW_MAJOR,
+                    _NO_TRANS,
+                    _TRANS,
+                    nb,
+                    fin,
+                    fout,
+                    1.0,
+                    dp + doff * isz,
+                    fout,
+                    tp + woff[l] * isz,
+                    fout,
+                    0.0,
+                    dap,
+                    fin,
+                )
+                code = acts[l - 1]
+                slope = slopes[l - 1]
+                use_mask = drop[l - 1] > 0.0
+                cnt = nb * fin
+                if not use_mask and code == RELU:
+                    for t in range(cnt):
+                        delta[soff + t] = da[t] if z[soff + t] > 0.0 else 0.0
+                elif not use_mask and code == TANH:
+                    for t in range(cnt):
+                        av = a[soff + t]
+                        delta[soff + t] = da[t] * (1.0 - av * av)
+                else:
+                    for t in range(cnt):
+                        if use_mask:
+                            mk = mask[soff + t]
+                            if mk == 0.0:
+                                delta[soff + t] = 0.0
+                                continue
+                            delta[soff + t] = (
+                                da[t] * mk * _act_grad(code, z[soff + t], a[soff + t] / mk, slope)
+                            )
+                        else:
+                            delta[soff + t] = da[t] * _act_grad(code, z[soff + t], a[soff + t], slope)
+        status = finish_step_kernel(
+            theta, spare, grad, state, sizes, woff, boff, hp, opt, opt_t0 + s, lrs[s], layer_sq
+        )
+        if status != OK:
+            break
+        done += 1
+    return done, status

@@ -13,6 +13,7 @@ import numpy as np
 
 from playground.engine import kernels as K
 from playground.engine.activations import ACTIVATIONS
+from playground.engine.blas import gemm_for
 from playground.engine.initializers import init_params
 from playground.engine.lbfgs import LBFGSState, lbfgs_kwargs, lbfgs_step
 from playground.engine.losses import LOSSES
@@ -35,8 +36,8 @@ STATUS_TEXT = {
     K.DIVERGED_PARAMS: "a weight became infinite or NaN",
 }
 EVAL_CHUNK = 512
-# Layers whose batch x fan_in x fan_out product reaches this go through BLAS (numpy
-# matmul) instead of the fused loop kernel: below it, call overhead dominates.
+# Without numpy's OpenBLAS to call from numba, layers whose batch x fan_in x fan_out product
+# reaches this go through numpy matmul; below it the numba loops win (W1-sized nets).
 BLAS_MIN_MACS = 400_000
 
 
@@ -116,7 +117,7 @@ class Trainer:
         self.step = 0
         self.theta = self.initial_theta()
         self.reset_optimizer()
-        self.backend = "auto"  # "fused" | "blas" | "auto" (by layer size)
+        self.backend = "auto"  # "fused" | "gemm" | "blas" | "auto" (by layer size)
         self._alloc()
 
     # -- set-up -----------------------------------------------------------------------
@@ -149,6 +150,7 @@ class Trainer:
         self._grad = np.zeros(self.layout.n_params, dtype=self.dtype)
         self._spare = np.zeros(self.layout.n_params, dtype=self.dtype)
         self._perm = np.arange(self.n, dtype=np.int64)
+        self._da = None  # gemm path scratch, made on first use
         self._all_rows = np.arange(self.n, dtype=np.int64)
 
     def reset_optimizer(self) -> None:
@@ -219,18 +221,29 @@ class Trainer:
         ).reshape(n)
 
     # -- training -----------------------------------------------------------------------
-    def uses_blas(self) -> bool:
+    def resolved_backend(self) -> str:
+        """fused: numba loops (small nets); gemm: numba + OpenBLAS calls; blas: numpy matmul
+        driven from Python (where numpy's OpenBLAS cannot be called directly)."""
         if self.backend != "auto":
-            return self.backend == "blas"
+            return self.backend
+        if gemm_for(self.dtype) is not None:
+            return "gemm"  # fastest at every size measured, W1's 2-8-8-1 included
         sizes = self.layout.sizes
-        return max(int(a) * int(b) for a, b in zip(sizes[:-1], sizes[1:])) * self.batch_size >= BLAS_MIN_MACS
+        macs = max(int(a) * int(b) for a, b in zip(sizes[:-1], sizes[1:])) * self.batch_size
+        return "blas" if macs >= BLAS_MIN_MACS else "fused"
+
+    def uses_blas(self) -> bool:
+        return self.resolved_backend() != "fused"
 
     def run(self, n_steps: int) -> RunReport:
         """Do up to n_steps optimizer steps; stops early (and says so) on divergence."""
         if self.spec.training.optimizer.name == "lbfgs":
             return self._run_lbfgs(n_steps)
-        if self.uses_blas():
+        backend = self.resolved_backend()
+        if backend == "blas":
             return self._run_blas(n_steps)
+        if backend == "gemm":
+            return self._run_gemm(n_steps)
         tr = self.spec.training
         lrs = self.learning_rates(self.step, n_steps)
         losses = np.zeros(n_steps, dtype=np.float64)
@@ -254,6 +267,55 @@ class Trainer:
             self._a,
             self._delta,
             self._mask,
+            self.loss,
+            tr.huber_delta,
+            OPT_CODES[tr.optimizer.name],
+            self.hp_vector(),
+            lrs,
+            self.step,
+            self.opt_t,
+            self.batch_size,
+            self.shuffle_key,
+            self.drop_key,
+            losses,
+            layer_sq,
+        )
+        self.step += done
+        self.opt_t += done
+        n_losses = done + (1 if status != K.OK else 0)
+        return RunReport(done, status, losses[:n_losses], layer_sq)
+
+    def _run_gemm(self, n_steps: int) -> RunReport:
+        tr = self.spec.training
+        gemm = gemm_for(self.dtype)
+        if gemm is None:
+            return self._run_blas(n_steps)
+        if self._da is None:
+            self._da = np.zeros(self.batch_size * int(self.layout.sizes.max()), dtype=self.dtype)
+        lrs = self.learning_rates(self.step, n_steps)
+        losses = np.zeros(n_steps, dtype=np.float64)
+        layer_sq = np.zeros((self.layout.n_layers, 2), dtype=np.float64)
+        done, status = K.train_kernel_gemm(
+            gemm,
+            self.theta,
+            self._spare,
+            self._grad,
+            self.opt_state,
+            self.X.ravel(),
+            self.Y.ravel(),
+            self._perm,
+            self.layout.sizes,
+            self.acts,
+            self.slopes,
+            self.drop,
+            self.layout.woff,
+            self.layout.boff,
+            self.aoff,
+            self._z,
+            self._a,
+            self._delta,
+            self._mask,
+            self._da,
             self.loss,
             tr.huber_delta,
             OPT_CODES[tr.optimizer.name],

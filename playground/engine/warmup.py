@@ -14,7 +14,7 @@ def warm_up(dtypes: tuple[str, ...] = ("float64", "float32")) -> None:
     X = rng.normal(size=(12, 2))
     Y = (X[:, :1] > 0).astype(float)
     for dtype in dtypes:
-        for backend in ("fused", "blas"):
+        for backend in ("fused", "gemm", "blas"):
             spec = ExperimentSpec.from_dict(
                 {
                     "network": {"hidden": [{"units": 3, "activation": "tanh", "dropout": 0.1}]},
@@ -22,6 +22,8 @@ def warm_up(dtypes: tuple[str, ...] = ("float64", "float32")) -> None:
                 }
             )
             tr = Trainer(spec, 2, 1, X, Y)
+            if backend == "gemm" and tr.resolved_backend() != "gemm":
+                continue  # no OpenBLAS to call on this machine
             tr.backend = backend
             tr.run(2)
             tr.predict(X, hidden=True)
