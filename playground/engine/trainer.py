@@ -7,7 +7,10 @@ trainers can live side by side (race mode) or in worker processes (sweeps).
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -39,6 +42,18 @@ EVAL_CHUNK = 512
 # Without numpy's OpenBLAS to call from numba, layers whose batch x fan_in x fan_out product
 # reaches this go through numpy matmul; below it the numba loops win (W1-sized nets).
 BLAS_MIN_MACS = 400_000
+
+
+PARALLEL_PREDICT_MIN = 8192  # rows from which prediction is split over two threads
+
+
+@cache
+def _predict_pool() -> ThreadPoolExecutor | None:
+    """Two threads for large predictions (the decision-boundary grid): the kernels release
+    the GIL and each call has its own scratch buffers. Created on first use."""
+    if (os.cpu_count() or 1) < 2:
+        return None
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="playground-predict")
 
 
 @dataclass
@@ -570,6 +585,24 @@ class Trainer:
             hid,
         )
         return (out, hid) if hidden else out
+
+    def _predict_rows(self, theta, X, out, hid) -> None:
+        z, a, _, aoff = self._scratch()
+        K.predict_kernel(
+            theta,
+            X,
+            out,
+            self.layout.sizes,
+            self.acts,
+            self.slopes,
+            self.layout.woff,
+            self.layout.boff,
+            aoff,
+            z,
+            a,
+            EVAL_CHUNK,
+            hid,
+        )
 
     def evaluate_loss(self, X: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
         """Mean data loss over a whole set (no dropout) and the outputs."""
