@@ -1,0 +1,345 @@
+"""The decision boundary: the network's output over the input plane, with the data on top.
+
+Binary classification: TF Playground's orange ↔ neutral ↔ blue scale with fixed levels;
+multi-class: one colour per class, intensity by confidence, with a legend; regression over a
+plane: a heatmap of the prediction with a colour bar; 1-D inputs: the predicted curve over the
+points. The grid is computed by the worker (snapshots); this view only converts and shows it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, QTimer, Slot
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from . import theme
+from .controller import ExperimentController
+from .widgets.colors import CLASS_COLORS, NEUTRAL, class_colors_rgba, values_to_rgba
+
+HEATMAP_STRENGTH = 0.78  # blend the heatmap towards neutral so the points stay visible
+REGRESSION_CMAP = "viridis"
+
+
+def _mix_neutral(rgb: np.ndarray, strength: float = HEATMAP_STRENGTH) -> np.ndarray:
+    neutral = np.array(pg.mkColor(NEUTRAL).getRgb()[:3], dtype=np.float64)
+    return neutral + (rgb - neutral) * strength
+
+
+def output_levels(output_activation: str) -> tuple[float, float]:
+    """The fixed colour range of a single-output network."""
+    return (0.0, 1.0) if output_activation in ("sigmoid", "softmax") else (-1.0, 1.0)
+
+
+def classification_rgba(out: np.ndarray, output_activation: str, discretize: bool) -> np.ndarray:
+    """(r, r, n_out) outputs -> (r, r, 4) uint8 colours (binary diverging or per-class)."""
+    if out.shape[-1] == 1 or out.shape[-1] == 2:
+        v = out[..., -1]
+        lo, hi = output_levels(output_activation if out.shape[-1] == 1 else "softmax")
+        if discretize:
+            v = np.where(v > (lo + hi) / 2, hi, lo)
+        rgba = values_to_rgba(v, lo, hi).astype(np.float64)
+        rgba[..., :3] = _mix_neutral(rgba[..., :3])
+        return rgba.astype(np.uint8)
+    k = out.shape[-1]
+    cls = np.argmax(out, axis=-1)
+    table = np.array([pg.mkColor(c).getRgb()[:3] for c in CLASS_COLORS], dtype=np.float64)
+    rgb = table[cls % len(table)]
+    if discretize:
+        conf = np.ones(cls.shape)
+    else:
+        p = np.max(out, axis=-1)
+        conf = np.clip((p - 1.0 / k) / (1.0 - 1.0 / k), 0.0, 1.0)
+    neutral = np.array(pg.mkColor(NEUTRAL).getRgb()[:3], dtype=np.float64)
+    rgb = neutral + (rgb - neutral) * (0.25 + 0.75 * conf[..., None]) * HEATMAP_STRENGTH
+    rgba = np.empty(cls.shape + (4,), dtype=np.uint8)
+    rgba[..., :3] = np.clip(rgb, 0, 255)
+    rgba[..., 3] = 255
+    return rgba
+
+
+class BoundaryView(QWidget):
+    """Heatmap + points; options row with test-data and discretize toggles and axis pickers."""
+
+    def __init__(self, controller: ExperimentController, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.controller = controller
+        self.axes = (0, 1)
+        self._grid = None
+        self._dirty = False
+        self.frames = 0
+
+        self.plot = pg.PlotWidget()
+        self.plot.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)  # bilinear heatmap
+        pi = self.plot.getPlotItem()
+        pi.hideButtons()
+        pi.setMenuEnabled(False)
+        pi.getViewBox().setMouseEnabled(False, False)
+        theme.style_plot(pi)
+        pi.showGrid(x=False, y=False)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setZValue(-10)
+        pi.addItem(self.image)
+        self.train_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=1), symbol="o")
+        self.test_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("#1f2328", width=1.2), symbol="s")
+        self.curve = pg.PlotDataItem(pen=pg.mkPen("#1f2328", width=2))
+        for it in (self.train_points, self.test_points, self.curve):
+            pi.addItem(it)
+        self.colorbar: pg.ColorBarItem | None = None
+        self.legend: pg.LegendItem | None = None
+
+        self.test_check = QCheckBox("Show test data")
+        self.test_check.setToolTip("Test points (squares with a dark outline) are never trained on")
+        self.discrete_check = QCheckBox("Discretize output")
+        self.discrete_check.setToolTip("Show only the predicted class, not the network's confidence")
+        self.test_check.toggled.connect(self._on_toggle)
+        self.discrete_check.toggled.connect(self._on_toggle)
+        self.x_combo, self.y_combo = QComboBox(), QComboBox()
+        self.x_combo.setToolTip("Input shown on the horizontal axis")
+        self.y_combo.setToolTip("Input shown on the vertical axis")
+        self.x_combo.activated.connect(self._on_axes_chosen)
+        self.y_combo.activated.connect(self._on_axes_chosen)
+        self.held_label = QLabel("other features held at their mean")
+        self.held_label.setObjectName("dim")
+        self.title = QLabel("Decision boundary")
+        self.title.setObjectName("metric")
+
+        top = QHBoxLayout()
+        top.setContentsMargins(6, 2, 6, 0)
+        top.addWidget(self.title)
+        top.addStretch(1)
+        top.addWidget(self.test_check)
+        top.addWidget(self.discrete_check)
+        axes_row = QHBoxLayout()
+        axes_row.setContentsMargins(6, 0, 6, 0)
+        self.x_label, self.y_label = QLabel("x:"), QLabel("y:")
+        for w in (self.x_label, self.x_combo, self.y_label, self.y_combo, self.held_label):
+            axes_row.addWidget(w)
+        axes_row.addStretch(1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.setSpacing(2)
+        lay.addLayout(top)
+        lay.addLayout(axes_row)
+        lay.addWidget(self.plot, 1)
+
+        controller.experimentReplaced.connect(self._on_replaced)
+        controller.snapshot.connect(self._on_snapshot)
+        self._on_replaced()
+        self.timer = QTimer(self)
+        self.timer.setInterval(33)
+        self.timer.timeout.connect(self.redraw)
+        self.timer.start()
+
+    # -- state ------------------------------------------------------------------------------
+    @property
+    def dataset(self):
+        return self.controller.experiment.dataset
+
+    def _n_raw(self) -> int:
+        return int(self.dataset.raw_train.shape[1])
+
+    @Slot()
+    def _on_replaced(self) -> None:
+        ds = self.dataset
+        n_raw = self._n_raw()
+        names = list(ds.input_names) if len(ds.input_names) == n_raw else [f"x{i + 1}" for i in range(n_raw)]
+        many = n_raw > 2
+        for combo, default in ((self.x_combo, 0), (self.y_combo, 1)):
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems(names)
+            combo.setCurrentIndex(min(default, n_raw - 1))
+            combo.blockSignals(False)
+        for w in (self.x_label, self.x_combo, self.y_label, self.y_combo, self.held_label):
+            w.setVisible(many)
+        if self.axes[0] >= n_raw or self.axes[1] >= n_raw or not many:
+            self.axes = (0, min(1, n_raw - 1))
+        self.x_combo.setCurrentIndex(self.axes[0])
+        self.y_combo.setCurrentIndex(self.axes[1])
+        self._grid = None
+        self.image.clear()
+        self._setup_decorations()
+        self._update_points()
+        self._set_range()
+
+    @Slot(int)
+    def _on_axes_chosen(self, _index: int) -> None:
+        axes = (self.x_combo.currentIndex(), self.y_combo.currentIndex())
+        self.set_axes(axes)
+
+    def set_axes(self, axes: tuple[int, int]) -> None:
+        if tuple(axes) == self.axes:
+            return
+        self.axes = tuple(axes)
+        self._grid = None
+        self.controller.set_grid(self.axes)
+        self._update_points()
+        self._set_range()
+
+    @Slot(bool)
+    def _on_toggle(self, _on: bool) -> None:
+        self.test_points.setVisible(self.test_check.isChecked())
+        self._dirty = True
+
+    @Slot(object)
+    def _on_snapshot(self, snap) -> None:
+        if snap.grid is not None and tuple(snap.grid_axes) == self.axes:
+            self._grid = snap.grid
+            self._dirty = True
+
+    # -- drawing ------------------------------------------------------------------------------
+    def _is_1d(self) -> bool:
+        return self._n_raw() == 1
+
+    def _setup_decorations(self) -> None:
+        pi = self.plot.getPlotItem()
+        if self.legend is not None:
+            self.legend.scene() and self.legend.scene().removeItem(self.legend)
+            self.legend = None
+        if self.colorbar is not None:
+            self.plot.getPlotItem().layout.removeItem(self.colorbar)
+            self.colorbar.scene() and self.colorbar.scene().removeItem(self.colorbar)
+            self.colorbar = None
+        ds = self.dataset
+        t = theme.current()
+        if ds.task == "classification":
+            names = ds.class_names or []
+            self.title.setText("Decision boundary")
+            if len(names) > 2:
+                self.legend = pg.LegendItem(
+                    offset=(-8, 8), labelTextSize="8pt", brush=pg.mkBrush(t.plot_bg), labelTextColor=t.plot_fg
+                )
+                self.legend.setParentItem(pi.getViewBox())
+                for k, name in enumerate(names):
+                    sample = pg.ScatterPlotItem(size=8, brush=pg.mkBrush(CLASS_COLORS[k % len(CLASS_COLORS)]))
+                    self.legend.addItem(sample, str(name))
+        else:
+            self.title.setText("Prediction")
+            if not self._is_1d():
+                lo, hi = self._target_range()
+                self.colorbar = pg.ColorBarItem(
+                    values=(lo, hi), colorMap=pg.colormap.get(REGRESSION_CMAP), interactive=False, width=12
+                )
+                self.colorbar.setImageItem(self.image, insert_in=pi)
+        self.curve.setVisible(self._is_1d())
+        self.image.setVisible(not self._is_1d())
+        self.curve.setPen(pg.mkPen(t.plot_fg, width=2))
+        self.test_points.setPen(pg.mkPen(t.text, width=1.2))
+
+    def _target_range(self) -> tuple[float, float]:
+        ds = self.dataset
+        y = np.concatenate([np.ravel(ds.y_train), np.ravel(ds.y_test)]).astype(np.float64)
+        y = y[np.isfinite(y)]
+        if y.size == 0:
+            return (0.0, 1.0)
+        lo, hi = float(y.min()), float(y.max())
+        return (lo, hi) if hi > lo else (lo - 1.0, hi + 1.0)
+
+    def _point_brushes(self, y: np.ndarray):
+        ds = self.dataset
+        if ds.task == "classification":
+            rgba = class_colors_rgba(np.asarray(y, dtype=np.int64))
+        else:
+            lo, hi = self._target_range()
+            cmap = pg.colormap.get(REGRESSION_CMAP)
+            rgba = cmap.map((np.ravel(y)[: len(y)] - lo) / (hi - lo), mode="byte")
+        return [pg.mkBrush(*c) for c in rgba]
+
+    def _point_xy(self, raw: np.ndarray, y: np.ndarray):
+        if self._is_1d():
+            yy = np.ravel(y).astype(np.float64) if self.dataset.task == "regression" else np.asarray(y, float)
+            return raw[:, 0], yy[: len(raw)]
+        return raw[:, self.axes[0]], raw[:, self.axes[1]]
+
+    def _update_points(self) -> None:
+        ds = self.dataset
+        for item, raw, y in (
+            (self.train_points, ds.raw_train, ds.y_train),
+            (self.test_points, ds.raw_test, ds.y_test),
+        ):
+            if len(raw) == 0:
+                item.setData([], [])
+                continue
+            x, yy = self._point_xy(raw, y)
+            if ds.task == "regression" and np.ndim(y) == 2 and y.shape[1] > 1:
+                y = y[:, 0]
+            item.setData(x=x, y=yy, brush=self._point_brushes(np.ravel(y) if ds.task == "regression" else y))
+        self.test_points.setVisible(self.test_check.isChecked())
+
+    def _set_range(self) -> None:
+        b = self.dataset.raw_bounds(pad=0.05)
+        vb = self.plot.getPlotItem().getViewBox()
+        if self._is_1d():
+            x, y = self._point_xy(np.vstack([self.dataset.raw_train, self.dataset.raw_test]), self._all_y())
+            lo, hi = float(np.nanmin(y)), float(np.nanmax(y))
+            pad = 0.1 * (hi - lo or 1.0)
+            vb.setAspectLocked(False)
+            vb.setRange(xRange=b[0], yRange=(lo - pad, hi + pad), padding=0)
+            return
+        (x0, x1), (y0, y1) = b[self.axes[0]], b[self.axes[1]]
+        ratio = (x1 - x0) / (y1 - y0) if y1 > y0 else 1.0
+        vb.setAspectLocked(1.0 / 3 < ratio < 3)
+        vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+        pi = self.plot.getPlotItem()
+        names = [self.x_combo.itemText(self.axes[0]), self.y_combo.itemText(self.axes[1])]
+        pi.setLabel("bottom", names[0])
+        pi.setLabel("left", names[1])
+
+    def _all_y(self) -> np.ndarray:
+        ds = self.dataset
+        return np.concatenate(
+            [
+                np.ravel(ds.y_train) if ds.task == "classification" else ds.y_train[:, 0],
+                np.ravel(ds.y_test) if ds.task == "classification" else ds.y_test[:, 0],
+            ]
+        )
+
+    @Slot()
+    def redraw(self) -> None:
+        if not self._dirty or self._grid is None:
+            return
+        self._dirty = False
+        self.frames += 1
+        xs, ys, out, _hidden = self._grid
+        ds = self.dataset
+        if self._is_1d():
+            self.curve.setData(xs, out[0, :, 0])
+            return
+        dx = (xs[-1] - xs[0]) / max(1, len(xs) - 1)
+        dy = (ys[-1] - ys[0]) / max(1, len(ys) - 1)
+        rect = QRectF(xs[0] - dx / 2, ys[0] - dy / 2, xs[-1] - xs[0] + dx, ys[-1] - ys[0] + dy)
+        if ds.task == "classification":
+            rgba = classification_rgba(
+                out, self.controller.spec.network.output_activation, self.discrete_check.isChecked()
+            )
+            self.image.setImage(rgba, autoLevels=False, levels=None, rect=rect)
+        else:
+            lo, hi = self._target_range()
+            self.image.setImage(
+                np.ascontiguousarray(out[..., 0]), autoLevels=False, levels=(lo, hi), rect=rect
+            )
+            if self.colorbar is not None:
+                self.image.setLookupTable(pg.colormap.get(REGRESSION_CMAP).getLookupTable(nPts=256))
+
+    def apply_theme(self) -> None:
+        t = theme.current()
+        self.plot.setBackground(t.plot_bg)
+        theme.style_plot(self.plot.getPlotItem(), t)
+        self.plot.getPlotItem().showGrid(x=False, y=False)
+        self._setup_decorations()
+        self._dirty = True
+
+
+if __name__ == "__main__":  # quick look: python -m playground.app.boundary_view
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication([])
+    ctl = ExperimentController()
+    view = BoundaryView(ctl)
+    view.resize(520, 520)
+    view.show()
+    ctl.play()
+    app.exec()
+    ctl.shutdown()

@@ -1,0 +1,389 @@
+"""ExperimentController: the one object that mutates experiments; every view subscribes to it.
+
+Interface for views (kept stable; widgets in ``playground/app/widgets`` rely on it):
+
+- ``controller.experiments: list[Experiment]`` and ``controller.current`` (index; race mode
+  later trains several side by side), ``controller.experiment`` (the current one) and
+  ``controller.spec`` (the current :class:`ExperimentSpec`, updated synchronously by edits).
+  While training, the worker thread owns the experiment: read its static parts (spec, dataset,
+  layout) freely, but take live numbers (weights, metrics, grid) from snapshots.
+- ``edit_spec(new_spec, text, merge_key=None) -> bool``: pushes an undoable command (Ctrl+Z).
+  Data, network, seed or dtype changes rebuild the experiment (weights reset; the status bar
+  says "Network changed: weights were reset"); training-only changes (lr, optimizer, batch,
+  loss, schedule, regularization) apply live without reset, between two training chunks.
+  Consecutive edits with the same ``merge_key`` (e.g. dragging a spin box) merge into one undo
+  step. Returns False (and shows why) if the spec cannot be built.
+- ``play()``, ``pause()``, ``toggle_play()``, ``step_once()``, ``step_epoch()``, ``reset()``,
+  ``new_seed()``; ``live`` (:class:`LiveHistory`, the GUI-side copy of the metric history);
+  ``last_snapshot``; ``running``; ``engine_ready``.
+- Signals, always emitted in the GUI thread: ``specChanged(object)`` (new spec),
+  ``experimentReplaced()``, ``snapshot(object)`` (:class:`~playground.app.worker.Snapshot`),
+  ``statusMessage(str)``, ``trainingStateChanged(bool)``, ``diverged(str)``,
+  ``engineReadyChanged(bool)``, ``errorOccurred(str)``.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from dataclasses import replace
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from playground.errors import PlaygroundError
+from playground.experiment import Experiment
+from playground.history import LAYER_COLUMNS, SCALAR_COLUMNS
+from playground.spec import ExperimentSpec, default_spec
+
+from .worker import Snapshot, TrainingWorker
+
+RESET_MESSAGE = "Network changed: weights were reset"
+
+
+def needs_rebuild(old: ExperimentSpec, new: ExperimentSpec) -> bool:
+    """Whether going from old to new needs fresh weights (anything but training settings)."""
+    return (
+        old.data != new.data
+        or old.seed != new.seed
+        or old.network != new.network
+        or old.training.dtype != new.training.dtype
+    )
+
+
+def build_experiment(spec: ExperimentSpec, dataset=None, engine_ready: bool = True) -> Experiment:
+    """Build an Experiment; before the kernels are compiled, skip the first evaluation so the
+    GUI thread never waits for numba (the worker re-evaluates once the engine is ready)."""
+    if engine_ready:
+        return Experiment(spec, dataset)
+    exp = Experiment.__new__(Experiment)
+    exp.evaluate = _no_evaluation  # instance attribute: shadows the method during __init__ only
+    try:
+        Experiment.__init__(exp, spec, dataset)
+    finally:
+        del exp.evaluate
+    exp.app_built_cold = True
+    return exp
+
+
+def _no_evaluation() -> dict:
+    nan = float("nan")
+    return {"train_loss": nan, "test_loss": nan}
+
+
+class LiveHistory:
+    """The GUI thread's copy of the current experiment's history, fed by snapshots.
+
+    Buffers grow by doubling and are bounded like the core's history (it decimates, and then
+    the worker sends the whole, shorter, table again).
+    """
+
+    def __init__(self):
+        self.n = 0
+        self.version = 0  # bumps on every change; plots redraw when it moved
+        self.n_layers = 0
+        self._cols: dict[str, np.ndarray] = {}
+
+    def clear(self) -> None:
+        self.n = 0
+        self._cols = {}
+        self.version += 1
+
+    def apply(self, snap: Snapshot) -> None:
+        rows = snap.history_rows
+        if not rows:
+            return
+        k = len(rows["step"])
+        if snap.history_reset:
+            self.n = 0
+            self.n_layers = rows["grad_norm_w"].shape[1] if rows["grad_norm_w"].ndim == 2 else 0
+            self._cols = {c: np.empty((max(256, 2 * k),) + v.shape[1:]) for c, v in rows.items()}
+        elif k == 0:
+            return
+        if snap.history_start != self.n:  # a gap would mean a lost snapshot: never expected
+            return
+        need = self.n + k
+        cap = len(self._cols["step"])
+        if need > cap:
+            new_cap = max(need, 2 * cap)
+            for c, arr in self._cols.items():
+                grown = np.empty((new_cap,) + arr.shape[1:])
+                grown[: self.n] = arr[: self.n]
+                self._cols[c] = grown
+        for c, v in rows.items():
+            self._cols[c][self.n : need] = v
+        self.n = need
+        self.version += 1
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        if column not in self._cols:
+            width = (self.n_layers,) if column in LAYER_COLUMNS else ()
+            return np.empty((0,) + width)
+        return self._cols[column][: self.n]
+
+    def __len__(self) -> int:
+        return self.n
+
+    @staticmethod
+    def columns() -> list[str]:
+        return list(SCALAR_COLUMNS) + list(LAYER_COLUMNS)
+
+
+class SpecCommand(QUndoCommand):
+    def __init__(self, controller: ExperimentController, old, new, text: str, merge_id: int, prebuilt):
+        super().__init__(text)
+        self.controller, self.old, self.new, self.merge_id = controller, old, new, merge_id
+        self._prebuilt = prebuilt
+
+    def id(self) -> int:
+        return self.merge_id
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, SpecCommand) or other.merge_id != self.merge_id or self.merge_id < 0:
+            return False
+        self.new = other.new
+        return True
+
+    def redo(self) -> None:
+        prebuilt, self._prebuilt = self._prebuilt, None
+        self.controller._set_spec(self.new, prebuilt)
+
+    def undo(self) -> None:
+        self.controller._set_spec(self.old, None)
+
+
+class ExperimentController(QObject):
+    specChanged = Signal(object)
+    experimentReplaced = Signal()
+    snapshot = Signal(object)
+    statusMessage = Signal(str)
+    trainingStateChanged = Signal(bool)
+    diverged = Signal(str)
+    engineReadyChanged = Signal(bool)
+    errorOccurred = Signal(str)
+    relayTick = Signal(int)  # re-emits the worker's high-rate test signal in the GUI thread
+
+    def __init__(
+        self, spec: ExperimentSpec | None = None, parent: QObject | None = None, warm_up: bool = True
+    ):
+        super().__init__(parent)
+        self.engine_ready = False
+        self.running = False
+        self.last_snapshot: Snapshot | None = None
+        self.live = LiveHistory()
+        self.undo_stack = QUndoStack(self)
+        self.path: str | None = None
+        self._trained_since_save = False
+        self._merge_ids: dict[str, int] = {}
+        self._spec = spec or default_spec()
+        self.experiments: list[Experiment] = [build_experiment(self._spec, engine_ready=False)]
+        self.current = 0
+        self.relay_count = 0
+
+        self._thread = QThread()
+        self._thread.setObjectName("training-worker")
+        self._worker = TrainingWorker(self.experiment)
+        self._worker.warm_up = warm_up
+        self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.run)
+        # Only bound slots of this GUI-thread QObject: Qt queues them into the GUI thread.
+        self._worker.snapshotReady.connect(self._on_snapshot)
+        self._worker.diverged.connect(self._on_diverged)
+        self._worker.engineReady.connect(self._on_engine_ready)
+        self._worker.commandFailed.connect(self._on_command_failed)
+        self._worker.relay.connect(self._on_relay)
+        self._thread.start()
+
+    # -- reading ----------------------------------------------------------------------------
+    @property
+    def experiment(self) -> Experiment:
+        return self.experiments[self.current]
+
+    @property
+    def spec(self) -> ExperimentSpec:
+        return self._spec
+
+    @property
+    def worker(self) -> TrainingWorker:
+        return self._worker
+
+    def is_dirty(self) -> bool:
+        return not self.undo_stack.isClean() or self._trained_since_save
+
+    # -- editing ------------------------------------------------------------------------------
+    def edit_spec(self, new_spec: ExperimentSpec, text: str = "Edit", merge_key: str | None = None) -> bool:
+        old = self._spec
+        if new_spec == old:
+            return True
+        prebuilt = None
+        try:
+            ExperimentSpec.from_dict(new_spec.to_dict())  # validates, naming the field
+            if needs_rebuild(old, new_spec):
+                prebuilt = self._build(new_spec)
+            elif new_spec.training != old.training:
+                self._check_training(new_spec)
+        except PlaygroundError as e:
+            self._error(str(e))
+            return False
+        merge_id = -1
+        if merge_key is not None:
+            merge_id = self._merge_ids.setdefault(merge_key, len(self._merge_ids) + 1)
+        self.undo_stack.push(SpecCommand(self, old, new_spec, text, merge_id, prebuilt))
+        return True
+
+    def _check_training(self, spec: ExperimentSpec) -> None:
+        ds = self.experiment.dataset
+        from playground.spec import CLASSIFICATION_ONLY_LOSSES
+
+        if ds.task == "regression" and spec.training.loss in CLASSIFICATION_ONLY_LOSSES:
+            from playground.errors import SpecError
+
+            raise SpecError(
+                "training.loss", f"{spec.training.loss!r} needs class labels; this data is regression"
+            )
+
+    def _build(self, spec: ExperimentSpec) -> Experiment:
+        old = self._spec
+        reuse = spec.data == old.data and spec.seed == old.seed
+        dataset = self.experiment.dataset if reuse else None
+        return build_experiment(spec, dataset, engine_ready=self.engine_ready)
+
+    def _set_spec(self, spec: ExperimentSpec, prebuilt: Experiment | None) -> None:
+        """Make ``spec`` current (called by undo commands)."""
+        old = self._spec
+        if needs_rebuild(old, spec):
+            try:
+                exp = prebuilt or self._build(spec)
+            except PlaygroundError as e:
+                self._error(str(e))
+                return
+            self._spec = spec
+            self._replace(exp)
+            self.statusMessage.emit(RESET_MESSAGE)
+        else:
+            self._spec = spec
+            if spec.training != old.training:
+                self._worker.post("apply_training", spec.training, None)
+            # keep the experiment's own spec name etc. in step for saving
+        self.specChanged.emit(spec)
+
+    def _replace(self, exp: Experiment) -> None:
+        self.experiments[self.current] = exp
+        self.live.clear()
+        self.last_snapshot = None
+        self._trained_since_save = True
+        self._worker.post("set_experiment", exp)
+        self.experimentReplaced.emit()
+
+    def set_experiment(self, exp: Experiment, clear_undo: bool = True) -> None:
+        """Adopt a whole experiment (opened from a file, restored from recovery)."""
+        self._spec = exp.spec
+        if clear_undo:
+            self.undo_stack.clear()
+        self._replace(exp)
+        self.specChanged.emit(exp.spec)
+
+    # -- training -----------------------------------------------------------------------------
+    def play(self) -> None:
+        if self.experiment.status == "diverged":
+            self.statusMessage.emit("The run diverged: reset it or lower the learning rate first")
+            return
+        self._set_running(True)
+
+    def pause(self) -> None:
+        self._set_running(False)
+
+    def toggle_play(self) -> None:
+        self.pause() if self.running else self.play()
+
+    def _set_running(self, running: bool) -> None:
+        self._worker.post("play", running)
+        if running != self.running:
+            self.running = running
+            self.trainingStateChanged.emit(running)
+
+    def step_once(self) -> None:
+        self._set_running(False)
+        self._worker.post("step", 1)
+
+    def step_epoch(self) -> None:
+        self._set_running(False)
+        self._worker.post("step_epoch")
+
+    def reset(self) -> None:
+        """Start again from the same initial weights (same seed)."""
+        try:
+            exp = build_experiment(self._spec, self.experiment.dataset, engine_ready=self.engine_ready)
+        except PlaygroundError as e:
+            self._error(str(e))
+            return
+        self._replace(exp)
+        self.statusMessage.emit("Reset: training starts again from the same initial weights")
+
+    def new_seed(self) -> None:
+        seed = random.SystemRandom().randrange(1, 100_000)
+        self.edit_spec(replace(self._spec, seed=seed), f"New seed {seed}")
+
+    def set_grid(self, axes: tuple[int, int], resolution: int | None = None) -> None:
+        self._worker.post("set_grid", tuple(axes), resolution or self._worker.grid_resolution)
+
+    def request_snapshot(self) -> None:
+        self._worker.post("snapshot")
+
+    def call_in_worker(self, fn, timeout: float = 10.0):
+        """Run ``fn(experiment)`` where the experiment is safe to read (between chunks)."""
+        if not self._thread.isRunning() or not self._worker.ready:
+            return fn(self.experiment)
+        return self._worker.call(fn, timeout)
+
+    def mark_saved(self, path: str | None) -> None:
+        self.path = path
+        self._trained_since_save = False
+        self.undo_stack.setClean()
+
+    def shutdown(self, timeout_ms: int = 10_000) -> None:
+        """Stop the worker thread and wait for it (fixtures and closeEvent call this)."""
+        if self._thread.isRunning():
+            self._worker.request_stop()
+            self._thread.quit()
+            if not self._thread.wait(timeout_ms):
+                print("warning: the training thread did not stop in time", file=sys.stderr)
+
+    # -- slots for worker signals (GUI thread) ---------------------------------------------------
+    @Slot(object)
+    def _on_snapshot(self, snap: Snapshot) -> None:
+        self._worker.ack()
+        if snap.experiment_id != id(self.experiment):
+            return  # from an experiment that was replaced meanwhile
+        self.live.apply(snap)
+        if snap.step > 0:
+            self._trained_since_save = True
+        self.last_snapshot = snap
+        self.snapshot.emit(snap)
+
+    @Slot(str)
+    def _on_diverged(self, message: str) -> None:
+        if self.running:
+            self.running = False
+            self.trainingStateChanged.emit(False)
+        self.diverged.emit(message)
+
+    @Slot(float)
+    def _on_engine_ready(self, seconds: float) -> None:
+        self.engine_ready = True
+        self.engineReadyChanged.emit(True)
+        self.statusMessage.emit(f"Engine ready ({seconds:.1f} s)")
+
+    @Slot(str)
+    def _on_command_failed(self, message: str) -> None:
+        self._error(message)
+
+    @Slot(int)
+    def _on_relay(self, n: int) -> None:
+        self.relay_count += 1
+        self.relayTick.emit(n)
+
+    def _error(self, message: str) -> None:
+        self.statusMessage.emit(message)
+        self.errorOccurred.emit(message)

@@ -1,0 +1,728 @@
+"""The main window: data (left), network (centre), decision boundary (right), controls (right
+dock and toolbar), plots (bottom); menus, status bar, divergence banner, files and settings.
+
+File actions have testable methods taking a path (``open_session``, ``save_session``,
+``export_history_csv``, ``export_plot``); the menu slots only add a file dialog around them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QDockWidget,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+import playground
+from playground.errors import PlaygroundError, SessionError
+from playground.spec import default_spec
+
+from . import help_texts, settings, theme
+from .boundary_view import BoundaryView
+from .controller import ExperimentController, build_experiment
+from .controls_panel import ControlsPanel, TrainingToolBar
+from .plots import PlotsPanel
+
+SESSION_FILTER = "Neural Playground sessions (*.playground)"
+CSV_FILTER = "CSV files (*.csv)"
+RECOVERY_INTERVAL_MS = 60_000
+
+
+def session_module():
+    """playground.session if present (written in parallel); None keeps the app running without it."""
+    try:
+        from playground import session
+    except ImportError:
+        return None
+    return session
+
+
+def _placeholder(title: str) -> QWidget:
+    w = QLabel(f"{title}\n(not available in this build)")
+    w.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    w.setObjectName("dim")
+    return w
+
+
+def _optional_widget(module: str, cls: str, controller, title: str) -> QWidget:
+    """The widgets helper's views; a marked placeholder while a module does not exist yet."""
+    import importlib
+
+    try:
+        mod = importlib.import_module(f"playground.app.widgets.{module}")
+    except ModuleNotFoundError as e:
+        if e.name and e.name.endswith(module):
+            return _placeholder(title)  # PLACEHOLDER: widgets module not written yet
+        raise
+    return getattr(mod, cls)(controller)
+
+
+class DivergenceBanner(QFrame):
+    """A prominent, dismissible message with actions, shown when a run diverges."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("banner")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(12, 6, 8, 6)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.lower_button = QPushButton("Learning rate ÷ 10")
+        self.lower_button.setToolTip("Continue from the last finite weights with a 10x smaller learning rate")
+        self.reset_button = QPushButton("Reset")
+        self.dismiss_button = QPushButton("Dismiss")
+        lay.addWidget(self.label, 1)
+        for b in (self.lower_button, self.reset_button, self.dismiss_button):
+            lay.addWidget(b)
+        self.dismiss_button.clicked.connect(self.hide)
+        self.hide()
+
+    def show_message(self, text: str) -> None:
+        self.label.setText(text)
+        self.show()
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, controller: ExperimentController | None = None, check_recovery: bool = False):
+        super().__init__()
+        self.controller = controller or ExperimentController(default_spec())
+        self._message_boxes: list[QMessageBox] = []
+        self._help_dialogs: list[QDialog] = []
+        self.setWindowTitle("Neural Playground")
+        self.setAcceptDrops(True)
+        self.setDockNestingEnabled(True)
+        self.resize(1440, 900)
+
+        c = self.controller
+        self.toolbar = TrainingToolBar(c, self)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
+
+        self.network_view = _optional_widget("network_view", "NetworkView", c, "Network builder")
+        self.boundary_view = BoundaryView(c)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("central_splitter")
+        self.splitter.addWidget(self.network_view)
+        self.splitter.addWidget(self.boundary_view)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setChildrenCollapsible(False)
+        self.banner = DivergenceBanner()
+        central = QWidget()
+        col = QVBoxLayout(central)
+        col.setContentsMargins(4, 4, 4, 0)
+        col.setSpacing(4)
+        col.addWidget(self.banner)
+        col.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+
+        self.data_panel = _optional_widget("data_panel", "DataPanel", c, "Data")
+        self.controls_panel = ControlsPanel(c)
+        self.plots = PlotsPanel(c)
+        self.data_dock = self._dock(
+            "Data", "data_dock", self.data_panel, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.controls_dock = self._dock(
+            "Training", "controls_dock", self.controls_panel, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.plots_dock = self._dock(
+            "Live plots", "plots_dock", self.plots, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+
+        self.engine_label = QLabel("Preparing the engine…")
+        self.engine_label.setObjectName("metric")
+        self.statusBar().addPermanentWidget(self.engine_label)
+        self.statusBar().setSizeGripEnabled(True)
+
+        self._build_menus()
+        self._connect()
+        self._apply_default_sizes()
+        self._restore_settings()
+        self._update_title()
+        if c.engine_ready:
+            self._on_engine_ready(True)
+        self.recovery_timer = QTimer(self)
+        self.recovery_timer.setInterval(RECOVERY_INTERVAL_MS)
+        self.recovery_timer.timeout.connect(self.write_recovery)
+        self.recovery_timer.start()
+        if check_recovery:
+            QTimer.singleShot(0, self.offer_recovery)
+
+    # -- construction ------------------------------------------------------------------------
+    def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
+        d = QDockWidget(title, self)
+        d.setObjectName(name)
+        d.setWidget(widget)
+        d.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        self.addDockWidget(area, d)
+        return d
+
+    def _apply_default_sizes(self) -> None:
+        self.resizeDocks([self.data_dock, self.controls_dock], [240, 300], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.plots_dock], [265], Qt.Orientation.Vertical)
+        self.splitter.setSizes([520, 380])
+
+    def _action(self, menu, text: str, slot, shortcut=None, tip: str | None = None) -> QAction:
+        a = QAction(text, self)
+        if shortcut is not None:
+            a.setShortcut(QKeySequence(shortcut))
+        if tip:
+            a.setStatusTip(tip)
+        a.triggered.connect(slot)
+        menu.addAction(a)
+        return a
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        self.new_action = self._action(
+            f,
+            "&New",
+            self.new_experiment,
+            QKeySequence.StandardKey.New,
+            "Start over from the demo experiment",
+        )
+        self.open_action = self._action(f, "&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
+        self.recent_menu = f.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.save_action = self._action(f, "&Save", self.save, QKeySequence.StandardKey.Save)
+        self.save_as_action = self._action(
+            f, "Save &As…", self.save_as_dialog, QKeySequence.StandardKey.SaveAs
+        )
+        has_sessions = session_module() is not None
+        for a in (self.open_action, self.save_action, self.save_as_action):
+            a.setEnabled(has_sessions)
+        self.recent_menu.setEnabled(has_sessions)
+        f.addSeparator()
+        self._action(f, "&Import CSV…", lambda: self.import_csv(None), "Ctrl+I")
+        export = f.addMenu("&Export Plot")
+        for key, title in (
+            ("loss", "Loss"),
+            ("gradients", "Gradient norms"),
+            ("metric", "Accuracy / R²"),
+            ("boundary", "Decision boundary"),
+        ):
+            self._action(export, f"{title} as PNG…", lambda _=False, k=key: self.export_plot_dialog(k, "png"))
+            self._action(export, f"{title} as SVG…", lambda _=False, k=key: self.export_plot_dialog(k, "svg"))
+        self._action(f, "Export &History CSV…", self.export_history_dialog)
+        f.addSeparator()
+        self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        e = mb.addMenu("&Edit")
+        self.undo_action = self.controller.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
+        self.redo_action = self.controller.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        e.addAction(self.undo_action)
+        e.addAction(self.redo_action)
+
+        t = self.toolbar
+        tr = mb.addMenu("&Train")
+        for a in (t.play_action, t.step_action, t.epoch_action, t.reset_action, t.seed_action):
+            tr.addAction(a)
+
+        v = mb.addMenu("&View")
+        group = QActionGroup(self)
+        self.theme_actions = {}
+        for name, label in (("light", "&Light theme"), ("dark", "&Dark theme")):
+            a = QAction(label, self, checkable=True)
+            a.triggered.connect(lambda _=False, n=name: self.set_theme(n))
+            group.addAction(a)
+            v.addAction(a)
+            self.theme_actions[name] = a
+        v.addSeparator()
+        self.plot_actions = {}
+        for key, label in (
+            ("loss", "Loss plot"),
+            ("gradients", "Gradient norm plot"),
+            ("metric", "Accuracy / R² plot"),
+        ):
+            a = QAction(label, self, checkable=True, checked=True)
+            a.toggled.connect(lambda on, k=key: self._set_plot_visible(k, on))
+            v.addAction(a)
+            self.plot_actions[key] = a
+        v.addSeparator()
+        for d in (self.data_dock, self.controls_dock, self.plots_dock):
+            v.addAction(d.toggleViewAction())
+
+        h = mb.addMenu("&Help")
+        for key, (title, _body) in help_texts.TOPICS.items():
+            self._action(h, title, lambda _=False, k=key: self.show_help(k))
+        h.addSeparator()
+        self._action(h, "&About Neural Playground", self.show_about)
+
+    def _connect(self) -> None:
+        c = self.controller
+        c.statusMessage.connect(self._on_status_message)
+        c.errorOccurred.connect(self.show_error)
+        c.diverged.connect(self._on_diverged)
+        c.trainingStateChanged.connect(self._on_training_state)
+        c.engineReadyChanged.connect(self._on_engine_ready)
+        c.snapshot.connect(self._on_snapshot)
+        c.experimentReplaced.connect(self._on_replaced)
+        c.specChanged.connect(self._update_title)
+        c.undo_stack.cleanChanged.connect(self._update_title)
+        self.banner.lower_button.clicked.connect(self._lower_learning_rate)
+        self.banner.reset_button.clicked.connect(self._banner_reset)
+
+    def _restore_settings(self) -> None:
+        name = settings.theme()
+        self.set_theme(name, persist=False)
+        geo, state = settings.window_geometry(), settings.window_state()
+        if geo is not None:
+            self.restoreGeometry(geo)
+        if state is not None:
+            self.restoreState(state)
+        for key, a in self.plot_actions.items():
+            a.setChecked(settings.bool_value(f"view/plot_{key}", True))
+        self.plots.log_check.setChecked(settings.bool_value("view/loss_log", False))
+        self.plots.smooth_check.setChecked(settings.bool_value("view/loss_smooth", True))
+        self.boundary_view.test_check.setChecked(settings.bool_value("view/show_test", False))
+        self.boundary_view.discrete_check.setChecked(settings.bool_value("view/discretize", False))
+
+    def save_settings(self) -> None:
+        settings.save_window(self.saveGeometry(), self.saveState())
+        for key, a in self.plot_actions.items():
+            settings.set_value(f"view/plot_{key}", a.isChecked())
+        settings.set_value("view/loss_log", self.plots.log_check.isChecked())
+        settings.set_value("view/loss_smooth", self.plots.smooth_check.isChecked())
+        settings.set_value("view/show_test", self.boundary_view.test_check.isChecked())
+        settings.set_value("view/discretize", self.boundary_view.discrete_check.isChecked())
+
+    # -- slots ---------------------------------------------------------------------------------
+    @Slot(str)
+    def _on_status_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 6000)
+
+    @Slot(bool)
+    def _on_engine_ready(self, _ready: bool) -> None:
+        self._set_engine_text()
+
+    @Slot(bool)
+    def _on_training_state(self, running: bool) -> None:
+        if running:
+            self.banner.hide()
+        self._set_engine_text()
+
+    def _set_engine_text(self, steps_per_s: float = 0.0) -> None:
+        c = self.controller
+        if not c.engine_ready:
+            text = "Preparing the engine…"
+        elif c.experiment.status == "diverged":
+            text = f"Diverged at step {c.experiment.diverged_step:,}"
+        elif c.running:
+            text = f"Training — {steps_per_s:,.0f} steps/s" if steps_per_s else "Training…"
+        else:
+            text = "Paused"
+        self.engine_label.setText(text)
+
+    @Slot(object)
+    def _on_snapshot(self, snap) -> None:
+        if snap.status == "diverged":
+            self.engine_label.setText(
+                f"Diverged at step {self.controller.experiment.diverged_step or snap.step:,}"
+            )
+        else:
+            self._set_engine_text(snap.steps_per_s)
+
+    @Slot(str)
+    def _on_diverged(self, message: str) -> None:
+        self.banner.show_message(message or "The run diverged: try a smaller learning rate")
+        self._set_engine_text()
+
+    @Slot()
+    def _on_replaced(self) -> None:
+        self.banner.hide()
+        self._set_engine_text()
+        self._update_title()
+
+    def _lower_learning_rate(self) -> None:
+        from dataclasses import replace
+
+        spec = self.controller.spec
+        opt = replace(spec.training.optimizer, lr=spec.training.optimizer.lr / 10)
+        self.controller.edit_spec(
+            replace(spec, training=replace(spec.training, optimizer=opt)), f"Learning rate {opt.lr:g}"
+        )
+        self.banner.hide()
+        self.controller.request_snapshot()
+
+    def _banner_reset(self) -> None:
+        self.controller.reset()
+        self.banner.hide()
+
+    def _set_plot_visible(self, key: str, on: bool) -> None:
+        self.plots.set_plot_visible(key, on)
+
+    @Slot()
+    def _update_title(self, *_args) -> None:
+        name = (
+            Path(self.controller.path).stem
+            if self.controller.path
+            else (self.controller.spec.name or "Untitled")
+        )
+        self.setWindowTitle(f"{name}[*] — Neural Playground")
+        self.setWindowModified(self.controller.is_dirty())
+
+    # -- theme, help -----------------------------------------------------------------------------
+    def set_theme(self, name: str, persist: bool = True) -> None:
+        theme.apply_theme(name)
+        self.theme_actions[theme.current().name].setChecked(True)
+        self.plots.apply_theme()
+        self.boundary_view.apply_theme()
+        if hasattr(self.network_view, "update"):
+            self.network_view.update()
+        if persist:
+            settings.set_theme(name)
+
+    def show_help(self, key: str) -> QDialog:
+        dlg = QDialog(self)
+        dlg.setWindowTitle(help_texts.TOPICS[key][0])
+        dlg.resize(520, 360)
+        lay = QVBoxLayout(dlg)
+        text = QTextBrowser()
+        text.setOpenExternalLinks(False)
+        text.setHtml(help_texts.topic_html(key))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(dlg.close)
+        lay.addWidget(text)
+        lay.addWidget(buttons)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.show()
+        return dlg
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About Neural Playground",
+            f"<h3>Neural Playground {playground.__version__}</h3>"
+            "<p>Watch neural networks learn by gradient descent: build a network, train it live, "
+            "see the decision boundary, the losses and the gradients.</p>"
+            "<p>Colours follow TensorFlow Playground: orange for negative / class 0, "
+            "blue for positive / class 1.</p>",
+        )
+
+    @Slot(str)
+    def show_error(self, message: str) -> QMessageBox:
+        """A non-blocking message box with the error's own text (never a traceback)."""
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, "Neural Playground", message, QMessageBox.StandardButton.Ok, self
+        )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(
+            lambda _r, b=box: self._message_boxes.remove(b) if b in self._message_boxes else None
+        )
+        self._message_boxes.append(box)
+        box.open()
+        return box
+
+    # -- files ---------------------------------------------------------------------------------------
+    def new_experiment(self) -> None:
+        if not self.maybe_save():
+            return
+        self.controller.pause()
+        self.controller.set_experiment(
+            build_experiment(default_spec(), engine_ready=self.controller.engine_ready)
+        )
+        self.controller.mark_saved(None)
+        self._update_title()
+
+    def open_dialog(self) -> None:
+        if not self.maybe_save():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open session", str(Path.home()), SESSION_FILTER)
+        if path:
+            self.open_session(path)
+
+    def open_session(self, path: str) -> bool:
+        """Open a ``.playground`` file; errors go to a message box. Returns whether it worked."""
+        session = session_module()
+        if session is None:
+            self.show_error("Sessions are not available in this build.")
+            return False
+        self.controller.pause()
+        try:
+            exp = session.load(path)
+        except (PlaygroundError, OSError, ValueError) as e:
+            msg = str(e) if isinstance(e, PlaygroundError) else f"Cannot open {path}: {e}"
+            self.show_error(msg)
+            return False
+        self.controller.set_experiment(exp)
+        self.controller.mark_saved(str(path))
+        self._apply_view_state(getattr(exp, "view_state", None) or {})
+        settings.add_recent_file(str(path))
+        self._update_title()
+        self.statusBar().showMessage(f"Opened {path}", 5000)
+        return True
+
+    def save(self) -> bool:
+        if self.controller.path:
+            return self.save_session(self.controller.path)
+        return self.save_as_dialog()
+
+    def save_as_dialog(self) -> bool:
+        start = self.controller.path or str(Path.home() / "experiment.playground")
+        path, _ = QFileDialog.getSaveFileName(self, "Save session", start, SESSION_FILTER)
+        if not path:
+            return False
+        if not path.endswith(".playground"):
+            path += ".playground"
+        return self.save_session(path)
+
+    def save_session(self, path: str) -> bool:
+        session = session_module()
+        if session is None:
+            self.show_error("Sessions are not available in this build.")
+            return False
+        view_state = self._view_state()
+        name = self.controller.spec.name
+
+        def _save(exp):
+            if exp.spec.name != name:
+                from dataclasses import replace
+
+                exp.spec = replace(exp.spec, name=name)
+            session.save(exp, path, view_state=view_state)
+
+        try:
+            self.controller.call_in_worker(_save)
+        except (PlaygroundError, OSError, TimeoutError) as e:
+            self.show_error(str(e) if isinstance(e, PlaygroundError) else f"Cannot save {path}: {e}")
+            return False
+        self.controller.mark_saved(str(path))
+        settings.add_recent_file(str(path))
+        self._update_title()
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
+
+    def _view_state(self) -> dict:
+        return {
+            "theme": theme.current().name,
+            "boundary_axes": list(self.boundary_view.axes),
+            "show_test": self.boundary_view.test_check.isChecked(),
+            "discretize": self.boundary_view.discrete_check.isChecked(),
+            "loss_log": self.plots.log_check.isChecked(),
+            "loss_smooth": self.plots.smooth_check.isChecked(),
+        }
+
+    def _apply_view_state(self, vs: dict) -> None:
+        if "boundary_axes" in vs:
+            try:
+                self.boundary_view.set_axes(tuple(int(a) for a in vs["boundary_axes"]))
+            except (TypeError, ValueError):
+                pass
+        for key, box in (
+            ("show_test", self.boundary_view.test_check),
+            ("discretize", self.boundary_view.discrete_check),
+            ("loss_log", self.plots.log_check),
+            ("loss_smooth", self.plots.smooth_check),
+        ):
+            if key in vs:
+                box.setChecked(bool(vs[key]))
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        files = settings.recent_files()
+        for path in files:
+            a = self.recent_menu.addAction(path)
+            a.triggered.connect(lambda _=False, p=path: self.maybe_save() and self.open_session(p))
+        if not files:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def ask(self, title: str, text: str, buttons, default) -> QMessageBox.StandardButton:
+        """A modal question (tests replace this method to answer without a dialog)."""
+        return QMessageBox.question(self, title, text, buttons, default)
+
+    def maybe_save(self) -> bool:
+        """Ask about unsaved changes: True when it is fine to go on (saved or discarded)."""
+        if not self.controller.is_dirty() or session_module() is None:
+            return True
+        answer = self.ask(
+            "Unsaved changes",
+            "This experiment has unsaved changes. Save them first?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def import_csv(self, path: str | None) -> None:
+        opener = getattr(self.data_panel, "open_csv_dialog", None)
+        if opener is None:
+            self.show_error("CSV import is not available in this build.")
+            return
+        opener(path)
+
+    def export_history_csv(self, path: str) -> bool:
+        try:
+            header, table = self.controller.call_in_worker(lambda exp: exp.history.to_csv_rows())
+            np.savetxt(path, table, delimiter=",", header=",".join(header), comments="", fmt="%.10g")
+        except (OSError, TimeoutError) as e:
+            self.show_error(f"Cannot write {path}: {e}")
+            return False
+        self.statusBar().showMessage(f"History written to {path}", 5000)
+        return True
+
+    def export_history_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export history", str(Path.home() / "history.csv"), CSV_FILTER
+        )
+        if path:
+            self.export_history_csv(path)
+
+    def export_plot(self, key: str, path: str) -> bool:
+        """Write one plot as PNG (pyqtgraph ImageExporter, 2x resolution) or SVG (by the suffix)."""
+        import pyqtgraph.exporters as ex
+
+        widget = self.boundary_view.plot if key == "boundary" else self.plots.plot_widgets()[key]
+        try:
+            if str(path).lower().endswith(".svg"):
+                _export_svg(widget, str(path))
+            else:
+                item = widget.getPlotItem()
+                exporter = ex.ImageExporter(item)
+                exporter.parameters()["width"] = max(800, int(item.sceneBoundingRect().width() * 2))
+                exporter.export(str(path))
+        except (OSError, ValueError) as e:
+            self.show_error(f"Cannot export the plot to {path}: {e}")
+            return False
+        if not Path(path).exists():
+            self.show_error(f"Cannot export the plot to {path}")
+            return False
+        self.statusBar().showMessage(f"Plot written to {path}", 5000)
+        return True
+
+    def export_plot_dialog(self, key: str, fmt: str) -> None:
+        filt = "PNG images (*.png)" if fmt == "png" else "SVG drawings (*.svg)"
+        path, _ = QFileDialog.getSaveFileName(self, "Export plot", str(Path.home() / f"{key}.{fmt}"), filt)
+        if path:
+            if not path.lower().endswith("." + fmt):
+                path += "." + fmt
+            self.export_plot(key, path)
+
+    # -- recovery ---------------------------------------------------------------------------------------
+    @Slot()
+    def write_recovery(self) -> None:
+        session = session_module()
+        if session is None or not self.controller.is_dirty() or not hasattr(session, "write_recovery"):
+            return
+        try:
+            self.controller.call_in_worker(session.write_recovery, timeout=5.0)
+        except Exception as e:  # recovery is best effort; never interrupt the user
+            print(f"warning: could not write the recovery file: {e}", file=sys.stderr)
+
+    def offer_recovery(self) -> None:
+        session = session_module()
+        if session is None or not hasattr(session, "newest_recovery"):
+            return
+        try:
+            path = session.newest_recovery()
+        except (PlaygroundError, OSError):
+            return
+        if not path or os.path.getmtime(path) <= settings.last_clean_exit():
+            return
+        answer = self.ask(
+            "Restore your work?",
+            "Neural Playground did not close properly last time. Restore the experiment it recovered?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.Yes,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            try:
+                exp = session.load(path)
+            except (PlaygroundError, SessionError, OSError) as e:
+                self.show_error(str(e))
+                return
+            self.controller.set_experiment(exp)
+            self.controller.path = None
+
+    # -- Qt events ------------------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if any(
+            Path(u.toLocalFile()).suffix.lower() in (".csv", ".playground") for u in event.mimeData().urls()
+        ):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        for url in event.mimeData().urls():
+            path = url.toLocalFile()
+            suffix = Path(path).suffix.lower()
+            if suffix == ".csv":
+                event.acceptProposedAction()
+                QTimer.singleShot(0, lambda p=path: self.import_csv(p))
+                return
+            if suffix == ".playground":
+                event.acceptProposedAction()
+                QTimer.singleShot(0, lambda p=path: self.maybe_save() and self.open_session(p))
+                return
+
+    def closeEvent(self, event) -> None:
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.save_settings()
+        self.recovery_timer.stop()
+        self.controller.shutdown()
+        self.controller.undo_stack.cleanChanged.disconnect(self._update_title)
+        settings.mark_clean_exit()
+        event.accept()
+
+
+def _export_svg(widget: QWidget, path: str) -> None:
+    """Vector export through QSvgGenerator: pyqtgraph 0.14's SVGExporter fails on the closed paths
+    Qt 6.11 writes ("not enough values to unpack")."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    gen = QSvgGenerator()
+    gen.setFileName(path)
+    gen.setSize(widget.size())
+    gen.setViewBox(QRect(0, 0, widget.width(), widget.height()))
+    gen.setTitle("Neural Playground plot")
+    painter = QPainter(gen)
+    try:
+        widget.render(painter)
+    finally:
+        painter.end()
+
+
+def app_icon() -> QIcon:
+    try:
+        from playground.resources import icon_path
+
+        path = icon_path()
+        if path.exists():
+            return QIcon(str(path))
+    except ImportError:
+        pass
+    return QIcon()
+
+
+__all__ = ["MainWindow", "DivergenceBanner", "app_icon"]

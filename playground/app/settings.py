@@ -1,0 +1,75 @@
+"""User preferences and window state, stored with QSettings (tests isolate them in a tmp dir)."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QByteArray, QSettings
+
+ORGANIZATION = "NeuralPlayground"
+APPLICATION = "Neural Playground"
+MAX_RECENT = 8
+
+
+def settings() -> QSettings:
+    return QSettings(QSettings.defaultFormat(), QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
+
+
+def theme() -> str:
+    value = settings().value("view/theme", "light")
+    return value if value in ("light", "dark") else "light"
+
+
+def set_theme(name: str) -> None:
+    settings().setValue("view/theme", name)
+
+
+def recent_files() -> list[str]:
+    value = settings().value("files/recent", [])
+    if isinstance(value, str):
+        value = [value]
+    return [str(v) for v in (value or [])][:MAX_RECENT]
+
+
+def add_recent_file(path: str) -> list[str]:
+    files = [path] + [f for f in recent_files() if f != path]
+    settings().setValue("files/recent", files[:MAX_RECENT])
+    return files[:MAX_RECENT]
+
+
+def save_window(geometry: QByteArray, state: QByteArray) -> None:
+    s = settings()
+    s.setValue("window/geometry", geometry)
+    s.setValue("window/state", state)
+
+
+def window_geometry() -> QByteArray | None:
+    value = settings().value("window/geometry")
+    return value if isinstance(value, QByteArray) else None
+
+
+def window_state() -> QByteArray | None:
+    value = settings().value("window/state")
+    return value if isinstance(value, QByteArray) else None
+
+
+def bool_value(key: str, default: bool) -> bool:
+    value = settings().value(key, default)
+    if isinstance(value, str):
+        return value.lower() in ("1", "true", "yes")
+    return bool(value)
+
+
+def set_value(key: str, value) -> None:
+    settings().setValue(key, value)
+
+
+def mark_clean_exit() -> None:
+    settings().setValue("session/clean_exit", time.time())
+
+
+def last_clean_exit() -> float:
+    try:
+        return float(settings().value("session/clean_exit", 0.0))
+    except (TypeError, ValueError):
+        return 0.0

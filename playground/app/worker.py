@@ -1,0 +1,346 @@
+"""The training worker: a QObject moved to a QThread that owns the experiment while it trains.
+
+Its loop (``run``) trains in chunks of ``experiment.train(steps=k)``, with ``k`` adapted so one
+chunk takes ~20 ms, and between chunks it runs the commands the GUI queued (:meth:`post`):
+play/pause, step, replace the experiment, apply training settings live... At most
+``snapshot_hz`` times per second it builds a :class:`Snapshot` (plain copies, including the
+decision-boundary grid computed here, never in the GUI thread) and emits it. Signals are only
+ever connected to slots of QObjects living in the GUI thread (see shared/PITFALLS.md), and the
+GUI acknowledges each snapshot so a busy GUI never gets flooded.
+
+No Qt object is touched from the commands: they only change the worker's plain state.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal, Slot
+
+from playground.experiment import Experiment
+from playground.spec import DataSpec, LayerSpec, NetworkSpec, default_spec
+
+MAX_HIDDEN_NEURONS_IN_GRID = 512  # beyond this, thumbnails of every neuron cost too much per frame
+
+
+@dataclass
+class Snapshot:
+    """What the GUI needs to draw one frame; plain data, owned by whoever receives it."""
+
+    experiment_id: int
+    step: int
+    epoch: float
+    theta: np.ndarray
+    params: list[tuple[np.ndarray, np.ndarray]]
+    metrics: dict
+    status: str  # "ready" | "diverged"
+    message: str
+    running: bool
+    steps_per_s: float
+    steps_per_epoch: int
+    history_reset: bool  # True: history_rows is the whole history; else rows appended at history_start
+    history_start: int
+    history_rows: dict[str, np.ndarray]
+    events: list[tuple[int, str]]
+    grid: tuple | None = None  # (xs, ys, out (r, r, n_out), hidden (r, r, n) or None)
+    grid_axes: tuple[int, int] = (0, 1)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def neuron_grids(self) -> np.ndarray | None:
+        """(n_neurons, r, r): every hidden and output neuron over the plane, or None."""
+        if self.grid is None or self.grid[3] is None:
+            return None
+        return np.moveaxis(self.grid[3], -1, 0)
+
+    @property
+    def history_len(self) -> int:
+        n = len(next(iter(self.history_rows.values()))) if self.history_rows else 0
+        return self.history_start + n
+
+
+def warm_up_spec():
+    """A throwaway tiny experiment that makes numba compile (or load) every kernel we use."""
+    spec = default_spec()
+    return replace(
+        spec,
+        data=DataSpec(kind="toy", name="xor", n_samples=16, train_fraction=0.5),
+        network=NetworkSpec(hidden=(LayerSpec(3, "tanh"),), output_activation="sigmoid"),
+    )
+
+
+class TrainingWorker(QObject):
+    """Lives in a QThread; call :meth:`post` (thread-safe) from the GUI, never its internals."""
+
+    snapshotReady = Signal(object)
+    diverged = Signal(str)
+    engineReady = Signal(float)  # seconds the warm-up took
+    commandFailed = Signal(str)
+    relay = Signal(int)  # high-rate test signal (soak test); silent unless relay_per_loop > 0
+    finished = Signal()
+
+    def __init__(self, experiment: Experiment | None = None):
+        super().__init__()
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._exp = experiment
+        self._running = False
+        self._pending_steps = 0
+        self._force_snapshot = True
+        self._force_grid = True
+        self._unacked = 0
+        self._ack_lock = threading.Lock()
+        self._sent_key: tuple | None = None
+        self._sent_len = 0
+        self._last_snapshot = 0.0
+        self._last_grid = 0.0
+        self._chunk = 200
+        self._rate_window: list[tuple[float, int]] = []
+        self._relay_counter = 0
+        # tunables (set before the thread starts, or through post)
+        self.warm_up = True
+        self.snapshot_hz = 40.0
+        self.grid_hz = 20.0
+        self.grid_resolution = 80
+        self.grid_axes = (0, 1)
+        self.target_chunk_s = 0.015
+        self.max_unacked = 3
+        self.relay_per_loop = 0
+        self.ready = False
+
+    # -- thread-safe API ----------------------------------------------------------------
+    def post(self, name: str, *args) -> None:
+        """Queue the command ``_cmd_<name>(*args)``; runs in the worker between chunks."""
+        self._queue.put((name, args))
+
+    def call(self, fn: Callable[[Experiment], object], timeout: float = 10.0):
+        """Run ``fn(experiment)`` in the worker between chunks and return its result (blocks)."""
+        done = threading.Event()
+        box: dict = {}
+        self._queue.put(("_call", (fn, box, done)))
+        if not done.wait(timeout):
+            raise TimeoutError("the training engine did not answer in time")
+        if "error" in box:
+            raise box["error"]
+        return box.get("result")
+
+    def request_stop(self) -> None:
+        self._stop.set()
+        self._queue.put(("noop", ()))
+
+    def ack(self) -> None:
+        """The GUI has handled one snapshot."""
+        with self._ack_lock:
+            self._unacked = max(0, self._unacked - 1)
+
+    # -- the loop -----------------------------------------------------------------------
+    @Slot()
+    def run(self) -> None:
+        try:
+            if self.warm_up:
+                t0 = time.perf_counter()
+                exp = Experiment(warm_up_spec())
+                exp.train(steps=3)
+                exp.grid(resolution=4, hidden=True, theta=exp.trainer.theta.copy())
+                self.ready = True
+                self._refresh_if_cold(self._exp)
+                self.engineReady.emit(time.perf_counter() - t0)
+            else:
+                self.ready = True
+                self.engineReady.emit(0.0)
+            while not self._stop.is_set():
+                busy = self._exp is not None and (self._running or self._pending_steps > 0)
+                self._drain(block=not busy and not self._force_snapshot)
+                if self._stop.is_set():
+                    break
+                if self._exp is None:
+                    continue
+                if self._running or self._pending_steps > 0:
+                    self._train_chunk()
+                self._maybe_snapshot()
+                for _ in range(self.relay_per_loop):
+                    self._relay_counter += 1
+                    self.relay.emit(self._relay_counter)
+        finally:
+            self.finished.emit()
+
+    def _drain(self, block: bool) -> None:
+        try:
+            item = self._queue.get(timeout=0.25) if block else self._queue.get_nowait()
+        except queue.Empty:
+            return
+        while True:
+            self._execute(*item)
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+
+    def _execute(self, name: str, args: tuple) -> None:
+        try:
+            getattr(self, "_cmd_" + name)(*args)
+        except Exception as e:  # a command must never kill the loop
+            self.commandFailed.emit(str(e))
+
+    def _train_chunk(self) -> None:
+        exp = self._exp
+        k = self._chunk if self._running else self._pending_steps
+        t0 = time.perf_counter()
+        step0 = exp.step
+        exp.train(steps=k)
+        dt = time.perf_counter() - t0
+        done = exp.step - step0
+        if self._pending_steps:
+            self._pending_steps = 0
+            self._force_snapshot = self._force_grid = True
+        if self._running and done > 0 and dt > 0:
+            # aim at target_chunk_s per chunk; change gradually so one slow chunk does not whipsaw
+            ideal = done * self.target_chunk_s / dt
+            self._chunk = int(max(1, min(exp_max_chunk(), 0.5 * self._chunk + 0.5 * ideal)))
+        now = time.perf_counter()
+        self._rate_window.append((now, exp.step))
+        while len(self._rate_window) > 2 and now - self._rate_window[0][0] > 1.0:
+            self._rate_window.pop(0)
+        if exp.status == "diverged":
+            self._running = False
+            self._pending_steps = 0
+            self._force_snapshot = self._force_grid = True
+            self._maybe_snapshot()
+            self.diverged.emit(exp.message)
+
+    def steps_per_s(self) -> float:
+        w = self._rate_window
+        if not self._running or len(w) < 2 or w[-1][0] <= w[0][0]:
+            return 0.0
+        return (w[-1][1] - w[0][1]) / (w[-1][0] - w[0][0])
+
+    def _maybe_snapshot(self) -> None:
+        now = time.perf_counter()
+        due = now - self._last_snapshot >= 1.0 / self.snapshot_hz
+        if not (self._force_snapshot or (self._running and due)):
+            return
+        with self._ack_lock:
+            if self._unacked >= self.max_unacked and not self._force_snapshot:
+                return
+            self._unacked += 1
+        grid_due = self._force_grid or now - self._last_grid >= 1.0 / self.grid_hz
+        snap = self.build_snapshot(with_grid=grid_due)
+        self._last_snapshot = now
+        if grid_due:
+            self._last_grid = now
+        self._force_snapshot = self._force_grid = False
+        self.snapshotReady.emit(snap)
+
+    def build_snapshot(self, with_grid: bool = True) -> Snapshot:
+        exp = self._exp
+        h = exp.history
+        key = (id(exp), id(h), h.stride)
+        n = len(h)
+        if key != self._sent_key or n < self._sent_len:
+            start, reset = 0, True
+        else:
+            start, reset = self._sent_len, False
+        rows = {c: np.array(h[c][start:n]) for c in h.columns()}
+        self._sent_key, self._sent_len = key, n
+        theta = exp.trainer.theta.copy()
+        grid = None
+        if with_grid:
+            grid = self._grid(exp, theta)
+        return Snapshot(
+            experiment_id=id(exp),
+            step=exp.step,
+            epoch=exp.epoch,
+            theta=theta,
+            params=[(W.copy(), b.copy()) for W, b in exp.trainer.layout.views(theta)],
+            metrics=exp.metrics(),
+            status=exp.status,
+            message=exp.message,
+            running=self._running,
+            steps_per_s=self.steps_per_s(),
+            steps_per_epoch=exp.trainer.steps_per_epoch,
+            history_reset=reset,
+            history_start=start,
+            history_rows=rows,
+            events=list(exp.events),
+            grid=grid,
+            grid_axes=tuple(self.grid_axes),
+        )
+
+    def _grid(self, exp: Experiment, theta: np.ndarray):
+        n_raw = exp.dataset.raw_train.shape[1]
+        axes = tuple(a if a < n_raw else 0 for a in self.grid_axes)
+        hidden = int(exp.trainer.layout.sizes[1:].sum()) <= MAX_HIDDEN_NEURONS_IN_GRID
+        res = exp.grid(axes=axes, resolution=self.grid_resolution, hidden=hidden, theta=theta)
+        return res if hidden else (*res, None)
+
+    # -- commands (worker thread) -----------------------------------------------------------
+    def _cmd_noop(self) -> None:
+        pass
+
+    def _cmd_play(self, running: bool) -> None:
+        if running and self._exp is not None and self._exp.status == "diverged":
+            running = False
+        self._running = bool(running)
+        self._rate_window.clear()
+        self._force_snapshot = True
+
+    def _cmd_step(self, n: int) -> None:
+        self._running = False
+        if self._exp is not None and self._exp.status != "diverged":
+            self._pending_steps += int(n)
+
+    def _cmd_step_epoch(self) -> None:
+        if self._exp is not None:
+            self._cmd_step(self._exp.trainer.steps_per_epoch)
+
+    @staticmethod
+    def _refresh_if_cold(exp: Experiment | None) -> None:
+        # built before the kernels existed: its first history row has no losses; same seed, same weights
+        if exp is not None and getattr(exp, "app_built_cold", False) and exp.step == 0:
+            exp.reset()
+            exp.app_built_cold = False
+
+    def _cmd_set_experiment(self, exp: Experiment) -> None:
+        if self.ready:
+            self._refresh_if_cold(exp)
+        self._exp = exp
+        self._pending_steps = 0
+        self._running = self._running and exp.status != "diverged"
+        self._chunk = 200
+        self._rate_window.clear()
+        self._force_snapshot = self._force_grid = True
+
+    def _cmd_apply_training(self, training, note) -> None:
+        if self._exp is not None:
+            self._exp.apply_training(training, note)
+            self._force_snapshot = True
+
+    def _cmd_set_grid(self, axes: tuple[int, int], resolution: int) -> None:
+        self.grid_axes = tuple(axes)
+        self.grid_resolution = int(resolution)
+        self._force_snapshot = self._force_grid = True
+
+    def _cmd_snapshot(self) -> None:
+        self._force_snapshot = self._force_grid = True
+
+    def _cmd_set_relay(self, per_loop: int) -> None:
+        self.relay_per_loop = int(per_loop)
+
+    def _cmd__call(self, fn, box: dict, done: threading.Event) -> None:
+        try:
+            box["result"] = fn(self._exp)
+        except BaseException as e:  # handed back to the waiting caller
+            box["error"] = e
+        finally:
+            done.set()
+
+
+def exp_max_chunk() -> int:
+    from playground.experiment import MAX_CHUNK
+
+    return MAX_CHUNK
