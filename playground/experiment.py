@@ -68,6 +68,7 @@ class Experiment:
         self.Y_train = encode_targets(ds.y_train, tr.loss, net.output_activation, ds.task, self.n_out)
         self.Y_test = encode_targets(ds.y_test, tr.loss, net.output_activation, ds.task, self.n_out)
         self.trainer = Trainer(self.spec, ds.X_train.shape[1], self.n_out, ds.X_train, self.Y_train)
+        self._prepare_eval()
         self.history = History(self.trainer.layout.n_layers)
         self._interval_losses: list[float] = []
         self._last_layer_sq = np.full((self.trainer.layout.n_layers, 2), np.nan)
@@ -100,6 +101,7 @@ class Experiment:
             self.Y_test = encode_targets(ds.y_test, training.loss, net.output_activation, ds.task, self.n_out)
             self.trainer.set_data(ds.X_train, self.Y_train)
         self.trainer.update_spec(spec)
+        self._prepare_eval()
         if self.status == "diverged":
             self.status, self.message = "ready", ""
         self.events.append((self.step, note or describe_change(old, training)))
@@ -159,6 +161,21 @@ class Experiment:
                     callback(self.metrics())
         return self.metrics()
 
+    def _prepare_eval(self) -> None:
+        """Buffers for the per-record metrics (rebuilt when targets or dtype change)."""
+        ds = self.dataset
+        cls = ds.task == "classification"
+        self._eval_sets = {}
+        for part, X, Y, y in (
+            ("train", ds.X_train, self.Y_train, ds.y_train),
+            ("test", ds.X_test, self.Y_test, ds.y_test),
+        ):
+            es = self.trainer.eval_buffers(X, Y, np.asarray(y) if cls else None)
+            yt = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+            es.sst = float(((yt - yt.mean(axis=0)) ** 2).sum()) if (not cls and len(y)) else 0.0
+            self._eval_sets[part] = es
+        self._threshold = 0.5 if self.spec.network.output_activation == "sigmoid" else 0.0
+
     def _diverged(self, status: int) -> None:
         bad = self.step + 1
         self.status = "diverged"
@@ -170,6 +187,7 @@ class Experiment:
         ev = self.evaluate()
         sq = self._last_layer_sq
         lrs = self.trainer.learning_rates(self.step, 1)
+        finite = np.isfinite(sq)
         row = {
             "step": self.step,
             "epoch": self.epoch,
@@ -180,12 +198,10 @@ class Experiment:
             "test_loss": ev["test_loss"],
             "train_metric": ev.get("train_accuracy", ev.get("train_r2", np.nan)),
             "test_metric": ev.get("test_accuracy", ev.get("test_r2", np.nan)),
-            "grad_norm": float(np.sqrt(np.nansum(sq))) if np.isfinite(sq).any() else np.nan,
+            "grad_norm": float(np.sqrt(sq[finite].sum())) if finite.any() else np.nan,
             "grad_norm_w": np.sqrt(sq[:, 0]),
             "grad_norm_b": np.sqrt(sq[:, 1]),
-            "weight_norm": np.array(
-                [np.linalg.norm(W) for W, _ in self.trainer.layout.views(self.trainer.theta)]
-            ),
+            "weight_norm": self._weight_norms(),
         }
         self._interval_losses = []
         self.history.append(row)
@@ -199,7 +215,7 @@ class Experiment:
 
     def _weight_norms(self) -> np.ndarray:
         with np.errstate(over="ignore"):  # huge but finite weights just before a divergence
-            return np.array([np.linalg.norm(W) for W, _ in self.trainer.layout.views(self.trainer.theta)])
+            return self.trainer.weight_norms()
 
     # -- evaluation -----------------------------------------------------------------------
     def predict(self, X: np.ndarray, raw: bool = False) -> np.ndarray:
@@ -215,28 +231,18 @@ class Experiment:
 
     def evaluate(self) -> dict:
         """Loss and accuracy (classification) or R^2 (regression) on train and test sets."""
-        with np.errstate(over="ignore", invalid="ignore"):  # a run about to diverge is still reported
-            return self._evaluate()
-
-    def _evaluate(self) -> dict:
         out = {}
-        ds = self.dataset
-        for part, X, Y, y in (
-            ("train", ds.X_train, self.Y_train, ds.y_train),
-            ("test", ds.X_test, self.Y_test, ds.y_test),
-        ):
-            loss, pred = self.trainer.evaluate_loss(X, Y)
-            out[f"{part}_loss"] = loss
-            if len(y) == 0:
-                continue
-            if ds.task == "classification":
-                cls = decode_predictions(pred, self.spec.network.output_activation)
-                out[f"{part}_accuracy"] = float(np.mean(cls == y))
-            else:
-                yt = np.asarray(y, dtype=np.float64).reshape(pred.shape)
-                ss_tot = float(((yt - yt.mean(axis=0)) ** 2).sum())
-                ss_res = float(((yt - pred) ** 2).sum())
-                out[f"{part}_r2"] = 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")
+        cls = self.dataset.task == "classification"
+        with np.errstate(over="ignore", invalid="ignore"):  # a run about to diverge is still reported
+            for part, es in self._eval_sets.items():
+                loss, score = self.trainer.metrics(es, self._threshold)
+                out[f"{part}_loss"] = loss
+                if es.X.shape[0] == 0:
+                    continue
+                if cls:
+                    out[f"{part}_accuracy"] = score
+                else:
+                    out[f"{part}_r2"] = 1.0 - score / es.sst if es.sst > 0 else float("nan")
         return out
 
     def metrics(self) -> dict:

@@ -224,7 +224,7 @@ def test_optimizer_updates_match_hand_computed_torch_formulas():
     """One parameter, gradient 2*p (loss p^2), three steps, torch.optim's documented rules."""
 
     def run(opt, params, lr, p0=1.0, steps=3):
-        hp = Trainer.hp_vector(
+        hp = Trainer._make_hp_vector(
             type(
                 "T",
                 (),

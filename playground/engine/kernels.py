@@ -766,6 +766,11 @@ def loss_and_grad_kernel(
 
 @njit(**JIT)
 def predict_kernel(theta, X, out, sizes, acts, slopes, woff, boff, aoff, z, a, chunk, hidden_out):
+    _predict(theta, X, out, out, False, sizes, acts, slopes, woff, boff, aoff, z, a, chunk, hidden_out)
+
+
+@njit(**JIT)
+def _predict(theta, X, out, out_z, want_z, sizes, acts, slopes, woff, boff, aoff, z, a, chunk, hidden_out):
     """Network outputs for every row of X (n, n_in) into out (n, m); no dropout.
 
     Feature-major layout: a chunk's activations are stored (units, rows), so every inner
@@ -830,6 +835,10 @@ def predict_kernel(theta, X, out, sizes, acts, slopes, woff, boff, aoff, z, a, c
         for j in range(m):
             for i in range(rows):
                 out[start + i, j] = a[off + j * rows + i]
+        if want_z:
+            for j in range(m):
+                for i in range(rows):
+                    out_z[start + i, j] = z[off + j * rows + i]
         if want_hidden:
             c = 0
             for l in range(1, n_layers + 1):
@@ -838,6 +847,71 @@ def predict_kernel(theta, X, out, sizes, acts, slopes, woff, boff, aoff, z, a, c
                     for i in range(rows):
                         hidden_out[start + i, c] = a[lo + j * rows + i]
                     c += 1
+
+
+@njit(**JIT)
+def metrics_kernel(
+    theta,
+    X,
+    Y,
+    labels,
+    classify,
+    threshold,
+    sizes,
+    acts,
+    slopes,
+    woff,
+    boff,
+    aoff,
+    z,
+    a,
+    out,
+    out_z,
+    delta,
+    loss,
+    huber,
+    chunk,
+    result,
+):
+    """Mean loss over a whole set (no dropout) and accuracy (classify) or the sum of squared
+    errors (regression) into result[0:2]; the outputs land in ``out``. One nogil call per
+    set, so recording metrics barely holds the GIL."""
+    n = X.shape[0]
+    m = sizes[sizes.shape[0] - 1]
+    _predict(theta, X, out, out_z, True, sizes, acts, slopes, woff, boff, aoff, z, a, chunk, out[:0])
+    of = out.ravel()
+    zf = out_z.ravel()
+    out_code = acts[acts.shape[0] - 1]
+    total = 0.0
+    score = 0.0
+    for i in range(n):
+        # _row_loss writes dL/dz into its delta argument: a scratch row here
+        total += _row_loss(loss, out_code, zf, of, Y, i * m, i * m, m, delta, huber)
+        if classify:
+            if m == 1:
+                pred = 1 if of[i] > threshold else 0
+            else:
+                pred = 0
+                for j in range(1, m):
+                    if of[i * m + j] > of[i * m + pred]:
+                        pred = j
+            if pred == labels[i]:
+                score += 1.0
+        else:
+            for j in range(m):
+                d = of[i * m + j] - Y[i * m + j]
+                score += d * d
+    result[0] = total * _loss_scale(loss, m) / max(n, 1)
+    result[1] = score / max(n, 1) if classify else score
+
+
+@njit(**JIT)
+def weight_sq_kernel(theta, sizes, woff, boff, result):
+    for l in range(sizes.shape[0] - 1):
+        s = 0.0
+        for t in range(woff[l], boff[l]):
+            s += theta[t] * theta[t]
+        result[l] = s
 
 
 @njit(**JIT)

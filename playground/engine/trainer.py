@@ -57,6 +57,19 @@ def _predict_pool() -> ThreadPoolExecutor | None:
 
 
 @dataclass
+class EvalSet:
+    """A data set prepared for ``Trainer.metrics`` (contiguous arrays, reusable buffers)."""
+
+    X: np.ndarray
+    Y: np.ndarray  # flat targets
+    labels: np.ndarray  # class indices (classification)
+    classify: bool
+    out: np.ndarray
+    out_z: np.ndarray
+    delta: np.ndarray
+
+
+@dataclass
 class RunReport:
     """What one ``Trainer.run`` call did (plain data)."""
 
@@ -80,6 +93,7 @@ class Layout:
         self.woff = np.asarray(woff, dtype=np.int64)
         self.boff = np.asarray(boff, dtype=np.int64)
         self.n_params = off
+        self._starts = np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)[:-1]
 
     @property
     def n_layers(self) -> int:
@@ -106,7 +120,7 @@ class Layout:
         return theta
 
     def activation_offsets(self, rows: int) -> np.ndarray:
-        return np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)[:-1] * rows
+        return self._starts * rows
 
 
 class Trainer:
@@ -166,6 +180,8 @@ class Trainer:
         self._spare = np.zeros(self.layout.n_params, dtype=self.dtype)
         self._perm = np.arange(self.n, dtype=np.int64)
         self._da = None  # gemm path scratch, made on first use
+        self._metrics_scratch = None
+        self._hp = None
         self._all_rows = np.arange(self.n, dtype=np.int64)
 
     def reset_optimizer(self) -> None:
@@ -185,6 +201,7 @@ class Trainer:
         """
         old = self.spec.training
         self.spec = spec
+        self._hp = None
         new = spec.training
         if new.optimizer.name != old.optimizer.name:
             self.reset_optimizer()
@@ -194,6 +211,11 @@ class Trainer:
 
     # -- hyper-parameters ---------------------------------------------------------------
     def hp_vector(self) -> np.ndarray:
+        if getattr(self, "_hp", None) is None:
+            self._hp = self._make_hp_vector()
+        return self._hp
+
+    def _make_hp_vector(self) -> np.ndarray:
         tr = self.spec.training
         r = tr.optimizer.resolved()
         hp = np.zeros(K.N_HP)
@@ -603,6 +625,57 @@ class Trainer:
             EVAL_CHUNK,
             hid,
         )
+
+    def eval_buffers(self, X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None) -> EvalSet:
+        """Everything ``metrics`` needs for one data set, prepared once."""
+        n, m = X.shape[0], int(self.layout.sizes[-1])
+        return EvalSet(
+            X=np.ascontiguousarray(X, dtype=self.dtype),
+            Y=np.ascontiguousarray(Y, dtype=self.dtype).ravel(),
+            labels=np.ascontiguousarray(labels if labels is not None else np.zeros(n), dtype=np.int64),
+            classify=labels is not None,
+            out=np.empty((n, m), dtype=self.dtype),
+            out_z=np.empty((n, m), dtype=self.dtype),
+            delta=np.empty(n * m, dtype=self.dtype),
+        )
+
+    def metrics(self, es: EvalSet, threshold: float) -> tuple[float, float]:
+        """(mean loss, accuracy or sum of squared errors) over a prepared set; one nogil call.
+
+        Called by the thread that trains (its scratch buffers are not shared)."""
+        if es.X.shape[0] == 0:
+            return float("nan"), float("nan")
+        z, a, _, aoff = self._scratch()
+        res = np.empty(2)
+        K.metrics_kernel(
+            self.theta.copy(),
+            es.X,
+            es.Y,
+            es.labels,
+            es.classify,
+            threshold,
+            self.layout.sizes,
+            self.acts,
+            self.slopes,
+            self.layout.woff,
+            self.layout.boff,
+            aoff,
+            z,
+            a,
+            es.out,
+            es.out_z,
+            es.delta,
+            self.loss,
+            self.spec.training.huber_delta,
+            EVAL_CHUNK,
+            res,
+        )
+        return float(res[0]), float(res[1])
+
+    def weight_norms(self) -> np.ndarray:
+        sq = np.empty(self.layout.n_layers)
+        K.weight_sq_kernel(self.theta, self.layout.sizes, self.layout.woff, self.layout.boff, sq)
+        return np.sqrt(sq)
 
     def evaluate_loss(self, X: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
         """Mean data loss over a whole set (no dropout) and the outputs."""
