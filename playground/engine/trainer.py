@@ -645,10 +645,12 @@ class Trainer:
         Called by the thread that trains (its scratch buffers are not shared)."""
         if es.X.shape[0] == 0:
             return float("nan"), float("nan")
-        z, a, _, aoff = self._scratch()
+        if self._metrics_scratch is None:
+            self._metrics_scratch = self._scratch()
+        z, a, _, aoff = self._metrics_scratch
         res = np.empty(2)
         K.metrics_kernel(
-            self.theta.copy(),
+            self.theta,
             es.X,
             es.Y,
             es.labels,

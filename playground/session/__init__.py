@@ -22,6 +22,7 @@ from playground.session.document import (
     migrate_document,
     save,
 )
+from playground.session.race import is_race_file, load_race, save_race
 from playground.session.recovery import (
     clear_recovery,
     list_recovery,
@@ -41,12 +42,15 @@ __all__ = [
     "SessionWarning",
     "atomic_write",
     "clear_recovery",
+    "is_race_file",
     "is_session_file",
     "list_recovery",
     "load",
+    "load_race",
     "migrate_document",
     "newest_recovery",
     "recovery_dir",
     "save",
+    "save_race",
     "write_recovery",
 ]

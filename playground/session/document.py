@@ -588,44 +588,49 @@ def _check_state_fields(d: _Doc) -> dict:
 
 
 def _load_session(p: Path):
+    with Archive(p) as ar:
+        return experiment_from_document(ar, read_document(ar), p)
+
+
+def experiment_from_document(ar, doc: dict, p: Path):
+    """The Experiment a (read, migrated) session document describes, its arrays read from
+    ``ar`` (an Archive, or a view of one under a prefix: race members, see session/race.py)."""
     from playground.experiment import Experiment
     from playground.history import History
 
-    with Archive(p) as ar:
-        fname = ar.fname
-        doc = read_document(ar)
-        d = _Doc(fname, doc)
-        d.archive_names = set(ar.infos)
-        spec = _spec_of(d)
-        state = _check_state_fields(d)
-        d.get("data", dict)
-        kind = d.get("data.kind", str)
-        if kind != spec.data.kind:
-            d.fail("data.kind", f"is {kind!r} but the spec says {spec.data.kind!r}")
-        manifest = _manifest(d)
-        d.expected = _expected_members(d, spec, manifest)
+    fname = ar.fname
+    d = _Doc(fname, doc)
+    d.archive_names = set(ar.infos)
+    spec = _spec_of(d)
+    state = _check_state_fields(d)
+    d.get("data", dict)
+    kind = d.get("data.kind", str)
+    if kind != spec.data.kind:
+        d.fail("data.kind", f"is {kind!r} but the spec says {spec.data.kind!r}")
+    manifest = _manifest(d)
+    d.expected = _expected_members(d, spec, manifest)
 
-        # data, then the experiment it defines
-        try:
-            dataset = _read_dataset(d, ar, spec)
-            exp = Experiment(spec, dataset=dataset)
-        except SessionError:
-            raise
-        except (SpecError, DataError) as e:
-            raise SessionError(f"{fname}: the saved data and spec do not fit together: {e}") from None
-        except ValueError as e:
-            raise SessionError(f"{fname}: the saved data and spec do not fit together: {e}") from None
-        sizes = [int(s) for s in exp.trainer.layout.sizes]
-        if sizes != doc["network_sizes"]:
-            d.fail("network_sizes", f"is {doc['network_sizes']} but the data and spec give a network {sizes}")
+    # data, then the experiment it defines
+    try:
+        dataset = _read_dataset(d, ar, spec)
+        exp = Experiment(spec, dataset=dataset)
+    except SessionError:
+        raise
+    except (SpecError, DataError) as e:
+        raise SessionError(f"{fname}: the saved data and spec do not fit together: {e}") from None
+    except ValueError as e:
+        raise SessionError(f"{fname}: the saved data and spec do not fit together: {e}") from None
+    sizes = [int(s) for s in exp.trainer.layout.sizes]
+    if sizes != doc["network_sizes"]:
+        d.fail("network_sizes", f"is {doc['network_sizes']} but the data and spec give a network {sizes}")
 
-        def arr(name: str) -> np.ndarray:
-            return ar.read_array(name, *d.expected[name])
+    def arr(name: str) -> np.ndarray:
+        return ar.read_array(name, *d.expected[name])
 
-        trainer = {n[len("trainer/") : -4]: arr(n) for n in d.expected if n.startswith("trainer/")}
-        hist = {n[len("history/") : -4]: arr(n) for n in d.expected if n.startswith("history/")}
-        state["interval_losses"] = arr("experiment/interval_losses.npy")
-        state["last_layer_sq"] = arr("experiment/last_layer_sq.npy")
+    trainer = {n[len("trainer/") : -4]: arr(n) for n in d.expected if n.startswith("trainer/")}
+    hist = {n[len("history/") : -4]: arr(n) for n in d.expected if n.startswith("history/")}
+    state["interval_losses"] = arr("experiment/interval_losses.npy")
+    state["last_layer_sq"] = arr("experiment/last_layer_sq.npy")
 
     _check_values(fname, state, trainer, hist)
     try:
