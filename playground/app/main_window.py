@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -33,13 +34,18 @@ from PySide6.QtWidgets import (
 
 import playground
 from playground.errors import PlaygroundError, SessionError
+from playground.lessons import LESSONS
 from playground.spec import default_spec
 
 from . import help_texts, settings, theme
 from .boundary_view import BoundaryView
 from .controller import ExperimentController, build_experiment
 from .controls_panel import ControlsPanel, TrainingToolBar
+from .lessons_panel import LessonsPanel
 from .plots import PlotsPanel
+from .race import RaceController
+from .race_view import RaceView
+from .sweep_dialog import SweepDialog
 
 SESSION_FILTER = "Neural Playground sessions (*.playground)"
 CSV_FILTER = "CSV files (*.csv)"
@@ -131,7 +137,13 @@ class MainWindow(QMainWindow):
         col.setSpacing(4)
         col.addWidget(self.banner)
         col.addWidget(self.splitter, 1)
-        self.setCentralWidget(central)
+        self.central_stack = QStackedWidget()  # page 0: the experiment; page 1: race mode
+        self.central_stack.addWidget(central)
+        self.setCentralWidget(self.central_stack)
+        self.race: RaceController | None = None  # created on first use (it owns a thread)
+        self.race_view: RaceView | None = None
+        self.sweep_dialog: SweepDialog | None = None
+        self._docks_before_race: dict = {}
 
         self.data_panel = _optional_widget("data_panel", "DataPanel", c, "Data")
         self.controls_panel = ControlsPanel(c)
@@ -145,6 +157,11 @@ class MainWindow(QMainWindow):
         self.plots_dock = self._dock(
             "Live plots", "plots_dock", self.plots, Qt.DockWidgetArea.BottomDockWidgetArea
         )
+        self.lessons_panel = LessonsPanel()
+        self.lessons_dock = self._dock(
+            "Lesson", "lessons_dock", self.lessons_panel, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.lessons_dock.hide()
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
 
@@ -265,8 +282,10 @@ class MainWindow(QMainWindow):
             v.addAction(a)
             self.plot_actions[key] = a
         v.addSeparator()
-        for d in (self.data_dock, self.controls_dock, self.plots_dock):
+        for d in (self.data_dock, self.controls_dock, self.plots_dock, self.lessons_dock):
             v.addAction(d.toggleViewAction())
+
+        self._build_race_menus(mb)
 
         h = mb.addMenu("&Help")
         for key, (title, _body) in help_texts.TOPICS.items():
@@ -287,6 +306,10 @@ class MainWindow(QMainWindow):
         c.undo_stack.cleanChanged.connect(self._update_title)
         self.banner.lower_button.clicked.connect(self._lower_learning_rate)
         self.banner.reset_button.clicked.connect(self._banner_reset)
+        self.lessons_panel.lessonChosen.connect(self.load_lesson)
+        self.lessons_panel.runRequested.connect(self.run_lesson)
+        c.engineReadyChanged.connect(self._enable_race_actions)
+        self._enable_race_actions(c.engine_ready)
 
     def _restore_settings(self) -> None:
         name = settings.theme()
@@ -392,6 +415,8 @@ class MainWindow(QMainWindow):
         theme.apply_theme(name)
         self.theme_actions[theme.current().name].setChecked(True)
         self.plots.apply_theme()
+        if self.race_view is not None:
+            self.race_view.apply_theme()
         self.boundary_view.apply_theme()
         if hasattr(self.network_view, "update"):
             self.network_view.update()
@@ -465,11 +490,17 @@ class MainWindow(QMainWindow):
             return False
         self.controller.pause()
         try:
-            exp = session.load(path)
+            exps = session.load_race(path) if hasattr(session, "load_race") else [session.load(path)]
         except (PlaygroundError, OSError, ValueError) as e:
             msg = str(e) if isinstance(e, PlaygroundError) else f"Cannot open {path}: {e}"
             self.show_error(msg)
             return False
+        exp = exps[0]
+        if len(exps) > 1:
+            self.open_race(exps, path)
+            return True
+        if self.racing:
+            self.exit_race()
         self.controller.set_experiment(exp)
         self.controller.mark_saved(str(path))
         self._apply_view_state(getattr(exp, "view_state", None) or {})
@@ -497,6 +528,8 @@ class MainWindow(QMainWindow):
         if session is None:
             self.show_error("Sessions are not available in this build.")
             return False
+        if self.racing:
+            return self.save_race(path)
         view_state = self._view_state()
         name = self.controller.spec.name
 
@@ -662,6 +695,179 @@ class MainWindow(QMainWindow):
             self.controller.set_experiment(exp)
             self.controller.path = None
 
+    # -- race mode, lessons, sweeps -----------------------------------------------------------------
+    def _build_race_menus(self, mb) -> None:
+        r = mb.addMenu("&Race")
+        self.race_action = self._action(
+            r, "&Race Variants…", self.race_dialog, "Ctrl+Shift+R", "Train 2-6 variants side by side"
+        )
+        self.exit_race_action = self._action(r, "&Exit Race", self.exit_race)
+        self.exit_race_action.setEnabled(False)
+        lm = mb.addMenu("&Lessons")
+        self.lesson_actions = {}
+        for lid, lesson in LESSONS.items():
+            self.lesson_actions[lid] = self._action(
+                lm, lesson.title, lambda _=False, k=lid: self.load_lesson(k)
+            )
+        tools = mb.addMenu("&Tools")
+        self.sweep_action = self._action(
+            tools, "&Sweep…", self.show_sweep_dialog, None, "Train every combination of a few settings"
+        )
+
+    @Slot(bool)
+    def _enable_race_actions(self, ready: bool) -> None:
+        # building race members evaluates them: never before the kernels are compiled
+        for a in (self.race_action, self.sweep_action, *self.lesson_actions.values()):
+            a.setEnabled(ready)
+        self.lessons_panel.setEnabled(ready)
+
+    @property
+    def racing(self) -> bool:
+        return self.central_stack.currentIndex() == 1
+
+    def race_controller(self) -> RaceController:
+        if self.race is None:
+            self.race = RaceController(self)
+            self.race.errorOccurred.connect(self.show_error)
+            self.race_view = RaceView(self.race)
+            self.race_view.exitRequested.connect(self.exit_race)
+            self.race_view.editRequested.connect(self.race_dialog)
+            self.central_stack.addWidget(self.race_view)
+        return self.race
+
+    def _enter_race_mode(self) -> None:
+        if self.racing:
+            return
+        self.controller.pause()
+        self._docks_before_race = {d: d.isVisible() for d in (self.controls_dock, self.plots_dock)}
+        for d in self._docks_before_race:
+            d.hide()
+        self.toolbar.setEnabled(False)
+        self.central_stack.setCurrentIndex(1)
+        self.exit_race_action.setEnabled(True)
+
+    def exit_race(self) -> None:
+        if self.race is not None:
+            self.race.pause()
+        if not self.racing:
+            return
+        self.central_stack.setCurrentIndex(0)
+        self.toolbar.setEnabled(True)
+        for d, visible in self._docks_before_race.items():
+            d.setVisible(visible)
+        self.exit_race_action.setEnabled(False)
+        self._update_title()
+
+    def start_race(self, variants: list[dict], labels: list[str] | None = None) -> bool:
+        """Race variants (overrides dicts) of the current experiment; False (and why) if impossible."""
+        race = self.race_controller()
+        try:
+            race.start(self.controller.spec, variants, labels, self.controller.experiment.dataset)
+        except PlaygroundError as e:
+            self.show_error(str(e))
+            return False
+        race.lesson_id = None
+        self._enter_race_mode()
+        return True
+
+    def race_dialog(self) -> None:
+        from .race_dialog import RaceDialog
+
+        exp = self.controller.experiment
+        dlg = RaceDialog(self.controller.spec, len(exp.dataset.X_train), self)
+        if self.racing and self.race is not None and self.race.lesson_id is None:
+            dlg.set_variants([m.overrides for m in self.race.members])
+        if dlg.exec():
+            self.start_race(dlg.variants())
+
+    def open_race(self, exps: list, path: str | None = None) -> None:
+        race = self.race_controller()
+        labels = [e.race_label or f"variant {i + 1}" for i, e in enumerate(exps)]
+        race.set_race(exps, labels, [getattr(e, "race_overrides", {}) for e in exps])
+        view = getattr(exps[0], "view_state", None) or {}
+        if isinstance(view.get("race_target"), (int, float)):
+            race.set_target(float(view["race_target"]))
+        race.lesson_id = view.get("lesson") if isinstance(view.get("lesson"), str) else None
+        if race.lesson_id in LESSONS:
+            self.lessons_panel.show_lesson(race.lesson_id)
+        race.path = str(path) if path else None
+        self.controller.mark_saved(str(path) if path else None)
+        self._enter_race_mode()
+        if path:
+            settings.add_recent_file(str(path))
+            self.statusBar().showMessage(f"Opened the race {path}", 5000)
+        self._update_title()
+
+    def save_race(self, path: str) -> bool:
+        try:
+            self.race.save(path, {"theme": theme.current().name})
+        except (PlaygroundError, OSError, TimeoutError) as e:
+            self.show_error(str(e) if isinstance(e, PlaygroundError) else f"Cannot save {path}: {e}")
+            return False
+        self.controller.mark_saved(str(path))
+        settings.add_recent_file(str(path))
+        self._update_title()
+        self.statusBar().showMessage(f"Saved the race to {path}", 5000)
+        return True
+
+    def load_lesson(self, lesson_id: str) -> bool:
+        """Open a lesson: its variants race (or its only variant opens), its text in the panel."""
+        lesson = LESSONS[lesson_id]
+        self.lessons_panel.show_lesson(lesson_id)
+        self.lessons_dock.show()
+        self.lessons_dock.raise_()
+        if len(lesson.variants) == 1:
+            self.exit_race()
+            v = lesson.variants[0]
+            self.controller.set_experiment(
+                build_experiment(v.spec, engine_ready=self.controller.engine_ready)
+            )
+            return True
+        race = self.race_controller()
+        try:
+            race.start_specs(
+                [v.spec for v in lesson.variants],
+                [v.title for v in lesson.variants],
+                [v.steps for v in lesson.variants],
+            )
+        except PlaygroundError as e:
+            self.show_error(str(e))
+            return False
+        race.lesson_id = lesson_id
+        self._enter_race_mode()
+        self.statusBar().showMessage(f"Lesson: {lesson.title}. Press Run to train every variant.", 8000)
+        return True
+
+    def run_lesson(self, lesson_id: str) -> None:
+        if self.race is None or self.race.lesson_id != lesson_id or not self.racing:
+            if not self.load_lesson(lesson_id):
+                return
+        if len(LESSONS[lesson_id].variants) == 1:
+            self.controller.play()
+            return
+        if all(
+            f is not None and m.stop_at and f.step >= m.stop_at
+            for m, f in zip(self.race.members, self.race.frames)
+        ):
+            self.race.reset()  # finished: run it again from the start
+        self.race.play()
+
+    def show_sweep_dialog(self) -> SweepDialog:
+        if self.sweep_dialog is None:
+            self.sweep_dialog = SweepDialog(self.controller.spec, self)
+            self.sweep_dialog.openSpec.connect(self._open_swept_spec)
+        elif not self.sweep_dialog.running():
+            self.sweep_dialog.base = self.controller.spec
+        self.sweep_dialog.show()
+        self.sweep_dialog.raise_()
+        return self.sweep_dialog
+
+    @Slot(object)
+    def _open_swept_spec(self, spec) -> None:
+        self.exit_race()
+        if self.controller.edit_spec(spec, "Best of the sweep"):
+            self.statusBar().showMessage("Opened the sweep's best combination", 5000)
+
     # -- Qt events ------------------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
         if any(
@@ -689,6 +895,10 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.recovery_timer.stop()
         self.controller.shutdown()
+        if self.race is not None:
+            self.race.shutdown()
+        if self.sweep_dialog is not None:
+            self.sweep_dialog.stop()
         self.controller.undo_stack.cleanChanged.disconnect(self._update_title)
         settings.mark_clean_exit()
         event.accept()

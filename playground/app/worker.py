@@ -1,12 +1,15 @@
 """The training worker: a QObject moved to a QThread that owns the experiment while it trains.
 
-Its loop (``run``) trains in chunks of ``experiment.train(steps=k)``, with ``k`` adapted so one
-chunk takes ~20 ms, and between chunks it runs the commands the GUI queued (:meth:`post`):
-play/pause, step, replace the experiment, apply training settings live... At most
-``snapshot_hz`` times per second it builds a :class:`Snapshot` (plain copies, including the
-decision-boundary grid computed here, never in the GUI thread) and emits it. Signals are only
-ever connected to slots of QObjects living in the GUI thread (see shared/PITFALLS.md), and the
-GUI acknowledges each snapshot so a busy GUI never gets flooded.
+Its loop (``run``) trains in chunks of ``experiment.train(steps=k)``, with ``k`` adapted so a
+chunk ends when the next snapshot is due (~30 ms: most of the thread's time is then spent in
+the nogil kernels, not in Python that competes with the GUI for the GIL), and between chunks
+it runs the commands the GUI queued (:meth:`post`): play/pause, step, replace the experiment,
+apply training settings live... At most ``snapshot_hz`` times per second it builds a
+:class:`Snapshot` (plain copies, including the decision-boundary grid computed here, never in
+the GUI thread) and emits it. Signals are only ever connected to slots of QObjects living in
+the GUI thread (see shared/PITFALLS.md). The GUI acknowledges each snapshot and at most
+``max_unacked`` (1) is ever pending: a busy GUI is never flooded, it just gets the next snapshot
+later, carrying every history row since the last one (snapshots coalesce in the worker).
 
 No Qt object is touched from the commands: they only change the worker's plain state.
 """
@@ -104,12 +107,12 @@ class TrainingWorker(QObject):
         self._relay_counter = 0
         # tunables (set before the thread starts, or through post)
         self.warm_up = True
-        self.snapshot_hz = 40.0
-        self.grid_hz = 20.0
+        self.snapshot_hz = 32.0  # plots redraw once per snapshot: a little above 30 frames/s
+        self.grid_hz = 16.0  # boundary heatmap and neuron thumbnails
         self.grid_resolution = 80
         self.grid_axes = (0, 1)
-        self.target_chunk_s = 0.015
-        self.max_unacked = 3
+        self.target_chunk_s = 0.03  # upper bound; chunks also end when a snapshot is due
+        self.max_unacked = 1
         self.relay_per_loop = 0
         self.ready = False
 
@@ -187,9 +190,19 @@ class TrainingWorker(QObject):
         except Exception as e:  # a command must never kill the loop
             self.commandFailed.emit(str(e))
 
+    def _chunk_steps(self) -> int:
+        """Steps for the next chunk: ``target_chunk_s`` long, cut short at the next snapshot."""
+        if not self._running:
+            return self._pending_steps
+        left = self._last_snapshot + 1.0 / self.snapshot_hz - time.perf_counter()
+        if left >= self.target_chunk_s or self._chunk <= 1:
+            return self._chunk
+        # _chunk steps take ~target_chunk_s: scale down to what fits before the snapshot
+        return max(1, int(self._chunk * max(left, 0.004) / self.target_chunk_s))
+
     def _train_chunk(self) -> None:
         exp = self._exp
-        k = self._chunk if self._running else self._pending_steps
+        k = self._chunk_steps()
         t0 = time.perf_counter()
         step0 = exp.step
         exp.train(steps=k)
@@ -198,7 +211,7 @@ class TrainingWorker(QObject):
         if self._pending_steps:
             self._pending_steps = 0
             self._force_snapshot = self._force_grid = True
-        if self._running and done > 0 and dt > 0:
+        if self._running and done > 0 and dt > 0.001:
             # aim at target_chunk_s per chunk; change gradually so one slow chunk does not whipsaw
             ideal = done * self.target_chunk_s / dt
             self._chunk = int(max(1, min(exp_max_chunk(), 0.5 * self._chunk + 0.5 * ideal)))
@@ -221,7 +234,7 @@ class TrainingWorker(QObject):
 
     def _maybe_snapshot(self) -> None:
         now = time.perf_counter()
-        due = now - self._last_snapshot >= 1.0 / self.snapshot_hz
+        due = now - self._last_snapshot >= 0.95 / self.snapshot_hz  # chunks end just about on time
         if not (self._force_snapshot or (self._running and due)):
             return
         with self._ack_lock:

@@ -681,12 +681,8 @@ def train_kernel(
             break
         gsq = 0.0
         for l in range(n_layers):
-            sw = 0.0
-            for t in range(woff[l], boff[l]):
-                sw += grad[t] * grad[t]
-            sb = 0.0
-            for t in range(boff[l], boff[l] + sizes[l + 1]):
-                sb += grad[t] * grad[t]
+            sw = _dot(grad[woff[l] : boff[l]], grad[woff[l] : boff[l]])
+            sb = _dot(grad[boff[l] : boff[l] + sizes[l + 1]], grad[boff[l] : boff[l] + sizes[l + 1]])
             layer_sq[l, 0] = sw
             layer_sq[l, 1] = sb
             gsq += sw + sb
@@ -1007,12 +1003,8 @@ def finish_step_kernel(theta, spare, grad, state, sizes, woff, boff, hp, opt, t,
     n_layers = sizes.shape[0] - 1
     gsq = 0.0
     for l in range(n_layers):
-        sw = 0.0
-        for i in range(woff[l], boff[l]):
-            sw += grad[i] * grad[i]
-        sb = 0.0
-        for i in range(boff[l], boff[l] + sizes[l + 1]):
-            sb += grad[i] * grad[i]
+        sw = _dot(grad[woff[l] : boff[l]], grad[woff[l] : boff[l]])
+        sb = _dot(grad[boff[l] : boff[l] + sizes[l + 1]], grad[boff[l] : boff[l] + sizes[l + 1]])
         layer_sq[l, 0] = sw
         layer_sq[l, 1] = sb
         gsq += sw + sb
@@ -1195,25 +1187,27 @@ def train_kernel_gemm(
                 slope = slopes[l - 1]
                 use_mask = drop[l - 1] > 0.0
                 cnt = nb * fin
+                dv = delta[soff : soff + cnt]
+                zv = z[soff : soff + cnt]
+                av = a[soff : soff + cnt]
+                gv = da[:cnt]
                 if not use_mask and code == RELU:
                     for t in range(cnt):
-                        delta[soff + t] = da[t] if z[soff + t] > 0.0 else 0.0
+                        dv[t] = gv[t] if zv[t] > 0.0 else 0.0
                 elif not use_mask and code == TANH:
                     for t in range(cnt):
-                        av = a[soff + t]
-                        delta[soff + t] = da[t] * (1.0 - av * av)
-                else:
+                        dv[t] = gv[t] * (1.0 - av[t] * av[t])
+                elif not use_mask:
                     for t in range(cnt):
-                        if use_mask:
-                            mk = mask[soff + t]
-                            if mk == 0.0:
-                                delta[soff + t] = 0.0
-                                continue
-                            delta[soff + t] = (
-                                da[t] * mk * _act_grad(code, z[soff + t], a[soff + t] / mk, slope)
-                            )
+                        dv[t] = gv[t] * _act_grad(code, zv[t], av[t], slope)
+                else:
+                    mv = mask[soff : soff + cnt]
+                    for t in range(cnt):
+                        mk = mv[t]
+                        if mk == 0.0:
+                            dv[t] = 0.0
                         else:
-                            delta[soff + t] = da[t] * _act_grad(code, z[soff + t], a[soff + t], slope)
+                            dv[t] = gv[t] * mk * _act_grad(code, zv[t], av[t] / mk, slope)
         status = finish_step_kernel(
             theta, spare, grad, state, sizes, woff, boff, hp, opt, opt_t0 + s, lrs[s], layer_sq
         )
