@@ -159,7 +159,7 @@ class MainWindow(QMainWindow):
         )
         self.lessons_panel = LessonsPanel()
         self.lessons_dock = self._dock(
-            "Lesson", "lessons_dock", self.lessons_panel, Qt.DockWidgetArea.RightDockWidgetArea
+            "Lesson", "lessons_dock", self.lessons_panel, Qt.DockWidgetArea.LeftDockWidgetArea
         )
         self.lessons_dock.hide()
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -739,7 +739,8 @@ class MainWindow(QMainWindow):
         if self.racing:
             return
         self.controller.pause()
-        self._docks_before_race = {d: d.isVisible() for d in (self.controls_dock, self.plots_dock)}
+        docks = (self.data_dock, self.controls_dock, self.plots_dock)  # they show the single experiment
+        self._docks_before_race = {d: d.isVisible() for d in docks}
         for d in self._docks_before_race:
             d.hide()
         self.toolbar.setEnabled(False)
@@ -767,6 +768,7 @@ class MainWindow(QMainWindow):
             self.show_error(str(e))
             return False
         race.lesson_id = None
+        self.lessons_dock.hide()  # a race of the user's own: no lesson text
         self._enter_race_mode()
         return True
 
@@ -816,6 +818,7 @@ class MainWindow(QMainWindow):
         self.lessons_panel.show_lesson(lesson_id)
         self.lessons_dock.show()
         self.lessons_dock.raise_()
+        self.resizeDocks([self.lessons_dock], [380], Qt.Orientation.Horizontal)
         if len(lesson.variants) == 1:
             self.exit_race()
             v = lesson.variants[0]

@@ -1,0 +1,618 @@
+"""Race mode: several variants of one experiment trained side by side, from the same start.
+
+``build_race`` turns a base spec and per-variant dotted-path overrides into Experiments on
+the same data (one Dataset object) and, where the layer sizes match and the variant does not
+change the seed or the initializer, the same initial parameters (the base's, copied).
+
+:class:`RaceWorker` lives in one QThread and trains every member round-robin, in chunks of
+equal step counts (sized so a round takes ~30 ms; the kernels release the GIL), and sends
+:class:`RaceSnapshot` s (plain copies: history rows, metrics, a small boundary grid per
+member) at most ``snapshot_hz`` times a second, acknowledged by the GUI like the main worker.
+A member that diverges stops; the others go on. :class:`RaceController` is the GUI-side
+owner: views subscribe to its signals and read its :class:`LiveHistory` per member.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from playground.errors import PlaygroundError
+from playground.experiment import Experiment
+from playground.history import History
+from playground.spec import ExperimentSpec, set_path
+from playground.sweep.svg import fmt
+
+from .controller import LiveHistory
+
+RACE_COLORS = ("#0877bd", "#f59322", "#3fa34d", "#c2417b", "#8e6ccf", "#17a2b8", "#d4b21f", "#8c564b")
+MIN_VARIANTS, MAX_VARIANTS = 2, 8  # the dialog offers 2-6; lessons have up to 8
+TARGET_FACTOR = 1.1  # default target loss = 1.1 x the best final train loss
+# short names for legend labels ("lr 0.1", "optimizer sgd")
+SHORT_NAMES = {
+    "training.optimizer.lr": "lr",
+    "training.optimizer.name": "optimizer",
+    "training.batch_size": "batch",
+    "training.loss": "loss",
+    "training.regularization.kind": "reg",
+    "training.regularization.rate": "reg rate",
+    "training.schedule.kind": "schedule",
+    "training.clip_norm": "clip",
+    "training.dtype": "dtype",
+    "network.init": "init",
+    "network.bias_init": "bias init",
+    "network.output_activation": "output",
+    "seed": "seed",
+}
+INIT_PATHS = ("seed", "network.init", "network.bias_init")  # these change the initial weights on purpose
+
+
+# --------------------------------------------------------------------------- building (no Qt)
+
+
+def short_name(path: str) -> str:
+    if path in SHORT_NAMES:
+        return SHORT_NAMES[path]
+    parts = path.split(".")
+    if len(parts) == 4 and parts[:2] == ["network", "hidden"]:
+        return f"{parts[3]} {int(parts[2]) + 1}" if parts[3] != "activation" else "activation"
+    return parts[-1].replace("_", " ")
+
+
+def describe_overrides(overrides: dict) -> str:
+    """Legend text naming what differs: {"training.optimizer.lr": 0.1} -> "lr 0.1"."""
+    if not overrides:
+        return "base"
+    seen: dict[str, str] = {}
+    for path, value in overrides.items():
+        name = short_name(path)
+        text = fmt(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+        if seen.get(name) != text:  # all hidden layers' activation set alike: say it once
+            seen[name] = text if name not in seen else seen[name] + "/" + text
+    return ", ".join(f"{k} {v}" for k, v in seen.items())
+
+
+def flat_diff(base, other, prefix: str = "") -> dict:
+    """Dotted paths whose leaf values differ between two spec dicts (lists by index)."""
+    out: dict = {}
+    if isinstance(base, dict) and isinstance(other, dict):
+        for k in sorted(set(base) | set(other)):
+            if not (prefix == "" and k == "name"):
+                out.update(flat_diff(base.get(k), other.get(k), f"{prefix}{k}."))
+    elif isinstance(base, list) and isinstance(other, list) and len(base) == len(other):
+        for i, (a, b) in enumerate(zip(base, other)):
+            out.update(flat_diff(a, b, f"{prefix}{i}."))
+    elif base != other:
+        out[prefix[:-1]] = other
+    return out
+
+
+def variant_spec(base: ExperimentSpec, overrides: dict) -> ExperimentSpec:
+    """The base spec with dotted-path overrides (validated; SpecError names the path).
+    A variant with another seed keeps the base's data (its data seed is pinned)."""
+    d = base.to_dict()
+    for path, value in overrides.items():
+        try:
+            set_path(d, path, value)
+        except (IndexError, KeyError, TypeError, ValueError):
+            from playground.errors import SpecError
+
+            raise SpecError(path, "no such setting in the spec") from None
+    if "seed" in overrides and base.data.seed is None and "data.seed" not in overrides:
+        d["data"]["seed"] = base.seed
+    return ExperimentSpec.from_dict(d)
+
+
+def _data_key(spec: ExperimentSpec):
+    return replace(spec.data, seed=spec.data.seed if spec.data.seed is not None else spec.seed)
+
+
+def adopt_initial_theta(exp: Experiment, theta: np.ndarray) -> None:
+    """Make an untrained experiment start from ``theta``; its first history row is redone."""
+    exp.trainer.theta = np.array(theta, dtype=exp.trainer.dtype)
+    exp.history = History(exp.trainer.layout.n_layers)
+    exp._record()  # the row of step 0 must describe the new weights
+
+
+def build_race(
+    base: ExperimentSpec, specs: list[ExperimentSpec], dataset=None
+) -> tuple[list[Experiment], list[bool]]:
+    """Fresh experiments for ``specs`` on the base's data, sharing the base's initial weights
+    where the layer sizes match and neither the seed nor the initializer differ.
+    Returns (experiments, shared flags)."""
+    base_exp = Experiment(base, dataset)
+    theta0 = base_exp.trainer.theta.copy()
+    sizes0 = list(base_exp.trainer.layout.sizes)
+    exps, shared = [], []
+    for spec in specs:
+        ds = base_exp.dataset if _data_key(spec) == _data_key(base) else None
+        exp = Experiment(spec, ds)
+        same_init = spec.seed == base.seed and spec.network.init == base.network.init
+        same_init = same_init and spec.network.bias_init == base.network.bias_init
+        share = same_init and list(exp.trainer.layout.sizes) == sizes0
+        if share and not np.array_equal(exp.trainer.theta, theta0.astype(exp.trainer.dtype)):
+            adopt_initial_theta(exp, theta0)
+        exps.append(exp)
+        shared.append(share)
+    return exps, shared
+
+
+def reach(steps: np.ndarray, walls: np.ndarray, losses: np.ndarray, target: float | None):
+    """(step, wall seconds) of the first recorded point with loss <= target, or (None, None)."""
+    if target is None or not len(losses):
+        return None, None
+    with np.errstate(invalid="ignore"):
+        hit = np.flatnonzero(losses <= target)
+    if not len(hit):
+        return None, None
+    return int(steps[hit[0]]), float(walls[hit[0]])
+
+
+# --------------------------------------------------------------------------- worker (its thread)
+
+
+@dataclass
+class MemberFrame:
+    """One member's numbers in a snapshot (duck-types a Snapshot for LiveHistory.apply)."""
+
+    index: int
+    experiment_id: int
+    step: int
+    epoch: float
+    wall_time: float
+    status: str
+    message: str
+    diverged_step: int | None
+    metrics: dict
+    history_reset: bool
+    history_start: int
+    history_rows: dict
+    grid: tuple | None = None  # (xs, ys, out (r, r, n_out))
+
+
+@dataclass
+class RaceSnapshot:
+    generation: int
+    running: bool
+    steps_per_s: float
+    play_seq: int  # the last play/pause command the worker had seen (stale ``running`` otherwise)
+    members: list[MemberFrame] = field(default_factory=list)
+
+
+class RaceWorker(QObject):
+    """Trains every member round-robin in one thread; :meth:`post` is the thread-safe API."""
+
+    snapshotReady = Signal(object)
+    memberDiverged = Signal(int, str)
+    commandFailed = Signal(str)
+
+    def __init__(self):
+        super().__init__()
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._ack_lock = threading.Lock()
+        self._unacked = 0
+        self._exps: list[Experiment] = []
+        self._stop_at: list[int | None] = []
+        self._sent: list[tuple] = []
+        self._generation = 0
+        self._running = False
+        self._play_seq = 0
+        self._chunk = 20
+        self._force = self._force_grid = False
+        self._last_snap = self._last_grid = 0.0
+        self._rate: list[tuple[float, int]] = []
+        self.snapshot_hz = 30.0
+        self.grid_hz = 8.0
+        self.grid_resolution = 64
+        self.target_round_s = 0.03
+        self.max_unacked = 3
+
+    # -- thread-safe API -------------------------------------------------------------------
+    def post(self, name: str, *args) -> None:
+        self._queue.put((name, args))
+
+    def call(self, fn: Callable[[list[Experiment]], object], timeout: float = 10.0):
+        """Run ``fn(experiments)`` in the worker between rounds and return its result."""
+        done, box = threading.Event(), {}
+        self._queue.put(("_call", (fn, box, done)))
+        if not done.wait(timeout):
+            raise TimeoutError("the race did not answer in time")
+        if "error" in box:
+            raise box["error"]
+        return box.get("result")
+
+    def request_stop(self) -> None:
+        self._stop.set()
+        self._queue.put(("noop", ()))
+
+    def ack(self) -> None:
+        with self._ack_lock:
+            self._unacked = max(0, self._unacked - 1)
+
+    # -- loop ------------------------------------------------------------------------------
+    @Slot()
+    def run(self) -> None:
+        while not self._stop.is_set():
+            busy = self._running and bool(self._active())
+            try:
+                item = (
+                    self._queue.get(timeout=0.25)
+                    if not busy and not self._force
+                    else self._queue.get_nowait()
+                )
+                while True:
+                    self._execute(*item)
+                    item = self._queue.get_nowait()
+            except queue.Empty:
+                pass
+            if self._stop.is_set():
+                break
+            if self._running:
+                self._round()
+            self._maybe_snapshot()
+
+    def _execute(self, name: str, args: tuple) -> None:
+        try:
+            getattr(self, "_cmd_" + name)(*args)
+        except Exception as e:  # a command must never kill the loop
+            self.commandFailed.emit(str(e))
+
+    def _active(self) -> list[int]:
+        return [
+            i
+            for i, e in enumerate(self._exps)
+            if e.status != "diverged" and (self._stop_at[i] is None or e.step < self._stop_at[i])
+        ]
+
+    def _round(self) -> None:
+        active = self._active()
+        if not active:
+            self._running = False
+            self._force = self._force_grid = True
+            return
+        t0 = time.perf_counter()
+        for i in active:
+            exp = self._exps[i]
+            k = self._chunk if self._stop_at[i] is None else min(self._chunk, self._stop_at[i] - exp.step)
+            with np.errstate(all="ignore"):
+                exp.train(steps=k)
+            if exp.status == "diverged":
+                self._force = self._force_grid = True
+                self.memberDiverged.emit(i, exp.message)
+        dt = time.perf_counter() - t0
+        if dt > 0:
+            ideal = self._chunk * self.target_round_s / dt
+            self._chunk = int(max(1, min(20_000, 0.5 * self._chunk + 0.5 * ideal)))
+        now = time.perf_counter()
+        self._rate.append((now, sum(e.step for e in self._exps)))
+        while len(self._rate) > 2 and now - self._rate[0][0] > 1.0:
+            self._rate.pop(0)
+
+    def _steps_per_s(self) -> float:
+        w = self._rate
+        if not self._running or len(w) < 2 or w[-1][0] <= w[0][0] or not self._exps:
+            return 0.0
+        return (w[-1][1] - w[0][1]) / (w[-1][0] - w[0][0]) / len(self._exps)
+
+    def _maybe_snapshot(self) -> None:
+        now = time.perf_counter()
+        if not (self._force or (self._running and now - self._last_snap >= 1.0 / self.snapshot_hz)):
+            return
+        with self._ack_lock:
+            if self._unacked >= self.max_unacked and not self._force:
+                return
+            self._unacked += 1
+        with_grid = self._force_grid or now - self._last_grid >= 1.0 / self.grid_hz
+        snap = RaceSnapshot(self._generation, self._running, self._steps_per_s(), self._play_seq)
+        for i, exp in enumerate(self._exps):
+            snap.members.append(self._frame(i, exp, with_grid))
+        self._last_snap = now
+        if with_grid:
+            self._last_grid = now
+        self._force = self._force_grid = False
+        self.snapshotReady.emit(snap)
+
+    def _frame(self, i: int, exp: Experiment, with_grid: bool) -> MemberFrame:
+        h = exp.history
+        key, n = (id(exp), id(h), h.stride), len(h)
+        old_key, old_n = self._sent[i]
+        start, reset = (0, True) if key != old_key or n < old_n else (old_n, False)
+        self._sent[i] = (key, n)
+        grid = None
+        if with_grid:
+            theta = exp.trainer.theta.copy()
+            grid = exp.grid(resolution=self.grid_resolution, theta=theta)
+        return MemberFrame(
+            index=i,
+            experiment_id=id(exp),
+            step=exp.step,
+            epoch=exp.epoch,
+            wall_time=exp.wall_time,
+            status=exp.status,
+            message=exp.message,
+            diverged_step=exp.diverged_step,
+            metrics=exp.metrics(),
+            history_reset=reset,
+            history_start=start,
+            history_rows={c: np.array(h[c][start:n]) for c in h.columns()},
+            grid=grid,
+        )
+
+    # -- commands (worker thread) ---------------------------------------------------------------
+    def _cmd_noop(self) -> None:
+        pass
+
+    def _cmd_set_members(self, exps: list[Experiment], stop_at: list, generation: int) -> None:
+        self._exps, self._stop_at, self._generation = list(exps), list(stop_at), generation
+        self._sent = [(None, 0)] * len(exps)
+        self._running, self._chunk = False, 20
+        self._rate.clear()
+        self._force = self._force_grid = True
+
+    def _cmd_play(self, running: bool, seq: int = 0) -> None:
+        self._play_seq = seq
+        self._running = bool(running) and bool(self._active())
+        self._rate.clear()
+        self._force = self._force_grid = True
+
+    def _cmd_step(self, n: int) -> None:
+        """Train every active member ``n`` more steps (paused afterwards)."""
+        for i in self._active():
+            with np.errstate(all="ignore"):
+                self._exps[i].train(steps=int(n))
+            if self._exps[i].status == "diverged":
+                self.memberDiverged.emit(i, self._exps[i].message)
+        self._running = False
+        self._force = self._force_grid = True
+
+    def _cmd_snapshot(self) -> None:
+        self._force = self._force_grid = True
+
+    def _cmd__call(self, fn, box: dict, done: threading.Event) -> None:
+        try:
+            box["result"] = fn(self._exps)
+        except BaseException as e:  # handed back to the waiting caller
+            box["error"] = e
+        finally:
+            done.set()
+
+
+# --------------------------------------------------------------------------- controller (GUI thread)
+
+
+@dataclass
+class RaceMember:
+    label: str
+    overrides: dict
+    spec: ExperimentSpec
+    color: str
+    shared_init: bool = False
+    stop_at: int | None = None
+
+
+class RaceController(QObject):
+    """GUI-side owner of a race: members, their live histories and the worker thread.
+
+    Signals (GUI thread): ``membersChanged()`` (a new race), ``frame(object)`` (a
+    :class:`RaceSnapshot` was applied), ``runningChanged(bool)``, ``memberDiverged(int, str)``,
+    ``targetChanged()``, ``errorOccurred(str)``.
+    """
+
+    membersChanged = Signal()
+    frame = Signal(object)
+    runningChanged = Signal(bool)
+    memberDiverged = Signal(int, str)
+    targetChanged = Signal()
+    errorOccurred = Signal(str)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.members: list[RaceMember] = []
+        self.experiments: list[Experiment] = []  # owned by the worker while it runs
+        self.live: list[LiveHistory] = []
+        self.frames: list[MemberFrame | None] = []
+        self.grids: list[tuple | None] = []
+        self.base_spec: ExperimentSpec | None = None
+        self.task = "classification"
+        self.running = False
+        self.steps_per_s = 0.0
+        self.target_override: float | None = None  # None: TARGET_FACTOR x best final train loss
+        self.lesson_id: str | None = None
+        self.path: str | None = None
+        self.generation = 0
+        self._play_seq = 0
+        self._thread = QThread()
+        self._thread.setObjectName("race-worker")
+        self._worker = RaceWorker()
+        self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.run)
+        self._worker.snapshotReady.connect(self._on_snapshot)
+        self._worker.memberDiverged.connect(self._on_diverged)
+        self._worker.commandFailed.connect(self._on_failed)
+        self._thread.start()
+
+    @property
+    def worker(self) -> RaceWorker:
+        return self._worker
+
+    # -- starting a race ---------------------------------------------------------------------
+    def start(
+        self, base: ExperimentSpec, variants: list[dict], labels: list[str] | None = None, dataset=None
+    ):
+        """A new race of ``base`` + each overrides dict in ``variants`` (raises PlaygroundError)."""
+        if not MIN_VARIANTS <= len(variants) <= MAX_VARIANTS:
+            raise PlaygroundError(
+                f"a race has {MIN_VARIANTS} to {MAX_VARIANTS} variants, not {len(variants)}"
+            )
+        specs = [variant_spec(base, o) for o in variants]
+        labels = labels or _unique_labels([describe_overrides(o) for o in variants])
+        exps, shared = build_race(base, specs, dataset)
+        self._adopt(base, exps, labels, [dict(o) for o in variants], shared)
+
+    def start_specs(self, specs: list[ExperimentSpec], labels: list[str], stop_at: list | None = None):
+        """A race of whole specs (lessons): the first one is the base."""
+        exps, shared = build_race(specs[0], specs)
+        base = specs[0].to_dict()
+        overrides = [flat_diff(base, s.to_dict()) for s in specs]
+        self._adopt(specs[0], exps, labels, overrides, shared, stop_at)
+
+    def set_race(self, exps: list[Experiment], labels: list[str], overrides: list[dict]) -> None:
+        """Adopt already built experiments (a race session that was opened)."""
+        self._adopt(exps[0].spec, exps, labels, overrides, [False] * len(exps))
+
+    def _adopt(self, base, exps, labels, overrides, shared, stop_at=None) -> None:
+        self.pause()
+        self.generation += 1
+        self.base_spec = base
+        self.task = exps[0].dataset.task
+        stop_at = stop_at or [None] * len(exps)
+        self.members = [
+            RaceMember(lab, o, e.spec, RACE_COLORS[i % len(RACE_COLORS)], s, st)
+            for i, (e, lab, o, s, st) in enumerate(zip(exps, labels, overrides, shared, stop_at))
+        ]
+        self.experiments = list(exps)
+        self.live = [LiveHistory() for _ in exps]
+        self.frames = [None] * len(exps)
+        self.grids = [None] * len(exps)  # the newest boundary grid of each member
+        self.target_override = None
+        self.path = None
+        self._worker.post("set_members", self.experiments, stop_at, self.generation)
+        self.membersChanged.emit()
+
+    def reset(self) -> None:
+        """Start every member again from the shared initial weights."""
+        if not self.members:
+            return
+        labels = [m.label for m in self.members]
+        overrides = [m.overrides for m in self.members]
+        stop_at = [m.stop_at for m in self.members]
+        exps, shared = build_race(self.base_spec, [m.spec for m in self.members])
+        lesson, path = self.lesson_id, self.path
+        self._adopt(self.base_spec, exps, labels, overrides, shared, stop_at)
+        self.lesson_id, self.path = lesson, path
+
+    # -- training ----------------------------------------------------------------------------
+    def play(self) -> None:
+        self._set_running(True)
+
+    def pause(self) -> None:
+        self._set_running(False)
+
+    def toggle_play(self) -> None:
+        self._set_running(not self.running)
+
+    def step(self, n: int = 1) -> None:
+        self._set_running(False)
+        self._worker.post("step", n)
+
+    def _set_running(self, running: bool) -> None:
+        self._play_seq += 1
+        self._worker.post("play", running, self._play_seq)
+        if running != self.running:
+            self.running = running
+            self.runningChanged.emit(running)
+
+    def call_in_worker(self, fn, timeout: float = 10.0):
+        if not self._thread.isRunning():
+            return fn(self.experiments)
+        return self._worker.call(fn, timeout)
+
+    def shutdown(self, timeout_ms: int = 10_000) -> None:
+        if self._thread.isRunning():
+            self._worker.request_stop()
+            self._thread.quit()
+            if not self._thread.wait(timeout_ms):
+                print("warning: the race thread did not stop in time", file=sys.stderr)
+
+    # -- saving --------------------------------------------------------------------------------
+    def save(self, path: str, view: dict | None = None) -> None:
+        from playground.session import save_race
+
+        labels = [m.label for m in self.members]
+        overrides = [m.overrides for m in self.members]
+        view = dict(view or {}, race_target=self.target_override, lesson=self.lesson_id)
+        self.call_in_worker(lambda exps: save_race(exps, path, labels, overrides, view))
+        self.path = str(path)
+
+    # -- summary ---------------------------------------------------------------------------------
+    def set_target(self, value: float | None) -> None:
+        self.target_override = value
+        self.targetChanged.emit()
+
+    def auto_target(self) -> float | None:
+        finals = [
+            float(lv["train_loss"][-1])
+            for lv, f in zip(self.live, self.frames)
+            if len(lv) and f is not None and f.status != "diverged" and np.isfinite(lv["train_loss"][-1])
+        ]
+        return TARGET_FACTOR * min(finals) if finals else None
+
+    def target(self) -> float | None:
+        return self.target_override if self.target_override is not None else self.auto_target()
+
+    def summary_rows(self) -> list[dict]:
+        """One plain row per member for the summary table."""
+        target = self.target()
+        rows = []
+        for m, lv, f in zip(self.members, self.live, self.frames):
+            r = {"label": m.label, "color": m.color, "step": 0, "epoch": 0.0, "wall_time": 0.0}
+            r.update(train_loss=None, test_loss=None, train_metric=None, test_metric=None)
+            r.update(status="ready", diverged_step=None, steps_to_target=None, time_to_target=None)
+            if f is not None:
+                r.update(step=f.step, epoch=f.epoch, wall_time=f.wall_time, status=f.status)
+                r["diverged_step"] = f.diverged_step
+            if len(lv):
+                for c in ("train_loss", "test_loss", "train_metric", "test_metric"):
+                    finite = lv[c][np.isfinite(lv[c])]
+                    r[c] = float(finite[-1]) if len(finite) else None
+                r["steps_to_target"], r["time_to_target"] = reach(
+                    lv["step"], lv["wall_time"], lv["train_loss"], target
+                )
+            rows.append(r)
+        return rows
+
+    # -- worker slots (GUI thread) -------------------------------------------------------------
+    @Slot(object)
+    def _on_snapshot(self, snap: RaceSnapshot) -> None:
+        self._worker.ack()
+        if snap.generation != self.generation:
+            return
+        for f in snap.members:
+            if f.index < len(self.live):
+                self.live[f.index].apply(f)
+                self.frames[f.index] = f
+                if f.grid is not None:
+                    self.grids[f.index] = f.grid
+        self.steps_per_s = snap.steps_per_s
+        if snap.play_seq == self._play_seq and self.running and not snap.running:  # all finished
+            self.running = False
+            self.runningChanged.emit(False)
+        self.frame.emit(snap)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self.errorOccurred.emit(message)
+
+    @Slot(int, str)
+    def _on_diverged(self, index: int, message: str) -> None:
+        self.memberDiverged.emit(index, message)
+
+
+def _unique_labels(labels: list[str]) -> list[str]:
+    out = []
+    for i, lab in enumerate(labels):
+        out.append(lab if labels.count(lab) == 1 else f"{lab} #{i + 1}")
+    return out
+
+
+def overrides_json(overrides: dict) -> str:
+    return json.dumps(overrides, sort_keys=True)

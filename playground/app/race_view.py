@@ -1,0 +1,449 @@
+"""The race view: overlaid loss and gradient-norm curves (one colour per variant), a small
+decision boundary per variant and a live summary table with an editable target loss.
+
+Built from a :class:`~playground.app.race.RaceController`; it redraws from the controller's
+live histories on a ~30 fps timer, only when something changed, and keeps no state of its own
+beyond the plot items.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from . import theme
+from .boundary_view import classification_rgba
+from .race import TARGET_FACTOR, RaceController
+
+LOG_FLOOR = 1e-300
+X_AXES = {
+    "steps": ("step", "step"),
+    "epochs": ("epoch", "epoch"),
+    "seconds": ("wall_time", "training time (s)"),
+}
+COLUMNS = (
+    "Variant",
+    "Steps",
+    "Train loss",
+    "Test loss",
+    "{metric}",
+    "Steps to target",
+    "Time to target",
+    "Status",
+)
+
+
+def _fmt(v, spec: str = ".4g") -> str:
+    return "–" if v is None else format(v, spec)
+
+
+def _plot(title: str, y_label: str, log: bool = False) -> pg.PlotWidget:
+    w = pg.PlotWidget()
+    p = w.getPlotItem()
+    p.setTitle(title, size="10pt")
+    p.setLabel("left", y_label)
+    p.setClipToView(True)
+    p.setDownsampling(auto=True, mode="peak")
+    p.hideButtons()
+    p.setLogMode(y=log)
+    p.getViewBox().setMouseEnabled(x=True, y=False)
+    theme.style_plot(p)
+    w.setMinimumSize(240, 160)
+    return w
+
+
+class MiniBoundary(QWidget):
+    """A light decision boundary of one race member: heatmap + training points + title."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.title = QLabel()
+        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.title.setWordWrap(True)
+        self.plot = pg.PlotWidget()
+        self.plot.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        pi = self.plot.getPlotItem()
+        pi.hideButtons()
+        pi.setMenuEnabled(False)
+        pi.hideAxis("left")
+        pi.hideAxis("bottom")
+        pi.getViewBox().setMouseEnabled(False, False)
+        pi.getViewBox().setAspectLocked(True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.points = pg.ScatterPlotItem(size=4, pen=pg.mkPen(255, 255, 255, 160, width=0.6))
+        self.curve = pg.PlotDataItem(pen=pg.mkPen("#1f2328", width=2))
+        for it in (self.image, self.points, self.curve):
+            pi.addItem(it)
+        self.plot.setMinimumSize(120, 120)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(1)
+        lay.addWidget(self.title)
+        lay.addWidget(self.plot, 1)
+        self._grid_id = None
+
+    def set_member(self, label: str, color: str, dataset) -> None:
+        self.label, self.color = label, color
+        self.set_status(None)
+        raw, y = dataset.raw_train, dataset.y_train
+        self.one_d = raw.shape[1] == 1
+        self.image.setVisible(not self.one_d)
+        self.curve.setVisible(self.one_d)
+        self.image.clear()
+        self._grid_id = None
+        if dataset.task == "classification":
+            from .widgets.colors import class_colors_rgba
+
+            brushes = [pg.mkBrush(*c) for c in class_colors_rgba(np.asarray(y, dtype=np.int64))]
+        else:
+            yy = np.ravel(np.asarray(y, dtype=np.float64)[:, 0] if np.ndim(y) == 2 else y)
+            lo, hi = float(np.nanmin(yy)), float(np.nanmax(yy))
+            rgba = pg.colormap.get("viridis").map((yy - lo) / ((hi - lo) or 1.0), mode="byte")
+            brushes = [pg.mkBrush(*c) for c in rgba]
+        if self.one_d:
+            ty = np.asarray(y, dtype=np.float64).reshape(len(raw), -1)[:, 0]
+            self.points.setData(raw[:, 0], ty, brush=brushes)
+            self.plot.getPlotItem().getViewBox().setAspectLocked(False)
+        else:
+            self.points.setData(raw[:, 0], raw[:, 1], brush=brushes)
+            b = dataset.raw_bounds(pad=0.05)
+            self.plot.getPlotItem().getViewBox().setRange(xRange=b[0], yRange=b[1], padding=0)
+
+    def set_status(self, text: str | None) -> None:
+        extra = f"<br><span style='color:#d93025'>{text}</span>" if text else ""
+        self.title.setText(f"<b style='color:{self.color}'>■</b> {self.label}{extra}")
+
+    def show_grid(self, grid, task: str, output_activation: str, levels) -> None:
+        if grid is None or id(grid) == self._grid_id:
+            return
+        self._grid_id = id(grid)
+        xs, ys, out = grid[:3]
+        if self.one_d:
+            self.curve.setData(xs, out[0, :, 0])
+            return
+        dx = (xs[-1] - xs[0]) / max(1, len(xs) - 1)
+        dy = (ys[-1] - ys[0]) / max(1, len(ys) - 1)
+        rect = QRectF(xs[0] - dx / 2, ys[0] - dy / 2, xs[-1] - xs[0] + dx, ys[-1] - ys[0] + dy)
+        if task == "classification":
+            rgba = classification_rgba(np.nan_to_num(out), output_activation, False)
+            self.image.setImage(rgba, autoLevels=False, levels=None, rect=rect)
+        else:
+            self.image.setImage(np.ascontiguousarray(out[..., 0]), autoLevels=False, levels=levels, rect=rect)
+            self.image.setLookupTable(pg.colormap.get("viridis").getLookupTable(nPts=256))
+
+
+class RaceView(QWidget):
+    """Everything of race mode in one widget (the main window shows it instead of the usual
+    centre while racing). ``exitRequested`` / ``editRequested`` are for the window."""
+
+    exitRequested = Signal()
+    editRequested = Signal()
+
+    def __init__(self, race: RaceController, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.race = race
+        self.frames = 0
+        self._drawn = None
+        self._table_drawn = None
+        self.loss_curves: list[pg.PlotDataItem] = []
+        self.test_curves: list[pg.PlotDataItem] = []
+        self.grad_curves: list[pg.PlotDataItem] = []
+        self.thumbs: list[MiniBoundary] = []
+
+        # controls
+        self.play_button = QPushButton("Play")
+        self.play_button.setToolTip("Train every variant together (Space in this view)")
+        self.step_button = QPushButton("Step ×10")
+        self.step_button.setToolTip("Ten more steps for every variant")
+        self.reset_button = QPushButton("Reset")
+        self.reset_button.setToolTip("Start every variant again from the shared initial weights")
+        self.edit_button = QPushButton("Variants…")
+        self.edit_button.setToolTip("Change the variants of this race")
+        self.exit_button = QPushButton("Exit race")
+        self.exit_button.setToolTip("Back to the single experiment")
+        self.x_combo = QComboBox()
+        self.x_combo.addItems(list(X_AXES))
+        self.x_combo.setToolTip("Horizontal axis of the curves")
+        self.log_check = QCheckBox("Log loss")
+        self.log_check.setChecked(True)
+        self.test_check = QCheckBox("Test loss")
+        self.test_check.setToolTip("Also draw each variant's test loss (dashed)")
+        self.status_label = QLabel()
+        self.status_label.setObjectName("metric")
+        top = QHBoxLayout()
+        top.setContentsMargins(6, 2, 6, 2)
+        for w in (self.play_button, self.step_button, self.reset_button, self.edit_button):
+            top.addWidget(w)
+        top.addSpacing(12)
+        top.addWidget(QLabel("x:"))
+        for w in (self.x_combo, self.log_check, self.test_check):
+            top.addWidget(w)
+        top.addStretch(1)
+        top.addWidget(self.status_label)
+        top.addSpacing(12)
+        top.addWidget(self.exit_button)
+
+        # plots
+        self.loss_plot = _plot("Training loss", "loss", log=True)
+        self.legend = self.loss_plot.getPlotItem().addLegend(
+            offset=(-10, 10),
+            labelTextSize="9pt",
+            brush=pg.mkBrush(theme.current().plot_bg),
+            pen=pg.mkPen("#888"),
+        )
+        self.grad_plot = _plot("Gradient norm", "‖∇‖", log=True)
+        plots = QSplitter(Qt.Orientation.Horizontal)
+        plots.addWidget(self.loss_plot)
+        plots.addWidget(self.grad_plot)
+        plots.setSizes([600, 400])
+
+        # decision boundaries
+        self.thumb_box = QWidget()
+        self.thumb_grid = QGridLayout(self.thumb_box)
+        self.thumb_grid.setContentsMargins(2, 2, 2, 2)
+        self.thumb_grid.setSpacing(6)
+
+        # summary
+        self.target_edit = QLineEdit()
+        self.target_edit.setPlaceholderText("auto")
+        self.target_edit.setMaximumWidth(110)
+        self.target_edit.setToolTip(
+            f"Train loss a variant must reach; empty = {TARGET_FACTOR:g} × the best final train loss"
+        )
+        self.target_label = QLabel()
+        self.target_label.setObjectName("dim")
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        summary = QWidget()
+        sl = QVBoxLayout(summary)
+        sl.setContentsMargins(4, 0, 4, 0)
+        trow = QHBoxLayout()
+        trow.addWidget(QLabel("Target train loss:"))
+        trow.addWidget(self.target_edit)
+        trow.addWidget(self.target_label)
+        trow.addStretch(1)
+        sl.addLayout(trow)
+        sl.addWidget(self.table, 1)
+
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(plots)
+        self.splitter.addWidget(self.thumb_box)
+        self.splitter.addWidget(summary)
+        self.splitter.setSizes([330, 230, 200])
+        self.splitter.setChildrenCollapsible(False)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addLayout(top)
+        lay.addWidget(self.splitter, 1)
+
+        self.play_button.clicked.connect(race.toggle_play)
+        self.step_button.clicked.connect(lambda: race.step(10))
+        self.reset_button.clicked.connect(race.reset)
+        self.edit_button.clicked.connect(self.editRequested)
+        self.exit_button.clicked.connect(self.exitRequested)
+        self.x_combo.currentIndexChanged.connect(self._force_redraw)
+        self.log_check.toggled.connect(self._on_log)
+        self.test_check.toggled.connect(self._force_redraw)
+        self.target_edit.editingFinished.connect(self._on_target_edited)
+        race.membersChanged.connect(self._on_members)
+        race.runningChanged.connect(self._on_running)
+        race.memberDiverged.connect(self._on_diverged)
+        race.targetChanged.connect(self._force_redraw)
+        self._on_members()
+        self.timer = QTimer(self)
+        self.timer.setInterval(33)
+        self.timer.timeout.connect(self.redraw)
+        self.timer.start()
+
+    # -- members ---------------------------------------------------------------------------------
+    @Slot()
+    def _on_members(self) -> None:
+        r = self.race
+        for c in self.loss_curves + self.test_curves:
+            self.loss_plot.getPlotItem().removeItem(c)
+        for c in self.grad_curves:
+            self.grad_plot.getPlotItem().removeItem(c)
+        self.legend.clear()
+        for t in self.thumbs:
+            self.thumb_grid.removeWidget(t)
+            t.deleteLater()
+        self.loss_curves, self.test_curves, self.grad_curves, self.thumbs = [], [], [], []
+        n = len(r.members)
+        cols = n if n <= 4 else (n + 1) // 2
+        for i, m in enumerate(r.members):
+            pen = pg.mkPen(m.color, width=1)
+            c = self.loss_plot.getPlotItem().plot([], [], pen=pen, name=m.label, connect="finite")
+            t = self.loss_plot.getPlotItem().plot(
+                [], [], pen=pg.mkPen(m.color, width=1, style=Qt.PenStyle.DashLine), connect="finite"
+            )
+            g = self.grad_plot.getPlotItem().plot([], [], pen=pen, connect="finite")
+            for item in (c, t, g):
+                item.setClipToView(True)
+                item.setDownsampling(auto=True, method="peak")
+            self.loss_curves.append(c)
+            self.test_curves.append(t)
+            self.grad_curves.append(g)
+            thumb = MiniBoundary()
+            thumb.set_member(m.label, m.color, r.experiments[i].dataset)
+            self.thumb_grid.addWidget(thumb, i // cols, i % cols)
+            self.thumbs.append(thumb)
+        metric = "Test accuracy" if r.task == "classification" else "Test R²"
+        self.table.setRowCount(n)
+        self.table.setHorizontalHeaderLabels([c.format(metric=metric) for c in COLUMNS])
+        self.target_edit.setText("" if r.target_override is None else f"{r.target_override:g}")
+        self._force_redraw()
+        self._on_running(r.running)
+
+    @Slot(bool)
+    def _on_running(self, running: bool) -> None:
+        self.play_button.setText("Pause" if running else "Play")
+
+    @Slot(int, str)
+    def _on_diverged(self, index: int, _message: str) -> None:
+        self._force_redraw()
+
+    def _on_log(self, on: bool) -> None:
+        self.loss_plot.getPlotItem().setLogMode(y=on)
+        self._force_redraw()
+
+    def _on_target_edited(self) -> None:
+        text = self.target_edit.text().strip()
+        try:
+            value = float(text) if text else None
+        except ValueError:
+            self.target_edit.setText(
+                "" if self.race.target_override is None else f"{self.race.target_override:g}"
+            )
+            return
+        if value is not None and not value > 0:
+            value = None
+        if value != self.race.target_override:
+            self.race.set_target(value)
+
+    def _force_redraw(self, *_args) -> None:
+        self._drawn = None
+        self._table_drawn = None
+
+    # -- drawing -----------------------------------------------------------------------------------
+    @Slot()
+    def redraw(self) -> None:
+        r = self.race
+        key = (r.generation, tuple(lv.version for lv in r.live))
+        if key == self._drawn:
+            return
+        self._drawn = key
+        self.frames += 1
+        xcol, xlabel = X_AXES[self.x_combo.currentText()]
+        self.loss_plot.getPlotItem().setLabel("bottom", xlabel)
+        self.grad_plot.getPlotItem().setLabel("bottom", xlabel)
+        log = self.log_check.isChecked()
+        show_test = self.test_check.isChecked()
+        levels = None
+        if r.task == "regression" and r.experiments:
+            ds = r.experiments[0].dataset
+            y = np.ravel(ds.y_train).astype(np.float64)
+            levels = (float(np.nanmin(y)), float(np.nanmax(y)))
+        for i, lv in enumerate(r.live):
+            x = lv[xcol]
+            tr, te, g = lv["train_loss"], lv["test_loss"], lv["grad_norm"]
+            if log:
+                tr, te = np.maximum(tr, LOG_FLOOR), np.maximum(te, LOG_FLOOR)
+            self.loss_curves[i].setData(x, tr)
+            if show_test:
+                self.test_curves[i].setData(x, te)
+            else:
+                self.test_curves[i].setData([], [])
+            self.grad_curves[i].setData(x, np.maximum(g, LOG_FLOOR))
+            f = r.frames[i]
+            if f is not None:
+                out_act = r.members[i].spec.network.output_activation
+                self.thumbs[i].show_grid(r.grids[i], r.task, out_act, levels)
+                self.thumbs[i].set_status(
+                    f"diverged at step {f.diverged_step:,}" if f.status == "diverged" else None
+                )
+        self._draw_table()
+
+    def _draw_table(self) -> None:
+        r = self.race
+        target = r.target()
+        auto = r.auto_target()
+        self.target_label.setText(
+            f"now {_fmt(target)}" + ("" if r.target_override is None else f"  (auto would be {_fmt(auto)})")
+        )
+        pct = r.task == "classification"
+        for row, d in enumerate(r.summary_rows()):
+            metric = d["test_metric"]
+            cells = [
+                d["label"],
+                f"{d['step']:,}",
+                _fmt(d["train_loss"]),
+                _fmt(d["test_loss"]),
+                ("–" if metric is None else f"{metric:.1%}") if pct else _fmt(metric, ".3f"),
+                "–" if d["steps_to_target"] is None else f"{d['steps_to_target']:,}",
+                "–" if d["time_to_target"] is None else f"{d['time_to_target']:.2f} s",
+                f"diverged at step {d['diverged_step']:,}" if d["status"] == "diverged" else "ok",
+            ]
+            for col, text in enumerate(cells):
+                item = self.table.item(row, col)
+                if item is None:
+                    item = QTableWidgetItem()
+                    if 0 < col < len(cells) - 1:
+                        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    self.table.setItem(row, col, item)
+                if item.text() != text:
+                    item.setText(text)
+            self.table.item(row, 0).setForeground(QColor(d["color"]))
+            status = self.table.item(row, len(cells) - 1)
+            status.setForeground(
+                QColor("#d93025") if d["status"] == "diverged" else self.palette().text().color()
+            )
+        steps = max((f.step for f in r.frames if f is not None), default=0)
+        rate = f"  —  {r.steps_per_s:,.0f} steps/s each" if r.running and r.steps_per_s else ""
+        self.status_label.setText(f"{len(r.members)} variants, step {steps:,}{rate}")
+
+    def apply_theme(self) -> None:
+        t = theme.current()
+        self.legend.setBrush(pg.mkBrush(t.plot_bg))
+        for w in (self.loss_plot, self.grad_plot):
+            w.setBackground(t.plot_bg)
+            theme.style_plot(w.getPlotItem(), t)
+        for th in self.thumbs:
+            th.plot.setBackground(t.plot_bg)
+        self._force_redraw()
+
+
+if __name__ == "__main__":  # quick look: python -m playground.app.race_view
+    from PySide6.QtWidgets import QApplication
+
+    from playground.spec import default_spec
+
+    app = QApplication([])
+    race = RaceController()
+    race.start(default_spec(), [{"training.optimizer.lr": v} for v in (0.001, 0.01, 0.1, 1.0)])
+    view = RaceView(race)
+    view.resize(1200, 800)
+    view.show()
+    race.play()
+    app.exec()
+    race.shutdown()

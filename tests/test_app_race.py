@@ -1,0 +1,193 @@
+"""Race mode in the main window: variants train together from the same start, live views,
+summary table with target loss, divergence of one variant, save/load of a race session."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from playground.app.controller import ExperimentController
+from playground.app.main_window import MainWindow
+from playground.app.race import describe_overrides, flat_diff, variant_spec
+from playground.spec import default_spec
+
+TIMEOUT = 60_000
+LRS = [{"training.optimizer.lr": v} for v in (0.001, 0.01, 0.1)]
+
+
+def small_spec():
+    spec = default_spec()
+    return replace(spec, data=replace(spec.data, n_samples=80))
+
+
+def diverging_spec():
+    """SGD on MSE with a linear output: lr 50 blows up within ~60 steps, lr <= 0.1 does not."""
+    return variant_spec(
+        small_spec(),
+        {"training.optimizer.name": "sgd", "training.loss": "mse", "network.output_activation": "linear"},
+    )
+
+
+@pytest.fixture
+def window(qtbot):
+    w = make_window(qtbot, small_spec())
+    yield w
+    close(w)
+
+
+def make_window(qtbot, spec):
+    controller = ExperimentController(spec)
+    w = MainWindow(controller)
+    w.ask = lambda *a, **k: QMessageBox.StandardButton.Discard
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: controller.engine_ready and controller.last_snapshot is not None, timeout=TIMEOUT)
+    return w
+
+
+def close(w):
+    if w.race is not None:
+        w.race.pause()
+    w.controller.pause()
+    w.close()
+    w.controller.shutdown()
+    assert not w.controller._thread.isRunning()
+    if w.race is not None:
+        w.race.shutdown()
+        assert not w.race._thread.isRunning()
+
+
+def thetas(race):
+    return race.call_in_worker(lambda exps: [e.trainer.theta.copy() for e in exps])
+
+
+def steps(race):
+    return [f.step if f is not None else 0 for f in race.frames]
+
+
+def points(curve) -> int:
+    x, _y = curve.getData()
+    return 0 if x is None else len(x)
+
+
+def table_column(view, col):
+    return [view.table.item(r, col).text() for r in range(view.table.rowCount())]
+
+
+def test_labels_name_the_difference():
+    assert describe_overrides({"training.optimizer.lr": 0.1}) == "lr 0.1"
+    assert describe_overrides({"training.optimizer.name": "sgd"}) == "optimizer sgd"
+    assert describe_overrides({"training.batch_size": 1}) == "batch 1"
+    both = {"network.hidden.0.activation": "relu", "network.hidden.1.activation": "relu"}
+    assert describe_overrides(both) == "activation relu"
+    base = small_spec()
+    assert flat_diff(base.to_dict(), variant_spec(base, LRS[2]).to_dict()) == LRS[2]
+
+
+def test_race_of_three_learning_rates_trains_all_from_the_same_weights(window, qtbot):
+    assert window.start_race(LRS)
+    race, view = window.race, window.race_view
+    assert window.racing and window.central_stack.currentWidget() is view
+    assert [m.label for m in race.members] == ["lr 0.001", "lr 0.01", "lr 0.1"]
+    assert all(m.shared_init for m in race.members)
+    t0 = thetas(race)
+    assert all(np.array_equal(t0[0], t) for t in t0[1:])  # same start, bitwise
+    assert [e.spec.training.optimizer.lr for e in race.experiments] == [0.001, 0.01, 0.1]
+    race.play()
+    qtbot.waitUntil(lambda: min(steps(race)) > 300, timeout=TIMEOUT)
+    race.pause()
+    qtbot.waitUntil(lambda: not race.running, timeout=TIMEOUT)
+    s = steps(race)
+    assert len(set(s)) == 1  # equal step counts: round robin in equal chunks
+    t1 = thetas(race)
+    assert not np.array_equal(t1[0], t1[2])  # different learning rates went different ways
+    # live views: one curve and legend entry per variant, thumbnails, table rows
+    qtbot.waitUntil(lambda: all(points(c) >= 2 for c in view.loss_curves), timeout=TIMEOUT)
+    legend = [label.text for _sample, label in view.legend.items]
+    assert legend == ["lr 0.001", "lr 0.01", "lr 0.1"]
+    assert len(view.grad_curves) == 3 and len(view.thumbs) == 3
+    qtbot.waitUntil(lambda: all(t.image.image is not None for t in view.thumbs), timeout=TIMEOUT)
+    assert table_column(view, 0) == ["lr 0.001", "lr 0.01", "lr 0.1"]
+    # target loss: default 1.1 x best final train loss; the best variant reaches it
+    target = race.target()
+    finals = [r["train_loss"] for r in race.summary_rows()]
+    assert target == pytest.approx(1.1 * min(finals))
+    qtbot.waitUntil(lambda: any(t != "–" for t in table_column(view, 5)), timeout=TIMEOUT)
+    best = int(np.argmin(finals))
+    assert table_column(view, 5)[best] != "–" and table_column(view, 6)[best].endswith(" s")
+    # an edited target is used instead (a huge one is reached at step 0 by everyone)
+    view.target_edit.setText("1000")
+    view.target_edit.editingFinished.emit()
+    assert race.target() == 1000.0
+    qtbot.waitUntil(lambda: table_column(view, 5) == ["0", "0", "0"], timeout=TIMEOUT)
+
+
+def test_weights_are_shared_only_where_the_network_matches(window, qtbot):
+    assert window.start_race([{}, {"network.hidden.0.units": 5}, {"seed": 7}, {"training.optimizer.lr": 0.1}])
+    race = window.race
+    assert [m.shared_init for m in race.members] == [True, False, False, True]
+    t = thetas(race)
+    assert np.array_equal(t[0], t[3])
+    assert t[1].shape != t[0].shape  # other architecture: its own initial weights
+    assert t[2].shape == t[0].shape and not np.array_equal(t[0], t[2])  # another seed on purpose
+    ds = [e.dataset for e in race.experiments]
+    assert all(d is ds[0] for d in ds)  # the same data, even for the other seed
+    assert race.members[2].spec.data.seed == window.controller.spec.seed
+
+
+def test_one_variant_diverges_and_the_others_go_on(qtbot):
+    w = make_window(qtbot, diverging_spec())
+    try:
+        assert w.start_race([{"training.optimizer.lr": v} for v in (0.01, 0.1, 50.0)])
+        race, view = w.race, w.race_view
+        diverged = []
+        race.memberDiverged.connect(lambda i, _m: diverged.append(i))  # GUI-thread signal
+        race.play()
+        qtbot.waitUntil(
+            lambda: race.frames[2] is not None and race.frames[2].status == "diverged", timeout=TIMEOUT
+        )
+        at = race.frames[2].diverged_step
+        qtbot.waitUntil(lambda: min(steps(race)[:2]) > at + 500, timeout=TIMEOUT)
+        assert race.running
+        assert [f.status for f in race.frames] == ["ready", "ready", "diverged"]
+        assert steps(race)[2] < at + 1
+        assert diverged == [2]
+        qtbot.waitUntil(lambda: table_column(view, 7)[2] == f"diverged at step {at:,}", timeout=TIMEOUT)
+        assert table_column(view, 7)[:2] == ["ok", "ok"]
+        assert "diverged" in view.thumbs[2].title.text() and "diverged" not in view.thumbs[0].title.text()
+        race.pause()
+    finally:
+        close(w)
+
+
+def test_race_save_and_open_round_trip_reenters_race_mode(window, qtbot, tmp_path):
+    from playground.session import is_race_file
+
+    assert window.start_race(LRS)
+    race = window.race
+    race.step(37)
+    qtbot.waitUntil(lambda: steps(race) == [37, 37, 37], timeout=TIMEOUT)
+    saved = thetas(race)
+    path = tmp_path / "race.playground"
+    assert window.save_session(str(path))
+    assert is_race_file(path)
+    window.exit_race()
+    assert not window.racing
+    assert window.open_session(str(path))
+    assert window.racing
+    race = window.race
+    assert [m.label for m in race.members] == ["lr 0.001", "lr 0.01", "lr 0.1"]
+    loaded = thetas(race)
+    assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(saved, loaded))
+    qtbot.waitUntil(lambda: steps(race) == [37, 37, 37], timeout=TIMEOUT)
+    # File > Save while racing writes the race again, to the same file
+    assert window.controller.path == str(path)
+    race.step(3)
+    qtbot.waitUntil(lambda: steps(race) == [40, 40, 40], timeout=TIMEOUT)
+    assert window.save()
+    from playground.session import load_race
+
+    assert [e.step for e in load_race(path)] == [40, 40, 40]
