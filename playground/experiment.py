@@ -115,6 +115,15 @@ class Experiment:
     def set_params(self, params) -> None:
         self.trainer.theta = self.trainer.layout.flatten(params, self.trainer.dtype)
 
+    def set_initial_params(self, params) -> None:
+        """Start from these parameters instead of the initializer's (before any step), e.g. so
+        race variants share their initial weights; the first history row is redone."""
+        if self.step != 0:
+            raise ValueError("initial parameters can only be set before training starts")
+        self.set_params(params)
+        self.history = History(self.trainer.layout.n_layers)
+        self._record()
+
     @property
     def step(self) -> int:
         return self.trainer.step

@@ -27,7 +27,6 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from playground.errors import PlaygroundError
 from playground.experiment import Experiment
-from playground.history import History
 from playground.spec import ExperimentSpec, set_path
 from playground.sweep.svg import fmt
 
@@ -117,9 +116,7 @@ def _data_key(spec: ExperimentSpec):
 
 def adopt_initial_theta(exp: Experiment, theta: np.ndarray) -> None:
     """Make an untrained experiment start from ``theta``; its first history row is redone."""
-    exp.trainer.theta = np.array(theta, dtype=exp.trainer.dtype)
-    exp.history = History(exp.trainer.layout.n_layers)
-    exp._record()  # the row of step 0 must describe the new weights
+    exp.set_initial_params(exp.trainer.layout.views(np.asarray(theta, dtype=np.float64)))
 
 
 def build_race(
