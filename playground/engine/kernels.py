@@ -636,7 +636,6 @@ def train_kernel(
     n = X.shape[0] // sizes[0]
     spe = (n + batch - 1) // batch
     n_steps = lrs.shape[0]
-    n_layers = sizes.shape[0] - 1
     cur_epoch = -1
     status = OK
     done = 0
@@ -679,22 +678,11 @@ def train_kernel(
         if not math.isfinite(lval):
             status = DIVERGED_LOSS
             break
-        gsq = 0.0
-        for l in range(n_layers):
-            sw = _dot(grad[woff[l] : boff[l]], grad[woff[l] : boff[l]])
-            sb = _dot(grad[boff[l] : boff[l] + sizes[l + 1]], grad[boff[l] : boff[l] + sizes[l + 1]])
-            layer_sq[l, 0] = sw
-            layer_sq[l, 1] = sb
-            gsq += sw + sb
-        if not math.isfinite(gsq):
-            status = DIVERGED_GRAD
+        status = finish_step_kernel(
+            theta, spare, grad, state, sizes, woff, boff, hp, opt, opt_t0 + s, lrs[s], layer_sq
+        )
+        if status != OK:
             break
-        _regularize_and_clip(theta, grad, sizes, woff, hp)
-        if not _optimizer_update(opt, theta, spare, grad, state, opt_t0 + s, lrs[s], hp):
-            status = DIVERGED_PARAMS
-            break
-        for t in range(theta.shape[0]):
-            theta[t] = spare[t]
         done += 1
     return done, status
 

@@ -280,92 +280,27 @@ class Trainer:
         if backend == "blas":
             return self._run_blas(n_steps)
         if backend == "gemm":
-            return self._run_gemm(n_steps)
-        tr = self.spec.training
-        lrs = self.learning_rates(self.step, n_steps)
-        losses = np.zeros(n_steps, dtype=np.float64)
-        layer_sq = np.zeros((self.layout.n_layers, 2), dtype=np.float64)
-        done, status = K.train_kernel(
-            self.theta,
-            self._spare,
-            self._grad,
-            self.opt_state,
-            self.X.ravel(),
-            self.Y.ravel(),
-            self._perm,
-            self.layout.sizes,
-            self.acts,
-            self.slopes,
-            self.drop,
-            self.layout.woff,
-            self.layout.boff,
-            self.aoff,
-            self._z,
-            self._a,
-            self._delta,
-            self._mask,
-            self.loss,
-            tr.huber_delta,
-            OPT_CODES[tr.optimizer.name],
-            self.hp_vector(),
-            lrs,
-            self.step,
-            self.opt_t,
-            self.batch_size,
-            self.shuffle_key,
-            self.drop_key,
-            losses,
-            layer_sq,
-        )
-        self.step += done
-        self.opt_t += done
-        n_losses = done + (1 if status != K.OK else 0)
-        return RunReport(done, status, losses[:n_losses], layer_sq)
+            gemm = gemm_for(self.dtype)
+            if self._da is None:
+                self._da = np.zeros(self.batch_size * int(self.layout.sizes.max()), dtype=self.dtype)
+            return self._run_kernel(K.train_kernel_gemm, (gemm,), (self._da,), n_steps)
+        return self._run_kernel(K.train_kernel, (), (), n_steps)
 
-    def _run_gemm(self, n_steps: int) -> RunReport:
+    def _run_kernel(self, kernel, head: tuple, scratch: tuple, n_steps: int) -> RunReport:
+        """Call a multi-step training kernel (``head`` and ``scratch`` are its extra arguments
+        before the parameters and after the activation buffers) and do the bookkeeping."""
         tr = self.spec.training
-        gemm = gemm_for(self.dtype)
-        if gemm is None:
-            return self._run_blas(n_steps)
-        if self._da is None:
-            self._da = np.zeros(self.batch_size * int(self.layout.sizes.max()), dtype=self.dtype)
         lrs = self.learning_rates(self.step, n_steps)
         losses = np.zeros(n_steps, dtype=np.float64)
         layer_sq = np.zeros((self.layout.n_layers, 2), dtype=np.float64)
-        done, status = K.train_kernel_gemm(
-            gemm,
-            self.theta,
-            self._spare,
-            self._grad,
-            self.opt_state,
-            self.X.ravel(),
-            self.Y.ravel(),
-            self._perm,
-            self.layout.sizes,
-            self.acts,
-            self.slopes,
-            self.drop,
-            self.layout.woff,
-            self.layout.boff,
-            self.aoff,
-            self._z,
-            self._a,
-            self._delta,
-            self._mask,
-            self._da,
-            self.loss,
-            tr.huber_delta,
-            OPT_CODES[tr.optimizer.name],
-            self.hp_vector(),
-            lrs,
-            self.step,
-            self.opt_t,
-            self.batch_size,
-            self.shuffle_key,
-            self.drop_key,
-            losses,
-            layer_sq,
-        )
+        lay = self.layout
+        done, status = kernel(
+            *head, self.theta, self._spare, self._grad, self.opt_state, self.X.ravel(), self.Y.ravel(),
+            self._perm, lay.sizes, self.acts, self.slopes, self.drop, lay.woff, lay.boff, self.aoff,
+            self._z, self._a, self._delta, self._mask, *scratch, self.loss, tr.huber_delta,
+            OPT_CODES[tr.optimizer.name], self.hp_vector(), lrs, self.step, self.opt_t, self.batch_size,
+            self.shuffle_key, self.drop_key, losses, layer_sq,
+        )  # fmt: skip
         self.step += done
         self.opt_t += done
         n_losses = done + (1 if status != K.OK else 0)
