@@ -32,6 +32,21 @@ def output_levels(output_activation: str) -> tuple[float, float]:
     return (0.0, 1.0) if output_activation in ("sigmoid", "softmax") else (-1.0, 1.0)
 
 
+def binary_lut(discretize: bool, n: int = 256) -> np.ndarray:
+    """(n, 4) uint8 lookup table of the binary heatmap: the diverging scale mixed towards neutral
+    (a hard orange / blue split when discretized). The image then takes the raw outputs with
+    fixed levels, and pyqtgraph maps them through this table in C."""
+    t = np.linspace(-1.0, 1.0, n)
+    if discretize:
+        t = np.where(t > 0, 1.0, -1.0)
+    rgba = values_to_rgba(t, -1.0, 1.0).astype(np.float64)
+    rgba[:, :3] = _mix_neutral(rgba[:, :3])
+    return np.clip(np.round(rgba), 0, 255).astype(np.uint8)
+
+
+_BINARY_LUTS = {False: binary_lut(False), True: binary_lut(True)}
+
+
 def classification_rgba(out: np.ndarray, output_activation: str, discretize: bool) -> np.ndarray:
     """(r, r, n_out) outputs -> (r, r, 4) uint8 colours (binary diverging or per-class)."""
     if out.shape[-1] == 1 or out.shape[-1] == 2:
@@ -88,11 +103,16 @@ class BoundaryView(QWidget):
             pi.addItem(it)
         self.colorbar: pg.ColorBarItem | None = None
         self.legend: pg.LegendItem | None = None
+        self._regression_lut = pg.colormap.get(REGRESSION_CMAP).getLookupTable(nPts=256)
 
-        self.test_check = QCheckBox("Show test data")
-        self.test_check.setToolTip("Test points (squares with a dark outline) are never trained on")
-        self.discrete_check = QCheckBox("Discretize output")
-        self.discrete_check.setToolTip("Show only the predicted class, not the network's confidence")
+        self.test_check = QCheckBox("Test data")
+        self.test_check.setToolTip(
+            "Show the test points (squares with a dark outline): they are never trained on"
+        )
+        self.discrete_check = QCheckBox("Discretize")
+        self.discrete_check.setToolTip(
+            "Discretize the output: show only the predicted class, not the network's confidence"
+        )
         self.test_check.toggled.connect(self._on_toggle)
         self.discrete_check.toggled.connect(self._on_toggle)
         self.x_combo, self.y_combo = QComboBox(), QComboBox()
@@ -180,8 +200,8 @@ class BoundaryView(QWidget):
 
     @Slot(bool)
     def _on_toggle(self, _on: bool) -> None:
-        self.test_points.setVisible(self.test_check.isChecked())
-        self._dirty = True
+        self.test_points.setVisible(self.test_check.isChecked())  # points exist once; only visibility flips
+        self._dirty = self._dirty or self.sender() is self.discrete_check
 
     @Slot(object)
     def _on_snapshot(self, snap) -> None:
@@ -279,8 +299,8 @@ class BoundaryView(QWidget):
             vb.setRange(xRange=b[0], yRange=(lo - pad, hi + pad), padding=0)
             return
         (x0, x1), (y0, y1) = b[self.axes[0]], b[self.axes[1]]
-        ratio = (x1 - x0) / (y1 - y0) if y1 > y0 else 1.0
-        vb.setAspectLocked(1.0 / 3 < ratio < 3)
+        # the heatmap fills the axes: a locked aspect left bands of empty view around the image
+        vb.setAspectLocked(False)
         vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
         pi = self.plot.getPlotItem()
         names = [self.x_combo.itemText(self.axes[0]), self.y_combo.itemText(self.axes[1])]
@@ -310,18 +330,33 @@ class BoundaryView(QWidget):
         dx = (xs[-1] - xs[0]) / max(1, len(xs) - 1)
         dy = (ys[-1] - ys[0]) / max(1, len(ys) - 1)
         rect = QRectF(xs[0] - dx / 2, ys[0] - dy / 2, xs[-1] - xs[0] + dx, ys[-1] - ys[0] + dy)
-        if ds.task == "classification":
+        if ds.task == "classification" and out.shape[-1] > 2:
             rgba = classification_rgba(
                 out, self.controller.spec.network.output_activation, self.discrete_check.isChecked()
             )
-            self.image.setImage(rgba, autoLevels=False, levels=None, rect=rect)
+            self.image.setImage(rgba, autoLevels=False, levels=None, lut=None, rect=rect)
+        elif ds.task == "classification":
+            # one scalar per pixel, a fixed lookup table and fixed levels: no RGBA built in Python
+            act = self.controller.spec.network.output_activation if out.shape[-1] == 1 else "softmax"
+            lo, hi = output_levels(act)
+            values = np.clip(np.nan_to_num(out[..., -1], nan=(lo + hi) / 2), lo, hi)
+            self.image.setImage(
+                np.ascontiguousarray(values, dtype=np.float32),
+                autoLevels=False,
+                levels=output_levels(act),
+                lut=_BINARY_LUTS[self.discrete_check.isChecked()],
+                rect=rect,
+            )
         else:
             lo, hi = self._target_range()
+            values = np.clip(np.nan_to_num(out[..., 0], nan=lo, posinf=hi, neginf=lo), lo, hi)
             self.image.setImage(
-                np.ascontiguousarray(out[..., 0]), autoLevels=False, levels=(lo, hi), rect=rect
+                np.ascontiguousarray(values, dtype=np.float32),
+                autoLevels=False,
+                levels=(lo, hi),
+                lut=self._regression_lut,
+                rect=rect,
             )
-            if self.colorbar is not None:
-                self.image.setLookupTable(pg.colormap.get(REGRESSION_CMAP).getLookupTable(nPts=256))
 
     def apply_theme(self) -> None:
         t = theme.current()

@@ -1,13 +1,26 @@
 """Live plots: loss, gradient norm per layer, accuracy / R².
 
-Plot items are created once; a QTimer (~30 fps) redraws from the controller's LiveHistory with
-``setData`` only when it changed, never once per training step. Curves use pen width 1,
-``setClipToView`` and peak downsampling so long runs stay cheap.
+Plot items are created once; a QTimer (60 Hz) redraws from the controller's LiveHistory with
+``setData`` only when it changed (the worker sends ~32 snapshots/s), never once per training step,
+and only the plots that are visible. Curves use pen width 1, no antialiasing, ``setClipToView``
+and peak downsampling so long runs stay cheap.
+
+What made frames expensive, and what replaced it (the GUI thread shares the GIL with the trainer,
+so every millisecond painted here is one the trainer may wait for):
+
+- pyqtgraph's axis grid is drawn by the axis items over the whole view box, so every curve update
+  repainted both axes (~3 ms per plot per frame): the grid is one cheap "pairs" curve instead
+  (:class:`GridLines`), and the axes repaint only when the range changes;
+- auto-range recomputed bounds and moved the axes on every frame: ranges follow the data at a
+  few Hz (:data:`RANGE_INTERVAL_S`) with headroom on the epoch axis, until the user pans or zooms
+  (a double-click resumes following);
+- legends sit in the title row, never over the curves.
 """
 
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -22,6 +35,9 @@ TEST_COLOR = "#f59322"
 LAYER_COLORS = ("#0877bd", "#f59322", "#3fa34d", "#c2417b", "#8e6ccf", "#d4b21f", "#17a2b8", "#8c564b")
 EMA_ALPHA = 0.1  # weight of the newest point in the smoothed loss
 LOG_FLOOR = 1e-300
+FRAME_MS = 16  # poll the history at 60 Hz; a frame is drawn only when it changed
+RANGE_INTERVAL_S = 0.25  # ranges follow the data at 4 Hz, not every frame
+X_HEADROOM = 1.15  # the epoch axis reaches 15% past the data, so it moves rarely
 
 
 def ema(values: np.ndarray, alpha: float = EMA_ALPHA, start: float = np.nan) -> np.ndarray:
@@ -45,18 +61,34 @@ def _pen(color: str, alpha: int = 255, style=Qt.PenStyle.SolidLine):
 
 def _new_plot(title: str, y_label: str) -> pg.PlotWidget:
     w = pg.PlotWidget()
+    w.setAntialiasing(False)
     p = w.getPlotItem()
-    p.setTitle(title, size="10pt")
+    p.setTitle(title, size="10pt", justify="left")
     p.setLabel("bottom", "epoch")
     p.setLabel("left", y_label)
     p.setClipToView(True)
     p.setDownsampling(auto=True, mode="peak")
     p.setMenuEnabled(True)
     p.hideButtons()
-    p.getViewBox().setMouseEnabled(x=True, y=False)
-    theme.style_plot(p)
+    vb = p.getViewBox()
+    vb.setMouseEnabled(x=True, y=False)
+    vb.disableAutoRange()
+    vb.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+    theme.style_plot(p, grid=False)
     w.setMinimumSize(220, 150)
     return w
+
+
+def _title_legend(plot: pg.PlotWidget, columns: int) -> pg.LegendItem:
+    """A one-row legend in the title row, right-aligned: it never covers a curve."""
+    pi = plot.getPlotItem()
+    legend = pg.LegendItem(
+        offset=None, labelTextSize="8pt", colCount=columns, horSpacing=2, verSpacing=-8, frame=False
+    )
+    legend.setParentItem(pi)
+    legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(0, -3))
+    pi.legend = legend  # plot(name=...) adds its curves here; theme.style_plot recolours it
+    return legend
 
 
 def _curve(plot: pg.PlotWidget, color: str, name: str | None = None, alpha: int = 255) -> pg.PlotDataItem:
@@ -64,6 +96,79 @@ def _curve(plot: pg.PlotWidget, color: str, name: str | None = None, alpha: int 
     item.setClipToView(True)
     item.setDownsampling(auto=True, method="peak")
     return item
+
+
+def _finite_range(arrays, log: bool) -> tuple[float, float] | None:
+    """(lo, hi) over the finite (and, for a log axis, positive) values of the arrays, or None."""
+    lo, hi = math.inf, -math.inf
+    for a in arrays:
+        a = np.asarray(a, dtype=np.float64)
+        if a.size == 0:
+            continue
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(a) & (a > 0) if log else np.isfinite(a)
+        if not ok.any():
+            continue
+        v = a[ok]
+        lo, hi = min(lo, float(v.min())), max(hi, float(v.max()))
+    if lo > hi:
+        return None
+    if log:
+        lo, hi = math.log10(max(lo, LOG_FLOOR)), math.log10(max(hi, LOG_FLOOR))
+    if hi - lo < 1e-12:
+        lo, hi = lo - 0.5, hi + 0.5
+    pad = 0.05 * (hi - lo)
+    return lo - pad, hi + pad
+
+
+class GridLines:
+    """The plot's grid as one "pairs" curve inside the view box, rebuilt when the range changes.
+
+    pyqtgraph draws its grid with the axis items across the view box, so each curve update
+    repaints both axes with all their lines and labels (~3 ms per plot and frame, measured).
+    """
+
+    def __init__(self, plot: pg.PlotWidget):
+        self.plot = plot
+        self.item = pg.PlotCurveItem(connect="pairs", antialias=False, skipFiniteCheck=True)
+        self.item.setZValue(-100)
+        plot.getPlotItem().getViewBox().addItem(self.item, ignoreBounds=True)
+        self.set_color()
+
+    def set_color(self) -> None:
+        t = theme.current()
+        c = pg.mkColor(t.plot_fg)
+        c.setAlphaF(t.grid_alpha * 0.75)
+        self.item.setPen(pg.mkPen(c, width=1))
+
+    def rebuild(self) -> None:
+        pi = self.plot.getPlotItem()
+        vb = pi.getViewBox()
+        (x0, x1), (y0, y1) = vb.viewRange()
+        size = vb.size()
+        xs = self._ticks(pi.getAxis("bottom"), x0, x1, size.width())
+        ys = self._ticks(pi.getAxis("left"), y0, y1, size.height())
+        px = np.empty(2 * (len(xs) + len(ys)))
+        py = np.empty_like(px)
+        n = 2 * len(xs)
+        px[:n:2] = px[1:n:2] = xs
+        py[:n:2], py[1:n:2] = y0, y1
+        px[n::2], px[n + 1 :: 2] = x0, x1
+        py[n::2] = py[n + 1 :: 2] = ys
+        self.item.setData(px, py)
+
+    @staticmethod
+    def _ticks(axis: pg.AxisItem, lo: float, hi: float, pixels: float) -> np.ndarray:
+        if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo or pixels < 10:
+            return np.empty(0)
+        try:
+            levels = axis.tickValues(lo, hi, pixels)
+        except (ValueError, OverflowError, ZeroDivisionError):
+            return np.empty(0)
+        values = [v for _spacing, vals in levels[:2] for v in vals]
+        if axis.logMode and len(levels) > 1 and len(levels[0][1]) >= 3:
+            values = list(levels[0][1])  # decades only: minor log ticks crowd the plot
+        return np.array([v for v in values if lo <= v <= hi], dtype=np.float64)
 
 
 class HoverReadout:
@@ -125,26 +230,34 @@ class PlotsPanel(QWidget):
         self._event_lines: list[pg.InfiniteLine] = []
         self._events_drawn: list = []
         self._n_layers = -1
+        self._last_range = 0.0
+        self._range_due = True
 
         self.loss_plot = _new_plot("Loss", "loss")
-        self.loss_plot.getPlotItem().addLegend(offset=(-10, 10), labelTextSize="8pt")
+        _title_legend(self.loss_plot, 2)
         self.train_raw = _curve(self.loss_plot, TRAIN_COLOR, None, alpha=70)
         self.test_raw = _curve(self.loss_plot, TEST_COLOR, None, alpha=70)
         self.train_loss = _curve(self.loss_plot, TRAIN_COLOR, "train")
         self.test_loss = _curve(self.loss_plot, TEST_COLOR, "test")
         self._ema_cache: dict[str, tuple[int, np.ndarray]] = {}
 
-        self.grad_plot = _new_plot("Gradient norm per layer", "‖∇W‖")
+        self.grad_plot = _new_plot("Gradients", "‖∇W‖ per layer")
         self.grad_plot.getPlotItem().setLogMode(y=True)
-        self.grad_legend = self.grad_plot.getPlotItem().addLegend(
-            offset=(10, 5), labelTextSize="8pt", colCount=4, verSpacing=-6
-        )
+        self.grad_legend = _title_legend(self.grad_plot, 4)
         self.grad_curves: list[pg.PlotDataItem] = []
 
         self.metric_plot = _new_plot("Accuracy", "accuracy")
-        self.metric_plot.getPlotItem().addLegend(offset=(-10, -10), labelTextSize="8pt")
+        _title_legend(self.metric_plot, 2)
         self.train_metric = _curve(self.metric_plot, TRAIN_COLOR, "train")
         self.test_metric = _curve(self.metric_plot, TEST_COLOR, "test")
+
+        self.grids = {key: GridLines(w) for key, w in self.plot_widgets().items()}
+        self._follow = dict.fromkeys(self.plot_widgets(), True)  # ranges track the data
+        for key, w in self.plot_widgets().items():
+            vb = w.getPlotItem().getViewBox()
+            vb.sigRangeChanged.connect(self._on_range_changed)
+            vb.sigRangeChangedManually.connect(self._on_user_range)
+            w.scene().sigMouseClicked.connect(self._on_plot_clicked)
 
         self.log_check = QCheckBox("Log scale")
         self.log_check.setToolTip("Show the loss on a logarithmic axis: slow late progress becomes visible")
@@ -154,9 +267,11 @@ class PlotsPanel(QWidget):
         self.log_check.toggled.connect(self.set_log_scale)
         self.smooth_check.toggled.connect(self._force_redraw)
 
-        HoverReadout(self.loss_plot, self._loss_series)
-        HoverReadout(self.grad_plot, self._grad_series)
-        HoverReadout(self.metric_plot, self._metric_series)
+        self._readouts = [
+            HoverReadout(self.loss_plot, self._loss_series),
+            HoverReadout(self.grad_plot, self._grad_series),
+            HoverReadout(self.metric_plot, self._metric_series),
+        ]
 
         loss_box = QWidget()
         lv = QVBoxLayout(loss_box)
@@ -182,7 +297,8 @@ class PlotsPanel(QWidget):
         controller.specChanged.connect(self._on_spec_changed)
         self._on_replaced()
         self.timer = QTimer(self)
-        self.timer.setInterval(33)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self.redraw)
         self.timer.start()
 
@@ -193,10 +309,12 @@ class PlotsPanel(QWidget):
     def set_plot_visible(self, name: str, visible: bool) -> None:
         w = self.loss_box if name == "loss" else self.plot_widgets()[name]
         w.setVisible(visible)
+        self._force_redraw()
 
     @Slot(bool)
     def set_log_scale(self, on: bool) -> None:
         self.loss_plot.getPlotItem().setLogMode(y=on)
+        self._follow["loss"] = True
         self._force_redraw()
 
     def event_markers(self) -> list[pg.InfiniteLine]:
@@ -206,7 +324,9 @@ class PlotsPanel(QWidget):
         t = theme.current()
         for w in self.plot_widgets().values():
             w.setBackground(t.plot_bg)
-            theme.style_plot(w.getPlotItem(), t)
+            theme.style_plot(w.getPlotItem(), t, grid=False)
+        for g in self.grids.values():
+            g.set_color()
         self._clear_events()
         self._force_redraw()
 
@@ -218,14 +338,14 @@ class PlotsPanel(QWidget):
         task = self.controller.experiment.dataset.task
         pi = self.metric_plot.getPlotItem()
         if task == "classification":
-            pi.setTitle("Accuracy", size="10pt")
+            pi.setTitle("Accuracy", size="10pt", justify="left")
             pi.setLabel("left", "accuracy")
-            pi.getViewBox().setYRange(0, 1.02, padding=0)
         else:
-            pi.setTitle("R² (coefficient of determination)", size="10pt")
-            pi.setLabel("left", "R²")
-            pi.getViewBox().enableAutoRange(axis="y")
+            pi.setTitle("R²", size="10pt", justify="left")
+            pi.setLabel("left", "R² (coefficient of determination)")
+        theme.style_plot(pi, grid=False)
         self._rebuild_grad_curves(self.controller.experiment.trainer.layout.n_layers)
+        self._follow = dict.fromkeys(self._follow, True)
         self._force_redraw()
 
     @Slot(object)
@@ -234,6 +354,29 @@ class PlotsPanel(QWidget):
 
     def _force_redraw(self, *_args) -> None:
         self._drawn_version = -1
+        self._range_due = True
+
+    @Slot(object, object, object)
+    def _on_range_changed(self, vb, _range, _changed) -> None:
+        for key, w in self.plot_widgets().items():
+            if w.getPlotItem().getViewBox() is vb:
+                self.grids[key].rebuild()
+
+    @Slot(object)
+    def _on_user_range(self, _mask) -> None:
+        vb = self.sender()
+        for key, w in self.plot_widgets().items():
+            if w.getPlotItem().getViewBox() is vb:
+                self._follow[key] = False  # the user panned or zoomed: stop following the data
+
+    @Slot(object)
+    def _on_plot_clicked(self, event) -> None:
+        if not event.double():
+            return
+        for key, w in self.plot_widgets().items():
+            if w.scene() is self.sender():
+                self._follow[key] = True  # double-click: follow the data again
+        self._range_due = True
 
     def _rebuild_grad_curves(self, n_layers: int) -> None:
         if n_layers == self._n_layers:
@@ -242,11 +385,13 @@ class PlotsPanel(QWidget):
         for c in self.grad_curves:
             pi.removeItem(c)
         self.grad_legend.clear()
+        self.grad_legend.setColumnCount(max(1, min(4, n_layers)))
         self.grad_curves = []
         for l in range(n_layers):
-            name = "output" if l == n_layers - 1 else f"layer {l + 1}"
+            name = "out" if l == n_layers - 1 else f"L{l + 1}"  # short: the legend shares the title row
             self.grad_curves.append(_curve(self.grad_plot, LAYER_COLORS[l % len(LAYER_COLORS)], name))
         self._n_layers = n_layers
+        theme.style_plot(pi, grid=False)
 
     # -- drawing ---------------------------------------------------------------------------------
     def _smoothed(self, key: str, ys: np.ndarray) -> np.ndarray:
@@ -272,14 +417,28 @@ class PlotsPanel(QWidget):
     @Slot()
     def redraw(self) -> None:
         live = self.controller.live
-        if live.version == self._drawn_version:
+        if live.version == self._drawn_version or not self.isVisible():
             return
         self._drawn_version = live.version
         self.frames += 1
         x = live["epoch"]
-        log = self.log_check.isChecked()
+        if self.loss_box.isVisible():
+            self._draw_loss(live, x)
+        if self.grad_plot.isVisible():
+            g = live["grad_norm_w"]
+            if g.ndim == 2 and g.shape[1] != self._n_layers and len(g):
+                self._rebuild_grad_curves(g.shape[1])
+            for l, c in enumerate(self.grad_curves):
+                c.setData(x, np.maximum(g[:, l], LOG_FLOOR) if g.ndim == 2 and len(g) else [])
+        if self.metric_plot.isVisible():
+            self.train_metric.setData(x, live["train_metric"])
+            self.test_metric.setData(x, live["test_metric"])
+        self._draw_events()
+        self._update_ranges(x)
+
+    def _draw_loss(self, live, x: np.ndarray) -> None:
         tr, te = live["train_loss"], live["test_loss"]
-        if log:
+        if self.log_check.isChecked():
             tr, te = np.maximum(tr, LOG_FLOOR), np.maximum(te, LOG_FLOOR)
         if self.smooth_check.isChecked():
             self.train_raw.setData(x, tr)
@@ -291,14 +450,43 @@ class PlotsPanel(QWidget):
             self.test_raw.setData([], [])
             self.train_loss.setData(x, tr)
             self.test_loss.setData(x, te)
-        g = live["grad_norm_w"]
-        if g.ndim == 2 and g.shape[1] != self._n_layers and len(g):
-            self._rebuild_grad_curves(g.shape[1])
-        for l, c in enumerate(self.grad_curves):
-            c.setData(x, np.maximum(g[:, l], LOG_FLOOR) if g.ndim == 2 and len(g) else [])
-        self.train_metric.setData(x, live["train_metric"])
-        self.test_metric.setData(x, live["test_metric"])
-        self._draw_events()
+
+    def _update_ranges(self, x: np.ndarray) -> None:
+        """Follow the data: the epoch axis when the curves reach its end, y at a few Hz."""
+        now = time.perf_counter()
+        x_end = float(x[-1]) if len(x) and math.isfinite(x[-1]) else 0.0
+        due = self._range_due or now - self._last_range >= RANGE_INTERVAL_S
+        for key, w in self.plot_widgets().items():
+            if not self._follow[key] or not w.isVisible():
+                continue
+            vb = w.getPlotItem().getViewBox()
+            (_x0, x1), (y0, y1) = vb.viewRange()
+            new_x = None
+            if x_end > x1 or x_end < x1 / (X_HEADROOM * X_HEADROOM) or self._range_due:
+                new_x = (0.0, max(x_end * X_HEADROOM, 1e-3))
+            new_y = self._y_range(key) if due else None
+            if new_y is not None:
+                span = max(y1 - y0, 1e-12)
+                if abs(new_y[0] - y0) < 0.02 * span and abs(new_y[1] - y1) < 0.02 * span:
+                    new_y = None  # moving the axis by a hair repaints it for nothing
+            if new_x is not None or new_y is not None:
+                vb.setRange(xRange=new_x, yRange=new_y, padding=0)
+        if due:
+            self._last_range = now
+            self._range_due = False
+
+    def _y_range(self, key: str) -> tuple[float, float] | None:
+        live = self.controller.live
+        if key == "loss":
+            arrays = [live["train_loss"], live["test_loss"]]
+            return _finite_range(arrays, self.log_check.isChecked())
+        if key == "gradients":
+            g = live["grad_norm_w"]
+            return _finite_range([g.ravel()] if g.ndim == 2 else [], True)
+        if self.controller.experiment.dataset.task == "classification":
+            return (0.0, 1.02)
+        r = _finite_range([live["train_metric"], live["test_metric"]], False)
+        return None if r is None else (max(r[0], -1.0), max(r[1], -0.9))
 
     def _loss_series(self):
         live = self.controller.live

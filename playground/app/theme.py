@@ -135,8 +135,12 @@ def apply_theme(name: str, app: QApplication | None = None) -> Theme:
     return t
 
 
-def style_plot(plot_item: pg.PlotItem, t: Theme | None = None) -> None:
-    """Re-colour an existing pyqtgraph PlotItem for the theme (pyqtgraph reads its config at creation)."""
+def style_plot(plot_item: pg.PlotItem, t: Theme | None = None, grid: bool = True) -> None:
+    """Re-colour an existing pyqtgraph PlotItem for the theme (pyqtgraph reads its config at creation).
+
+    ``grid=False`` for live plots: pyqtgraph's grid is painted by the axes across the whole view,
+    so every curve update repaints both axes (~3 ms per plot per frame); they draw their own.
+    """
     t = t or _current
     vb = plot_item.getViewBox()
     vb.setBackgroundColor(t.plot_bg)
@@ -155,4 +159,7 @@ def style_plot(plot_item: pg.PlotItem, t: Theme | None = None) -> None:
         legend.setBrush(pg.mkBrush(bg))
         for _sample, label in legend.items:
             label.setText(label.text, color=t.plot_fg)
-    plot_item.showGrid(x=True, y=True, alpha=t.grid_alpha)
+    if grid:
+        plot_item.showGrid(x=True, y=True, alpha=t.grid_alpha)
+    else:
+        plot_item.showGrid(x=False, y=False)

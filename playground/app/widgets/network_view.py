@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPalette, QPen, QPixmap
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, QSize, Qt, QTimer, Slot
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -37,8 +37,12 @@ MAX_VISIBLE = 12  # a layer wider than this is drawn collapsed
 EDGE_SHOWN = 5  # neurons shown at each end of a collapsed layer
 GRID_RES = 24  # resolution of the fallback neuron grids
 HEADER_H = 96  # height of the controls strip above the neurons
-MIN_COL_W = 132
-FRAME_MS = 33  # at most ~30 repaints per second
+MIN_COL_W = 114  # the demo (4 columns) fits the default window without a scroll bar
+CONTROLS_W = 112  # width of the controls above a hidden layer
+FRAME_MS = 55  # the picture is rebuilt from snapshots at most ~18 times per second
+CONNECTIONS_MS = 100  # antialiased wide strokes are the costly part: at most 10 redraws per second
+WIDTH_LEVELS = 16  # connections are drawn in this many width/opacity steps per sign
+EXACT_MEAN_LIMIT = 250_000  # a summary connection over more weights averages a strided sample
 BOUNDED = {"tanh", "sine", "sigmoid", "softmax"}
 UNIT_ACTIVATIONS = {"sigmoid", "softmax"}  # outputs in (0, 1): 0.5 is the neutral colour
 
@@ -65,28 +69,100 @@ def display_values(values: np.ndarray, activation: str) -> np.ndarray:
     return values / m if m > 1.0 and math.isfinite(m) else values
 
 
-@dataclass
-class _Conn:
-    """One drawn connection (or a summary of many, when an end is an ellipsis slot)."""
+def _argb32_lut() -> np.ndarray:
+    rgba = colors.diverging_lut().astype(np.uint32)
+    return (0xFF << 24) | (rgba[:, 0] << 16) | (rgba[:, 1] << 8) | rgba[:, 2]
 
-    layer: int  # 0 = input -> first hidden
-    src: int  # neuron index, or -1 for the ellipsis
-    dst: int
-    p0: QPointF
-    p1: QPointF
-    weight: float = 0.0  # the weight, or for a summary the mean weight
-    count: int = 1
-    color: QColor | None = None
-    width: float = 1.0
+
+_LUT32 = _argb32_lut()  # the diverging scale as QImage.Format_RGB32 pixels
+
+
+def heatmap_pixels(values: np.ndarray) -> np.ndarray:
+    """(..., r, r) values in [-1, 1] (row 0 = lowest y) -> uint32 RGB32 pixels, y pointing up."""
+    v = np.asarray(values, dtype=np.float64)[..., ::-1, :]
+    idx = np.nan_to_num((v + 1.0) * 127.5, nan=127.5, posinf=255.0, neginf=0.0)
+    return _LUT32[np.clip(np.rint(idx), 0, 255).astype(np.intp)]
+
+
+def _pixels_to_image(pixels: np.ndarray) -> QImage:
+    px = np.ascontiguousarray(pixels, dtype=np.uint32)
+    h, w = px.shape
+    return QImage(px.data, w, h, 4 * w, QImage.Format.Format_RGB32).copy()  # owns its pixels
+
+
+def _block_mean(block: np.ndarray) -> float:
+    """Mean of a block of weights; a strided sample of very large blocks keeps frames bounded."""
+    if block.size > EXACT_MEAN_LIMIT:
+        step = int(math.ceil(math.sqrt(block.size / EXACT_MEAN_LIMIT)))
+        block = block[::step, ::step]
+    return float(block.mean()) if block.size else 0.0
+
+
+class _Conn:
+    """One drawn connection (or a summary of many, when an end is an ellipsis slot).
+
+    Geometry is fixed at layout; weight, colour and width are read from the canvas's arrays,
+    which :meth:`NetworkCanvas.restyle` recomputes with numpy for all connections at once.
+    """
+
+    __slots__ = ("canvas", "index", "layer", "src", "dst", "p0", "p1", "path")
+
+    def __init__(self, canvas, index: int, layer: int, src: int, dst: int, p0: QPointF, p1: QPointF):
+        self.canvas, self.index = canvas, index
+        self.layer, self.src, self.dst = layer, src, dst  # src/dst: neuron index, -1 = ellipsis
+        self.p0, self.p1 = p0, p1
+        self.path = QPainterPath(p0)
+        if abs(p0.y() - p1.y()) < 0.5:
+            self.path.lineTo(p1)
+        else:
+            dx = (p1.x() - p0.x()) * 0.45
+            self.path.cubicTo(QPointF(p0.x() + dx, p0.y()), QPointF(p1.x() - dx, p1.y()), p1)
+
+    @property
+    def summary(self) -> bool:
+        return self.src < 0 or self.dst < 0
+
+    @property
+    def weight(self) -> float:
+        """The weight, or for a summary the mean weight."""
+        w = self.canvas._weights
+        return float(w[self.index]) if self.index < len(w) else 0.0
+
+    @property
+    def count(self) -> int:
+        n = self.canvas._counts
+        return int(n[self.index]) if self.index < len(n) else 1
+
+    @property
+    def strength(self) -> float:
+        """|w| relative to the largest drawn |w|, in [0, 1]."""
+        t = self.canvas._strengths
+        return float(t[self.index]) if self.index < len(t) else 0.0
+
+    @property
+    def color(self) -> QColor:
+        return colors.signed_color(self.weight, 0.12 + 0.88 * self.strength)
+
+    @property
+    def width(self) -> float:
+        return 0.6 + 4.4 * self.strength
 
 
 class NetworkCanvas(QWidget):
-    """Paints neurons and connections; hover shows weights, biases and a large neuron heatmap."""
+    """Paints neurons and connections; hover shows weights, biases and a large neuron heatmap.
+
+    Painting is a single pixmap blit. The pixmap is composed when the weights or pictures
+    change (at most ~18 times per second while training): connections stroked in one path per
+    sign and width step, neuron thumbnails (QImages made by a numpy colour lookup), bias bars,
+    and on top a cached overlay of everything static (frames, labels, "… N more" pills) that is
+    only redrawn when the layout, size or theme changes.
+    """
 
     def __init__(self, view: NetworkView):
         super().__init__(view)
         self.view = view
         self.setMouseTracking(True)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.sizes: list[int] = []  # units per column: inputs, hidden..., outputs
         self.col_names: list[list[str]] = []
@@ -94,9 +170,22 @@ class NetworkCanvas(QWidget):
         self.columns: list[list[tuple[int, QRectF]]] = []  # per column: (neuron, rect); -1 = ellipsis
         self.conns: list[_Conn] = []
         self.params: list[tuple[np.ndarray, np.ndarray]] | None = None
-        self.images: dict[tuple[int, int], object] = {}  # (column, neuron) -> QImage
+        self.images: dict[tuple[int, int], QImage] = {}  # (column, neuron) -> thumbnail
         self.grids: list[np.ndarray | None] = []  # per column: (units, r, r) display values
         self.neuron_size = 30.0
+        self.compositions = 0  # frames composed (tests and benchmarks read it)
+        self._weights = np.zeros(0)
+        self._counts = np.zeros(0, dtype=np.int64)
+        self._strengths = np.zeros(0)
+        self._summary = np.zeros(0, dtype=bool)
+        self._overlay: QPixmap | None = None
+        self._frame: QPixmap | None = None
+        self._lines: QPixmap | None = None  # the connections, redrawn only when their style moved
+        self._lines_key: np.ndarray | None = None
+        self._lines_time = 0.0
+        self._lines_timer = QTimer(self)  # draws the newest style once a throttled redraw is due
+        self._lines_timer.setSingleShot(True)
+        self._lines_timer.timeout.connect(self._refresh)
         self._popup = _HeatmapPopup(self)
 
     # -- structure ----------------------------------------------------------------------
@@ -113,7 +202,7 @@ class NetworkCanvas(QWidget):
         return QSize(max(1, len(self.sizes)) * MIN_COL_W, HEADER_H + 220)
 
     def sizeHint(self) -> QSize:
-        return QSize(max(1, len(self.sizes)) * 170, 460)
+        return QSize(max(1, len(self.sizes)) * 150, 460)
 
     def column_x(self, c: int) -> float:
         """Centre x of column c; the input and output columns sit inwards to leave room for labels."""
@@ -147,13 +236,21 @@ class NetworkCanvas(QWidget):
                 for j, rj in self.columns[layer + 1]:
                     p0 = QPointF(ri.right() + 1, ri.center().y())
                     p1 = QPointF(rj.left() - 1, rj.center().y())
-                    self.conns.append(_Conn(layer, i, j, p0, p1))
+                    self.conns.append(_Conn(self, len(self.conns), layer, i, j, p0, p1))
+        self._summary = np.array([c.summary for c in self.conns], dtype=bool)
+        self._overlay = self._lines = None
         self.restyle()
         self.view.position_controls()
 
     def resizeEvent(self, event) -> None:
         self.relayout()
         super().resizeEvent(event)
+
+    def changeEvent(self, event) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._overlay = self._frame = self._lines = None  # theme switch: everything changes colour
+            self.update()
+        super().changeEvent(event)
 
     # -- weights ----------------------------------------------------------------------
     def conn_weight(self, c: _Conn) -> tuple[float, int]:
@@ -166,21 +263,57 @@ class NetworkCanvas(QWidget):
         block = W[rows, cols]
         if block.size == 0:
             return 0.0, 0
-        return float(block.mean()), int(block.size)
+        return _block_mean(block), int(block.size)
+
+    def _layer_weights(self, layer: int) -> tuple[np.ndarray, np.ndarray]:
+        """(mean weights, counts), both (len(src slots), len(dst slots)), for one drawn layer."""
+        src = [j for j, _ in self.columns[layer]]
+        dst = [j for j, _ in self.columns[layer + 1]]
+        means = np.zeros((len(src), len(dst)))
+        counts = np.ones((len(src), len(dst)), dtype=np.int64)
+        if self.params is None or layer >= len(self.params):
+            return means, counts
+        W = self.params[layer][0]
+        if W.shape != (self.sizes[layer], self.sizes[layer + 1]):
+            return means, counts
+        rs = np.array([k for k, j in enumerate(src) if j >= 0], dtype=np.intp)
+        cs = np.array([k for k, j in enumerate(dst) if j >= 0], dtype=np.intp)
+        ri = np.array([j for j in src if j >= 0], dtype=np.intp)
+        ci = np.array([j for j in dst if j >= 0], dtype=np.intp)
+        means[np.ix_(rs, cs)] = W[np.ix_(ri, ci)]
+        r_lo, r_hi = hidden_range(W.shape[0])
+        c_lo, c_hi = hidden_range(W.shape[1])
+        if -1 in src:  # the ellipsis row: per visible column, the mean over the folded rows
+            k = src.index(-1)
+            rows = W[r_lo:r_hi]
+            means[k, cs] = rows[:, ci].mean(axis=0) if rows.shape[0] <= 4096 else rows[::8, ci].mean(axis=0)
+            counts[k, :] = r_hi - r_lo
+        if -1 in dst:
+            m = dst.index(-1)
+            cols = W[:, c_lo:c_hi]
+            means[rs, m] = cols[ri].mean(axis=1) if cols.shape[1] <= 4096 else cols[ri, ::8].mean(axis=1)
+            counts[:, m] *= c_hi - c_lo
+        if -1 in src and -1 in dst:
+            means[src.index(-1), dst.index(-1)] = _block_mean(W[r_lo:r_hi, c_lo:c_hi])
+        return means, counts
 
     def restyle(self) -> None:
-        """Colour and width of every connection from the current parameters."""
+        """Weights, colours and widths of every connection from the current parameters."""
+        self._frame = None
+        self.update()
         if not self.conns:
+            self._weights = self._strengths = np.zeros(0)
+            self._counts = np.zeros(0, dtype=np.int64)
             return
-        ws = [self.conn_weight(c) for c in self.conns]
-        mags = np.abs(np.array([w for w, _ in ws]))
-        top = float(np.nanmax(mags)) if mags.size else 0.0
+        blocks = [self._layer_weights(layer) for layer in range(len(self.sizes) - 1)]
+        w = np.concatenate([m.ravel() for m, _ in blocks])
+        self._counts = np.concatenate([n.ravel() for _, n in blocks])
+        mags = np.abs(w)
+        finite = np.isfinite(mags)
+        top = float(mags[finite].max()) if finite.any() else 0.0
         top = top if top > 0 and math.isfinite(top) else 1.0
-        for c, (w, n) in zip(self.conns, ws):
-            t = min(1.0, abs(w) / top) if math.isfinite(w) else 0.0
-            c.weight, c.count = w, n
-            c.color = colors.signed_color(w, 0.12 + 0.88 * t)
-            c.width = 0.6 + 4.4 * t
+        self._weights = w
+        self._strengths = np.where(finite, np.minimum(1.0, mags / top), 0.0)
 
     def connection(self, layer: int, src: int, dst: int) -> _Conn | None:
         for c in self.conns:
@@ -192,32 +325,147 @@ class NetworkCanvas(QWidget):
     def set_column_grids(self, c: int, values: np.ndarray | None) -> None:
         """values: (units, r, r) display values in [-1, 1] for column c."""
         self.grids[c] = values
-        for j, _ in self.columns[c] if c < len(self.columns) else []:
+        self._frame = None
+        self.update()
+        shown = [j for j, _ in self.columns[c]] if c < len(self.columns) else []
+        for j in shown:
             self.images.pop((c, j), None)
-            if values is not None and 0 <= j < values.shape[0]:
-                self.images[(c, j)] = colors.heatmap_image(values[j])
+        if values is None:
+            return
+        shown = [j for j in shown if 0 <= j < values.shape[0]]
+        if not shown:
+            return
+        pixels = heatmap_pixels(values[shown])  # one lookup for the whole column
+        for k, j in enumerate(shown):
+            self.images[(c, j)] = _pixels_to_image(pixels[k])
 
     # -- painting ----------------------------------------------------------------------
     def paintEvent(self, event) -> None:
+        if self._frame is None or self._frame.size() != self._pixel_size():
+            self._frame = self._compose()
         p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.drawPixmap(event.rect(), self._frame, self._device_rect(event.rect()))
+        p.end()
+
+    def _pixel_size(self) -> QSize:
+        return self.size() * self.devicePixelRatioF()
+
+    def _device_rect(self, r: QRect) -> QRect:
+        d = self.devicePixelRatioF()
+        return QRect(
+            int(r.x() * d), int(r.y() * d), int(math.ceil(r.width() * d)), int(math.ceil(r.height() * d))
+        )
+
+    def _new_pixmap(self) -> QPixmap:
+        pm = QPixmap(self._pixel_size())
+        pm.setDevicePixelRatio(self.devicePixelRatioF())
+        return pm
+
+    def _compose(self) -> QPixmap:
+        """The whole picture: background, connections, thumbnails, bias bars, static overlay."""
+        self.compositions += 1
+        if self._overlay is None or self._overlay.size() != self._pixel_size():
+            self._overlay = self._paint_overlay()
+        pm = self._new_pixmap()
+        pal = self.palette()
+        p = QPainter(pm)
+        p.drawPixmap(0, 0, self._connections_layer())
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        base = pal.color(QPalette.ColorRole.Base)
+        for ci, col in enumerate(self.columns):
+            for j, r in col:
+                if j < 0:
+                    continue
+                img = self.images.get((ci, j))
+                if img is not None:
+                    p.drawImage(r, img)
+                else:
+                    p.fillRect(r.adjusted(1, 1, -1, -1), base)
+            if ci > 0:
+                self._paint_biases(p, ci, col)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        p.drawPixmap(0, 0, self._overlay)
+        p.end()
+        return pm
+
+    @Slot()
+    def _refresh(self) -> None:
+        self._frame = None
+        self.update()
+
+    def _style_key(self) -> np.ndarray:
+        """Per connection: dashed, sign and width step; the picture changes only when this does."""
+        if len(self._strengths) != len(self.conns):
+            return np.zeros(0, dtype=np.int64)
+        level = np.rint(self._strengths * (WIDTH_LEVELS - 1)).astype(np.int64)
+        positive = self._weights >= 0
+        return (self._summary.astype(np.int64) * 2 + positive) * WIDTH_LEVELS + level
+
+    def _connections_layer(self) -> QPixmap:
+        key = self._style_key()
+        fresh = self._lines is not None and self._lines.size() == self._pixel_size()
+        if fresh and self._lines_key is not None and np.array_equal(key, self._lines_key):
+            return self._lines
+        wait_ms = CONNECTIONS_MS - (time.perf_counter() - self._lines_time) * 1000.0
+        if fresh and wait_ms > 0:
+            if not self._lines_timer.isActive():
+                self._lines_timer.start(int(wait_ms) + 1)
+            return self._lines
+        pm = self._new_pixmap()
+        pm.fill(self.palette().color(QPalette.ColorRole.Window))
+        p = QPainter(pm)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self._paint_connections(p, key)
+        p.end()
+        self._lines, self._lines_key, self._lines_time = pm, key, time.perf_counter()
+        return pm
+
+    def _paint_connections(self, p: QPainter, key: np.ndarray) -> None:
+        """One pen per (dashed, sign, width step); each curve is stroked alone (merged paths with
+        overlapping curves rasterise slower)."""
+        if len(key) != len(self.conns):
+            return
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        order = np.argsort(key, kind="stable")
+        bounds = np.flatnonzero(np.diff(key[order])) + 1
+        conns = self.conns
+        for group in np.split(order, bounds):
+            k = int(key[group[0]])
+            t = (k % WIDTH_LEVELS) / (WIDTH_LEVELS - 1)
+            pen = QPen(colors.signed_color(1.0 if (k // WIDTH_LEVELS) % 2 else -1.0, 0.12 + 0.88 * t))
+            pen.setWidthF(0.6 + 4.4 * t)
+            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+            if k // (2 * WIDTH_LEVELS):
+                pen.setStyle(Qt.PenStyle.DashLine)
+            p.setPen(pen)
+            for i in group.tolist():
+                p.drawPath(conns[i].path)
+
+    def _paint_biases(self, p: QPainter, ci: int, col) -> None:
+        if self.params is None or ci - 1 >= len(self.params):
+            return
+        b = np.asarray(self.params[ci - 1][1], dtype=np.float64)
+        if b.size == 0:
+            return
+        top = float(np.max(np.abs(b))) if np.isfinite(b).all() else 0.0
+        top = top or 1.0
+        for j, r in col:
+            if 0 <= j < b.shape[0] and math.isfinite(b[j]):
+                t = min(1.0, abs(float(b[j])) / top)
+                h = max(1.0, (r.height() - 4) * t)
+                p.fillRect(
+                    QRectF(r.left() - 5, r.bottom() - 2 - h, 3, h), colors.signed_color(float(b[j]), 0.9)
+                )
+
+    def _paint_overlay(self) -> QPixmap:
+        """What changes only with the layout or theme: neuron frames, labels, ellipsis pills."""
+        pm = self._new_pixmap()
+        pm.fill(Qt.GlobalColor.transparent)
+        p = QPainter(pm)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
         pal = self.palette()
         text = colors.text_color(pal)
         dim = colors.text_color(pal, dim=True)
-        for c in self.conns:
-            pen = QPen(c.color or dim, c.width)
-            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-            if c.src < 0 or c.dst < 0:
-                pen.setStyle(Qt.PenStyle.DashLine)
-            p.setPen(pen)
-            dx = (c.p1.x() - c.p0.x()) * 0.45
-            if abs(c.p0.y() - c.p1.y()) < 0.5:
-                p.drawLine(c.p0, c.p1)
-            else:
-                path = QPainterPath(c.p0)
-                path.cubicTo(QPointF(c.p0.x() + dx, c.p0.y()), QPointF(c.p1.x() - dx, c.p1.y()), c.p1)
-                p.drawPath(path)
         border = colors.mix(text, QColor(pal.color(QPalette.ColorRole.Window)), 0.65)
         small = QFont(self.font())
         small.setPointSizeF(max(7.0, self.font().pointSizeF() * 0.85))
@@ -226,20 +474,12 @@ class NetworkCanvas(QWidget):
                 if j < 0:
                     self._paint_ellipsis(p, ci, r, small, dim)
                     continue
-                img = self.images.get((ci, j))
-                if img is not None:
-                    p.drawImage(r, img)
-                else:
-                    p.setBrush(pal.color(QPalette.ColorRole.Base))
-                    p.setPen(Qt.PenStyle.NoPen)
-                    p.drawRoundedRect(r, 3, 3)
                 p.setBrush(Qt.BrushStyle.NoBrush)
                 p.setPen(QPen(border, 1))
                 p.drawRoundedRect(r, 3, 3)
-                if ci > 0:
-                    self._paint_bias(p, ci, j, r)
             self._paint_labels(p, ci, col, small, text, dim)
         p.end()
+        return pm
 
     def _paint_ellipsis(self, p: QPainter, ci: int, r: QRectF, font: QFont, dim: QColor) -> None:
         text = f"\u2026 {self.sizes[ci] - 2 * EDGE_SHOWN:,} more"
@@ -252,18 +492,6 @@ class NetworkCanvas(QWidget):
         p.drawRoundedRect(pill, h / 2, h / 2)
         p.setPen(dim)
         p.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)
-
-    def _paint_bias(self, p: QPainter, ci: int, j: int, r: QRectF) -> None:
-        if self.params is None or ci - 1 >= len(self.params):
-            return
-        b = self.params[ci - 1][1]
-        if j >= b.shape[0]:
-            return
-        top = float(np.max(np.abs(b))) or 1.0
-        t = min(1.0, abs(float(b[j])) / top)
-        h = max(1.0, (r.height() - 4) * t)
-        bar = QRectF(r.left() - 5, r.bottom() - 2 - h, 3, h)
-        p.fillRect(bar, colors.signed_color(float(b[j]), 0.9))
 
     def _paint_labels(self, p, ci, col, small, text, dim) -> None:
         names = self.col_names[ci] if ci < len(self.col_names) else []
@@ -446,11 +674,12 @@ class _LayerControls(QFrame):
         self.plus.clicked.connect(self._add)
         self.activation.activated.connect(self._activation)
         self.dropout.valueChanged.connect(self._dropout)
-        self.setFixedWidth(MIN_COL_W - 14)
+        self.setFixedWidth(CONTROLS_W)
 
     def set_layer(self, layer: LayerSpec) -> None:
         text = f"{layer.units:,} neuron{'s' if layer.units != 1 else ''}"
-        if self.units.fontMetrics().horizontalAdvance(text) > self.width() - 2 * 24 - 8:
+        room = self.width() - self.minus.width() - self.plus.width() - 8
+        if self.units.fontMetrics().horizontalAdvance(text) > room:
             text = f"{layer.units:,}"
         self.units.setText(text)
         self.units.setToolTip(f"{layer.units:,} neurons in hidden layer {self.index + 1}")
@@ -478,7 +707,7 @@ def _small_button(text: str, tip: str) -> QToolButton:
     b.setText(text)
     b.setToolTip(tip)
     b.setAutoRaise(False)
-    b.setFixedSize(24, 24)
+    b.setFixedSize(22, 22)
     f = b.font()
     f.setBold(True)
     b.setFont(f)
@@ -528,13 +757,13 @@ class NetworkView(QWidget):
         self.remove_layer_button = _small_button("\u2212 layer", "Remove the last hidden layer")
         self.add_layer_button = _small_button("+ layer", "Add a hidden layer")
         for b in (self.remove_layer_button, self.add_layer_button):
-            b.setFixedWidth(56)
+            b.setFixedWidth(54)
             row.addWidget(b)
         lay.addWidget(self.layers_label)
         lay.addLayout(row)
         self.remove_layer_button.clicked.connect(self.remove_layer)
         self.add_layer_button.clicked.connect(self.add_layer)
-        box.setFixedWidth(MIN_COL_W - 14)
+        box.setFixedWidth(CONTROLS_W)
         return box
 
     def position_controls(self) -> None:
@@ -543,7 +772,9 @@ class NetworkView(QWidget):
             return
         h = HEADER_H - 12
         x0 = self.canvas.column_x(0)
-        self._layers_box.setGeometry(int(x0 - self._layers_box.width() / 2), 6, self._layers_box.width(), 52)
+        # left-aligned: centred on the input column it would overlap the first layer's controls
+        left = int(min(x0 - self._layers_box.width() / 2, 4))
+        self._layers_box.setGeometry(max(0, left), 6, self._layers_box.width(), 52)
         self._input_caption.setGeometry(int(x0 - 60), 52, 120, h - 52 + 6)
         for i, box in enumerate(self.layer_controls):
             x = self.canvas.column_x(i + 1)
