@@ -44,8 +44,8 @@ def test_soak_live_training(qtbot):
             lambda: controller.engine_ready and controller.last_snapshot is not None, timeout=120_000
         )
         controller.worker.post(
-            "set_relay", int(os.environ.get("PLAYGROUND_SOAK_RELAY", "25"))
-        )  # ~25 extra queued emits per training chunk
+            "set_relay", int(os.environ.get("PLAYGROUND_SOAK_RELAY", "50"))
+        )  # ~50 extra queued emits per training chunk (~36 chunks/s)
         controller.play()
         qtbot.wait(5000)  # let buffers reach their working size before the baseline
         rss0 = rss_bytes()
@@ -69,10 +69,10 @@ def test_soak_live_training(qtbot):
         )
         assert emissions >= MIN_EMISSIONS
         assert controller.last_snapshot.step > step0
-        # liveness: a 10 ms GUI timer kept ticking under load and was never starved for a second
-        # (its rate is bounded by GIL contention with the engine's per-record Python work)
-        assert len(ticks) > elapsed * 5
-        assert max(gaps) < 1.0
+        # liveness: a 10 ms GUI timer kept ticking under load (measured ~60 ticks/s, worst gap
+        # ~0.13 s on 2 cores while drawing ~30 frames/s) and was never starved for half a second
+        assert len(ticks) > elapsed * 30, f"{len(ticks) / elapsed:.0f} GUI timer ticks/s"
+        assert max(gaps) < 0.5, f"the GUI thread stalled for {max(gaps):.2f} s"
         assert growth < 80e6, f"memory grew by {growth / 1e6:.0f} MB"
         assert abs(drift) < 2_000, f"sys.getrefcount(True) drifted by {drift}"
     finally:

@@ -1,7 +1,7 @@
 """Live plots: loss, gradient norm per layer, accuracy / R².
 
 Plot items are created once; a QTimer (60 Hz) redraws from the controller's LiveHistory with
-``setData`` only when it changed (the worker sends ~32 snapshots/s), never once per training step,
+``setData`` only when it changed (the worker sends ~36 snapshots/s), never once per training step,
 and only the plots that are visible. Curves use pen width 1, no antialiasing, ``setClipToView``
 and peak downsampling so long runs stay cheap.
 
@@ -253,7 +253,7 @@ class PlotsPanel(QWidget):
 
         self.grids = {key: GridLines(w) for key, w in self.plot_widgets().items()}
         self._follow = dict.fromkeys(self.plot_widgets(), True)  # ranges track the data
-        for key, w in self.plot_widgets().items():
+        for w in self.plot_widgets().values():
             vb = w.getPlotItem().getViewBox()
             vb.sigRangeChanged.connect(self._on_range_changed)
             vb.sigRangeChangedManually.connect(self._on_user_range)

@@ -107,7 +107,7 @@ class TrainingWorker(QObject):
         self._relay_counter = 0
         # tunables (set before the thread starts, or through post)
         self.warm_up = True
-        self.snapshot_hz = 32.0  # plots redraw once per snapshot: a little above 30 frames/s
+        self.snapshot_hz = 36.0  # plots redraw once per snapshot: a little above 30 frames/s
         self.grid_hz = 16.0  # boundary heatmap and neuron thumbnails
         self.grid_resolution = 80
         self.grid_axes = (0, 1)

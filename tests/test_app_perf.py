@@ -1,0 +1,114 @@
+"""Drawing stays cheap while training: frames/s and training speed in the real window, and the
+cost of one network-view frame.
+
+The floors are conservative (offscreen, a loaded CI machine, two tests in parallel): they catch
+a regression such as a view that repaints everything every frame, not a missed target. The
+targets themselves (>= 30 frames/s, >= 80% of the headless engine) are what
+``playground --smoke-test`` reports.
+"""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from playground.app.controller import ExperimentController
+from playground.app.main_window import MainWindow
+from playground.app.widgets import PreviewController
+from playground.app.widgets.network_view import NetworkView
+from playground.experiment import Experiment
+from playground.spec import default_spec
+
+MIN_FRAMES_PER_S = 15.0
+MIN_RATIO = 0.4
+MAX_NETWORK_FRAME_MS = 10.0
+
+
+def headless_steps_per_s(seconds: float = 1.5) -> float:
+    exp = Experiment(default_spec())
+    exp.train(steps=100)
+    t0, s0 = time.perf_counter(), exp.step
+    while time.perf_counter() - t0 < seconds:
+        exp.train(steps=2000)
+    return (exp.step - s0) / (time.perf_counter() - t0)
+
+
+@pytest.mark.slow
+def test_window_draws_and_trains_fast_enough(qtbot):
+    controller = ExperimentController()
+    w = MainWindow(controller)
+    w.ask = lambda *a, **k: QMessageBox.StandardButton.Discard
+    qtbot.addWidget(w)
+    w.resize(1440, 900)
+    w.show()
+    try:
+        qtbot.waitUntil(
+            lambda: controller.engine_ready and controller.last_snapshot is not None, timeout=120_000
+        )
+        controller.play()
+        qtbot.waitUntil(lambda: controller.last_snapshot.step > 0, timeout=10_000)
+        qtbot.wait(1000)  # past the first, still-compiling frames
+        frames0, step0, t0 = w.plots.frames, controller.last_snapshot.step, time.perf_counter()
+        qtbot.wait(3000)
+        dt = time.perf_counter() - t0
+        fps = (w.plots.frames - frames0) / dt
+        steps_per_s = (controller.last_snapshot.step - step0) / dt
+        controller.pause()
+        qtbot.wait(200)
+        ratio = steps_per_s / headless_steps_per_s()
+        print(f"\nframes/s {fps:.1f}, steps/s {steps_per_s:,.0f}, vs headless {ratio:.2f}")
+        assert fps >= MIN_FRAMES_PER_S
+        assert ratio >= MIN_RATIO
+    finally:
+        controller.pause()
+        w.close()
+        controller.shutdown()
+
+
+def test_network_view_frame_is_cheap(qtbot):
+    """A new snapshot (weights + every neuron's picture) applied and painted: < 10 ms (median)."""
+    controller = PreviewController(default_spec())
+    view = NetworkView(controller)
+    qtbot.addWidget(view)
+    view.resize(560, 520)
+    view.show()
+    qtbot.wait(50)
+    exp = controller.experiment
+    total = int(exp.trainer.layout.sizes[1:].sum())
+    rng = np.random.default_rng(0)
+    target = QImage(view.canvas.size(), QImage.Format.Format_ARGB32_Premultiplied)
+    times = []
+    for _ in range(20):
+        params = [(W + 0.3 * rng.standard_normal(W.shape), b.copy()) for W, b in exp.params]
+        snap = SimpleNamespace(params=params, neuron_grids=rng.uniform(-1, 1, (total, 80, 80)))
+        t0 = time.perf_counter()
+        view.apply_snapshot(snap)
+        QWidget.render(view.canvas, target)
+        times.append(time.perf_counter() - t0)
+    median_ms = 1000 * float(np.median(times))
+    print(f"\nnetwork view frame: median {median_ms:.2f} ms, max {1000 * max(times):.2f} ms")
+    assert median_ms < MAX_NETWORK_FRAME_MS
+    assert view.canvas.compositions >= 20  # every snapshot was really drawn
+
+
+def test_network_view_fits_the_default_window(qtbot):
+    """The demo network needs no horizontal scroll bar at 1440x900."""
+    controller = ExperimentController(warm_up=False)
+    w = MainWindow(controller)
+    w.ask = lambda *a, **k: QMessageBox.StandardButton.Discard
+    qtbot.addWidget(w)
+    w.resize(1440, 900)
+    w.show()
+    try:
+        qtbot.wait(100)
+        scroll = w.network_view.scroll
+        assert not scroll.horizontalScrollBar().isVisible()
+        assert w.network_view.canvas.width() <= scroll.viewport().width()
+    finally:
+        w.close()
+        controller.shutdown()
