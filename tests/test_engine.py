@@ -506,3 +506,16 @@ def test_gemm_backend_is_found_and_chosen_by_default():
     assert gemm_functions() is not None, "numpy's OpenBLAS cblas_?gemm entry points were not found"
     tr = make_trainer()
     assert tr.resolved_backend() == "gemm"
+
+
+def test_large_predictions_split_over_threads_equal_single_thread(monkeypatch):
+    import playground.engine.trainer as T
+
+    tr = make_trainer(hidden=((7, "tanh"), (5, "relu")), n=50)
+    X = np.random.default_rng(1).normal(size=(20_000, 3))
+    monkeypatch.setattr(T, "PARALLEL_PREDICT_MIN", 10**9)
+    one, one_hid = tr.predict(X, hidden=True)
+    monkeypatch.setattr(T, "PARALLEL_PREDICT_MIN", 8192)
+    two, two_hid = tr.predict(X, hidden=True)
+    assert np.array_equal(one, two) and np.array_equal(one_hid, two_hid)
+    assert np.array_equal(tr.predict(X), one)

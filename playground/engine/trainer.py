@@ -525,22 +525,15 @@ class Trainer:
         out = np.empty((n, int(self.layout.sizes[-1])), dtype=self.dtype)
         width = int(self.layout.sizes[1:].sum())
         hid = np.empty((n if hidden else 0, width), dtype=self.dtype)
-        z, a, _, aoff = self._scratch()
-        K.predict_kernel(
-            theta,
-            X,
-            out,
-            self.layout.sizes,
-            self.acts,
-            self.slopes,
-            self.layout.woff,
-            self.layout.boff,
-            aoff,
-            z,
-            a,
-            EVAL_CHUNK,
-            hid,
-        )
+        pool = _predict_pool() if n >= PARALLEL_PREDICT_MIN else None
+        if pool is None:
+            self._predict_rows(theta, X, out, hid)
+        else:
+            half = (n // 2 // EVAL_CHUNK) * EVAL_CHUNK or n // 2
+            parts = [(X[:half], out[:half], hid[:half] if hidden else hid)]
+            parts.append((X[half:], out[half:], hid[half:] if hidden else hid))
+            for f in [pool.submit(self._predict_rows, theta, *p) for p in parts]:
+                f.result()
         return (out, hid) if hidden else out
 
     def _predict_rows(self, theta, X, out, hid) -> None:
