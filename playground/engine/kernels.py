@@ -898,31 +898,6 @@ def weight_sq_kernel(theta, sizes, woff, boff, result):
         result[l] = s
 
 
-@njit(**JIT)
-def eval_loss_kernel(
-    theta, X, Y, out, sizes, acts, slopes, woff, boff, aoff, z, a, delta, loss, huber, chunk
-):
-    """Mean loss over all rows (no dropout; Y flat) and the outputs into ``out``."""
-    n = X.shape[0]
-    n_in = sizes[0]
-    n_layers = sizes.shape[0] - 1
-    m = sizes[n_layers]
-    out_code = acts[n_layers - 1]
-    total = 0.0
-    for start in range(0, n, chunk):
-        rows = min(chunk, n - start)
-        for i in range(rows):
-            for k in range(n_in):
-                a[i * n_in + k] = X[start + i, k]
-        _forward(theta, sizes, acts, slopes, woff, boff, aoff, z, a, rows)
-        off = aoff[n_layers]
-        for i in range(rows):
-            total += _row_loss(loss, out_code, z, a, Y, off + i * m, (start + i) * m, m, delta, huber)
-            for j in range(m):
-                out[start + i, j] = a[off + i * m + j]
-    return total * _loss_scale(loss, m) / max(n, 1)
-
-
 # --------------------------------------------------------------------------- BLAS-path helpers
 # For wide layers the matrix products go to numpy's BLAS (outside numba: numba's np.dot
 # would need SciPy); everything elementwise stays here. trainer.Trainer._run_blas drives it.

@@ -607,34 +607,6 @@ class Trainer:
         K.weight_sq_kernel(self.theta, self.layout.sizes, self.layout.woff, self.layout.boff, sq)
         return np.sqrt(sq)
 
-    def evaluate_loss(self, X: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
-        """Mean data loss over a whole set (no dropout) and the outputs."""
-        X = np.ascontiguousarray(X, dtype=self.dtype)
-        Y = np.ascontiguousarray(Y, dtype=self.dtype)
-        out = np.empty((X.shape[0], int(self.layout.sizes[-1])), dtype=self.dtype)
-        if X.shape[0] == 0:
-            return float("nan"), out
-        z, a, delta, aoff = self._scratch()
-        lv = K.eval_loss_kernel(
-            self.theta.copy(),
-            X,
-            Y.ravel(),
-            out,
-            self.layout.sizes,
-            self.acts,
-            self.slopes,
-            self.layout.woff,
-            self.layout.boff,
-            aoff,
-            z,
-            a,
-            delta,
-            self.loss,
-            self.spec.training.huber_delta,
-            EVAL_CHUNK,
-        )
-        return float(lv), out
-
     # -- state (sessions) -----------------------------------------------------------------
     def state_arrays(self) -> dict[str, np.ndarray]:
         d = {

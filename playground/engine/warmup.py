@@ -1,5 +1,5 @@
-"""Compile every kernel variant a session can need, on tiny data, so that later calls
-(in the app's worker, or after an install) find them in numba's cache."""
+"""Compile every kernel a session on this machine can need, on tiny data, so that later
+calls (in the app's worker, or after an install) load them from numba's cache."""
 
 from __future__ import annotations
 
@@ -13,20 +13,18 @@ def warm_up(dtypes: tuple[str, ...] = ("float64", "float32")) -> None:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(12, 2))
     Y = (X[:, :1] > 0).astype(float)
+    labels = Y[:, 0].astype(np.int64)
     for dtype in dtypes:
-        for backend in ("fused", "gemm", "blas"):
-            spec = ExperimentSpec.from_dict(
-                {
-                    "network": {"hidden": [{"units": 3, "activation": "tanh", "dropout": 0.1}]},
-                    "training": {"dtype": dtype, "batch_size": 4},
-                }
-            )
-            tr = Trainer(spec, 2, 1, X, Y)
-            if backend == "gemm" and tr.resolved_backend() != "gemm":
-                continue  # no OpenBLAS to call on this machine
-            tr.backend = backend
-            tr.run(2)
-            tr.predict(X, hidden=True)
-            tr.evaluate_loss(X, Y)
-            if backend == "fused":
-                tr.loss_and_grad()
+        spec = ExperimentSpec.from_dict(
+            {
+                "network": {"hidden": [{"units": 3, "activation": "tanh", "dropout": 0.1}]},
+                "training": {"dtype": dtype, "batch_size": 4},
+            }
+        )
+        tr = Trainer(spec, 2, 1, X, Y)
+        tr.run(2)  # the backend this machine uses (gemm where numpy's OpenBLAS is found)
+        tr.predict(X, hidden=True)
+        tr.metrics(tr.eval_buffers(X, Y, labels), 0.5)
+        tr.weight_norms()
+        if dtype == "float64":
+            tr.loss_and_grad()  # L-BFGS, landscapes (float64 only)
