@@ -191,3 +191,14 @@ def test_race_save_and_open_round_trip_reenters_race_mode(window, qtbot, tmp_pat
     from playground.session import load_race
 
     assert [e.step for e in load_race(path)] == [40, 40, 40]
+
+
+def test_closing_during_a_race_keeps_the_normal_layout(window, qtbot):
+    # race mode hides the single-experiment docks; the saved layout must not
+    assert window.start_race(LRS)
+    assert window.racing and not window.plots_dock.isVisible()
+    window.save_settings()
+    window.exit_race()
+    window.plots_dock.hide()
+    window._restore_settings()
+    assert window.plots_dock.isVisible() and window.controls_dock.isVisible()

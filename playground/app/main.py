@@ -89,6 +89,15 @@ def main(argv: list[str] | None = None) -> int:
     from .main_window import MainWindow, app_icon
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
+    if smoke:
+        # a smoke test measures the default window: never the user's saved layout, and it
+        # leaves their settings untouched
+        import tempfile
+
+        from PySide6.QtCore import QSettings
+
+        QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
     app.setOrganizationName(settings.ORGANIZATION)
     app.setApplicationName(settings.APPLICATION)
     app.setApplicationDisplayName("Neural Playground")

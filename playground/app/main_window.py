@@ -327,7 +327,16 @@ class MainWindow(QMainWindow):
         self.boundary_view.discrete_check.setChecked(settings.bool_value("view/discretize", False))
 
     def save_settings(self) -> None:
-        settings.save_window(self.saveGeometry(), self.saveState())
+        state = self.saveState()
+        if self.racing:
+            # race mode hides the single-experiment docks: store the layout they return to
+            hidden = [d for d, visible in self._docks_before_race.items() if visible]
+            for d in hidden:
+                d.setVisible(True)
+            state = self.saveState()
+            for d in hidden:
+                d.setVisible(False)
+        settings.save_window(self.saveGeometry(), state)
         for key, a in self.plot_actions.items():
             settings.set_value(f"view/plot_{key}", a.isChecked())
         settings.set_value("view/loss_log", self.plots.log_check.isChecked())
