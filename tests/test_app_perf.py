@@ -112,3 +112,30 @@ def test_network_view_fits_the_default_window(qtbot):
     finally:
         w.close()
         controller.shutdown()
+
+
+def test_peak_envelope_is_small_incremental_and_keeps_the_raw_envelope():
+    """Curves draw a bounded min/max reduction, appended to as rows arrive, rebuilt on decimation."""
+    from playground.app.plots import PeakEnvelope
+
+    rng = np.random.default_rng(0)
+    n = 20_000
+    x = np.arange(n) * 0.01
+    y = rng.standard_normal(n)
+    y[5000:5100] = np.nan  # a gap stays a gap
+    y[777], y[12345] = 50.0, -40.0  # single spikes survive
+    env = PeakEnvelope(256)
+    m = 0
+    while m < n:
+        m = min(n, m + int(rng.integers(1, 300)))
+        px, py = env.update(x[:m], y[:m])
+        assert len(px) <= 2 * 256 + env.width
+        assert np.all(np.diff(px) >= 0)
+        idx = np.searchsorted(x[:m], px)
+        assert np.array_equal(x[idx], px)  # every point drawn is a real row
+        ok = np.isfinite(py)
+        assert np.array_equal(py[ok], y[idx][ok])
+        assert np.nanmax(py) == np.nanmax(y[:m]) and np.nanmin(py) == np.nanmin(y[:m])
+    # the core decimated its history (every other row): detected, rebuilt once
+    px, py = env.update(x[::2], y[::2])
+    assert np.nanmax(py) == np.nanmax(y[::2]) and px[-1] == x[::2][-1]

@@ -12,7 +12,15 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QTimer, Slot
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGraphicsItem,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
 
 from . import theme
 from .controller import ExperimentController
@@ -101,6 +109,10 @@ class BoundaryView(QWidget):
         self.curve = pg.PlotDataItem(pen=pg.mkPen("#1f2328", width=2))
         for it in (self.train_points, self.test_points, self.curve):
             pi.addItem(it)
+        for it in (self.train_points, self.test_points):
+            # the points change only with the data or the axes: each heatmap update (~16/s)
+            # repaints the region under them, which is then a pixmap blit, not ~500 symbols
+            it.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.colorbar: pg.ColorBarItem | None = None
         self.legend: pg.LegendItem | None = None
         self._regression_lut = pg.colormap.get(REGRESSION_CMAP).getLookupTable(nPts=256)

@@ -1,9 +1,9 @@
 """Live plots: loss, gradient norm per layer, accuracy / R².
 
-Plot items are created once; a QTimer (60 Hz) redraws from the controller's LiveHistory with
-``setData`` only when it changed (the worker sends ~36 snapshots/s), never once per training step,
-and only the plots that are visible. Curves use pen width 1, no antialiasing, ``setClipToView``
-and peak downsampling so long runs stay cheap.
+Plot items are created once; a QTimer (60 Hz) redraws from the controller's LiveHistory only
+when it changed (the worker sends ~36 snapshots/s), never once per training step, and only the
+plots that are visible. Curves use pen width 1, no antialiasing, and pre-reduced data so long
+runs stay cheap.
 
 What made frames expensive, and what replaced it (the GUI thread shares the GIL with the trainer,
 so every millisecond painted here is one the trainer may wait for):
@@ -12,8 +12,14 @@ so every millisecond painted here is one the trainer may wait for):
   repainted both axes (~3 ms per plot per frame): the grid is one cheap "pairs" curve instead
   (:class:`GridLines`), and the axes repaint only when the range changes;
 - auto-range recomputed bounds and moved the axes on every frame: ranges follow the data at a
-  few Hz (:data:`RANGE_INTERVAL_S`) with headroom on the epoch axis, until the user pans or zooms
-  (a double-click resumes following);
+  few Hz (:data:`RANGE_INTERVAL_S`), the epoch axis to round numbers past the data, until the
+  user pans or zooms (a double-click resumes following);
+- pyqtgraph's clip-to-view and downsampling rescanned every curve's whole history each frame:
+  each curve keeps an incremental min/max :class:`PeakEnvelope` (a few hundred points, the raw
+  envelope intact) fed straight to its PlotCurveItem (:class:`EnvelopeCurve`); a zoomed-in view
+  reduces just its visible range;
+- axes, title, legend, grid and event markers keep a pixmap cache (curve updates repaint the
+  region they overlap: a blit instead of their Python ``paint``).
 - legends sit in the title row, never over the curves.
 """
 
@@ -25,7 +31,7 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Slot
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QVBoxLayout, QWidget
 
 from . import theme
 from .controller import ExperimentController
@@ -36,8 +42,19 @@ LAYER_COLORS = ("#0877bd", "#f59322", "#3fa34d", "#c2417b", "#8e6ccf", "#d4b21f"
 EMA_ALPHA = 0.1  # weight of the newest point in the smoothed loss
 LOG_FLOOR = 1e-300
 FRAME_MS = 16  # poll the history at 60 Hz; a frame is drawn only when it changed
-RANGE_INTERVAL_S = 0.25  # ranges follow the data at 4 Hz, not every frame
-X_HEADROOM = 1.15  # the epoch axis reaches 15% past the data, so it moves rarely
+RANGE_INTERVAL_S = 0.4  # the y ranges follow the data at 2.5 Hz, not every frame
+X_HEADROOM = 1.05  # the epoch axis ends at a round number past the data (_nice_end): it moves rarely
+NICE_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+ENVELOPE_BUCKETS = 512  # a curve draws at most ~2 points per bucket: far more than its pixels
+
+
+def _nice_end(v: float) -> float:
+    """The smallest round number (NICE_STEPS x 10^k) >= v: ~10 axis changes per decade of epochs
+    (each one re-lays the axis out and rebuilds the grid), and stable tick labels in between."""
+    if not math.isfinite(v) or v <= 1e-3:
+        return 1e-3
+    scale = 10.0 ** math.floor(math.log10(v))
+    return next((m * scale for m in NICE_STEPS if m * scale >= v * (1 - 1e-12)), 10.0 * scale)
 
 
 def ema(values: np.ndarray, alpha: float = EMA_ALPHA, start: float = np.nan) -> np.ndarray:
@@ -53,6 +70,100 @@ def ema(values: np.ndarray, alpha: float = EMA_ALPHA, start: float = np.nan) -> 
     return out
 
 
+class PeakEnvelope:
+    """One curve's data reduced to at most ``2 * buckets`` points (+ a short raw tail), incrementally.
+
+    Every bucket of ``width`` consecutive rows keeps its minimum and its maximum at their own x, so
+    the raw min/max envelope (spikes included) stays visible however long the run. New rows are
+    folded in as they arrive; when there are too many buckets, pairs merge and the width doubles
+    (O(buckets), rarely). Short series pass through untouched. The history may be decimated by the
+    core (it shrinks, or its rows move): that is detected and the envelope is rebuilt once.
+    """
+
+    def __init__(self, buckets: int = ENVELOPE_BUCKETS):
+        self.max_buckets = int(buckets)
+        self.reset()
+
+    def reset(self) -> None:
+        self.width = 0  # rows per bucket; 0: no buckets yet (the series is short, drawn raw)
+        self.done = 0  # rows folded into buckets
+        self.k = 0
+        cap = self.max_buckets + 1
+        self._xlo, self._lo = np.empty(cap), np.empty(cap)
+        self._xhi, self._hi = np.empty(cap), np.empty(cap)
+        self._mark = (math.nan, math.nan)  # (x, y) of row done - 1: detects a rewritten history
+
+    def update(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = min(len(x), len(y))
+        if self.done and (n < self.done or not self._same_mark(x, y)):
+            self.reset()
+        if self.width == 0:
+            if n <= 2 * self.max_buckets:
+                return x[:n], y[:n]
+            self.width = 1 << max(0, math.ceil(math.log2(n / self.max_buckets)))
+        while True:
+            m = min((n - self.done) // self.width, self.max_buckets + 1 - self.k)
+            if m > 0:
+                self._fold(x, y, m)
+            if self.k <= self.max_buckets and (n - self.done) < self.width:
+                break
+            self._merge_pairs()
+        if self.done:
+            self._mark = (float(x[self.done - 1]), float(y[self.done - 1]))
+        return self._points(x[self.done : n], y[self.done : n])
+
+    def _same_mark(self, x: np.ndarray, y: np.ndarray) -> bool:
+        mx, my = self._mark
+        vx, vy = float(x[self.done - 1]), float(y[self.done - 1])
+        return vx == mx and (vy == my or (vy != vy and my != my))
+
+    def _fold(self, x: np.ndarray, y: np.ndarray, m: int) -> None:
+        w, s = self.width, self.done
+        e = s + m * w
+        ys = np.asarray(y[s:e], dtype=np.float64).reshape(m, w)
+        xs = np.asarray(x[s:e], dtype=np.float64).reshape(m, w)
+        finite = np.isfinite(ys)
+        ilo = np.where(finite, ys, np.inf).argmin(axis=1)
+        ihi = np.where(finite, ys, -np.inf).argmax(axis=1)
+        r = np.arange(m)
+        k = self.k
+        self._lo[k : k + m], self._xlo[k : k + m] = ys[r, ilo], xs[r, ilo]
+        self._hi[k : k + m], self._xhi[k : k + m] = ys[r, ihi], xs[r, ihi]
+        empty = ~finite.any(axis=1)
+        if empty.any():  # no finite value: the bucket is a gap in the line
+            idx = k + np.flatnonzero(empty)
+            self._lo[idx] = self._hi[idx] = np.nan
+        self.k += m
+        self.done = e
+
+    def _merge_pairs(self) -> None:
+        k = self.k
+        if k % 2:  # the odd last bucket goes back to the raw tail and is folded again
+            k -= 1
+            self.done -= self.width
+        half = k // 2
+        for pos, val, better in ((self._xlo, self._lo, np.less), (self._xhi, self._hi, np.greater)):
+            a, b = val[0:k:2].copy(), val[1:k:2].copy()
+            pa, pb = pos[0:k:2].copy(), pos[1:k:2].copy()
+            take_b = better(b, a) | (np.isnan(a) & ~np.isnan(b))
+            val[:half] = np.where(take_b, b, a)
+            pos[:half] = np.where(take_b, pb, pa)
+        self.k = half
+        self.width *= 2
+
+    def _points(self, tail_x: np.ndarray, tail_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        k, t = self.k, len(tail_x)
+        xlo, lo, xhi, hi = self._xlo[:k], self._lo[:k], self._xhi[:k], self._hi[:k]
+        lo_first = xlo <= xhi
+        px, py = np.empty(2 * k + t), np.empty(2 * k + t)
+        px[0 : 2 * k : 2] = np.where(lo_first, xlo, xhi)
+        py[0 : 2 * k : 2] = np.where(lo_first, lo, hi)
+        px[1 : 2 * k : 2] = np.where(lo_first, xhi, xlo)
+        py[1 : 2 * k : 2] = np.where(lo_first, hi, lo)
+        px[2 * k :], py[2 * k :] = tail_x, tail_y
+        return px, py
+
+
 def _pen(color: str, alpha: int = 255, style=Qt.PenStyle.SolidLine):
     c = pg.mkColor(color)
     c.setAlpha(alpha)
@@ -66,8 +177,10 @@ def _new_plot(title: str, y_label: str) -> pg.PlotWidget:
     p.setTitle(title, size="10pt", justify="left")
     p.setLabel("bottom", "epoch")
     p.setLabel("left", y_label)
-    p.setClipToView(True)
-    p.setDownsampling(auto=True, mode="peak")
+    # curves get data already reduced by PeakEnvelope: pyqtgraph's own clip / downsampling would
+    # only rescan it every frame
+    p.setClipToView(False)
+    p.setDownsampling(ds=1, auto=False)
     p.setMenuEnabled(True)
     p.hideButtons()
     vb = p.getViewBox()
@@ -77,6 +190,26 @@ def _new_plot(title: str, y_label: str) -> pg.PlotWidget:
     theme.style_plot(p, grid=False)
     w.setMinimumSize(220, 150)
     return w
+
+
+_CACHED = QGraphicsItem.CacheMode.DeviceCoordinateCache
+
+
+def _cache_decorations(plot: pg.PlotWidget) -> None:
+    """Axes, title and legend keep a pixmap of themselves (repainted only when they change).
+
+    Every curve update repaints the scene region it covers, which reaches into the axes; without
+    a cache each of them re-ran its Python ``paint`` every frame (~2 ms per frame in all)."""
+    pi = plot.getPlotItem()
+    items = [pi.getAxis(name) for name in ("left", "bottom", "right", "top")] + [pi.titleLabel]
+    if pi.legend is not None:
+        items.append(pi.legend)
+    for it in items:
+        if it is not None:
+            it.setCacheMode(_CACHED)
+    for name in ("left", "bottom"):
+        # no SI-prefix relabelling (an HTML label re-set and a layout pass) at every range change
+        pi.getAxis(name).enableAutoSIPrefix(False)
 
 
 def _title_legend(plot: pg.PlotWidget, columns: int) -> pg.LegendItem:
@@ -91,11 +224,77 @@ def _title_legend(plot: pg.PlotWidget, columns: int) -> pg.LegendItem:
     return legend
 
 
-def _curve(plot: pg.PlotWidget, color: str, name: str | None = None, alpha: int = 255) -> pg.PlotDataItem:
-    item = plot.getPlotItem().plot([], [], pen=_pen(color, alpha), name=name, connect="finite")
-    item.setClipToView(True)
-    item.setDownsampling(auto=True, method="peak")
+class EnvelopeCurve(pg.PlotDataItem):
+    """A PlotDataItem whose (already reduced) points go straight to its PlotCurveItem.
+
+    ``PlotDataItem.setData`` re-derives bounds, log values and display datasets and emits several
+    signals each time (~0.3 ms per curve per frame while training); here the plot keeps its ranges
+    itself, so only the log transform of the y axis is needed. Legend, pen and visibility work as
+    for any PlotDataItem; ``getData`` returns the points drawn (before any log transform).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.envelope = PeakEnvelope()
+        self._points = (np.empty(0), np.empty(0))
+
+    def set_points(self, x: np.ndarray, y: np.ndarray) -> None:
+        self._points = (x, y)
+        if self.opts["logMode"][1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                y = np.log10(y)
+        o = self.opts
+        self.curve.setData(x=x, y=y, pen=o["pen"], connect=o["connect"], antialias=o["antialias"])
+        if not self.curve.isVisible():  # PlotDataItem hides it while its own dataset is empty
+            self.curve.show()
+
+    def getData(self):
+        return self._points
+
+    def updateItems(self, *args, **kwargs):  # a log-mode switch re-derives the drawn points
+        super().updateItems(*args, **kwargs)
+        if len(getattr(self, "_points", ((),))[0]):
+            self.set_points(*self._points)
+
+
+def _curve(plot: pg.PlotWidget, color: str, name: str | None = None, alpha: int = 255) -> EnvelopeCurve:
+    item = EnvelopeCurve([], [], pen=_pen(color, alpha), name=name, connect="finite")
+    item.setClipToView(False)
+    item.setDownsampling(ds=1, auto=False)
+    plot.getPlotItem().addItem(item)
     return item
+
+
+def peak_reduce(x: np.ndarray, y: np.ndarray, buckets: int = ENVELOPE_BUCKETS):
+    """One-shot min/max reduction of (x, y) to about ``2 * buckets`` points (zoomed-in views)."""
+    env = PeakEnvelope(buckets)
+    return env.update(x, y)
+
+
+def _set_curve(
+    item: EnvelopeCurve,
+    x: np.ndarray,
+    y: np.ndarray,
+    floor: float | None = None,
+    view: tuple[float, float] | None = None,
+) -> None:
+    """Draw (x, y) through the item's PeakEnvelope; ``floor`` clamps from below (log axes) after
+    the reduction (min / max commute with it), so no full-length copy is made per frame. With
+    ``view`` (the user zoomed or panned: x range), only that part is reduced, at full detail."""
+    n = min(len(x), len(y))
+    if n == 0:
+        item.envelope.reset()
+        item.set_points(np.empty(0), np.empty(0))
+        return
+    if view is None:
+        px, py = item.envelope.update(x, y)
+    else:
+        i0 = max(0, int(np.searchsorted(x[:n], view[0])) - 1)
+        i1 = min(n, int(np.searchsorted(x[:n], view[1])) + 1)
+        px, py = peak_reduce(x[i0:i1], y[i0:i1])
+    if floor is not None:
+        py = np.maximum(py, floor)
+    item.set_points(px, py)
 
 
 def _finite_range(arrays, log: bool) -> tuple[float, float] | None:
@@ -132,6 +331,7 @@ class GridLines:
         self.plot = plot
         self.item = pg.PlotCurveItem(connect="pairs", antialias=False, skipFiniteCheck=True)
         self.item.setZValue(-100)
+        self.item.setCacheMode(_CACHED)  # changes with the range only; curves repaint over it
         plot.getPlotItem().getViewBox().addItem(self.item, ignoreBounds=True)
         self.set_color()
 
@@ -252,6 +452,8 @@ class PlotsPanel(QWidget):
         self.test_metric = _curve(self.metric_plot, TEST_COLOR, "test")
 
         self.grids = {key: GridLines(w) for key, w in self.plot_widgets().items()}
+        for w in self.plot_widgets().values():
+            _cache_decorations(w)
         self._follow = dict.fromkeys(self.plot_widgets(), True)  # ranges track the data
         for w in self.plot_widgets().values():
             vb = w.getPlotItem().getViewBox()
@@ -355,6 +557,12 @@ class PlotsPanel(QWidget):
     def _force_redraw(self, *_args) -> None:
         self._drawn_version = -1
         self._range_due = True
+        for c in self._curves():
+            c.envelope.reset()  # what a curve shows may change (smoothing, log): rebuilt once
+
+    def _curves(self) -> list[pg.PlotDataItem]:
+        fixed = [self.train_raw, self.test_raw, self.train_loss, self.test_loss]
+        return fixed + [self.train_metric, self.test_metric] + list(self.grad_curves)
 
     @Slot(object, object, object)
     def _on_range_changed(self, vb, _range, _changed) -> None:
@@ -368,6 +576,7 @@ class PlotsPanel(QWidget):
         for key, w in self.plot_widgets().items():
             if w.getPlotItem().getViewBox() is vb:
                 self._follow[key] = False  # the user panned or zoomed: stop following the data
+                self._drawn_version = -1  # and the curves are redrawn at the detail of that range
 
     @Slot(object)
     def _on_plot_clicked(self, event) -> None:
@@ -377,6 +586,7 @@ class PlotsPanel(QWidget):
             if w.scene() is self.sender():
                 self._follow[key] = True  # double-click: follow the data again
         self._range_due = True
+        self._drawn_version = -1
 
     def _rebuild_grad_curves(self, n_layers: int) -> None:
         if n_layers == self._n_layers:
@@ -428,28 +638,37 @@ class PlotsPanel(QWidget):
             g = live["grad_norm_w"]
             if g.ndim == 2 and g.shape[1] != self._n_layers and len(g):
                 self._rebuild_grad_curves(g.shape[1])
+            view = self._zoomed_x("gradients")
             for l, c in enumerate(self.grad_curves):
-                c.setData(x, np.maximum(g[:, l], LOG_FLOOR) if g.ndim == 2 and len(g) else [])
+                _set_curve(c, x, g[:, l] if g.ndim == 2 and len(g) else x[:0], LOG_FLOOR, view)
         if self.metric_plot.isVisible():
-            self.train_metric.setData(x, live["train_metric"])
-            self.test_metric.setData(x, live["test_metric"])
+            view = self._zoomed_x("metric")
+            _set_curve(self.train_metric, x, live["train_metric"], None, view)
+            _set_curve(self.test_metric, x, live["test_metric"], None, view)
         self._draw_events()
         self._update_ranges(x)
 
     def _draw_loss(self, live, x: np.ndarray) -> None:
         tr, te = live["train_loss"], live["test_loss"]
-        if self.log_check.isChecked():
-            tr, te = np.maximum(tr, LOG_FLOOR), np.maximum(te, LOG_FLOOR)
+        floor = LOG_FLOOR if self.log_check.isChecked() else None
+        view = self._zoomed_x("loss")
         if self.smooth_check.isChecked():
-            self.train_raw.setData(x, tr)
-            self.test_raw.setData(x, te)
-            self.train_loss.setData(x, self._smoothed("train", tr))
-            self.test_loss.setData(x, self._smoothed("test", te))
+            _set_curve(self.train_raw, x, tr, floor, view)
+            _set_curve(self.test_raw, x, te, floor, view)
+            _set_curve(self.train_loss, x, self._smoothed("train", tr), floor, view)
+            _set_curve(self.test_loss, x, self._smoothed("test", te), floor, view)
         else:
-            self.train_raw.setData([], [])
-            self.test_raw.setData([], [])
-            self.train_loss.setData(x, tr)
-            self.test_loss.setData(x, te)
+            _set_curve(self.train_raw, x[:0], x[:0])
+            _set_curve(self.test_raw, x[:0], x[:0])
+            _set_curve(self.train_loss, x, tr, floor, view)
+            _set_curve(self.test_loss, x, te, floor, view)
+
+    def _zoomed_x(self, key: str) -> tuple[float, float] | None:
+        """The x range the user zoomed or panned to (curves then show it at full detail), or None."""
+        if self._follow[key]:
+            return None
+        (x0, x1), _y = self.plot_widgets()[key].getPlotItem().getViewBox().viewRange()
+        return (x0, x1)
 
     def _update_ranges(self, x: np.ndarray) -> None:
         """Follow the data: the epoch axis when the curves reach its end, y at a few Hz."""
@@ -462,8 +681,9 @@ class PlotsPanel(QWidget):
             vb = w.getPlotItem().getViewBox()
             (_x0, x1), (y0, y1) = vb.viewRange()
             new_x = None
-            if x_end > x1 or x_end < x1 / (X_HEADROOM * X_HEADROOM) or self._range_due:
-                new_x = (0.0, max(x_end * X_HEADROOM, 1e-3))
+            end = _nice_end(x_end * X_HEADROOM)
+            if x_end > x1 or end < x1 or self._range_due:
+                new_x = (0.0, end)
             new_y = self._y_range(key) if due else None
             if new_y is not None:
                 span = max(y1 - y0, 1e-12)
@@ -539,6 +759,7 @@ class PlotsPanel(QWidget):
                     "anchors": [(0, 0), (0, 0)],
                 },
             )
+            line.setCacheMode(_CACHED)
             pi.addItem(line, ignoreBounds=True)
             self._event_lines.append(line)
         self._events_drawn = list(events)

@@ -1,8 +1,8 @@
 """The training worker: a QObject moved to a QThread that owns the experiment while it trains.
 
-Its loop (``run``) trains in chunks of ``experiment.train(steps=k)``, with ``k`` adapted so a
-chunk ends when the next snapshot is due (~30 ms: most of the thread's time is then spent in
-the nogil kernels, not in Python that competes with the GUI for the GIL), and between chunks
+Its loop (``run``) trains in chunks of ``experiment.train(..., should_stop=...)`` that end
+exactly when the next snapshot is due (the engine checks between its nogil kernel calls, one per
+history row), or at once when a command is queued, and between chunks
 it runs the commands the GUI queued (:meth:`post`): play/pause, step, replace the experiment,
 apply training settings live... At most ``snapshot_hz`` times per second it builds a
 :class:`Snapshot` (plain copies, including the decision-boundary grid computed here, never in
@@ -28,6 +28,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from playground.experiment import Experiment
 from playground.spec import DataSpec, LayerSpec, NetworkSpec, default_spec
 
+ACK_POLL_S = 0.002  # a due snapshot waiting for the GUI's acknowledgement is retried this often
 MAX_HIDDEN_NEURONS_IN_GRID = 512  # beyond this, thumbnails of every neuron cost too much per frame
 
 
@@ -102,7 +103,9 @@ class TrainingWorker(QObject):
         self._sent_len = 0
         self._last_snapshot = 0.0
         self._last_grid = 0.0
-        self._chunk = 200
+        self._chunk = 200  # steps of a first chunk, before the rate is known
+        self._rate = 0.0  # measured steps/s of the current experiment (sizes chunks)
+        self._deadline = 0.0
         self._rate_window: list[tuple[float, int]] = []
         self._relay_counter = 0
         # tunables (set before the thread starts, or through post)
@@ -190,31 +193,40 @@ class TrainingWorker(QObject):
         except Exception as e:  # a command must never kill the loop
             self.commandFailed.emit(str(e))
 
-    def _chunk_steps(self) -> int:
-        """Steps for the next chunk: ``target_chunk_s`` long, cut short at the next snapshot."""
-        if not self._running:
-            return self._pending_steps
-        left = self._last_snapshot + 1.0 / self.snapshot_hz - time.perf_counter()
-        if left >= self.target_chunk_s or self._chunk <= 1:
-            return self._chunk
-        # _chunk steps take ~target_chunk_s: scale down to what fits before the snapshot
-        return max(1, int(self._chunk * max(left, 0.004) / self.target_chunk_s))
+    def _chunk_deadline(self) -> float:
+        """When the running chunk should end: at the next snapshot, ``target_chunk_s`` at most.
+
+        A snapshot that is due but not yet acknowledged by the GUI is polled for every
+        ``ACK_POLL_S``, so it leaves as soon as the GUI is ready."""
+        now = time.perf_counter()
+        due = self._last_snapshot + 1.0 / self.snapshot_hz
+        if due <= now:
+            return now + ACK_POLL_S
+        return min(due, now + self.target_chunk_s)
+
+    def _stop_chunk(self) -> bool:
+        # checked by the engine between its kernel calls (one per history row: ~0.1 ms apart)
+        return time.perf_counter() >= self._deadline or not self._queue.empty() or self._stop.is_set()
 
     def _train_chunk(self) -> None:
         exp = self._exp
-        k = self._chunk_steps()
-        t0 = time.perf_counter()
-        step0 = exp.step
-        exp.train(steps=k)
-        dt = time.perf_counter() - t0
-        done = exp.step - step0
-        if self._pending_steps:
+        if self._running:
+            # the engine runs kernel after kernel (nogil) until the deadline: the chunk ends on
+            # time however fast the steps are, and a queued command (pause...) is seen at once.
+            # The step budget (1.5x the time left at the measured rate) only bounds the kernel
+            # calls when history rows are far apart.
+            self._deadline = self._chunk_deadline()
+            t0, step0 = time.perf_counter(), exp.step
+            k = int(self._rate * (self._deadline - t0) * 1.5) if self._rate > 0 else self._chunk
+            exp.train(steps=max(1, min(k, exp_max_chunk())), should_stop=self._stop_chunk)
+            dt, done = time.perf_counter() - t0, exp.step - step0
+            if done > 0 and dt > 0.001:
+                rate = done / dt
+                self._rate = rate if self._rate <= 0 else 0.7 * self._rate + 0.3 * rate
+        else:
+            exp.train(steps=self._pending_steps)
             self._pending_steps = 0
             self._force_snapshot = self._force_grid = True
-        if self._running and done > 0 and dt > 0.001:
-            # aim at target_chunk_s per chunk; change gradually so one slow chunk does not whipsaw
-            ideal = done * self.target_chunk_s / dt
-            self._chunk = int(max(1, min(exp_max_chunk(), 0.5 * self._chunk + 0.5 * ideal)))
         now = time.perf_counter()
         self._rate_window.append((now, exp.step))
         while len(self._rate_window) > 2 and now - self._rate_window[0][0] > 1.0:
@@ -234,7 +246,7 @@ class TrainingWorker(QObject):
 
     def _maybe_snapshot(self) -> None:
         now = time.perf_counter()
-        due = now - self._last_snapshot >= 0.95 / self.snapshot_hz  # chunks end just about on time
+        due = now - self._last_snapshot >= 0.999 / self.snapshot_hz  # chunks end on time (see _train_chunk)
         if not (self._force_snapshot or (self._running and due)):
             return
         with self._ack_lock:
@@ -324,7 +336,7 @@ class TrainingWorker(QObject):
         self._exp = exp
         self._pending_steps = 0
         self._running = self._running and exp.status != "diverged"
-        self._chunk = 200
+        self._rate = 0.0
         self._rate_window.clear()
         self._force_snapshot = self._force_grid = True
 
