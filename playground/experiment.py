@@ -25,6 +25,7 @@ from playground.history import History
 from playground.spec import ExperimentSpec, TrainingSpec
 
 MAX_CHUNK = 20_000  # steps per kernel call at most, so callers can stop within ~0.1 s
+MIN_RECORD_STEPS = 100  # default history cadence: whole epochs, at least this many steps apart
 
 
 class Experiment:
@@ -134,7 +135,12 @@ class Experiment:
 
     @property
     def record_every(self) -> int:
-        return self.spec.training.record_every or self.trainer.steps_per_epoch
+        """Steps between history rows: the spec's, or whole epochs, at least MIN_RECORD_STEPS
+        apart (a 25-step epoch would otherwise cost a metrics pass every 25 steps)."""
+        if self.spec.training.record_every:
+            return self.spec.training.record_every
+        spe = self.trainer.steps_per_epoch
+        return spe * -(-MIN_RECORD_STEPS // spe)
 
     # -- training -----------------------------------------------------------------------
     def train(
@@ -149,9 +155,13 @@ class Experiment:
         if steps is None:
             steps = math.ceil((epochs if epochs is not None else 1) * self.trainer.steps_per_epoch)
         remaining = int(steps)
+        fast = self.trainer.can_record_in_kernel()
         while remaining > 0 and self.status != "diverged":
             if should_stop is not None and should_stop():
                 break
+            if fast:
+                remaining -= self._train_recorded(min(remaining, MAX_CHUNK), callback)
+                continue
             to_boundary = self.record_every - (self.step % self.record_every)
             n = min(remaining, to_boundary, MAX_CHUNK)
             t0 = time.perf_counter()
@@ -168,6 +178,17 @@ class Experiment:
                 self._record()
                 if callback is not None:
                     callback(self.metrics())
+        if self._last_metrics["step"] != self.step:
+            # the last history row is older: report the current state (no row is added)
+            sq = self._last_layer_sq
+            finite = np.isfinite(sq)
+            self._last_metrics = {
+                **self.evaluate(),
+                "step": self.step,
+                "epoch": self.epoch,
+                "grad_norm": float(np.sqrt(sq[finite].sum())) if finite.any() else np.nan,
+                "status": self.status,
+            }
         return self.metrics()
 
     def _prepare_eval(self) -> None:
@@ -185,6 +206,42 @@ class Experiment:
             self._eval_sets[part] = es
         self._threshold = 0.5 if self.spec.network.output_activation == "sigmoid" else 0.0
 
+    def record_now(self) -> None:
+        """Add a history row at the current step if the last one is older (interactive use:
+        a manual step or a pause between rows). Training itself records at fixed steps."""
+        if len(self.history) == 0 or self.history["step"][-1] != self.step:
+            self._record()
+
+    def _train_recorded(self, n: int, callback) -> int:
+        """Up to n steps in one nogil kernel call that also evaluates the history rows."""
+        es = self._eval_sets
+        step0, wall0 = self.step, self.wall_time
+        t0 = time.perf_counter()
+        report, rows = self.trainer.run_recorded(
+            n, self.record_every, es["train"], es["test"], self._threshold
+        )
+        dt = time.perf_counter() - t0
+        self.wall_time += dt
+        done = report.steps_done
+        losses = report.batch_losses[:done]
+        L = self.trainer.layout.n_layers
+        prev = 0
+        for r in rows:
+            k = int(r[0]) - step0
+            self._interval_losses.extend(losses[prev:k].tolist())
+            prev = k
+            sq = np.column_stack([r[5 : 5 + L], r[5 + L : 5 + 2 * L]])
+            self._append_row(int(r[0]), wall0 + dt * k / max(done, 1), r[1], r[2], r[3], r[4], sq,
+                             np.sqrt(r[5 + 2 * L : 5 + 3 * L]))  # fmt: skip
+        self._interval_losses.extend(losses[prev:].tolist())
+        if done:
+            self._last_layer_sq = report.layer_grad_sq.copy()
+        if report.status != K.OK:
+            self._diverged(report.status)
+        elif len(rows) and callback is not None:
+            callback(self.metrics())
+        return done
+
     def _diverged(self, status: int) -> None:
         bad = self.step + 1
         self.status = "diverged"
@@ -193,32 +250,54 @@ class Experiment:
         self._record()
 
     def _record(self) -> None:
-        ev = self.evaluate()
-        sq = self._last_layer_sq
-        lrs = self.trainer.learning_rates(self.step, 1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            (trl, trs), (tel, tes) = (
+                self.trainer.metrics(es, self._threshold) for es in self._eval_sets.values()
+            )
+        self._append_row(
+            self.step, self.wall_time, trl, trs, tel, tes, self._last_layer_sq, self._weight_norms()
+        )
+
+    def _append_row(self, step, wall_time, train_loss, train_score, test_loss, test_score, sq, weight_norm):
+        """One history row from raw metrics (score: accuracy, or the sum of squared errors)."""
+        cls = self.dataset.task == "classification"
+        es = self._eval_sets
+        metric = {}
+        for part, score in (("train", train_score), ("test", test_score)):
+            if es[part].X.shape[0] == 0:
+                continue
+            if cls:
+                metric[f"{part}_accuracy"] = float(score)
+            else:
+                sst = es[part].sst
+                metric[f"{part}_r2"] = 1.0 - score / sst if sst > 0 else float("nan")
         finite = np.isfinite(sq)
+        grad_norm = float(np.sqrt(sq[finite].sum())) if finite.any() else np.nan
+        spe = self.trainer.steps_per_epoch
         row = {
-            "step": self.step,
-            "epoch": self.epoch,
-            "wall_time": self.wall_time,
-            "lr": float(lrs[0]),
+            "step": step,
+            "epoch": step / spe,
+            "wall_time": wall_time,
+            "lr": float(self.trainer.learning_rates(step, 1)[0]),
             "batch_loss": float(np.mean(self._interval_losses)) if self._interval_losses else np.nan,
-            "train_loss": ev["train_loss"],
-            "test_loss": ev["test_loss"],
-            "train_metric": ev.get("train_accuracy", ev.get("train_r2", np.nan)),
-            "test_metric": ev.get("test_accuracy", ev.get("test_r2", np.nan)),
-            "grad_norm": float(np.sqrt(sq[finite].sum())) if finite.any() else np.nan,
+            "train_loss": float(train_loss),
+            "test_loss": float(test_loss),
+            "train_metric": metric.get("train_accuracy", metric.get("train_r2", np.nan)),
+            "test_metric": metric.get("test_accuracy", metric.get("test_r2", np.nan)),
+            "grad_norm": grad_norm,
             "grad_norm_w": np.sqrt(sq[:, 0]),
             "grad_norm_b": np.sqrt(sq[:, 1]),
-            "weight_norm": self._weight_norms(),
+            "weight_norm": weight_norm,
         }
         self._interval_losses = []
         self.history.append(row)
         self._last_metrics = {
-            **ev,
-            "step": self.step,
-            "epoch": self.epoch,
-            "grad_norm": row["grad_norm"],
+            "train_loss": float(train_loss),
+            "test_loss": float(test_loss),
+            **metric,
+            "step": step,
+            "epoch": step / spe,
+            "grad_norm": grad_norm,
             "status": self.status,
         }
 

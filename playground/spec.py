@@ -165,7 +165,7 @@ class TrainingSpec:
     clip_norm: float | None = None
     huber_delta: float = 1.0
     dtype: str = "float64"
-    record_every: int | None = None  # steps between history rows; None = once per epoch
+    record_every: int | None = None  # steps between history rows; None = whole epochs, >= 100 steps
 
 
 @dataclass(frozen=True)

@@ -519,3 +519,27 @@ def test_large_predictions_split_over_threads_equal_single_thread(monkeypatch):
     two, two_hid = tr.predict(X, hidden=True)
     assert np.array_equal(one, two) and np.array_equal(one_hid, two_hid)
     assert np.array_equal(tr.predict(X), one)
+
+
+@pytest.mark.parametrize("data", ["spiral", "plane"])
+def test_recording_inside_the_kernel_equals_recording_row_by_row(data):
+    spec = {
+        "seed": 3,
+        "data": {"name": data, "n_samples": 120},
+        "network": {
+            "hidden": [{"units": 6, "activation": "tanh", "dropout": 0.1}],
+            "output_activation": "sigmoid" if data == "spiral" else "linear",
+        },
+        "training": {"loss": "bce" if data == "spiral" else "mse", "batch_size": 7, "record_every": 9},
+    }
+    fast = Experiment.from_spec(spec)
+    slow = Experiment.from_spec(spec)
+    assert fast.trainer.can_record_in_kernel()
+    slow.trainer.can_record_in_kernel = lambda: False
+    for n in (50, 1, 300, 17):
+        a, b = fast.train(steps=n), slow.train(steps=n)
+        assert a == b
+    assert np.array_equal(fast.trainer.theta, slow.trainer.theta)
+    for col in fast.history.columns():
+        if col != "wall_time":
+            assert np.array_equal(fast.history[col], slow.history[col], equal_nan=True), col

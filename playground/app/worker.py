@@ -211,13 +211,12 @@ class TrainingWorker(QObject):
     def _train_chunk(self) -> None:
         exp = self._exp
         if self._running:
-            # the engine runs kernel after kernel (nogil) until the deadline: the chunk ends on
-            # time however fast the steps are, and a queued command (pause...) is seen at once.
-            # The step budget (1.5x the time left at the measured rate) only bounds the kernel
-            # calls when history rows are far apart.
+            # The engine trains (and records history rows) inside one nogil kernel call where it
+            # can, so the step budget is what fits before the deadline at the measured rate;
+            # on its other paths it also stops between kernel calls once the deadline passes.
             self._deadline = self._chunk_deadline()
             t0, step0 = time.perf_counter(), exp.step
-            k = int(self._rate * (self._deadline - t0) * 1.5) if self._rate > 0 else self._chunk
+            k = int(self._rate * (self._deadline - t0)) if self._rate > 0 else self._chunk
             exp.train(steps=max(1, min(k, exp_max_chunk())), should_stop=self._stop_chunk)
             dt, done = time.perf_counter() - t0, exp.step - step0
             if done > 0 and dt > 0.001:
@@ -225,6 +224,7 @@ class TrainingWorker(QObject):
                 self._rate = rate if self._rate <= 0 else 0.7 * self._rate + 0.3 * rate
         else:
             exp.train(steps=self._pending_steps)
+            exp.record_now()  # a manual step shows on the curves at once
             self._pending_steps = 0
             self._force_snapshot = self._force_grid = True
         now = time.perf_counter()
@@ -310,6 +310,8 @@ class TrainingWorker(QObject):
     def _cmd_play(self, running: bool) -> None:
         if running and self._exp is not None and self._exp.status == "diverged":
             running = False
+        if self._running and not running and self._exp is not None:
+            self._exp.record_now()  # paused between history rows: the curves show where it stopped
         self._running = bool(running)
         self._rate_window.clear()
         self._force_snapshot = True

@@ -1178,3 +1178,181 @@ def train_kernel_gemm(
             break
         done += 1
     return done, status
+
+
+# --------------------------------------------------------------------------- training with recording
+# Many history rows per call: the caller (a GUI worker thread) needs the GIL once per call,
+# not once per row, so Qt painting in the GUI thread does not stall training.
+
+
+@njit(**JIT)
+def train_record_gemm(
+    gemm,
+    theta,
+    spare,
+    grad,
+    state,
+    X,
+    Y,
+    perm,
+    sizes,
+    acts,
+    slopes,
+    drop,
+    woff,
+    boff,
+    aoff,
+    z,
+    a,
+    delta,
+    mask,
+    da,
+    loss,
+    huber,
+    opt,
+    hp,
+    lrs,
+    step0,
+    opt_t0,
+    batch,
+    shuffle_key,
+    drop_key,
+    batch_losses,
+    layer_sq,
+    record_every,
+    Xtr,
+    Ytr,
+    ltr,
+    otr,
+    oztr,
+    dtr,
+    Xte,
+    Yte,
+    lte,
+    ote,
+    ozte,
+    dte,
+    classify,
+    threshold,
+    ez,
+    ea,
+    eaoff,
+    chunk,
+    rows_out,
+):
+    """``train_kernel_gemm`` for lrs.shape[0] steps, evaluating a history row at every
+    multiple of ``record_every``: rows_out[r] = step, train loss, train score, test loss,
+    test score, |dW|^2 (n_layers), |db|^2 (n_layers), |W|^2 (n_layers).
+
+    Returns (steps_done, status, rows written)."""
+    n_steps = lrs.shape[0]
+    n_layers = sizes.shape[0] - 1
+    done = 0
+    nrow = 0
+    status = OK
+    res = np.empty(2)
+    wsq = np.empty(n_layers)
+    while done < n_steps:
+        step = step0 + done
+        n = min(record_every - step % record_every, n_steps - done)
+        d, status = train_kernel_gemm(
+            gemm,
+            theta,
+            spare,
+            grad,
+            state,
+            X,
+            Y,
+            perm,
+            sizes,
+            acts,
+            slopes,
+            drop,
+            woff,
+            boff,
+            aoff,
+            z,
+            a,
+            delta,
+            mask,
+            da,
+            loss,
+            huber,
+            opt,
+            hp,
+            lrs[done : done + n],
+            step,
+            opt_t0 + done,
+            batch,
+            shuffle_key,
+            drop_key,
+            batch_losses[done:],
+            layer_sq,
+        )
+        done += d
+        if status != OK:
+            break
+        if (step0 + done) % record_every == 0:
+            row = rows_out[nrow]
+            row[0] = step0 + done
+            metrics_kernel(
+                theta,
+                Xtr,
+                Ytr,
+                ltr,
+                classify,
+                threshold,
+                sizes,
+                acts,
+                slopes,
+                woff,
+                boff,
+                eaoff,
+                ez,
+                ea,
+                otr,
+                oztr,
+                dtr,
+                loss,
+                huber,
+                chunk,
+                res,
+            )
+            row[1] = res[0]
+            row[2] = res[1]
+            if Xte.shape[0] > 0:
+                metrics_kernel(
+                    theta,
+                    Xte,
+                    Yte,
+                    lte,
+                    classify,
+                    threshold,
+                    sizes,
+                    acts,
+                    slopes,
+                    woff,
+                    boff,
+                    eaoff,
+                    ez,
+                    ea,
+                    ote,
+                    ozte,
+                    dte,
+                    loss,
+                    huber,
+                    chunk,
+                    res,
+                )
+                row[3] = res[0]
+                row[4] = res[1]
+            else:
+                row[3] = np.nan
+                row[4] = np.nan
+            weight_sq_kernel(theta, sizes, woff, boff, wsq)
+            for l in range(n_layers):
+                row[5 + l] = layer_sq[l, 0]
+                row[5 + n_layers + l] = layer_sq[l, 1]
+                row[5 + 2 * n_layers + l] = wsq[l]
+            nrow += 1
+    return done, status, nrow

@@ -115,8 +115,15 @@ def summarize_experiment(exp) -> dict:
     m = exp.metrics()
     task = exp.dataset.task
     metric = "accuracy" if task == "classification" else "r2"
+    steps, wall = h["step"], h["wall_time"]
     train_loss, test_loss = h["train_loss"], h["test_loss"]
     test_metric = h["test_metric"]
+    if len(steps) == 0 or steps[-1] != exp.step:
+        # the run ended between history rows: its final state counts as a point too
+        steps, wall = np.append(steps, exp.step), np.append(wall, exp.wall_time)
+        train_loss = np.append(train_loss, float(m.get("train_loss", np.nan)))
+        test_loss = np.append(test_loss, float(m.get("test_loss", np.nan)))
+        test_metric = np.append(test_metric, float(m.get(f"test_{metric}", np.nan)))
     return {
         "status": exp.status,
         "diverged": exp.status == "diverged",
@@ -132,5 +139,5 @@ def summarize_experiment(exp) -> dict:
         "final_test_metric": _f(m.get(f"test_{metric}")),
         "best_test_metric": _nanmax(test_metric),
         "wall_time": float(exp.wall_time),
-        "curve": record_curve(h["step"], h["wall_time"], train_loss),
+        "curve": record_curve(steps, wall, train_loss),
     }
