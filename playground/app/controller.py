@@ -29,7 +29,7 @@ import sys
 from dataclasses import replace
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from playground.errors import PlaygroundError
@@ -193,7 +193,15 @@ class ExperimentController(QObject):
         self._worker.engineReady.connect(self._on_engine_ready)
         self._worker.commandFailed.connect(self._on_command_failed)
         self._worker.relay.connect(self._on_relay)
-        self._thread.start()
+        # Start (and compile the kernels) once the event loop runs, so the compiler does not
+        # compete for the GIL with building and first painting the window.
+        self._shut_down = False
+        QTimer.singleShot(0, self._start_thread)
+
+    @Slot()
+    def _start_thread(self) -> None:
+        if not self._shut_down and not self._thread.isRunning():
+            self._thread.start()
 
     # -- reading ----------------------------------------------------------------------------
     @property
@@ -344,6 +352,7 @@ class ExperimentController(QObject):
 
     def shutdown(self, timeout_ms: int = 10_000) -> None:
         """Stop the worker thread and wait for it (fixtures and closeEvent call this)."""
+        self._shut_down = True
         if self._thread.isRunning():
             self._worker.request_stop()
             self._thread.quit()
