@@ -31,7 +31,9 @@ MIN_RECORD_STEPS = 100  # default history cadence: whole epochs, at least this m
 class Experiment:
     """One self-contained experiment: no module state, so several can run side by side."""
 
-    def __init__(self, spec: ExperimentSpec, dataset: Dataset | None = None):
+    def __init__(self, spec: ExperimentSpec, dataset: Dataset | None = None, record_initial: bool = True):
+        """``record_initial=False`` skips evaluating the initial weights (no numba kernel runs:
+        a GUI builds its first experiment before the kernels are compiled)."""
         self.spec = spec
         self.dataset = dataset if dataset is not None else build_dataset(spec.data, spec.seed)
         self._check_compatible()
@@ -40,7 +42,7 @@ class Experiment:
         self.diverged_step: int | None = None
         self.message = ""
         self.wall_time = 0.0
-        self._build_trainer()
+        self._build_trainer(record_initial)
 
     # -- construction -------------------------------------------------------------------
     @classmethod
@@ -62,7 +64,7 @@ class Experiment:
                 "network.output_activation", "softmax needs class labels; use linear for regression"
             )
 
-    def _build_trainer(self) -> None:
+    def _build_trainer(self, record_initial: bool = True) -> None:
         ds, net, tr = self.dataset, self.spec.network, self.spec.training
         n_targets = 1 if ds.task == "classification" else ds.y_train.reshape(len(ds.y_train), -1).shape[1]
         self.n_out = n_outputs(tr.loss, net.output_activation, ds.task, ds.n_classes or 0, n_targets)
@@ -73,7 +75,12 @@ class Experiment:
         self.history = History(self.trainer.layout.n_layers)
         self._interval_losses: list[float] = []
         self._last_layer_sq = np.full((self.trainer.layout.n_layers, 2), np.nan)
-        self._record()
+        if record_initial:
+            self._record()
+        else:
+            nan = float("nan")
+            self._last_metrics = {"train_loss": nan, "test_loss": nan, "step": 0, "epoch": 0.0,
+                                  "grad_norm": nan, "status": self.status}  # fmt: skip
 
     def reset(self, seed: int | None = None) -> None:
         """Start again from initial weights (same seed = same weights; or a new seed)."""

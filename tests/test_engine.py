@@ -543,3 +543,10 @@ def test_recording_inside_the_kernel_equals_recording_row_by_row(data):
     for col in fast.history.columns():
         if col != "wall_time":
             assert np.array_equal(fast.history[col], slow.history[col], equal_nan=True), col
+
+
+def test_an_experiment_can_be_built_without_evaluating_anything():
+    exp = Experiment(ExperimentSpec(), record_initial=False)
+    assert len(exp.history) == 0 and math.isnan(exp.metrics()["train_loss"])
+    exp.reset()
+    assert len(exp.history) == 1 and exp.metrics()["train_loss"] > 0

@@ -57,19 +57,9 @@ def build_experiment(spec: ExperimentSpec, dataset=None, engine_ready: bool = Tr
     GUI thread never waits for numba (the worker re-evaluates once the engine is ready)."""
     if engine_ready:
         return Experiment(spec, dataset)
-    exp = Experiment.__new__(Experiment)
-    exp.evaluate = _no_evaluation  # instance attribute: shadows the method during __init__ only
-    try:
-        Experiment.__init__(exp, spec, dataset)
-    finally:
-        del exp.evaluate
+    exp = Experiment(spec, dataset, record_initial=False)
     exp.app_built_cold = True
     return exp
-
-
-def _no_evaluation() -> dict:
-    nan = float("nan")
-    return {"train_loss": nan, "test_loss": nan}
 
 
 class LiveHistory:
