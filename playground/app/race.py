@@ -15,11 +15,8 @@ owner: views subscribe to its signals and read its :class:`LiveHistory` per memb
 from __future__ import annotations
 
 import json
-import queue
 import sys
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -31,6 +28,7 @@ from playground.spec import ExperimentSpec, set_path
 from playground.sweep.svg import fmt
 
 from .controller import LiveHistory
+from .worker import CommandWorker
 
 RACE_COLORS = ("#0877bd", "#f59322", "#3fa34d", "#c2417b", "#8e6ccf", "#17a2b8", "#d4b21f", "#8c564b")
 MIN_VARIANTS, MAX_VARIANTS = 2, 8  # the dialog offers 2-6; lessons have up to 8
@@ -184,19 +182,15 @@ class RaceSnapshot:
     members: list[MemberFrame] = field(default_factory=list)
 
 
-class RaceWorker(QObject):
+class RaceWorker(CommandWorker):
     """Trains every member round-robin in one thread; :meth:`post` is the thread-safe API."""
 
     snapshotReady = Signal(object)
     memberDiverged = Signal(int, str)
-    commandFailed = Signal(str)
+    busy_text = "the race did not answer in time"
 
     def __init__(self):
         super().__init__()
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._stop = threading.Event()
-        self._ack_lock = threading.Lock()
-        self._unacked = 0
         self._exps: list[Experiment] = []
         self._stop_at: list[int | None] = []
         self._sent: list[tuple] = []
@@ -213,55 +207,17 @@ class RaceWorker(QObject):
         self.target_round_s = 0.03
         self.max_unacked = 3
 
-    # -- thread-safe API -------------------------------------------------------------------
-    def post(self, name: str, *args) -> None:
-        self._queue.put((name, args))
-
-    def call(self, fn: Callable[[list[Experiment]], object], timeout: float = 10.0):
-        """Run ``fn(experiments)`` in the worker between rounds and return its result."""
-        done, box = threading.Event(), {}
-        self._queue.put(("_call", (fn, box, done)))
-        if not done.wait(timeout):
-            raise TimeoutError("the race did not answer in time")
-        if "error" in box:
-            raise box["error"]
-        return box.get("result")
-
-    def request_stop(self) -> None:
-        self._stop.set()
-        self._queue.put(("noop", ()))
-
-    def ack(self) -> None:
-        with self._ack_lock:
-            self._unacked = max(0, self._unacked - 1)
-
     # -- loop ------------------------------------------------------------------------------
     @Slot()
     def run(self) -> None:
         while not self._stop.is_set():
             busy = self._running and bool(self._active())
-            try:
-                item = (
-                    self._queue.get(timeout=0.25)
-                    if not busy and not self._force
-                    else self._queue.get_nowait()
-                )
-                while True:
-                    self._execute(*item)
-                    item = self._queue.get_nowait()
-            except queue.Empty:
-                pass
+            self._drain(block=not busy and not self._force)
             if self._stop.is_set():
                 break
             if self._running:
                 self._round()
             self._maybe_snapshot()
-
-    def _execute(self, name: str, args: tuple) -> None:
-        try:
-            getattr(self, "_cmd_" + name)(*args)
-        except Exception as e:  # a command must never kill the loop
-            self.commandFailed.emit(str(e))
 
     def _active(self) -> list[int]:
         return [
@@ -345,8 +301,8 @@ class RaceWorker(QObject):
         )
 
     # -- commands (worker thread) ---------------------------------------------------------------
-    def _cmd_noop(self) -> None:
-        pass
+    def _call_target(self):
+        return self._exps
 
     def _cmd_set_members(self, exps: list[Experiment], stop_at: list, generation: int) -> None:
         self._exps, self._stop_at, self._generation = list(exps), list(stop_at), generation
@@ -373,14 +329,6 @@ class RaceWorker(QObject):
 
     def _cmd_snapshot(self) -> None:
         self._force = self._force_grid = True
-
-    def _cmd__call(self, fn, box: dict, done: threading.Event) -> None:
-        try:
-            box["result"] = fn(self._exps)
-        except BaseException as e:  # handed back to the waiting caller
-            box["error"] = e
-        finally:
-            done.set()
 
 
 # --------------------------------------------------------------------------- controller (GUI thread)

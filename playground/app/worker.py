@@ -78,27 +78,99 @@ def warm_up_spec():
     )
 
 
-class TrainingWorker(QObject):
+class CommandWorker(QObject):
+    """A worker-thread QObject driven by a queue of commands: ``post("name", *args)`` runs
+    ``_cmd_name(*args)`` in the worker between units of work; ``call(fn)`` runs ``fn`` there
+    on ``_call_target()`` and hands back its result. Subclasses write the loop (``run``)."""
+
+    commandFailed = Signal(str)
+    busy_text = "the worker did not answer in time"
+
+    def __init__(self):
+        super().__init__()
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._ack_lock = threading.Lock()
+        self._unacked = 0
+
+    # -- thread-safe API ----------------------------------------------------------------
+    def post(self, name: str, *args) -> None:
+        """Queue the command ``_cmd_<name>(*args)``; runs in the worker between chunks."""
+        self._queue.put((name, args))
+
+    def call(self, fn: Callable, timeout: float = 10.0):
+        """Run ``fn(target)`` in the worker between chunks and return its result (blocks)."""
+        done = threading.Event()
+        box: dict = {}
+        self._queue.put(("_call", (fn, box, done)))
+        if not done.wait(timeout):
+            raise TimeoutError(self.busy_text)
+        if "error" in box:
+            raise box["error"]
+        return box.get("result")
+
+    def request_stop(self) -> None:
+        self._stop.set()
+        self._queue.put(("noop", ()))
+
+    def ack(self) -> None:
+        """The GUI has handled one snapshot."""
+        with self._ack_lock:
+            self._unacked = max(0, self._unacked - 1)
+
+    # -- worker thread ----------------------------------------------------------------------
+    def _drain(self, block: bool) -> None:
+        """Run every queued command (waiting up to 0.25 s for one when ``block``)."""
+        try:
+            item = self._queue.get(timeout=0.25) if block else self._queue.get_nowait()
+        except queue.Empty:
+            return
+        while True:
+            self._execute(*item)
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+
+    def _execute(self, name: str, args: tuple) -> None:
+        try:
+            getattr(self, "_cmd_" + name)(*args)
+        except Exception as e:  # a command must never kill the loop
+            self.commandFailed.emit(str(e))
+
+    def _call_target(self):
+        raise NotImplementedError
+
+    def _cmd_noop(self) -> None:
+        pass
+
+    def _cmd__call(self, fn, box: dict, done: threading.Event) -> None:
+        try:
+            box["result"] = fn(self._call_target())
+        except BaseException as e:  # handed back to the waiting caller
+            box["error"] = e
+        finally:
+            done.set()
+
+
+class TrainingWorker(CommandWorker):
     """Lives in a QThread; call :meth:`post` (thread-safe) from the GUI, never its internals."""
 
     snapshotReady = Signal(object)
     diverged = Signal(str)
     engineReady = Signal(float)  # seconds the warm-up took
-    commandFailed = Signal(str)
     relay = Signal(int)  # high-rate test signal (soak test); silent unless relay_per_loop > 0
     finished = Signal()
 
+    busy_text = "the training engine did not answer in time"
+
     def __init__(self, experiment: Experiment | None = None):
         super().__init__()
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._stop = threading.Event()
         self._exp = experiment
         self._running = False
         self._pending_steps = 0
         self._force_snapshot = True
         self._force_grid = True
-        self._unacked = 0
-        self._ack_lock = threading.Lock()
         self._sent_key: tuple | None = None
         self._sent_len = 0
         self._last_snapshot = 0.0
@@ -118,31 +190,6 @@ class TrainingWorker(QObject):
         self.max_unacked = 1
         self.relay_per_loop = 0
         self.ready = False
-
-    # -- thread-safe API ----------------------------------------------------------------
-    def post(self, name: str, *args) -> None:
-        """Queue the command ``_cmd_<name>(*args)``; runs in the worker between chunks."""
-        self._queue.put((name, args))
-
-    def call(self, fn: Callable[[Experiment], object], timeout: float = 10.0):
-        """Run ``fn(experiment)`` in the worker between chunks and return its result (blocks)."""
-        done = threading.Event()
-        box: dict = {}
-        self._queue.put(("_call", (fn, box, done)))
-        if not done.wait(timeout):
-            raise TimeoutError("the training engine did not answer in time")
-        if "error" in box:
-            raise box["error"]
-        return box.get("result")
-
-    def request_stop(self) -> None:
-        self._stop.set()
-        self._queue.put(("noop", ()))
-
-    def ack(self) -> None:
-        """The GUI has handled one snapshot."""
-        with self._ack_lock:
-            self._unacked = max(0, self._unacked - 1)
 
     # -- the loop -----------------------------------------------------------------------
     @Slot()
@@ -174,24 +221,6 @@ class TrainingWorker(QObject):
                     self.relay.emit(self._relay_counter)
         finally:
             self.finished.emit()
-
-    def _drain(self, block: bool) -> None:
-        try:
-            item = self._queue.get(timeout=0.25) if block else self._queue.get_nowait()
-        except queue.Empty:
-            return
-        while True:
-            self._execute(*item)
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return
-
-    def _execute(self, name: str, args: tuple) -> None:
-        try:
-            getattr(self, "_cmd_" + name)(*args)
-        except Exception as e:  # a command must never kill the loop
-            self.commandFailed.emit(str(e))
 
     def _chunk_deadline(self) -> float:
         """When the running chunk should end: at the next snapshot, ``target_chunk_s`` at most.
@@ -304,8 +333,8 @@ class TrainingWorker(QObject):
         return res if hidden else (*res, None)
 
     # -- commands (worker thread) -----------------------------------------------------------
-    def _cmd_noop(self) -> None:
-        pass
+    def _call_target(self):
+        return self._exp
 
     def _cmd_play(self, running: bool) -> None:
         if running and self._exp is not None and self._exp.status == "diverged":
@@ -357,14 +386,6 @@ class TrainingWorker(QObject):
 
     def _cmd_set_relay(self, per_loop: int) -> None:
         self.relay_per_loop = int(per_loop)
-
-    def _cmd__call(self, fn, box: dict, done: threading.Event) -> None:
-        try:
-            box["result"] = fn(self._exp)
-        except BaseException as e:  # handed back to the waiting caller
-            box["error"] = e
-        finally:
-            done.set()
 
 
 def exp_max_chunk() -> int:
