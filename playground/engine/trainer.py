@@ -280,10 +280,7 @@ class Trainer:
         if backend == "blas":
             return self._run_blas(n_steps)
         if backend == "gemm":
-            gemm = gemm_for(self.dtype)
-            if self._da is None:
-                self._da = np.zeros(self.batch_size * int(self.layout.sizes.max()), dtype=self.dtype)
-            return self._run_kernel(K.train_kernel_gemm, (gemm,), (self._da,), n_steps)
+            return self._run_kernel(K.train_kernel_gemm, *self._gemm_args(), n_steps)
         return self._run_kernel(K.train_kernel, (), (), n_steps)
 
     def can_record_in_kernel(self) -> bool:
@@ -293,51 +290,46 @@ class Trainer:
         """Like ``run`` (gemm backend), evaluating a history row inside the kernel at every
         multiple of ``record_every``; returns (RunReport, rows) with rows as documented in
         ``kernels.train_record_gemm``."""
-        tr = self.spec.training
-        lay = self.layout
-        if self._da is None:
-            self._da = np.zeros(self.batch_size * int(lay.sizes.max()), dtype=self.dtype)
         if self._metrics_scratch is None:
             self._metrics_scratch = self._scratch()
         ez, ea, _, eaoff = self._metrics_scratch
-        lrs = self.learning_rates(self.step, n_steps)
-        losses = np.zeros(n_steps, dtype=np.float64)
-        layer_sq = np.zeros((lay.n_layers, 2), dtype=np.float64)
-        rows = np.full((n_steps // record_every + 1, 5 + 3 * lay.n_layers), np.nan)
-        done, status, nrow = K.train_record_gemm(
-            gemm_for(self.dtype), self.theta, self._spare, self._grad, self.opt_state, self.X.ravel(),
-            self.Y.ravel(), self._perm, lay.sizes, self.acts, self.slopes, self.drop, lay.woff, lay.boff,
-            self.aoff, self._z, self._a, self._delta, self._mask, self._da, self.loss, tr.huber_delta,
-            OPT_CODES[tr.optimizer.name], self.hp_vector(), lrs, self.step, self.opt_t, self.batch_size,
-            self.shuffle_key, self.drop_key, losses, layer_sq, record_every,
-            train.X, train.Y, train.labels, train.out, train.out_z, train.delta,
+        rows = np.full((n_steps // record_every + 1, 5 + 3 * self.layout.n_layers), np.nan)
+        tail = (
+            record_every, train.X, train.Y, train.labels, train.out, train.out_z, train.delta,
             test.X, test.Y, test.labels, test.out, test.out_z, test.delta,
             train.classify, threshold, ez, ea, eaoff, EVAL_CHUNK, rows,
         )  # fmt: skip
-        self.step += done
-        self.opt_t += done
-        n_losses = done + (1 if status != K.OK else 0)
-        return RunReport(done, status, losses[:n_losses], layer_sq), rows[:nrow]
+        report, (nrow,) = self._run_kernel(K.train_record_gemm, *self._gemm_args(), n_steps, tail)
+        return report, rows[:nrow]
 
-    def _run_kernel(self, kernel, head: tuple, scratch: tuple, n_steps: int) -> RunReport:
-        """Call a multi-step training kernel (``head`` and ``scratch`` are its extra arguments
-        before the parameters and after the activation buffers) and do the bookkeeping."""
+    def _gemm_args(self) -> tuple[tuple, tuple]:
+        """The gemm kernels' extra (head, scratch) arguments."""
+        if self._da is None:
+            self._da = np.zeros(self.batch_size * int(self.layout.sizes.max()), dtype=self.dtype)
+        return (gemm_for(self.dtype),), (self._da,)
+
+    def _run_kernel(self, kernel, head: tuple, scratch: tuple, n_steps: int, tail: tuple = ()):
+        """Call a multi-step training kernel (``head``, ``scratch`` and ``tail`` are its extra
+        arguments before the parameters, after the activation buffers and at the end) and do
+        the bookkeeping. Returns the RunReport, with the kernel's further results when it has a
+        ``tail``."""
         tr = self.spec.training
         lrs = self.learning_rates(self.step, n_steps)
         losses = np.zeros(n_steps, dtype=np.float64)
         layer_sq = np.zeros((self.layout.n_layers, 2), dtype=np.float64)
         lay = self.layout
-        done, status = kernel(
+        done, status, *more = kernel(
             *head, self.theta, self._spare, self._grad, self.opt_state, self.X.ravel(), self.Y.ravel(),
             self._perm, lay.sizes, self.acts, self.slopes, self.drop, lay.woff, lay.boff, self.aoff,
             self._z, self._a, self._delta, self._mask, *scratch, self.loss, tr.huber_delta,
             OPT_CODES[tr.optimizer.name], self.hp_vector(), lrs, self.step, self.opt_t, self.batch_size,
-            self.shuffle_key, self.drop_key, losses, layer_sq,
+            self.shuffle_key, self.drop_key, losses, layer_sq, *tail,
         )  # fmt: skip
         self.step += done
         self.opt_t += done
         n_losses = done + (1 if status != K.OK else 0)
-        return RunReport(done, status, losses[:n_losses], layer_sq)
+        report = RunReport(done, status, losses[:n_losses], layer_sq)
+        return (report, more) if tail else report
 
     def _run_blas(self, n_steps: int) -> RunReport:
         """The same steps as ``kernels.train_kernel``, with the matrix products in BLAS."""
