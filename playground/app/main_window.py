@@ -552,12 +552,18 @@ class MainWindow(QMainWindow):
         try:
             self.controller.call_in_worker(_save)
         except (PlaygroundError, OSError, TimeoutError) as e:
-            self.show_error(str(e) if isinstance(e, PlaygroundError) else f"Cannot save {path}: {e}")
-            return False
+            return self._save_failed(path, e)
+        return self._saved(path, f"Saved {path}")
+
+    def _save_failed(self, path, error: Exception) -> bool:
+        self.show_error(str(error) if isinstance(error, PlaygroundError) else f"Cannot save {path}: {error}")
+        return False
+
+    def _saved(self, path, message: str) -> bool:
         self.controller.mark_saved(str(path))
         settings.add_recent_file(str(path))
         self._update_title()
-        self.statusBar().showMessage(f"Saved {path}", 5000)
+        self.statusBar().showMessage(message, 5000)
         return True
 
     def _view_state(self) -> dict:
@@ -813,13 +819,8 @@ class MainWindow(QMainWindow):
         try:
             self.race.save(path, {"theme": theme.current().name})
         except (PlaygroundError, OSError, TimeoutError) as e:
-            self.show_error(str(e) if isinstance(e, PlaygroundError) else f"Cannot save {path}: {e}")
-            return False
-        self.controller.mark_saved(str(path))
-        settings.add_recent_file(str(path))
-        self._update_title()
-        self.statusBar().showMessage(f"Saved the race to {path}", 5000)
-        return True
+            return self._save_failed(path, e)
+        return self._saved(path, f"Saved the race to {path}")
 
     def load_lesson(self, lesson_id: str) -> bool:
         """Open a lesson: its variants race (or its only variant opens), its text in the panel."""

@@ -48,7 +48,7 @@ from PySide6.QtWidgets import (
 )
 
 from playground.app.widgets import colors
-from playground.data.csv_reader import MISSING_TOKENS, Table, read_csv_table
+from playground.data.csv_reader import Table, is_number, read_csv_table
 from playground.data.tabular import MAX_ONE_HOT, MOSTLY_NUMERIC, make_tabular_dataset
 from playground.errors import DataError
 from playground.spec import DataSpec
@@ -153,24 +153,13 @@ def _raw_records(path: str, delimiter, header, err_row: int | None, limit: int =
     names: list[str] = []
     if records:
         first = records[0][1]
-        looks_header = not any(_is_number(v) for v in first)
+        looks_header = not any(is_number(v) for v in first)
         if header is True or (header is None and looks_header):
             names = [v.strip() or f"column {j + 1}" for j, v in enumerate(first)]
             records = records[1:]
     width = max([len(names)] + [len(r) for _, r in records])
     names += [f"column {j + 1}" for j in range(len(names), width)]
     return {"names": names, "records": records}
-
-
-def _is_number(text: str) -> bool:
-    t = text.strip()
-    if t in MISSING_TOKENS:
-        return False
-    try:
-        float(t)
-    except ValueError:
-        return False
-    return True
 
 
 def _format_cell(v) -> str:
