@@ -170,6 +170,7 @@ def _iter_blocks(path: Path, fname: str, size: int, progress, block_bytes: int):
             # A newline inside quotes is not a record boundary: keep reading until the
             # number of quote characters in the block is even.
             if b.count(b'"') % 2:
+                b = bytearray(b)  # in-place appends: linear, not quadratic, on a lone quote
                 while True:
                     more = f.readline()
                     if not more:
@@ -182,6 +183,7 @@ def _iter_blocks(path: Path, fname: str, size: int, progress, block_bytes: int):
                 first = False
                 if b.startswith(_BOM):
                     b = b[3:]
+            b = bytes(b)
             nul = b.find(b"\x00")
             if nul >= 0:
                 raise DataError(
