@@ -141,6 +141,18 @@ def cmd_info(path: str | Path, as_json: bool = False) -> int:
     return 0
 
 
+_INT_COLUMNS = ("step", "epoch")
+
+
+def _csv_cell(name: str, v: float) -> str:
+    """Integer columns as integers (100, not 1.0e+02); others as exact floats."""
+    if not math.isfinite(v):
+        return ""
+    if name in _INT_COLUMNS and float(v).is_integer():
+        return str(int(v))
+    return repr(float(v))
+
+
 def cmd_export(
     path: str | Path, history_csv: str | Path | None = None, weights: str | Path | None = None
 ) -> int:
@@ -160,7 +172,7 @@ def cmd_export(
                 w = csv.writer(f)
                 w.writerow(header)
                 for row in table:
-                    w.writerow(["" if not math.isfinite(v) else repr(float(v)) for v in row])
+                    w.writerow([_csv_cell(name, v) for name, v in zip(header, row)])
         if weights is not None:
             wp = Path(weights)
             params = exp.params

@@ -165,7 +165,7 @@ class Archive:
             raise SessionError(f"{self.fname}: not a Neural Playground session (not a zip archive)")
         try:
             self.zf = zipfile.ZipFile(self.path, "r")
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError) as e:
+        except Exception as e:  # BadZipFile, NotImplementedError ("zip file version"), ...
             raise SessionError(
                 f"{self.fname}: the file is truncated or damaged (unreadable zip directory: {e})"
             ) from None
@@ -313,7 +313,7 @@ def parse_npy_header(head: bytes, where: str) -> tuple[np.dtype, tuple[int, ...]
             shape, fortran, dtype = fmt.read_array_header_2_0(bio, max_header_size=NPY_HEADER_MAX)
         else:  # pragma: no cover - read_magic only accepts known versions
             raise ValueError(f"unknown .npy version {version}")
-    except (ValueError, SyntaxError, TypeError, EOFError) as e:
+    except Exception as e:  # ValueError, SyntaxError, tokenize.TokenError, ...
         raise SessionError(f"{where}: damaged .npy header ({e})") from None
     if dtype.hasobject:
         raise SessionError(f"{where}: holds Python objects (a pickled array); refusing to load it")
