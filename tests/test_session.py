@@ -445,6 +445,10 @@ def test_cli_train_info_export(tmp_path, capsys):
     assert lines[0].startswith("step,epoch,wall_time,lr,") and "weight_norm_3" in lines[0]
     exp = playground.load(sess)
     assert len(lines) == 1 + len(exp.history)
+    # step and epoch are written as integers (100, not 1.0e+02), and equal the history's
+    rows = [line.split(",") for line in lines[1:]]
+    assert [int(r[0]) for r in rows] == [int(v) for v in exp.history["step"]]
+    assert all(r[0].isdigit() and r[1].isdigit() for r in rows)
     with np.load(npz) as z:
         assert sorted(z.files) == ["W1", "W2", "W3", "b1", "b2", "b3"]
         assert np.array_equal(z["W2"], exp.params[1][0])
