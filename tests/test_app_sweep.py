@@ -41,7 +41,7 @@ def test_tiny_2x2_sweep_shows_four_rows_and_a_plot(dialog, qtbot, tmp_path):
     headers = [
         dialog.model.headerData(c, Qt.Orientation.Horizontal) for c in range(dialog.model.columnCount())
     ]
-    assert headers[:2] == ["lr", "batch_size"] and "test accuracy" in headers
+    assert headers[:2] == ["learning rate", "batch size"] and "test accuracy" in headers
     cells = {(dialog.model.item(r, 0).text(), dialog.model.item(r, 1).text()) for r in range(4)}
     assert cells == {("0.01", "10"), ("0.01", "40"), ("0.1", "10"), ("0.1", "40")}
     assert dialog.svg.renderer().isValid()

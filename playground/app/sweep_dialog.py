@@ -53,6 +53,23 @@ SWEEP_PATHS = (
     "training.regularization.rate",
     "data.noise",
 )
+SETTING_NAMES = {
+    "training.optimizer.lr": "learning rate",
+    "training.batch_size": "batch size",
+    "training.optimizer.name": "optimizer",
+    "network.init": "initialization",
+    "network.hidden.0.units": "neurons in layer 1",
+    "network.hidden.0.activation": "activation of layer 1",
+    "training.regularization.rate": "regularization rate",
+    "data.noise": "noise",
+}
+
+
+def setting_name(path: str) -> str:
+    """The name the app shows for a spec path ("learning rate", not training.optimizer.lr)."""
+    return SETTING_NAMES.get(path, path.rsplit(".", 1)[-1].replace("_", " "))
+
+
 RESULT_COLUMNS = (
     ("final_train_loss", "train loss"),
     ("final_test_loss", "test loss"),
@@ -96,7 +113,7 @@ class SweepRunner(QObject):
         self.done.emit(res)
 
     def _progress(self, done: int, total: int, row: dict) -> None:
-        label = ", ".join(f"{k.rsplit('.', 1)[-1]}={fmt(v)}" for k, v in row.get("params", {}).items())
+        label = ", ".join(f"{setting_name(k)} = {fmt(v)}" for k, v in row.get("params", {}).items())
         self.progressed.emit(done, total, label)
 
 
@@ -304,7 +321,7 @@ class SweepDialog(QDialog):
         kind = next((s["metric"] for s in result.summary if s["metric"]), None)
         metric = {"accuracy": "test accuracy", "r2": "test R²"}.get(kind or "", "test metric")
         paths = list(result.grid)
-        headers = [p.rsplit(".", 1)[-1] for p in paths] + ["runs", "diverged"]
+        headers = [setting_name(p) for p in paths] + ["runs", "diverged"]
         headers += [h.format(metric=metric) for _c, h in RESULT_COLUMNS]
         self.model.clear()
         self.model.setHorizontalHeaderLabels(headers)
