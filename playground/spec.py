@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field, fields, replace
@@ -19,6 +20,17 @@ from typing import Any
 from playground.errors import SpecError
 
 SCHEMA_VERSION = 1
+
+# The share of rows used for training when a spec does not say (the CLI, the app's data
+# panel and the CSV import dialog all start from this one value).
+DEFAULT_TRAIN_FRACTION = 0.5
+
+INT64_MAX = 2**63 - 1
+MAX_STEPS = 10**12  # step counts (record_every, schedule lengths): far beyond any run, far below int64
+MAX_BATCH = 10**9
+MAX_LAYERS = 1000
+MAX_JSON_DEPTH = 64  # a spec is at most ~5 levels deep; deeper JSON is refused before parsing
+MAX_NAME_CHARS = 4096  # paths and names longer than any file system accepts are refused here
 
 ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softplus", "sine")
 OUTPUT_ACTIVATIONS = ("sigmoid", "softmax", "linear", "tanh")
@@ -92,7 +104,7 @@ class DataSpec:
     name: str = "spiral"
     n_samples: int = 500
     noise: float = 0.0
-    train_fraction: float = 0.5
+    train_fraction: float = DEFAULT_TRAIN_FRACTION
     n_classes: int = 3
     features: tuple[str, ...] = ()
     seed: int | None = None
@@ -183,12 +195,13 @@ class ExperimentSpec:
         if not isinstance(d, dict):
             raise SpecError("", "the spec must be a JSON object")
         version = d.get("schema_version", SCHEMA_VERSION)
-        if not isinstance(version, int) or isinstance(version, bool):
-            raise SpecError("schema_version", "must be an integer")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise SpecError("schema_version", "must be a positive integer")
         if version > SCHEMA_VERSION:
+            shown = version if version < 10**6 else "a version number"
             raise SpecError(
                 "schema_version",
-                f"{version} is newer than this version of Neural Playground understands ({SCHEMA_VERSION});"
+                f"{shown} is newer than this version of Neural Playground understands ({SCHEMA_VERSION});"
                 " please update the app",
             )
         d = migrate(d)
@@ -197,24 +210,41 @@ class ExperimentSpec:
         return spec
 
     @classmethod
-    def from_json(cls, text: str) -> ExperimentSpec:
-        try:
-            d = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise SpecError("", f"not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
-        return cls.from_dict(d)
+    def from_json(cls, text: str, base_dir: str | Path | None = None) -> ExperimentSpec:
+        """Parse and validate; a relative CSV path is looked up in ``base_dir`` first
+        (the spec file's folder), then the working directory, then the shipped data sets."""
+        d = parse_json(text)
+        spec = cls.from_dict(d)
+        return spec.beside(base_dir) if base_dir is not None else spec
 
     @classmethod
     def from_file(cls, path: str | Path) -> ExperimentSpec:
         p = Path(path)
         try:
             text = p.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as e:
-            raise SpecError("", f"cannot read spec file {p}: {e}") from None
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            raise SpecError("", f"cannot read spec file {short_path(p)}: {_reason(e)}") from None
         try:
-            return cls.from_json(text)
+            return cls.from_json(text, base_dir=p.parent)
         except SpecError as e:
-            raise SpecError(e.path, f"{e.message} (in {p})") from None
+            raise SpecError(e.path, f"{e.message} (in {short_path(p)})") from None
+
+    def beside(self, folder: str | Path) -> ExperimentSpec:
+        """This spec with a relative CSV ``data.path`` made absolute when the file exists in
+        ``folder`` (where the spec file lives); otherwise unchanged."""
+        d = self.data
+        if d.kind != "csv" or not d.path:
+            return self
+        try:
+            p = Path(d.path).expanduser()
+            if p.is_absolute():
+                return self
+            candidate = Path(folder) / p
+            if not candidate.is_file():
+                return self
+            return replace(self, data=replace(d, path=str(candidate.resolve())))
+        except (OSError, ValueError, RuntimeError):  # a name too long, a symlink loop: left as given
+            return self
 
     def to_dict(self) -> dict:
         return _to_plain(self)
@@ -245,11 +275,64 @@ def migrate(d: dict) -> dict:
     return d
 
 
+# --------------------------------------------------------------------------- parsing helpers
+
+
+def short_path(p: str | Path, limit: int = 120) -> str:
+    """A path for a one-line message: long ones keep their start and end."""
+    s = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(p))
+    return s if len(s) <= limit else f"{s[: limit // 2]}...{s[-limit // 2 :]} ({len(s):,} characters)"
+
+
+def _reason(e: BaseException) -> str:
+    if isinstance(e, OSError):
+        return e.strerror or str(e)
+    return str(e)
+
+
+def json_depth_exceeds(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True if brackets outside strings nest deeper than ``limit`` (one linear pass before
+    ``json.loads``, which would hit Python's recursion limit on deep input)."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    for m in _BRACKETS.finditer(_JSON_STRING.sub("", text)):
+        depth += 1 if m.group() in "[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not allowed (use a finite number)")
+
+
+def parse_json(text: str) -> Any:
+    """``json.loads`` that raises SpecError for anything it cannot read: bad syntax, NaN or
+    Infinity, integers with thousands of digits, nesting deeper than a spec can be."""
+    if not isinstance(text, str):
+        raise SpecError("", f"the spec must be JSON text, not {type(text).__name__}")
+    if json_depth_exceeds(text):
+        raise SpecError("", f"not a spec: JSON nested more than {MAX_JSON_DEPTH} levels deep")
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as e:
+        raise SpecError("", f"not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    except (ValueError, RecursionError, OverflowError) as e:  # NaN, a 5000-digit integer, ...
+        raise SpecError("", f"not valid JSON ({e})") from None
+
+
 # --------------------------------------------------------------------------- generic building
 
 
 def _type_name(tp) -> str:
-    return getattr(tp, "__name__", str(tp))
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(
+        tp, getattr(tp, "__name__", str(tp))
+    )
 
 
 def _build(cls, value: Any, path: str):
@@ -277,15 +360,17 @@ def _coerce(tp, value: Any, path: str):
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
+        options = [a for a in args if a is not type(None)]
         errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
+        for arg in options:
             try:
                 return _coerce(arg, value, path)
             except SpecError as e:
                 errors.append(e.message)
-        allowed = " or ".join(_type_name(a) for a in args if a is not type(None))
+        if len(options) == 1:  # int | None: the int's own reason ("is far too large"), or null
+            nullable = " (or null)" if type(None) in args else ""
+            raise SpecError(path, errors[0] + nullable)
+        allowed = " or ".join(_type_name(a) for a in options)
         raise SpecError(path, f"must be {allowed}" + (" or null" if type(None) in args else ""))
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
@@ -301,25 +386,39 @@ def _coerce(tp, value: Any, path: str):
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer():
-                return int(value)
-            raise SpecError(path, "must be an integer")
+                value = int(value)
+            else:
+                raise SpecError(path, "must be an integer")
+        if not -INT64_MAX <= value <= INT64_MAX:
+            raise SpecError(path, "is far too large (an integer must lie within +-(2**63 - 1))")
         return value
     if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise SpecError(path, "must be a number")
-        value = float(value)
-        if not math.isfinite(value):
-            raise SpecError(path, "must be a finite number")
-        return value
+        return _finite_float(value, path)
     if tp is str:
         if not isinstance(value, str):
             raise SpecError(path, "must be a string")
+        if len(value) > MAX_NAME_CHARS:
+            raise SpecError(path, f"is {len(value):,} characters long; at most {MAX_NAME_CHARS:,} allowed")
+        if "\x00" in value:
+            raise SpecError(path, "must not contain a NUL character")
         return value
     if tp is dict or origin is dict:
         if not isinstance(value, dict):
             raise SpecError(path, "must be an object")
         return dict(value)
     raise SpecError(path, f"unsupported type {tp}")  # pragma: no cover - programming error
+
+
+def _finite_float(value: Any, path: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SpecError(path, "must be a number")
+    try:
+        value = float(value)
+    except OverflowError:  # an integer like 10**400
+        raise SpecError(path, "must be a finite number (this one is too large)") from None
+    if not math.isfinite(value):
+        raise SpecError(path, "must be a finite number")
+    return value
 
 
 def _to_plain(obj):
@@ -365,6 +464,18 @@ def _positive(path: str, value, strict: bool = True) -> None:
         raise SpecError(path, "must be > 0" if strict else "must be >= 0")
 
 
+def _count(path: str, value: int, maximum: int, minimum: int = 1) -> None:
+    if value < minimum:
+        raise SpecError(path, f"must be >= {minimum}")
+    if value > maximum:
+        raise SpecError(path, f"must be at most {maximum:,}")
+
+
+# Upper bounds of the integer optimizer settings (each step costs up to max_eval evaluations;
+# L-BFGS keeps history_size pairs of parameter-sized vectors).
+INT_PARAM_MAX = {"max_iter": 100_000, "max_eval": 1_000_000, "history_size": 100_000}
+
+
 def _fraction(path: str, value: float, lo_open: bool = True, hi_open: bool = True) -> None:
     ok = (value > 0 if lo_open else value >= 0) and (value < 1 if hi_open else value <= 1)
     if not ok:
@@ -385,6 +496,67 @@ def validate(spec: ExperimentSpec) -> None:
             "network.output_activation",
             f"{out!r} does not go with loss {loss!r}; use {' or '.join(LOSS_OUTPUTS[loss])}",
         )
+    # The smallest network the spec can make (the data may add inputs and outputs, which
+    # Experiment checks again with check_memory once it knows them).
+    n_in = len(spec.data.features) or (2 if spec.data.kind == "toy" else 1)
+    check_memory(spec, n_in, 1)
+
+
+# --------------------------------------------------------------------------- memory
+
+# Parameter-sized vectors the trainer keeps in the chosen dtype: theta, gradient, a spare
+# buffer, three optimizer-state rows, and one copy of the last finite parameters.
+PARAM_VECTORS = 7
+MEMORY_CHECK_FLOOR = 256 << 20  # below this a network is never refused (no meminfo read)
+
+
+def network_sizes(spec: ExperimentSpec, n_in: int, n_out: int) -> list[int]:
+    return [int(n_in), *(int(h.units) for h in spec.network.hidden), int(n_out)]
+
+
+def estimate_memory(spec: ExperimentSpec, n_in: int, n_out: int) -> tuple[int, int]:
+    """(parameter count, bytes the trainer needs) for this spec with ``n_in`` inputs and
+    ``n_out`` outputs: parameter-sized vectors in the spec's dtype, L-BFGS history in
+    float64, and the per-batch activations."""
+    sizes = network_sizes(spec, n_in, n_out)
+    n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    itemsize = 4 if spec.training.dtype == "float32" else 8
+    need = PARAM_VECTORS * n_params * itemsize
+    opt = spec.training.optimizer
+    if opt.name == "lbfgs":
+        hist = int(opt.params.get("history_size", OPTIMIZER_DEFAULTS["lbfgs"]["history_size"]))
+        need += (2 * hist + 4) * n_params * 8
+    need += 4 * min(spec.training.batch_size, MAX_BATCH) * sum(sizes) * itemsize
+    return n_params, need
+
+
+def _bytes(n: int) -> str:
+    for unit, scale in (("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{n:,} bytes"
+
+
+def check_memory(spec: ExperimentSpec, n_in: int, n_out: int, available: int | None = None) -> None:
+    """SpecError naming ``network.hidden`` if the network's parameters and optimizer state
+    cannot fit in the memory available now (before any allocation is tried)."""
+    n_params, need = estimate_memory(spec, n_in, n_out)
+    if need < MEMORY_CHECK_FLOOR and available is None:
+        return
+    if available is None:
+        from playground.data.csv_reader import available_memory
+
+        available = available_memory()
+        if available is None:
+            return
+    if need > available:
+        sizes = "-".join(str(s) for s in network_sizes(spec, n_in, n_out))
+        raise SpecError(
+            "network.hidden",
+            f"a {sizes} network has {n_params:,} parameters and needs about {_bytes(need)} of memory "
+            f"for them and the {spec.training.optimizer.name} state in {spec.training.dtype}, "
+            f"but only {_bytes(available)} are available; use fewer or smaller layers",
+        )
 
 
 def _validate_data(d: DataSpec) -> None:
@@ -395,8 +567,8 @@ def _validate_data(d: DataSpec) -> None:
     _choice("data.missing", d.missing, ("drop", "error"))
     if d.task is not None:
         _choice("data.task", d.task, ("classification", "regression"))
-    if d.seed is not None and d.seed < 0:
-        raise SpecError("data.seed", "must be >= 0")
+    if d.seed is not None and not 0 <= d.seed <= INT64_MAX:
+        raise SpecError("data.seed", "must be between 0 and 2**63 - 1")
     if d.kind == "toy":
         from playground.data.toy import TOY_DATASETS  # data layer owns the generator names
 
@@ -423,6 +595,8 @@ def _validate_data(d: DataSpec) -> None:
 
 
 def _validate_network(n: NetworkSpec) -> None:
+    if len(n.hidden) > MAX_LAYERS:
+        raise SpecError("network.hidden", f"has {len(n.hidden):,} layers; at most {MAX_LAYERS:,} are allowed")
     for i, layer in enumerate(n.hidden):
         p = f"network.hidden[{i}]"
         _choice(f"{p}.kind", layer.kind, ("dense",))
@@ -441,24 +615,23 @@ def _validate_network(n: NetworkSpec) -> None:
 def _validate_training(t: TrainingSpec) -> None:
     _choice("training.loss", t.loss, LOSSES)
     _validate_optimizer(t.optimizer)
-    if t.batch_size < 1:
-        raise SpecError("training.batch_size", "must be >= 1")
+    _count("training.batch_size", t.batch_size, MAX_BATCH)
     _choice("training.regularization.kind", t.regularization.kind, REGULARIZATIONS)
     _positive("training.regularization.rate", t.regularization.rate, strict=False)
     s = t.schedule
     _choice("training.schedule.kind", s.kind, SCHEDULES)
     _choice("training.schedule.unit", s.unit, ("epoch", "step"))
-    _positive("training.schedule.step_size", s.step_size)
+    _count("training.schedule.step_size", s.step_size, MAX_STEPS)
     _positive("training.schedule.gamma", s.gamma)
-    _positive("training.schedule.t_max", s.t_max)
+    _count("training.schedule.t_max", s.t_max, MAX_STEPS)
     _positive("training.schedule.eta_min", s.eta_min, strict=False)
-    _positive("training.schedule.warmup", s.warmup, strict=False)
+    _count("training.schedule.warmup", s.warmup, MAX_STEPS, minimum=0)
     if t.clip_norm is not None:
         _positive("training.clip_norm", t.clip_norm)
     _positive("training.huber_delta", t.huber_delta)
     _choice("training.dtype", t.dtype, ("float64", "float32"))
     if t.record_every is not None:
-        _positive("training.record_every", t.record_every)
+        _count("training.record_every", t.record_every, MAX_STEPS)
 
 
 def _validate_optimizer(o: OptimizerSpec) -> None:
@@ -491,9 +664,9 @@ def _validate_optimizer(o: OptimizerSpec) -> None:
         elif isinstance(default, int):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise SpecError(p, "must be a positive integer")
+            _count(p, value, INT_PARAM_MAX.get(key, MAX_STEPS))
         else:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise SpecError(p, "must be a finite number")
+            value = _finite_float(value, p)
             if value < 0:
                 raise SpecError(p, "must be >= 0")
             if key in ("momentum", "alpha", "dampening") and value >= 1 and key != "momentum":

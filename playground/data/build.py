@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from playground.data.dataset import NORMALIZATIONS, Dataset, FeaturePipeline
 from playground.data.tabular import make_tabular_dataset
 from playground.data.toy import FEATURE_TRANSFORMS, TOY_DATASETS, default_features, split_indices
 from playground.errors import DataError, SpecError
+from playground.spec import DEFAULT_TRAIN_FRACTION, short_path
 
 
 def resources_dir() -> Path:
@@ -32,14 +34,25 @@ def datasets_dir() -> Path:
     return resources_dir() / "datasets"
 
 
+def _exists(p: Path) -> bool:
+    """``p.exists()`` that is False, not an exception, for a name the OS refuses (too long,
+    a NUL byte, a symlink loop)."""
+    try:
+        return p.exists()
+    except (OSError, ValueError):
+        return False
+
+
 def resolve_data_path(path: str | os.PathLike) -> Path:
     """Absolute paths as given; relative ones against the current directory, then against
-    ``resources/datasets/`` (so ``"iris.csv"`` finds the shipped sample)."""
+    ``resources/datasets/`` (so ``"iris.csv"`` finds the shipped sample). A spec read from a
+    file has already made a path relative to that file's folder absolute
+    (``ExperimentSpec.beside``)."""
     p = Path(os.path.expanduser(str(path)))
-    if p.is_absolute() or p.exists():
+    if p.is_absolute() or _exists(p):
         return p
     shipped = datasets_dir() / p
-    if shipped.exists():
+    if _exists(shipped):
         return shipped
     return p
 
@@ -74,7 +87,7 @@ def build_toy_dataset(spec, seed: int | None = 0) -> Dataset:
     noise = float(getattr(spec, "noise", 0.0))
     if not 0.0 <= noise <= 1.0:
         raise SpecError("data.noise", f"must be between 0 and 1, got {noise}")
-    frac = float(getattr(spec, "train_fraction", 0.5))
+    frac = float(getattr(spec, "train_fraction", DEFAULT_TRAIN_FRACTION))
     if not 0.0 < frac < 1.0:
         raise SpecError("data.train_fraction", f"must be between 0 and 1, got {frac}")
     n_classes = int(getattr(spec, "n_classes", 3) or 3)
@@ -123,8 +136,16 @@ def build_csv_dataset(spec, seed: int | None = 0, progress=None) -> Dataset:
     if not path:
         raise SpecError("data.path", "a CSV data set needs a file path")
     resolved = resolve_data_path(path)
-    if not resolved.exists():
-        raise DataError(f"file not found (looked in {Path.cwd()} and {datasets_dir()})", file=str(path))
+    if not _exists(resolved):
+        shown = short_path(path)
+        try:
+            os.stat(resolved)
+        except OSError as e:
+            if e.errno == errno.ENAMETOOLONG:
+                raise DataError("the file name is too long for this system", file=shown) from None
+        except ValueError:
+            raise DataError("the file name contains a NUL character", file=shown) from None
+        raise DataError(f"file not found (looked in {Path.cwd()} and {datasets_dir()})", file=shown)
     table = read_csv_table(
         resolved,
         delimiter=getattr(spec, "delimiter", None),
@@ -144,7 +165,7 @@ def dataset_from_table(table, spec, seed: int | None = 0) -> Dataset:
         task=getattr(spec, "task", None),
         missing=getattr(spec, "missing", "drop") or "drop",
         normalize=getattr(spec, "normalize", None) or "standard",
-        train_fraction=float(getattr(spec, "train_fraction", 0.8)),
+        train_fraction=float(getattr(spec, "train_fraction", DEFAULT_TRAIN_FRACTION)),
         seed=_seed_of(spec, seed),
         file=str(table.source),
     )

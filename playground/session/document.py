@@ -30,6 +30,13 @@ SESSION_SCHEMA_VERSION = 1
 DOCUMENT = "session.json"
 MAX_SPEC_BYTES = 16 << 20
 MAX_HISTORY_ROWS = 10_000_000
+INT64_MAX = 2**63 - 1
+# metrics every session has, and those that must be numbers (or null, saved for NaN)
+REQUIRED_METRICS = ("step",)
+NUMERIC_METRICS = (
+    "train_loss", "test_loss", "train_accuracy", "test_accuracy", "train_r2", "test_r2",
+    "grad_norm", "epoch",
+)  # fmt: skip
 SCALAR_FLOAT = ("t", "H_diag", "prev_loss")
 LBFGS_VECTORS = ("d", "prev_flat_grad")
 LBFGS_INTS = ("n_iter", "func_evals", "last_n_iter", "last_func_evals")
@@ -311,6 +318,8 @@ class _Doc:
             self.fail(field, f"must be {_kind_names(kinds)}")
         if not isinstance(cur, kinds):
             self.fail(field, f"must be {_kind_names(kinds)}")
+        if isinstance(cur, int) and not isinstance(cur, bool) and not -INT64_MAX <= cur <= INT64_MAX:
+            self.fail(field, "is far too large")
         return cur
 
     def count(self, field: str, *, optional: bool = False) -> int | None:
@@ -552,6 +561,8 @@ def _check_state_fields(d: _Doc) -> dict:
     wall = d.get("wall_time", (int, float))
     if not math.isfinite(wall) or wall < 0:
         d.fail("wall_time", "must be a finite number >= 0")
+    if div is not None and div > step + 1:  # the step that failed: one past the last good one
+        d.fail("diverged_step", f"is beyond the current step {step}")
     events = []
     for i, ev in enumerate(d.get("events", list)):
         if (
@@ -559,20 +570,35 @@ def _check_state_fields(d: _Doc) -> dict:
             or len(ev) != 2
             or not isinstance(ev[0], int)
             or isinstance(ev[0], bool)
-            or ev[0] < 0
+            or not 0 <= ev[0] <= step
             or not isinstance(ev[1], str)
         ):
-            d.fail(f"events[{i}]", "must be [step, text] with a non-negative step")
+            d.fail(f"events[{i}]", "must be [step, text] with a step between 0 and the current step")
         events.append((ev[0], ev[1]))
     metrics = d.get("metrics", dict)
+    for k in REQUIRED_METRICS:
+        if k not in metrics:
+            d.fail(f"metrics.{k}", "is missing (every session records the step of its metrics)")
     clean = {}
     for k, v in metrics.items():
-        if v is None:
+        if k == "step":
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= step:
+                d.fail("metrics.step", f"must be an integer between 0 and the current step {step}")
+            clean[k] = v
+        elif v is None:
             clean[k] = float("nan")
-        elif isinstance(v, (int, float, str)):
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            try:
+                clean[k] = float(v)
+            except OverflowError:
+                d.fail(f"metrics.{k}", "is far too large")
+            if not math.isfinite(clean[k]):  # pragma: no cover - JSON constants are refused earlier
+                d.fail(f"metrics.{k}", "must be a finite number or null")
+        elif isinstance(v, str) and k not in NUMERIC_METRICS:
             clean[k] = v
         else:
-            d.fail(f"metrics.{k}", "must be a number, a string or null")
+            what = "a number or null" if k in NUMERIC_METRICS else "a number, a string or null"
+            d.fail(f"metrics.{k}", f"must be {what}")
     view = d.get("view", dict, optional=True)
     return {
         "step": step,
