@@ -4,20 +4,27 @@
 NaN for missing cells) or text (an object array of ``str``), plus missing masks and the
 1-based source line of every data row so later errors can point at the file position.
 
-How it reads:
+How it reads (the result never depends on the block size; tests force tiny blocks):
 
-* The file is read in binary blocks of about 1 MiB that always end on a record boundary
-  (a newline outside quotes), so no block ever splits a quoted field.
-* Each block is checked for NUL bytes and strict UTF-8 (a BOM is dropped), and decoded.
-* Fast path: a block is parsed with ``numpy.loadtxt`` (C code) when every column seen so
-  far is numeric. If that fails for any reason (a missing token, text, ragged rows, blank
-  lines...) the block is re-parsed with the :mod:`csv` module and converted column by
-  column, falling back to a per-cell scan that pin-points the exact row and column.
+* A sample of the first 64 KiB picks the delimiter (``, ; TAB |`` or whitespace), finds
+  leading lines to skip (a scikit-learn count row such as ``150,4,setosa,versicolor,virginica``
+  or a one-field title line) and decides whether the next record is a header.
+* The file is then read in binary blocks of about 1 MiB that end on a line end. Each block
+  is checked for NUL bytes and strict UTF-8 (a BOM is dropped) and decoded.
+* One :mod:`csv` reader runs over the physical lines of all blocks in turn, so its quoting
+  state carries on across block boundaries exactly as over the whole file. Quoting follows
+  pandas' ``read_csv``: a quote opens a quoted field only at the start of a field; inside an
+  unquoted field (``15"`` as an inch mark) it is a literal character.
+* Fast path: a block that starts on a record boundary, holds no quote character and whose
+  columns are all numeric so far is parsed by ``numpy.loadtxt`` (C code). Anything it does
+  not accept (missing tokens, text, ragged rows, blank lines...) goes through the csv reader
+  and a column-by-column conversion that pin-points the exact row and column.
 * If a column turns out to be text only after earlier blocks were stored as numbers, the
-  file is read again with that column forced to text (rare: only for files over 1 MiB).
+  file is read again with that column forced to text (only for files over one block).
 
+Lines are counted as a text editor shows them: LF, CRLF and a lone CR each end a line.
 Every failure is a :class:`~playground.errors.DataError` naming the file and, where it
-applies, the row (line number as a text editor shows it) and column.
+applies, the row (that line number) and column.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,12 +44,20 @@ from playground.errors import DataError
 
 MISSING_TOKENS = frozenset({"", "NA", "NaN", "nan", "?", "null", "None"})
 DELIMITERS = (",", ";", "\t", "|")
+WHITESPACE = " "  # delimiter value meaning "any run of spaces and tabs" (pandas' sep=r"\s+")
+WHITESPACE_NAMES = frozenset({" ", "whitespace", "space", "spaces", "\\s+", "\\s"})
 BLOCK_BYTES = 1 << 20
-SAMPLE_CHARS = 64 * 1024
+SAMPLE_BYTES = 64 * 1024
+SAMPLE_CHARS = SAMPLE_BYTES
+MAX_PREAMBLE = 10  # at most this many leading lines are skipped automatically
 MEMORY_FACTOR = 4  # refuse files larger than available memory / MEMORY_FACTOR
 _BOM = b"\xef\xbb\xbf"
 _MISSING_AS_NAN = {t: "nan" for t in MISSING_TOKENS}
 _QUOTE = '"'
+
+# A quoted field may be as long as the file (pandas has no limit either); the csv module's
+# default of 128 KiB would turn a long quoted text into an error.
+csv.field_size_limit(max(csv.field_size_limit(), min(sys.maxsize, 1 << 40)))
 
 __all__ = [
     "Column",
@@ -50,6 +66,7 @@ __all__ = [
     "available_memory",
     "is_number",
     "MISSING_TOKENS",
+    "WHITESPACE",
 ]
 
 
@@ -83,7 +100,12 @@ class Column:
 
 @dataclass
 class Table:
-    """A parsed CSV file: columns in file order plus the source line of each row."""
+    """A parsed CSV file: columns in file order plus the source line of each row.
+
+    ``delimiter`` is ``" "`` (:data:`WHITESPACE`) for whitespace-separated files.
+    ``info``: ``bytes`` (file size), ``skipped_lines`` (lines skipped before the header or
+    the first data row) and ``skip_reason`` (why, when they were skipped automatically).
+    """
 
     source: str
     columns: list[Column]
@@ -132,6 +154,11 @@ def is_number(text: str) -> bool:
     return True
 
 
+def _is_count(text: str) -> bool:
+    t = text.strip()
+    return t.isascii() and t.isdigit()
+
+
 def available_memory() -> int | None:
     """Bytes of memory available to this process, or None if unknown."""
     try:
@@ -148,18 +175,38 @@ def available_memory() -> int | None:
 
 
 class _Restart(Exception):
-    def __init__(self, column: int):
-        self.column = column
+    def __init__(self, columns):
+        self.columns = set(columns)
+
+
+def _count_lines(text: str) -> int:
+    """Physical lines in ``text``: LF, CRLF and lone CR each end one (as csv/StringIO count)."""
+    n = text.count("\n") + text.count("\r") - text.count("\r\n")
+    if text and not text.endswith(("\n", "\r")):
+        n += 1
+    return n
+
+
+def _count_line_ends(b: bytes) -> int:
+    return b.count(b"\n") + b.count(b"\r") - b.count(b"\r\n")
+
+
+def _ws_line(s: str) -> str:
+    """A physical line for whitespace splitting: tabs become spaces and trailing blanks go
+    (leading blanks and runs are skipped by the csv reader's skipinitialspace)."""
+    body = s.rstrip("\r\n")
+    return body.replace("\t", " ").rstrip(" ") + s[len(body) :]
 
 
 # ----------------------------------------------------------------------------- blocks
 
 
 def _iter_blocks(path: Path, fname: str, size: int, progress, block_bytes: int):
-    """Yield (text, first_line_number) blocks that end on a record boundary."""
+    """Yield decoded text blocks that end on a line end (LF) or at the end of the file."""
     line_no = 1
     done = 0
     first = True
+    block_bytes = max(1, int(block_bytes))
     with open(path, "rb") as f:
         while True:
             b = f.read(block_bytes)
@@ -167,29 +214,17 @@ def _iter_blocks(path: Path, fname: str, size: int, progress, block_bytes: int):
                 break
             if not b.endswith(b"\n"):
                 b += f.readline()
-            # A newline inside quotes is not a record boundary: keep reading until the
-            # number of quote characters in the block is even.
-            if b.count(b'"') % 2:
-                b = bytearray(b)  # in-place appends: linear, not quadratic, on a lone quote
-                while True:
-                    more = f.readline()
-                    if not more:
-                        break
-                    b += more
-                    if more.count(b'"') % 2:
-                        break
             done += len(b)
             if first:
                 first = False
                 if b.startswith(_BOM):
                     b = b[3:]
-            b = bytes(b)
             nul = b.find(b"\x00")
             if nul >= 0:
                 raise DataError(
                     "contains NUL bytes: this looks like a binary file, not a CSV text file",
                     file=fname,
-                    row=line_no + b.count(b"\n", 0, nul),
+                    row=line_no + _count_line_ends(b[:nul]),
                 )
             try:
                 text = b.decode("utf-8")
@@ -198,20 +233,69 @@ def _iter_blocks(path: Path, fname: str, size: int, progress, block_bytes: int):
                     f"byte 0x{b[e.start]:02x} is not valid UTF-8 text; save the file as UTF-8 "
                     "(this may also be a binary file)",
                     file=fname,
-                    row=line_no + b.count(b"\n", 0, e.start),
+                    row=line_no + _count_line_ends(b[: e.start]),
                 ) from None
-            yield text, line_no
-            line_no += b.count(b"\n")
+            yield text
+            line_no += _count_line_ends(b)
             if progress is not None:
                 progress(min(1.0, done / size) if size else 1.0)
 
 
-# ------------------------------------------------------------------ dialect and header
+class _Lines:
+    """The physical lines of the file, block after block, as one iterator for csv.reader:
+    its quoting state therefore runs on across blocks exactly as over the whole file.
+
+    ``line``: lines handed out (or consumed by the fast path) so far. ``past_end``: the
+    reader asked for a line after the last one (a quoted field still open at the end).
+    ``record``: the raw lines of the record being read (for locating an opening quote).
+    """
+
+    def __init__(self, blocks, whitespace: bool):
+        self._blocks = blocks
+        self._sio: io.StringIO | None = None
+        self._end = 0
+        self.line = 0
+        self.past_end = False
+        self.record: list[str] = []
+        self.ws = whitespace
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        while True:
+            if self._sio is not None:
+                s = self._sio.readline()
+                if s:
+                    self.line += 1
+                    self.record.append(s)
+                    return _ws_line(s) if self.ws else s
+                self._sio = None
+            text = next(self._blocks, None)
+            if text is None:
+                self.past_end = True
+                raise StopIteration
+            self.open(text)
+
+    def open(self, text: str) -> None:
+        self._sio = io.StringIO(text, newline="")
+        self._end = len(text)
+
+    def at_block_end(self) -> bool:
+        return self._sio is None or self._sio.tell() >= self._end
+
+    def take_rest(self) -> str | None:
+        """The unread rest of the current block, else the next block; None at the end."""
+        if self._sio is not None:
+            rest = self._sio.read()
+            self._sio = None
+            return rest
+        return next(self._blocks, None)
 
 
-def _reader(text: str, delimiter: str):
+def _reader(lines, delimiter: str):
     return csv.reader(
-        io.StringIO(text, newline=""),
+        lines,
         delimiter=delimiter,
         quotechar=_QUOTE,
         doublequote=True,
@@ -220,26 +304,127 @@ def _reader(text: str, delimiter: str):
     )
 
 
-def _sample_records(sample: str, delimiter: str, limit: int = 100) -> list[list[str]]:
+def _quote_origin(raw_lines: list[str], start: int, delimiter: str, ws: bool) -> tuple[int | None, bool]:
+    """Scan the raw lines of one record as the csv reader does. Returns (line, still_open):
+    the line where the quoted field still open at the end opened (still_open True), else
+    where the first quoted field that runs over a line end opened (or None)."""
+    START, FIELD, QUOTED, AFTER = 0, 1, 2, 3
+    state = START
+    open_line: int | None = None
+    spanning: int | None = None
+    for k, raw in enumerate(raw_lines):
+        s = _ws_line(raw) if ws else raw
+        ln = start + k
+        i, n = 0, len(s)
+        while i < n:
+            if state == QUOTED:
+                j = s.find(_QUOTE, i)
+                if j < 0:
+                    if spanning is None:
+                        spanning = open_line
+                    break
+                state, i = AFTER, j + 1
+                continue
+            c = s[i]
+            if c in "\r\n":
+                state = START
+            elif state == START:
+                if c == _QUOTE:
+                    state, open_line = QUOTED, ln
+                elif c == delimiter or c == " ":
+                    pass
+                else:
+                    state = FIELD
+            elif state == FIELD:
+                if c == delimiter:
+                    state = START
+            else:  # AFTER: just after a closing quote
+                if c == _QUOTE:
+                    state = QUOTED
+                elif c == delimiter:
+                    state = START
+                else:
+                    state = FIELD
+            i += 1
+    if state == QUOTED:
+        return open_line, True
+    return spanning, False
+
+
+def _unclosed_quote_error(fname, raw_lines, start, delimiter, ws) -> DataError:
+    line, _ = _quote_origin(raw_lines, start, delimiter, ws)
+    line = line if line is not None else start
+    return DataError(
+        'a quoted field opens on this line (with ") and is never closed: the quote runs to the end '
+        'of the file. Close it, or double it ("") if it is part of the text',
+        file=fname,
+        row=line,
+    )
+
+
+def _next_record(reader, lines: _Lines, fname: str, delimiter: str) -> list[str] | None:
+    """The next record from ``reader`` (None at the end of the file)."""
+    lines.record = []
+    lines.past_end = False
+    start = lines.line + 1
+    try:
+        row = next(reader)
+    except StopIteration:
+        return None
+    except csv.Error as e:
+        line, _ = _quote_origin(lines.record, start, delimiter, lines.ws)
+        raise DataError(f"cannot parse CSV: {e}", file=fname, row=line or start) from None
+    if lines.past_end:
+        raise _unclosed_quote_error(fname, lines.record, start, delimiter, lines.ws)
+    return row
+
+
+def _is_blank(row: list[str], ncols: int = 2) -> bool:
+    return not row or (len(row) == 1 and not row[0].strip() and ncols != 1)
+
+
+# ------------------------------------------------------------------ dialect and header
+
+
+def _sample_text(path: Path) -> str:
+    """The first ~64 KiB of the file, decoded leniently, cut at the last line end."""
+    with open(path, "rb") as f:
+        b = f.read(SAMPLE_BYTES)
+        more = bool(f.read(1))
+    if b.startswith(_BOM):
+        b = b[3:]
+    if more:
+        cut = max(b.rfind(b"\n"), b.rfind(b"\r"))
+        if cut >= 0:
+            b = b[: cut + 1]
+    return b.decode("utf-8", errors="replace").replace("\x00", " ")
+
+
+def _sample_records(sample: str, delimiter: str, limit: int = 100, skip_lines: int = 0):
+    """(record, first line, last line) of the first non-blank records of the sample."""
+    lines = _Lines(iter([sample]), delimiter == WHITESPACE)
+    reader = _reader(lines, delimiter)
     out = []
     try:
-        for row in _reader(sample, delimiter):
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            out.append(row)
-            if len(out) >= limit:
-                break
-    except csv.Error:
+        for _ in range(skip_lines):
+            next(lines)
+        while len(out) < limit:
+            start = lines.line + 1
+            row = next(reader)
+            if not _is_blank(row):
+                out.append((row, start, lines.line))
+    except (csv.Error, StopIteration):
         pass
     return out
 
 
 def _sniff_delimiter(sample: str) -> str:
     """Pick among , ; TAB | the delimiter that splits the sample into a consistent number
-    (> 1) of fields per record; csv.Sniffer breaks ties, then the order TAB ; | ,."""
+    (> 1) of fields per record; csv.Sniffer breaks ties, then the order TAB ; | ,.
+    Whitespace is chosen only when it splits the lines strictly more consistently."""
     scores = {}
-    for d in DELIMITERS:
-        recs = _sample_records(sample, d, limit=50)
+    for d in (*DELIMITERS, WHITESPACE):
+        recs = [r for r, _a, _b in _sample_records(sample, d, limit=50)]
         if not recs:
             continue
         counts = [len(r) for r in recs]
@@ -247,9 +432,12 @@ def _sniff_delimiter(sample: str) -> str:
         if mode <= 1:
             continue
         scores[d] = (counts.count(mode) / len(counts), mode)
+    ws = scores.pop(WHITESPACE, None)
     if not scores:
-        return ","
+        return WHITESPACE if ws is not None else ","
     best = max(s[0] for s in scores.values())
+    if ws is not None and ws[0] > best:
+        return WHITESPACE
     tied = [d for d, s in scores.items() if s[0] == best]
     if len(tied) == 1:
         return tied[0]
@@ -265,7 +453,58 @@ def _sniff_delimiter(sample: str) -> str:
     return tied[0]  # pragma: no cover
 
 
+def _detect_preamble(sample: str, delimiter: str) -> tuple[int, str | None, bool]:
+    """Leading lines to skip: (number of physical lines, why, count_row).
+
+    * a scikit-learn count row (``150,4,setosa,versicolor,virginica``: two integers, then
+      names) whose shape does not match the data: fewer fields, or names above numbers;
+    * a one-field title line above records of several fields.
+    """
+    recs = _sample_records(sample, delimiter, limit=60)
+    skip, reasons, count_row = 0, [], False
+    k = 0
+    while k < min(MAX_PREAMBLE, len(recs) - 2):
+        rest = [r for r, _a, _b in recs[k + 1 :]]
+        counts = [len(r) for r in rest]
+        mode = max(set(counts), key=counts.count)
+        if mode < 2 or counts.count(mode) < 0.9 * len(counts):
+            break
+        row, first, last = recs[k]
+        where = f"line {first}" if first == last else f"lines {first}-{last}"
+        ints = len(row) >= 2 and _is_count(row[0]) and _is_count(row[1])
+        names_ok = ints and all(v.strip() and not is_number(v) for v in row[2:])
+        if names_ok and len(row) != mode:
+            pass
+        elif names_ok and int(row[1]) in (mode - 1, mode):
+            # same width as the data: a count row if its names sit above numeric columns
+            numeric_below = False
+            for j in range(2, len(row)):
+                vals = [r[j].strip() for r in rest if len(r) > j and r[j].strip() not in MISSING_TOKENS]
+                if vals and sum(is_number(v) for v in vals) >= 0.9 * len(vals):
+                    numeric_below = True
+                    break
+            if not numeric_below:
+                break
+        elif len(row) == 1 and not is_number(row[0]):
+            reasons.append(f"{where} ({row[0].strip()[:40]!r}) is a title, not part of the table")
+            skip, k = last, k + 1
+            continue
+        else:
+            break
+        names = ", ".join(v.strip() for v in row[2:])
+        reasons.append(
+            f"{where} is a count row ({int(row[0])} rows, {int(row[1])} columns"
+            + (f", {names}" if names else "")
+            + "), not part of the table"
+        )
+        count_row = True
+        skip, k = last, k + 1
+    return skip, ("; ".join(reasons) or None), count_row
+
+
 def _detect_header(records: list[list[str]]) -> bool:
+    if not records:
+        return False
     first, rest = records[0], records[1:]
     if not rest:
         return not any(is_number(v) for v in first)
@@ -298,10 +537,14 @@ def _unique_names(raw: list[str]) -> list[str]:
 
 
 def _normalise_delimiter(d: str) -> str:
-    if d in ("\\t", "tab", "TAB"):
+    if d in ("\\t", "tab", "TAB", "\t"):
         return "\t"
-    if len(d) != 1:
-        raise DataError(f"delimiter must be a single character, got {d!r}")
+    if d in WHITESPACE_NAMES or (isinstance(d, str) and d.lower() in WHITESPACE_NAMES):
+        return WHITESPACE
+    if not isinstance(d, str) or len(d) != 1:
+        raise DataError(f"delimiter must be a single character or 'whitespace', got {d!r}")
+    if d in "\r\n" or d == _QUOTE:
+        raise DataError(f"{d!r} cannot be the delimiter")
     return d
 
 
@@ -322,8 +565,8 @@ class _ColumnBuilder:
         self.values.append(arr)
         self.missing.append(np.isnan(arr))
 
-    def add_cells(self, cells, rows: np.ndarray, block_index: int) -> None:
-        """Convert one block of string cells, carefully."""
+    def add_cells(self, cells, rows: np.ndarray) -> bool:
+        """Convert one chunk of string cells, carefully. False: the column must be re-read as text."""
         if not self.text:
             try:
                 arr = np.array(cells, dtype=np.float64)
@@ -334,7 +577,7 @@ class _ColumnBuilder:
                     arr = None
             if arr is not None:
                 self.add_numeric(arr)
-                return
+                return True
             n = len(cells)
             vals = np.full(n, np.nan)
             for i, s in enumerate(cells):
@@ -344,13 +587,13 @@ class _ColumnBuilder:
                 try:
                     vals[i] = float(t)
                 except ValueError:
-                    if block_index > 0 and self.values:
-                        raise _Restart(-1) from None
+                    if self.values:  # numbers stored already: read again with this column as text
+                        return False
                     self.text = True
                     break
             else:
                 self.add_numeric(vals)
-                return
+                return True
         # text column
         strs = [s.strip() for s in cells]
         miss = np.fromiter((s in MISSING_TOKENS for s in strs), dtype=bool, count=len(strs))
@@ -371,6 +614,7 @@ class _ColumnBuilder:
         arr[:] = strs
         self.values.append(arr)
         self.missing.append(miss)
+        return True
 
     def build(self) -> Column:
         if self.text:
@@ -413,38 +657,20 @@ def _decimal_comma(col: Column) -> Column:
     )
 
 
-def _count_lines(text: str) -> int:
-    n = text.count("\n")
-    if text and not text.endswith("\n"):
-        n += 1
-    return n
-
-
-def _parse_block_careful(text, start_line, delimiter, ncols, names, fname):
-    """csv-module parse of one block -> (rows, line numbers)."""
-    reader = _reader(text, delimiter)
-    rows: list[list[str]] = []
-    starts: list[int] = []
-    prev = 0
-    try:
-        for row in reader:
-            line = start_line + prev
-            prev = reader.line_num
-            if not row or (len(row) == 1 and not row[0].strip() and ncols > 1):
-                continue
-            if len(row) != ncols:
-                raise DataError(
-                    f"has {len(row)} fields but the header has {ncols} "
-                    f"({', '.join(names[:8])}{', ...' if ncols > 8 else ''}); "
-                    "check the delimiter and quoting",
-                    file=fname,
-                    row=line,
-                )
-            rows.append(row)
-            starts.append(line)
-    except csv.Error as e:
-        raise DataError(f"cannot parse CSV: {e}", file=fname, row=start_line + reader.line_num) from None
-    return rows, starts
+def _fields_error(row, line, ncols, names, has_header, fname, lines: _Lines, delimiter) -> DataError:
+    what = "the header has" if has_header else "the first row has"
+    msg = (
+        f"has {len(row)} fields but {what} {ncols} "
+        f"({', '.join(names[:8])}{', ...' if ncols > 8 else ''}); check the delimiter and quoting"
+    )
+    if lines.line > line:  # the record ran over several lines: a quote swallowed line ends
+        opened, _ = _quote_origin(lines.record, line, delimiter, lines.ws)
+        if opened is not None:
+            msg += (
+                f"; a quoted field opening on line {opened} runs on to line {lines.line} "
+                '(an unbalanced quote? double it ("") if it is part of the text)'
+            )
+    return DataError(msg, file=fname, row=line)
 
 
 def read_csv_table(
@@ -454,12 +680,16 @@ def read_csv_table(
     progress: Callable[[float], None] | None = None,
     max_bytes: int | None = None,
     *,
+    skip_rows: int | None = None,
     block_bytes: int = BLOCK_BYTES,
 ) -> Table:
     """Read a CSV file into a :class:`Table`.
 
-    ``delimiter``: None sniffs among ``, ; TAB |``. ``header``: None detects it (a first
-    row with text above numeric columns is a header). ``progress(fraction)`` is called
+    ``delimiter``: None sniffs among ``, ; TAB |`` and whitespace; ``" "`` or
+    ``"whitespace"`` splits on runs of spaces/tabs. ``header``: None detects it (a first
+    row with text above numeric columns is a header). ``skip_rows``: lines to skip before
+    the header (or the first data row); None skips a leading count row or title line
+    automatically (see ``table.info["skip_reason"]``). ``progress(fraction)`` is called
     after each block of about 1 MiB. ``max_bytes`` refuses larger files. Files that cannot
     fit in available memory are refused too.
     """
@@ -471,8 +701,8 @@ def read_csv_table(
         if p.is_dir():
             raise DataError("is a directory, not a CSV file", file=fname)
         size = p.stat().st_size
-    except OSError as e:
-        raise DataError(f"cannot read file: {e.strerror or e}", file=fname) from None
+    except (OSError, ValueError) as e:
+        raise DataError(f"cannot read file: {getattr(e, 'strerror', None) or e}", file=fname) from None
     if size == 0:
         raise DataError("file is empty", file=fname)
     if max_bytes is not None and size > max_bytes:
@@ -488,12 +718,16 @@ def read_csv_table(
         )
     if delimiter is not None:
         delimiter = _normalise_delimiter(delimiter)
+    if skip_rows is not None:
+        if isinstance(skip_rows, bool) or not isinstance(skip_rows, (int, np.integer)) or skip_rows < 0:
+            raise DataError(f"lines to skip must be a whole number >= 0, got {skip_rows!r}", file=fname)
+        skip_rows = int(skip_rows)
     force_text: set[int] = set()
     while True:
         try:
-            table = _read(p, fname, size, delimiter, header, progress, block_bytes, force_text)
+            table = _read(p, fname, size, delimiter, header, skip_rows, progress, block_bytes, force_text)
         except _Restart as r:
-            force_text.add(r.column)
+            force_text |= r.columns
             continue
         except OSError as e:
             raise DataError(f"cannot read file: {e.strerror or e}", file=fname) from None
@@ -502,96 +736,123 @@ def read_csv_table(
         return table
 
 
-def _read(p, fname, size, delimiter, header, progress, block_bytes, force_text) -> Table:
-    blocks = _iter_blocks(p, fname, size, progress, block_bytes)
-    cols: list[_ColumnBuilder] | None = None
-    names: list[str] = []
-    row_numbers: list[np.ndarray] = []
-    ncols = 0
-    has_header = False
-    data_start = 1
-    block_index = 0
-    for text, start_line in blocks:
-        if cols is None:
-            if not text.strip():
-                continue  # leading blank block (cannot really happen, blocks are >= 1 MiB)
-            sample = text if len(text) <= SAMPLE_CHARS else text[: text.rfind("\n", 0, SAMPLE_CHARS) + 1]
-            if not sample.strip():
-                sample = text
-            if delimiter is None:
-                delimiter = _sniff_delimiter(sample)
-            # first record (skipping blank lines) decides the column count / header
-            reader = _reader(text, delimiter)
-            first = None
-            skip = 0
-            try:
-                for row in reader:
-                    if row and not (len(row) == 1 and not row[0].strip()):
-                        first = row
-                        break
-                skip = reader.line_num
-            except csv.Error as e:
-                raise DataError(
-                    f"cannot parse CSV: {e}", file=fname, row=start_line + reader.line_num
-                ) from None
-            if first is None:
-                raise DataError("file is empty (only blank lines)", file=fname)
-            ncols = len(first)
-            if header is None:
-                has_header = _detect_header(_sample_records(sample, delimiter))
-            else:
-                has_header = bool(header)
-            if has_header:
-                names = _unique_names(first)
-                sio = io.StringIO(text, newline="")
-                for _ in range(skip):
-                    sio.readline()
-                text = sio.read()
-                start_line += skip
-                data_start = start_line
-            else:
-                names = [f"column {j + 1}" for j in range(ncols)]
-            cols = [_ColumnBuilder(n, j in force_text) for j, n in enumerate(names)]
-        if not text.strip():
-            continue
-        # ---- fast path: all-numeric block parsed by numpy's C reader
-        arr = None
-        if not any(c.text for c in cols):
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    arr = np.loadtxt(
-                        io.StringIO(text, newline=""),
-                        delimiter=delimiter,
-                        dtype=np.float64,
-                        comments=None,
-                        ndmin=2,
-                        quotechar=_QUOTE,
-                    )
-            except (ValueError, TypeError, csv.Error, Warning):
-                arr = None
-            if arr is not None and (arr.shape[1] != ncols or arr.shape[0] != _count_lines(text)):
-                arr = None
-        if arr is not None:
-            for j, c in enumerate(cols):
-                c.add_numeric(np.ascontiguousarray(arr[:, j]))
-            row_numbers.append(np.arange(start_line, start_line + arr.shape[0], dtype=np.int64))
-        else:
-            rows, starts = _parse_block_careful(text, start_line, delimiter, ncols, names, fname)
-            if not rows:
-                continue
-            lines = np.asarray(starts, dtype=np.int64)
-            columns = list(zip(*rows))
-            del rows
-            for j, c in enumerate(cols):
-                try:
-                    c.add_cells(columns[j], lines, block_index)
-                except _Restart:
-                    raise _Restart(j) from None
-            row_numbers.append(lines)
-        block_index += 1
-    if cols is None:
+def _fast_block(text: str, delimiter: str, ncols: int) -> np.ndarray | None:
+    """numpy's C reader on a quote-free block; None unless it gives one row per line."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            arr = np.loadtxt(
+                io.StringIO(text, newline=""),
+                delimiter=None if delimiter == WHITESPACE else delimiter,
+                dtype=np.float64,
+                comments=None,
+                ndmin=2,
+            )
+    except (ValueError, TypeError, csv.Error, Warning):
+        return None
+    if arr.shape[1] != ncols or arr.shape[0] != _count_lines(text):
+        return None
+    return arr
+
+
+def _read(p, fname, size, delimiter, header, skip_rows, progress, block_bytes, force_text) -> Table:
+    sample = _sample_text(p)
+    if delimiter is None:
+        delimiter = _sniff_delimiter(sample)
+    ws = delimiter == WHITESPACE
+    skip_reason, count_row = None, False
+    if skip_rows is None:
+        skip, skip_reason, count_row = _detect_preamble(sample, delimiter)
+    else:
+        skip = skip_rows
+    if header is None:
+        recs = [r for r, _a, _b in _sample_records(sample, delimiter, skip_lines=skip)]
+        has_header = _detect_header(recs)
+    else:
+        has_header = bool(header)
+
+    lines = _Lines(_iter_blocks(p, fname, size, progress, block_bytes), ws)
+    reader = _reader(lines, delimiter)
+    for _ in range(skip):
+        try:
+            next(lines)
+        except StopIteration:
+            break
+    skipped = lines.line
+    first = None
+    first_line = 0
+    while True:
+        first_line = lines.line + 1
+        row = _next_record(reader, lines, fname, delimiter)
+        if row is None:
+            break
+        if not _is_blank(row):
+            first = row
+            break
+    if first is None:
+        if skipped:
+            raise DataError(f"has no rows after the {skipped} skipped line(s)", file=fname)
         raise DataError("file is empty (only blank lines)", file=fname)
+    ncols = len(first)
+    rows: list[list[str]] = []
+    starts: list[int] = []
+    if has_header:
+        names = _unique_names(first)
+    else:
+        names = [f"column {j + 1}" for j in range(ncols)]
+        if count_row and ncols > 1:
+            names[-1] = "target"  # scikit-learn's layout: features, then the integer class label
+        rows.append(first)
+        starts.append(first_line)
+    data_start = lines.line + 1
+    cols = [_ColumnBuilder(n, j in force_text) for j, n in enumerate(names)]
+    row_numbers: list[np.ndarray] = []
+
+    def flush() -> None:
+        if not rows:
+            return
+        line_arr = np.asarray(starts, dtype=np.int64)
+        columns = list(zip(*rows))
+        rows.clear()
+        starts.clear()
+        failed = [j for j, c in enumerate(cols) if not c.add_cells(columns[j], line_arr)]
+        if failed:
+            raise _Restart(failed)
+        row_numbers.append(line_arr)
+
+    def slow_until_block_end() -> None:
+        while not lines.at_block_end():
+            line = lines.line + 1
+            row = _next_record(reader, lines, fname, delimiter)
+            if row is None:
+                break
+            if _is_blank(row, ncols):
+                continue
+            if len(row) != ncols:
+                raise _fields_error(row, line, ncols, names, has_header, fname, lines, delimiter)
+            rows.append(row)
+            starts.append(line)
+
+    while True:
+        start_line = lines.line + 1
+        text = lines.take_rest()
+        if text is None:
+            break
+        if not text:
+            continue
+        if _QUOTE not in text and not any(c.text for c in cols):
+            arr = _fast_block(text, delimiter, ncols)
+            if arr is not None:
+                flush()
+                for j, c in enumerate(cols):
+                    c.add_numeric(np.ascontiguousarray(arr[:, j]))
+                row_numbers.append(np.arange(start_line, start_line + arr.shape[0], dtype=np.int64))
+                lines.line += _count_lines(text)
+                continue
+        lines.open(text)
+        slow_until_block_end()
+        flush()
+    flush()
     rn = np.concatenate(row_numbers) if row_numbers else np.empty(0, dtype=np.int64)
     if rn.size == 0:
         if has_header:
@@ -606,5 +867,5 @@ def _read(p, fname, size, delimiter, header, progress, block_bytes, force_text) 
         row_numbers=rn,
         delimiter=delimiter,
         has_header=has_header,
-        info={"bytes": size},
+        info={"bytes": size, "skipped_lines": skipped, "skip_reason": skip_reason},
     )
