@@ -20,7 +20,14 @@ so every millisecond painted here is one the trainer may wait for):
   reduces just its visible range;
 - axes, title, legend, grid and event markers keep a pixmap cache (curve updates repaint the
   region they overlap: a blit instead of their Python ``paint``).
-- legends sit in the title row, never over the curves.
+- legends sit in the title row, never over the curves (:func:`fit_legend` gives the row the
+  height the legend needs when the plot is narrow);
+- empty plots show a one-epoch axis (:data:`EMPTY_X`), and after a divergence the ranges follow
+  only what is readable: values many times (linear) or decades (log) beyond where a curve started
+  are left off the top (:func:`readable_range`), so no axis ever reads "4e+153".
+
+The race view builds its plots from the same helpers (:func:`new_plot`, :func:`add_curve`,
+:func:`set_curve`, :func:`readable_range`).
 """
 
 from __future__ import annotations
@@ -46,13 +53,23 @@ RANGE_INTERVAL_S = 0.4  # the y ranges follow the data at 2.5 Hz, not every fram
 X_HEADROOM = 1.05  # the epoch axis ends at a round number past the data (_nice_end): it moves rarely
 NICE_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 ENVELOPE_BUCKETS = 512  # a curve draws at most ~2 points per bucket: far more than its pixels
+EMPTY_X = (0.0, 1.0)  # the x axis (epochs) before any data: a whole epoch, not 0.0002 ticks
+MIN_X_STEPS = 100  # the x axis spans at least this many steps (or one epoch, if shorter)
+EMPTY_Y = {"linear": (0.0, 1.0), "log": (-3.0, 1.0)}  # y before any data (log: decades 1e-3..10)
+LINEAR_CAP = 10.0  # a linear axis shows values up to this many times where the curve started
+LOG_CAP_DECADES = 6.0  # a log axis shows at most this many decades above the start...
+LOG_FLOOR_DECADES = 15.0  # ...and this many below it
+DRAW_CAP = 1e6  # drawn points are clamped to this many times the start: far off-screen, finite
+R2_FLOOR = -10.0  # R² below this (a diverged run reaches -1e300) is drawn here, off the axis
+TITLE_H = 30  # pyqtgraph's title row height
+LEGEND_ROW_H = 20  # one row of legend entries
 
 
 def _nice_end(v: float) -> float:
     """The smallest round number (NICE_STEPS x 10^k) >= v: ~10 axis changes per decade of epochs
     (each one re-lays the axis out and rebuilds the grid), and stable tick labels in between."""
-    if not math.isfinite(v) or v <= 1e-3:
-        return 1e-3
+    if not math.isfinite(v) or v <= 1e-6:
+        return EMPTY_X[1]
     scale = 10.0 ** math.floor(math.log10(v))
     return next((m * scale for m in NICE_STEPS if m * scale >= v * (1 - 1e-12)), 10.0 * scale)
 
@@ -170,12 +187,15 @@ def _pen(color: str, alpha: int = 255, style=Qt.PenStyle.SolidLine):
     return pg.mkPen(c, width=1, style=style)
 
 
-def _new_plot(title: str, y_label: str) -> pg.PlotWidget:
+def new_plot(title: str, y_label: str, x_label: str = "epoch", log_y: bool = False) -> pg.PlotWidget:
+    """A live plot: title (left), axis labels, no pyqtgraph clip / downsampling / autorange
+    (curves come reduced by :class:`PeakEnvelope`, ranges are set by the caller), an empty
+    range that reads well (:data:`EMPTY_X`, :data:`EMPTY_Y`), themed."""
     w = pg.PlotWidget()
     w.setAntialiasing(False)
     p = w.getPlotItem()
     p.setTitle(title, size="10pt", justify="left")
-    p.setLabel("bottom", "epoch")
+    p.setLabel("bottom", x_label)
     p.setLabel("left", y_label)
     # curves get data already reduced by PeakEnvelope: pyqtgraph's own clip / downsampling would
     # only rescan it every frame
@@ -183,13 +203,19 @@ def _new_plot(title: str, y_label: str) -> pg.PlotWidget:
     p.setDownsampling(ds=1, auto=False)
     p.setMenuEnabled(True)
     p.hideButtons()
+    p.setLogMode(y=log_y)
     vb = p.getViewBox()
     vb.setMouseEnabled(x=True, y=False)
     vb.disableAutoRange()
-    vb.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+    vb.setRange(xRange=EMPTY_X, yRange=empty_y(log_y), padding=0)
     theme.style_plot(p, grid=False)
     w.setMinimumSize(220, 150)
     return w
+
+
+def empty_y(log: bool) -> tuple[float, float]:
+    """The y range of a plot without data (view coordinates: decades on a log axis)."""
+    return EMPTY_Y["log" if log else "linear"]
 
 
 _CACHED = QGraphicsItem.CacheMode.DeviceCoordinateCache
@@ -212,16 +238,62 @@ def _cache_decorations(plot: pg.PlotWidget) -> None:
         pi.getAxis(name).enableAutoSIPrefix(False)
 
 
-def _title_legend(plot: pg.PlotWidget, columns: int) -> pg.LegendItem:
-    """A one-row legend in the title row, right-aligned: it never covers a curve."""
+def title_legend(plot: pg.PlotWidget) -> pg.LegendItem:
+    """A legend in the title row, right-aligned: it never covers a curve or the title.
+
+    :func:`fit_legend` lays it out whenever the plot's width changes: as many columns as fit
+    beside the title, more rows (and a taller title row) when the plot is narrow, or a row of
+    its own under the title when not even one entry fits beside it."""
     pi = plot.getPlotItem()
     legend = pg.LegendItem(
-        offset=None, labelTextSize="8pt", colCount=columns, horSpacing=2, verSpacing=-8, frame=False
+        offset=None, labelTextSize="8pt", colCount=1, horSpacing=2, verSpacing=0, frame=False
     )
     legend.setParentItem(pi)
-    legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(0, -3))
+    legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(0, 0))
     pi.legend = legend  # plot(name=...) adds its curves here; theme.style_plot recolours it
+    pi.geometryChanged.connect(lambda: fit_legend(plot))
     return legend
+
+
+def fit_legend(plot: pg.PlotWidget) -> None:
+    """Columns, position and title-row height for the legend of :func:`title_legend`."""
+    pi = plot.getPlotItem()
+    legend = pi.legend
+    if legend is None:
+        return
+    n = len(legend.items)
+    key = (n, round(pi.width()), pi.titleLabel.text)
+    if getattr(legend, "_fitted", None) == key:
+        return
+    legend._fitted = key
+    if n == 0:
+        pi.layout.setRowFixedHeight(0, TITLE_H)
+        return
+    title = pi.titleLabel
+    text_rect = title.mapRectToItem(pi, title.item.mapRectToParent(title.item.boundingRect()))
+    spacing = legend.layout.horizontalSpacing()
+    widths = [s.width() + label.item.boundingRect().width() + 2 * spacing + 4 for s, label in legend.items]
+
+    def size(cols: int) -> tuple[float, float]:  # entries fill row by row
+        return sum(max(widths[c::cols]) for c in range(cols)), math.ceil(n / cols) * LEGEND_ROW_H
+
+    def most_columns(room: float) -> int:
+        return next((c for c in range(n, 0, -1) if size(c)[0] <= room), 0)
+
+    beside = most_columns(pi.width() - text_rect.right() - 8)  # in the title row, right-aligned
+    below = max(1, most_columns(pi.width() - 4))  # or in rows of its own under the title
+    if beside and max(TITLE_H, size(beside)[1] + 4) <= TITLE_H + size(below)[1]:
+        cols, offset, top = beside, (0, 2), 0
+    else:
+        cols, offset, top = below, (0, TITLE_H - 2), TITLE_H
+    w, h = size(cols)
+    if cols != legend.columnCount:
+        legend.setColumnCount(cols)
+    legend.size = (w, h)  # pyqtgraph's own updateSize measures stretched labels: ours is exact
+    legend.setGeometry(0, 0, w, h)
+    legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=offset)
+    title.setMaximumHeight(TITLE_H)
+    pi.layout.setRowFixedHeight(0, max(TITLE_H, top + h + 4))
 
 
 class EnvelopeCurve(pg.PlotDataItem):
@@ -257,11 +329,17 @@ class EnvelopeCurve(pg.PlotDataItem):
             self.set_points(*self._points)
 
 
-def _curve(plot: pg.PlotWidget, color: str, name: str | None = None, alpha: int = 255) -> EnvelopeCurve:
-    item = EnvelopeCurve([], [], pen=_pen(color, alpha), name=name, connect="finite")
+def add_curve(
+    plot: pg.PlotWidget, color: str, name: str | None = None, alpha: int = 255, dashed: bool = False
+) -> EnvelopeCurve:
+    """A curve for :func:`set_curve` (pen width 1, gaps at NaN); ``name`` puts it in the legend."""
+    style = Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine
+    item = EnvelopeCurve([], [], pen=_pen(color, alpha, style), name=name, connect="finite")
     item.setClipToView(False)
     item.setDownsampling(ds=1, auto=False)
     plot.getPlotItem().addItem(item)
+    if name is not None:
+        fit_legend(plot)
     return item
 
 
@@ -271,16 +349,18 @@ def peak_reduce(x: np.ndarray, y: np.ndarray, buckets: int = ENVELOPE_BUCKETS):
     return env.update(x, y)
 
 
-def _set_curve(
+def set_curve(
     item: EnvelopeCurve,
     x: np.ndarray,
     y: np.ndarray,
     floor: float | None = None,
     view: tuple[float, float] | None = None,
+    ceiling: float | None = None,
 ) -> None:
-    """Draw (x, y) through the item's PeakEnvelope; ``floor`` clamps from below (log axes) after
-    the reduction (min / max commute with it), so no full-length copy is made per frame. With
-    ``view`` (the user zoomed or panned: x range), only that part is reduced, at full detail."""
+    """Draw (x, y) through the item's PeakEnvelope; ``floor`` / ``ceiling`` clamp the drawn points
+    (log axes; absurd values after a divergence) after the reduction (min / max commute with
+    it), so no full-length copy is made per frame. With ``view`` (the user zoomed or panned:
+    x range), only that part is reduced, at full detail."""
     n = min(len(x), len(y))
     if n == 0:
         item.envelope.reset()
@@ -292,20 +372,66 @@ def _set_curve(
         i0 = max(0, int(np.searchsorted(x[:n], view[0])) - 1)
         i1 = min(n, int(np.searchsorted(x[:n], view[1])) + 1)
         px, py = peak_reduce(x[i0:i1], y[i0:i1])
-    if floor is not None:
-        py = np.maximum(py, floor)
+    if floor is not None or ceiling is not None:
+        with np.errstate(invalid="ignore"):
+            py = np.clip(py, floor, ceiling)  # NaN stays NaN: a gap
     item.set_points(px, py)
 
 
-def _finite_range(arrays, log: bool) -> tuple[float, float] | None:
-    """(lo, hi) over the finite (and, for a log axis, positive) values of the arrays, or None."""
+def first_finite(a: np.ndarray, positive: bool = False) -> float | None:
+    """The first finite (and, for a log axis, positive) value of a series: where it started."""
+    a = np.asarray(a, dtype=np.float64).ravel()
+    for lo in range(0, len(a), 256):  # the start is almost always in the first block
+        block = a[lo : lo + 256]
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(block) & (block > 0) if positive else np.isfinite(block)
+        if ok.any():
+            return float(block[int(np.argmax(ok))])
+    return None
+
+
+def readable_start(arrays, log: bool = False) -> float | None:
+    """The largest |first value| of the arrays: where the curves started (None without data)."""
+    starts = [first_finite(a, positive=log) for a in arrays]
+    starts = [abs(v) for v in starts if v is not None]
+    return max(starts) if starts else None
+
+
+def readable_range(arrays, log: bool, start: float | None = None) -> tuple[float, float] | None:
+    """(lo, hi) in view coordinates over the finite values worth reading, or None without data.
+
+    ``start`` (by default the largest first value of the arrays) anchors what is readable: a
+    linear axis goes up to :data:`LINEAR_CAP` x start, a log axis :data:`LOG_CAP_DECADES` above
+    and :data:`LOG_FLOOR_DECADES` below it. What lies beyond (a diverging loss, 1e153 gradients)
+    is drawn off the edge, and the axis keeps labels a person can read."""
+    arrays = [np.asarray(a, dtype=np.float64).ravel() for a in arrays]
+    if start is None:
+        start = readable_start(arrays, log)
+    lo_cap, hi_cap = -math.inf, math.inf
+    if start is not None and math.isfinite(start):
+        if log and start > 0:
+            lo_cap, hi_cap = start * 10.0**-LOG_FLOOR_DECADES, start * 10.0**LOG_CAP_DECADES
+        elif not log and start != 0:
+            hi_cap = abs(start) * LINEAR_CAP
+            lo_cap = -hi_cap if any(a.size and np.nanmin(a) < 0 for a in arrays) else -math.inf
+    r = _finite_range(arrays, log, lo_cap, hi_cap)
+    return r if r is not None or start is None else _finite_range(arrays, log)
+
+
+def _finite_range(
+    arrays, log: bool, lo_cap: float = -math.inf, hi_cap: float = math.inf
+) -> tuple[float, float] | None:
+    """(lo, hi) over the finite (and, for a log axis, positive) values of the arrays within
+    [lo_cap, hi_cap], padded 5 %, in view coordinates (decades for a log axis), or None."""
     lo, hi = math.inf, -math.inf
     for a in arrays:
         a = np.asarray(a, dtype=np.float64)
         if a.size == 0:
             continue
         with np.errstate(invalid="ignore"):
-            ok = np.isfinite(a) & (a > 0) if log else np.isfinite(a)
+            ok = np.isfinite(a) & (a >= lo_cap) & (a <= hi_cap)
+            if log:
+                ok &= a > 0
         if not ok.any():
             continue
         v = a[ok]
@@ -315,7 +441,8 @@ def _finite_range(arrays, log: bool) -> tuple[float, float] | None:
     if log:
         lo, hi = math.log10(max(lo, LOG_FLOOR)), math.log10(max(hi, LOG_FLOOR))
     if hi - lo < 1e-12:
-        lo, hi = lo - 0.5, hi + 0.5
+        half = 0.5 if log else max(0.5 * abs(hi), 1e-12)
+        lo, hi = lo - half, hi + half
     pad = 0.05 * (hi - lo)
     return lo - pad, hi + pad
 
@@ -432,24 +559,24 @@ class PlotsPanel(QWidget):
         self._n_layers = -1
         self._last_range = 0.0
         self._range_due = True
+        self._range_stale = False
 
-        self.loss_plot = _new_plot("Loss", "loss")
-        _title_legend(self.loss_plot, 2)
-        self.train_raw = _curve(self.loss_plot, TRAIN_COLOR, None, alpha=70)
-        self.test_raw = _curve(self.loss_plot, TEST_COLOR, None, alpha=70)
-        self.train_loss = _curve(self.loss_plot, TRAIN_COLOR, "train")
-        self.test_loss = _curve(self.loss_plot, TEST_COLOR, "test")
+        self.loss_plot = new_plot("Loss", "loss")
+        title_legend(self.loss_plot)
+        self.train_raw = add_curve(self.loss_plot, TRAIN_COLOR, None, alpha=70)
+        self.test_raw = add_curve(self.loss_plot, TEST_COLOR, None, alpha=70)
+        self.train_loss = add_curve(self.loss_plot, TRAIN_COLOR, "train")
+        self.test_loss = add_curve(self.loss_plot, TEST_COLOR, "test")
         self._ema_cache: dict[str, tuple[int, np.ndarray]] = {}
 
-        self.grad_plot = _new_plot("Gradients", "‖∇W‖ per layer")
-        self.grad_plot.getPlotItem().setLogMode(y=True)
-        self.grad_legend = _title_legend(self.grad_plot, 4)
+        self.grad_plot = new_plot("Gradients", "‖∇W‖ per layer", log_y=True)
+        self.grad_legend = title_legend(self.grad_plot)
         self.grad_curves: list[pg.PlotDataItem] = []
 
-        self.metric_plot = _new_plot("Accuracy", "accuracy")
-        _title_legend(self.metric_plot, 2)
-        self.train_metric = _curve(self.metric_plot, TRAIN_COLOR, "train")
-        self.test_metric = _curve(self.metric_plot, TEST_COLOR, "test")
+        self.metric_plot = new_plot("Accuracy", "accuracy")
+        title_legend(self.metric_plot)
+        self.train_metric = add_curve(self.metric_plot, TRAIN_COLOR, "train")
+        self.test_metric = add_curve(self.metric_plot, TEST_COLOR, "test")
 
         self.grids = {key: GridLines(w) for key, w in self.plot_widgets().items()}
         for w in self.plot_widgets().values():
@@ -546,6 +673,7 @@ class PlotsPanel(QWidget):
             pi.setTitle("R²", size="10pt", justify="left")
             pi.setLabel("left", "R² (coefficient of determination)")
         theme.style_plot(pi, grid=False)
+        fit_legend(self.metric_plot)
         self._rebuild_grad_curves(self.controller.experiment.trainer.layout.n_layers)
         self._follow = dict.fromkeys(self._follow, True)
         self._force_redraw()
@@ -595,13 +723,13 @@ class PlotsPanel(QWidget):
         for c in self.grad_curves:
             pi.removeItem(c)
         self.grad_legend.clear()
-        self.grad_legend.setColumnCount(max(1, min(4, n_layers)))
         self.grad_curves = []
         for l in range(n_layers):
             name = "out" if l == n_layers - 1 else f"L{l + 1}"  # short: the legend shares the title row
-            self.grad_curves.append(_curve(self.grad_plot, LAYER_COLORS[l % len(LAYER_COLORS)], name))
+            self.grad_curves.append(add_curve(self.grad_plot, LAYER_COLORS[l % len(LAYER_COLORS)], name))
         self._n_layers = n_layers
         theme.style_plot(pi, grid=False)
+        fit_legend(self.grad_plot)
 
     # -- drawing ---------------------------------------------------------------------------------
     def _smoothed(self, key: str, ys: np.ndarray) -> np.ndarray:
@@ -627,7 +755,11 @@ class PlotsPanel(QWidget):
     @Slot()
     def redraw(self) -> None:
         live = self.controller.live
-        if live.version == self._drawn_version or not self.isVisible():
+        if not self.isVisible():
+            return
+        if live.version == self._drawn_version:
+            if self._range_stale and time.perf_counter() - self._last_range >= RANGE_INTERVAL_S:
+                self._update_ranges(live["epoch"])  # the last rows came between two range updates
             return
         self._drawn_version = live.version
         self.frames += 1
@@ -640,28 +772,33 @@ class PlotsPanel(QWidget):
                 self._rebuild_grad_curves(g.shape[1])
             view = self._zoomed_x("gradients")
             for l, c in enumerate(self.grad_curves):
-                _set_curve(c, x, g[:, l] if g.ndim == 2 and len(g) else x[:0], LOG_FLOOR, view)
+                set_curve(c, x, g[:, l] if g.ndim == 2 and len(g) else x[:0], LOG_FLOOR, view)
         if self.metric_plot.isVisible():
             view = self._zoomed_x("metric")
-            _set_curve(self.train_metric, x, live["train_metric"], None, view)
-            _set_curve(self.test_metric, x, live["test_metric"], None, view)
+            floor = None if self._classification() else R2_FLOOR  # R² of a diverged run: -1e300
+            set_curve(self.train_metric, x, live["train_metric"], floor, view)
+            set_curve(self.test_metric, x, live["test_metric"], floor, view)
         self._draw_events()
         self._update_ranges(x)
 
     def _draw_loss(self, live, x: np.ndarray) -> None:
         tr, te = live["train_loss"], live["test_loss"]
-        floor = LOG_FLOOR if self.log_check.isChecked() else None
+        if self.log_check.isChecked():
+            floor, ceiling = LOG_FLOOR, None  # decades: 1e153 is a y of 153, harmless to draw
+        else:  # a diverged loss is drawn far off the top, never at 1e153 pixels
+            start = readable_start([tr, te])
+            floor, ceiling = None, (DRAW_CAP * start if start else None)
         view = self._zoomed_x("loss")
         if self.smooth_check.isChecked():
-            _set_curve(self.train_raw, x, tr, floor, view)
-            _set_curve(self.test_raw, x, te, floor, view)
-            _set_curve(self.train_loss, x, self._smoothed("train", tr), floor, view)
-            _set_curve(self.test_loss, x, self._smoothed("test", te), floor, view)
+            set_curve(self.train_raw, x, tr, floor, view, ceiling)
+            set_curve(self.test_raw, x, te, floor, view, ceiling)
+            set_curve(self.train_loss, x, self._smoothed("train", tr), floor, view, ceiling)
+            set_curve(self.test_loss, x, self._smoothed("test", te), floor, view, ceiling)
         else:
-            _set_curve(self.train_raw, x[:0], x[:0])
-            _set_curve(self.test_raw, x[:0], x[:0])
-            _set_curve(self.train_loss, x, tr, floor, view)
-            _set_curve(self.test_loss, x, te, floor, view)
+            set_curve(self.train_raw, x[:0], x[:0])
+            set_curve(self.test_raw, x[:0], x[:0])
+            set_curve(self.train_loss, x, tr, floor, view, ceiling)
+            set_curve(self.test_loss, x, te, floor, view, ceiling)
 
     def _zoomed_x(self, key: str) -> tuple[float, float] | None:
         """The x range the user zoomed or panned to (curves then show it at full detail), or None."""
@@ -674,6 +811,9 @@ class PlotsPanel(QWidget):
         """Follow the data: the epoch axis when the curves reach its end, y at a few Hz."""
         now = time.perf_counter()
         x_end = float(x[-1]) if len(x) and math.isfinite(x[-1]) else 0.0
+        steps = self.controller.live["step"]
+        per_step = x_end / float(steps[-1]) if len(steps) and steps[-1] > 0 else 0.0
+        x_min = min(EMPTY_X[1], MIN_X_STEPS * per_step) if per_step > 0 else EMPTY_X[1]
         due = self._range_due or now - self._last_range >= RANGE_INTERVAL_S
         for key, w in self.plot_widgets().items():
             if not self._follow[key] or not w.isVisible():
@@ -681,7 +821,7 @@ class PlotsPanel(QWidget):
             vb = w.getPlotItem().getViewBox()
             (_x0, x1), (y0, y1) = vb.viewRange()
             new_x = None
-            end = _nice_end(x_end * X_HEADROOM)
+            end = _nice_end(max(x_end * X_HEADROOM, x_min))
             if x_end > x1 or end < x1 or self._range_due:
                 new_x = (0.0, end)
             new_y = self._y_range(key) if due else None
@@ -694,19 +834,26 @@ class PlotsPanel(QWidget):
         if due:
             self._last_range = now
             self._range_due = False
+        self._range_stale = not due
 
-    def _y_range(self, key: str) -> tuple[float, float] | None:
+    def _classification(self) -> bool:
+        return self.controller.experiment.dataset.task == "classification"
+
+    def _y_range(self, key: str) -> tuple[float, float]:
+        """What the y axis shows: the readable part of the data, or an empty plot's range."""
         live = self.controller.live
         if key == "loss":
-            arrays = [live["train_loss"], live["test_loss"]]
-            return _finite_range(arrays, self.log_check.isChecked())
+            log = self.log_check.isChecked()
+            r = readable_range([live["train_loss"], live["test_loss"]], log)
+            return empty_y(log) if r is None else r
         if key == "gradients":
             g = live["grad_norm_w"]
-            return _finite_range([g.ravel()] if g.ndim == 2 else [], True)
-        if self.controller.experiment.dataset.task == "classification":
+            r = readable_range([g[:, l] for l in range(g.shape[1])] if g.ndim == 2 else [], True)
+            return empty_y(True) if r is None else r
+        if self._classification():
             return (0.0, 1.02)
-        r = _finite_range([live["train_metric"], live["test_metric"]], False)
-        return None if r is None else (max(r[0], -1.0), max(r[1], -0.9))
+        r = _finite_range([live["train_metric"], live["test_metric"]], False, R2_FLOOR, 1.0)
+        return (0.0, 1.02) if r is None else (max(r[0], -1.0), max(r[1], -0.9))
 
     def _loss_series(self):
         live = self.controller.live
