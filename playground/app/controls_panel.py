@@ -15,6 +15,7 @@ from dataclasses import replace
 from PySide6.QtCore import QSignalBlocker, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
@@ -546,6 +547,17 @@ class ControlsPanel(QScrollArea):
         self.opt_group.setVisible(bool(self.opt_widgets))
 
 
+def is_text_editor(widget: QWidget | None) -> bool:
+    """Whether keys typed now go into an editable field (line edit, spin box, editable combo)."""
+    from PySide6.QtWidgets import QAbstractSpinBox, QLineEdit, QPlainTextEdit, QTextEdit
+
+    if isinstance(widget, (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)):
+        return not widget.isReadOnly()
+    if isinstance(widget, QComboBox):
+        return widget.isEditable()
+    return False
+
+
 class TrainingToolBar(QToolBar):
     """Play/pause (Space), step one batch, step one epoch, reset, new seed, and live counters."""
 
@@ -562,6 +574,10 @@ class TrainingToolBar(QToolBar):
         self.play_action = QAction(style.standardIcon(sp.SP_MediaPlay), "Play", self)
         self.play_action.setShortcut(QKeySequence(Qt.Key.Key_Space))
         self.play_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        # Space is a character in a text field: while one has focus it types there, not plays
+        app = QApplication.instance()
+        if app is not None:
+            app.focusChanged.connect(self._on_focus_changed)
         self.play_action.setToolTip("Train / pause (Space)")
         self.play_action.triggered.connect(controller.toggle_play)
         self.step_action = QAction(style.standardIcon(sp.SP_MediaSeekForward), "Step", self)
@@ -596,6 +612,12 @@ class TrainingToolBar(QToolBar):
         controller.snapshot.connect(self._on_snapshot)
         controller.experimentReplaced.connect(self._on_replaced)
         self._on_state(False)
+
+    @Slot(QWidget, QWidget)
+    def _on_focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        space = QKeySequence() if is_text_editor(new) else QKeySequence(Qt.Key.Key_Space)
+        if self.play_action.shortcut() != space:
+            self.play_action.setShortcut(space)
 
     @Slot(bool)
     def _on_state(self, running: bool) -> None:

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
+from PySide6.QtCore import QByteArray, QEvent, QRect, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -50,6 +50,14 @@ from .sweep_dialog import SweepDialog
 SESSION_FILTER = "Neural Playground sessions (*.playground)"
 CSV_FILTER = "CSV files (*.csv)"
 RECOVERY_INTERVAL_MS = 60_000
+THREAD_STOP_WAIT_MS = 15 * 60_000  # closing waits this long for a running kernel compile
+SCREEN_SLACK_PX = 48  # a saved window may overhang its screen by a frame/title bar, not more
+WARNING_TEXTS = {
+    "not learning": "Not learning: the loss has stayed above where it started for many epochs. "
+    "A smaller learning rate usually helps; training goes on.",
+    "oscillating": "Oscillating: the loss keeps jumping up and down. "
+    "A smaller learning rate usually steadies it; training goes on.",
+}
 
 
 def session_module():
@@ -106,6 +114,65 @@ class DivergenceBanner(QFrame):
         self.show()
 
 
+class WarningBanner(QFrame):
+    """A non-blocking note that training looks wrong ("not learning", "oscillating"); the run goes on.
+
+    Dismissing it hides this warning until the experiment's warning changes."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("banner")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(12, 4, 8, 4)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.dismiss_button = QPushButton("Dismiss")
+        lay.addWidget(self.label, 1)
+        lay.addWidget(self.dismiss_button)
+        self.warning: str | None = None
+        self._dismissed: str | None = None
+        self.dismiss_button.clicked.connect(self._dismiss)
+        self.hide()
+
+    def set_warning(self, warning: str | None) -> None:
+        """Show (or hide, for None) the experiment's current warning."""
+        if warning != self.warning:
+            self.warning = warning
+            if warning != self._dismissed:
+                self._dismissed = None
+        if warning is None or warning == self._dismissed:
+            self.hide()
+            return
+        self.label.setText(WARNING_TEXTS.get(warning, f"Training looks wrong: {warning}"))
+        self.show()
+
+    def _dismiss(self) -> None:
+        self._dismissed = self.warning
+        self.hide()
+
+
+class PageStack(QStackedWidget):
+    """A stacked widget as small as its *current* page allows (QStackedWidget takes the largest
+    minimum of all its pages, so the race view, once built, squeezed every dock beside the single
+    experiment)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.currentChanged.connect(self._page_changed)
+
+    def minimumSizeHint(self):
+        page = self.currentWidget()
+        return page.minimumSizeHint() if page is not None else super().minimumSizeHint()
+
+    def sizeHint(self):
+        page = self.currentWidget()
+        return page.sizeHint() if page is not None else super().sizeHint()
+
+    @Slot(int)
+    def _page_changed(self, _index: int) -> None:
+        self.updateGeometry()
+
+
 class MainWindow(QMainWindow):
     def __init__(self, controller: ExperimentController | None = None, check_recovery: bool = False):
         super().__init__()
@@ -131,22 +198,32 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setChildrenCollapsible(False)
         self.banner = DivergenceBanner()
+        self.warning_banner = WarningBanner()
         central = QWidget()
         col = QVBoxLayout(central)
         col.setContentsMargins(4, 4, 4, 0)
         col.setSpacing(4)
         col.addWidget(self.banner)
+        col.addWidget(self.warning_banner)
         col.addWidget(self.splitter, 1)
-        self.central_stack = QStackedWidget()  # page 0: the experiment; page 1: race mode
+        self.central_stack = PageStack()  # page 0: the experiment; page 1: race mode
         self.central_stack.addWidget(central)
         self.setCentralWidget(self.central_stack)
         self.race: RaceController | None = None  # created on first use (it owns a thread)
         self.race_view: RaceView | None = None
         self.sweep_dialog: SweepDialog | None = None
-        self._docks_before_race: dict = {}
+        # the window layout (dock state, splitter) found when a mode (race, lesson) was entered:
+        # leaving the mode restores it; None in a mode means "the default layout"
+        self._layout_before_mode: tuple[QByteArray, QByteArray] | None = None
+        self._restored_saved_layout = False
+        self._layout_checked = False
+        self._closed = False
 
         self.data_panel = _optional_widget("data_panel", "DataPanel", c, "Data")
         self.controls_panel = ControlsPanel(c)
+        if self.controls_panel.widget() is not None:  # its form changes width with the optimizer, theme
+            self.controls_panel.widget().installEventFilter(self)
+        self._update_panel_minimums()
         self.plots = PlotsPanel(c)
         self.data_dock = self._dock(
             "Data", "data_dock", self.data_panel, Qt.DockWidgetArea.LeftDockWidgetArea
@@ -198,9 +275,63 @@ class MainWindow(QMainWindow):
         return d
 
     def _apply_default_sizes(self) -> None:
-        self.resizeDocks([self.data_dock, self.controls_dock], [240, 300], Qt.Orientation.Horizontal)
+        controls = max(300, self.controls_panel.minimumWidth())
+        self.resizeDocks([self.data_dock, self.controls_dock], [240, controls], Qt.Orientation.Horizontal)
         self.resizeDocks([self.plots_dock], [265], Qt.Orientation.Vertical)
         self.splitter.setSizes([520, 380])
+
+    @Slot()
+    def _update_panel_minimums(self, *_args) -> None:
+        """The Training panel is never narrower than its form (labels and fields uncut): a
+        scroll area's own minimum is a few pixels, so docks could squeeze it to ~70 px."""
+        panel = self.controls_panel
+        inner = panel.widget()
+        if inner is None:
+            return
+        width = inner.minimumSizeHint().width() + panel.verticalScrollBar().sizeHint().width()
+        panel.setMinimumWidth(width + 2 * panel.frameWidth())
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest and obj is self.controls_panel.widget():
+            self._update_panel_minimums()
+        return super().eventFilter(obj, event)
+
+    def panel_minimum_widths(self) -> dict[QDockWidget, int]:
+        """The narrowest each docked panel may be and still show its content uncut."""
+        out = {}
+        for d in (self.data_dock, self.controls_dock, self.lessons_dock):
+            w = d.widget()
+            out[d] = max(w.minimumWidth(), w.minimumSizeHint().width())
+        return out
+
+    def layout_fits(self) -> bool:
+        """Whether every visible docked panel is at least as wide as its minimum."""
+        for d, minimum in self.panel_minimum_widths().items():
+            if d.isVisible() and not d.isFloating() and d.widget().width() < minimum:
+                return False
+        return True
+
+    def reset_layout(self) -> None:
+        """View > Reset layout: every panel back in its default place and size."""
+        self.setWindowState(self.windowState() & ~Qt.WindowState.WindowFullScreen)
+        areas = (
+            (self.data_dock, Qt.DockWidgetArea.LeftDockWidgetArea),
+            (self.controls_dock, Qt.DockWidgetArea.RightDockWidgetArea),
+            (self.plots_dock, Qt.DockWidgetArea.BottomDockWidgetArea),
+            (self.lessons_dock, Qt.DockWidgetArea.LeftDockWidgetArea),
+        )
+        for d, area in areas:
+            d.setFloating(False)
+            self.addDockWidget(area, d)
+        self.toolbar.show()
+        racing = self.racing
+        for d in (self.data_dock, self.controls_dock, self.plots_dock):
+            d.setVisible(not racing)
+        in_lesson = racing and self.race is not None and self.race.lesson_id is not None
+        self.lessons_dock.setVisible(in_lesson)
+        if racing:
+            self._layout_before_mode = None  # leaving the race shows the default layout
+        self._apply_default_sizes()
 
     def _action(self, menu, text: str, slot, shortcut=None, tip: str | None = None) -> QAction:
         a = QAction(text, self)
@@ -284,6 +415,10 @@ class MainWindow(QMainWindow):
         v.addSeparator()
         for d in (self.data_dock, self.controls_dock, self.plots_dock, self.lessons_dock):
             v.addAction(d.toggleViewAction())
+        v.addSeparator()
+        self.reset_layout_action = self._action(
+            v, "Reset &layout", self.reset_layout, None, "Every panel back in its default place and size"
+        )
 
         self._build_race_menus(mb)
 
@@ -315,10 +450,8 @@ class MainWindow(QMainWindow):
         name = settings.theme()
         self.set_theme(name, persist=False)
         geo, state = settings.window_geometry(), settings.window_state()
-        if geo is not None:
-            self.restoreGeometry(geo)
-        if state is not None:
-            self.restoreState(state)
+        if geo is not None and self._restore_layout(geo, state):
+            self._restored_saved_layout = True
         for key, a in self.plot_actions.items():
             a.setChecked(settings.bool_value(f"view/plot_{key}", True))
         self.plots.log_check.setChecked(settings.bool_value("view/loss_log", False))
@@ -326,17 +459,45 @@ class MainWindow(QMainWindow):
         self.boundary_view.test_check.setChecked(settings.bool_value("view/show_test", False))
         self.boundary_view.discrete_check.setChecked(settings.bool_value("view/discretize", False))
 
+    def _restore_layout(self, geometry: QByteArray, state: QByteArray | None) -> bool:
+        """Adopt a saved window geometry and dock layout unless the window would not fit on any
+        screen now (a smaller or missing monitor); then the default layout stays."""
+        before = self.geometry()
+        if not self.restoreGeometry(geometry):
+            return False
+        rect = self.normalGeometry() if self.isMaximized() else self.geometry()
+        if not _fits_a_screen(rect):
+            self.setWindowState(Qt.WindowState.WindowNoState)
+            self.setGeometry(before)
+            return False
+        if state is not None and not self.restoreState(state):
+            self.setGeometry(before)
+            return False
+        return True
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._update_panel_minimums()  # the form's width is known once the style has polished it
+        if not self._layout_checked:
+            self._layout_checked = True
+            QTimer.singleShot(0, self._check_restored_layout)
+
+    @Slot()
+    def _check_restored_layout(self) -> None:
+        """A saved layout that leaves a panel narrower than its content is dropped for the default."""
+        if self._restored_saved_layout and not self.layout_fits():
+            self.reset_layout()
+            self.statusBar().showMessage("The saved layout did not fit: default layout", 8000)
+
     def save_settings(self) -> None:
         state = self.saveState()
         if self.racing:
             # race mode hides the single-experiment docks: store the layout they return to
-            hidden = [d for d, visible in self._docks_before_race.items() if visible]
-            for d in hidden:
-                d.setVisible(True)
-            state = self.saveState()
-            for d in hidden:
-                d.setVisible(False)
-        settings.save_window(self.saveGeometry(), state)
+            state = self._layout_before_mode[0] if self._layout_before_mode else None
+        if state is None or not self.layout_fits() and not self.racing:
+            settings.save_window(self.saveGeometry(), None)  # no squeezed layout comes back next time
+        else:
+            settings.save_window(self.saveGeometry(), state)
         for key, a in self.plot_actions.items():
             settings.set_value(f"view/plot_{key}", a.isChecked())
         settings.set_value("view/loss_log", self.plots.log_check.isChecked())
@@ -363,6 +524,8 @@ class MainWindow(QMainWindow):
         c = self.controller
         if not c.engine_ready:
             text = "Preparing the engine…"
+        elif self.racing and self.race is not None:
+            text = self._race_state_text()
         elif c.experiment.status == "diverged":
             text = f"Diverged at step {c.experiment.diverged_step:,}"
         elif c.running:
@@ -371,8 +534,31 @@ class MainWindow(QMainWindow):
             text = "Paused"
         self.engine_label.setText(text)
 
+    def _race_state_text(self) -> str:
+        race = self.race
+        if race.running:
+            rate = f" — {race.steps_per_s:,.0f} steps/s each" if race.steps_per_s else "…"
+            return f"Race: training{rate}"
+        done = [
+            f is not None and (f.status == "diverged" or (m.stop_at is not None and f.step >= m.stop_at))
+            for m, f in zip(race.members, race.frames)
+        ]
+        if done and all(done):
+            return "Race finished"
+        if any(f is not None and f.step > 0 for f in race.frames):
+            return "Race paused"
+        return "Race ready: press Play"
+
+    @Slot()
+    def _on_race_state(self, *_args) -> None:
+        if self.racing:
+            self._set_engine_text()
+
     @Slot(object)
     def _on_snapshot(self, snap) -> None:
+        self.warning_banner.set_warning(snap.metrics.get("warning") if snap.status != "diverged" else None)
+        if self.racing:
+            return  # the status bar tells the race's state
         if snap.status == "diverged":
             self.engine_label.setText(
                 f"Diverged at step {self.controller.experiment.diverged_step or snap.step:,}"
@@ -388,19 +574,33 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_replaced(self) -> None:
         self.banner.hide()
+        self.warning_banner.set_warning(None)
         self._set_engine_text()
         self._update_title()
 
     def _lower_learning_rate(self) -> None:
+        """The banner's "Learning rate ÷ 10": back to the last finite weights (and optimizer
+        state), a 10x smaller rate, ready to train on; the change is one undo step."""
         from dataclasses import replace
 
-        spec = self.controller.spec
-        opt = replace(spec.training.optimizer, lr=spec.training.optimizer.lr / 10)
-        self.controller.edit_spec(
-            replace(spec, training=replace(spec.training, optimizer=opt)), f"Learning rate {opt.lr:g}"
-        )
+        c = self.controller
+        spec = c.spec
+        if hasattr(c.experiment, "recover"):  # Experiment.recover is written in parallel
+            try:
+                training = c.call_in_worker(lambda exp: _recover(exp, 0.1))
+            except (PlaygroundError, TimeoutError, ValueError) as e:
+                self.show_error(str(e))
+                return
+            # the experiment has the new rate already: the edit only records it (and is undoable)
+            c.edit_spec(replace(spec, training=training), f"Learning rate {training.optimizer.lr:g}")
+        else:
+            opt = replace(spec.training.optimizer, lr=spec.training.optimizer.lr / 10)
+            c.edit_spec(
+                replace(spec, training=replace(spec.training, optimizer=opt)), f"Learning rate {opt.lr:g}"
+            )
         self.banner.hide()
-        self.controller.request_snapshot()
+        c.request_snapshot()
+        self._set_engine_text()
 
     def _banner_reset(self) -> None:
         self.controller.reset()
@@ -487,9 +687,16 @@ class MainWindow(QMainWindow):
     def open_dialog(self) -> None:
         if not self.maybe_save():
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Open session", str(Path.home()), SESSION_FILTER)
+        start = self.dialog_start("sessions")
+        path, _ = QFileDialog.getOpenFileName(self, "Open session", start, SESSION_FILTER)
         if path:
             self.open_session(path)
+
+    @staticmethod
+    def dialog_start(kind: str, filename: str | None = None) -> str:
+        """Where a file dialog of this kind opens: the folder last used for it (then home)."""
+        folder = settings.last_folder(kind)
+        return str(folder / filename) if filename else str(folder)
 
     def open_session(self, path: str) -> bool:
         """Open a ``.playground`` file; errors go to a message box. Returns whether it worked."""
@@ -514,6 +721,7 @@ class MainWindow(QMainWindow):
         self.controller.mark_saved(str(path))
         self._apply_view_state(getattr(exp, "view_state", None) or {})
         settings.add_recent_file(str(path))
+        settings.set_last_folder("sessions", path)
         self._update_title()
         self.statusBar().showMessage(f"Opened {path}", 5000)
         return True
@@ -524,7 +732,7 @@ class MainWindow(QMainWindow):
         return self.save_as_dialog()
 
     def save_as_dialog(self) -> bool:
-        start = self.controller.path or str(Path.home() / "experiment.playground")
+        start = self.controller.path or self.dialog_start("sessions", "experiment.playground")
         path, _ = QFileDialog.getSaveFileName(self, "Save session", start, SESSION_FILTER)
         if not path:
             return False
@@ -562,6 +770,7 @@ class MainWindow(QMainWindow):
     def _saved(self, path, message: str) -> bool:
         self.controller.mark_saved(str(path))
         settings.add_recent_file(str(path))
+        settings.set_last_folder("sessions", path)
         self._update_title()
         self.statusBar().showMessage(message, 5000)
         return True
@@ -634,12 +843,13 @@ class MainWindow(QMainWindow):
         except (OSError, TimeoutError) as e:
             self.show_error(f"Cannot write {path}: {e}")
             return False
+        settings.set_last_folder("exports", path)
         self.statusBar().showMessage(f"History written to {path}", 5000)
         return True
 
     def export_history_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
-            self, "Export history", str(Path.home() / "history.csv"), CSV_FILTER
+            self, "Export history", self.dialog_start("exports", "history.csv"), CSV_FILTER
         )
         if path:
             self.export_history_csv(path)
@@ -663,12 +873,14 @@ class MainWindow(QMainWindow):
         if not Path(path).exists():
             self.show_error(f"Cannot export the plot to {path}")
             return False
+        settings.set_last_folder("exports", path)
         self.statusBar().showMessage(f"Plot written to {path}", 5000)
         return True
 
     def export_plot_dialog(self, key: str, fmt: str) -> None:
         filt = "PNG images (*.png)" if fmt == "png" else "SVG drawings (*.svg)"
-        path, _ = QFileDialog.getSaveFileName(self, "Export plot", str(Path.home() / f"{key}.{fmt}"), filt)
+        start = self.dialog_start("exports", f"{key}.{fmt}")
+        path, _ = QFileDialog.getSaveFileName(self, "Export plot", start, filt)
         if path:
             if not path.lower().endswith("." + fmt):
                 path += "." + fmt
@@ -744,23 +956,30 @@ class MainWindow(QMainWindow):
         if self.race is None:
             self.race = RaceController(self)
             self.race.errorOccurred.connect(self.show_error)
+            self.race.runningChanged.connect(self._on_race_state)
+            self.race.frame.connect(self._on_race_state)
+            self.race.membersChanged.connect(self._on_race_state)
             self.race_view = RaceView(self.race)
             self.race_view.exitRequested.connect(self.exit_race)
             self.race_view.editRequested.connect(self.race_dialog)
             self.central_stack.addWidget(self.race_view)
         return self.race
 
-    def _enter_race_mode(self) -> None:
+    def _current_layout(self) -> tuple[QByteArray, QByteArray]:
+        return self.saveState(), self.splitter.saveState()
+
+    def _enter_race_mode(self, layout: tuple[QByteArray, QByteArray] | None = None) -> None:
+        """Show the race; ``layout`` (default: the current one) is what leaving the race restores."""
         if self.racing:
             return
+        self._layout_before_mode = layout or self._current_layout()
         self.controller.pause()
-        docks = (self.data_dock, self.controls_dock, self.plots_dock)  # they show the single experiment
-        self._docks_before_race = {d: d.isVisible() for d in docks}
-        for d in self._docks_before_race:
+        for d in (self.data_dock, self.controls_dock, self.plots_dock):  # they show the single experiment
             d.hide()
         self.toolbar.setEnabled(False)
         self.central_stack.setCurrentIndex(1)
         self.exit_race_action.setEnabled(True)
+        self._set_engine_text()
 
     def exit_race(self) -> None:
         if self.race is not None:
@@ -769,9 +988,13 @@ class MainWindow(QMainWindow):
             return
         self.central_stack.setCurrentIndex(0)
         self.toolbar.setEnabled(True)
-        for d, visible in self._docks_before_race.items():
-            d.setVisible(visible)
+        saved, self._layout_before_mode = self._layout_before_mode, None
+        if saved is None or not self.restoreState(saved[0]):
+            self.reset_layout()  # View > Reset layout was used in the race: the default layout
+        else:
+            self.splitter.restoreState(saved[1])
         self.exit_race_action.setEnabled(False)
+        self._set_engine_text()
         self._update_title()
 
     def start_race(self, variants: list[dict], labels: list[str] | None = None) -> bool:
@@ -812,6 +1035,7 @@ class MainWindow(QMainWindow):
         self._enter_race_mode()
         if path:
             settings.add_recent_file(str(path))
+            settings.set_last_folder("sessions", path)
             self.statusBar().showMessage(f"Opened the race {path}", 5000)
         self._update_title()
 
@@ -825,12 +1049,13 @@ class MainWindow(QMainWindow):
     def load_lesson(self, lesson_id: str) -> bool:
         """Open a lesson: its variants race (or its only variant opens), its text in the panel."""
         lesson = LESSONS[lesson_id]
+        if len(lesson.variants) == 1:
+            self.exit_race()  # first: leaving a race restores its layout, then the lesson text shows
+        layout = self._current_layout()  # before the lesson text shows: leaving the lesson hides it
         self.lessons_panel.show_lesson(lesson_id)
         self.lessons_dock.show()
         self.lessons_dock.raise_()
-        self.resizeDocks([self.lessons_dock], [380], Qt.Orientation.Horizontal)
         if len(lesson.variants) == 1:
-            self.exit_race()
             v = lesson.variants[0]
             self.controller.set_experiment(
                 build_experiment(v.spec, engine_ready=self.controller.engine_ready)
@@ -847,7 +1072,7 @@ class MainWindow(QMainWindow):
             self.show_error(str(e))
             return False
         race.lesson_id = lesson_id
-        self._enter_race_mode()
+        self._enter_race_mode(layout)
         self.statusBar().showMessage(f"Lesson: {lesson.title}. Press Run to train every variant.", 8000)
         return True
 
@@ -905,16 +1130,47 @@ class MainWindow(QMainWindow):
         if not self.maybe_save():
             event.ignore()
             return
+        if self._closed:
+            event.accept()
+            return
+        self._closed = True
         self.save_settings()
         self.recovery_timer.stop()
-        self.controller.shutdown()
+        # The window goes at once; the worker threads stop between two units of work, and a
+        # kernel compile running in one cannot be interrupted: wait for it (tens of seconds on a
+        # first launch) rather than let a QThread be destroyed while it runs (Qt aborts then).
+        self.hide()
+        self.controller.shutdown(timeout_ms=THREAD_STOP_WAIT_MS)
         if self.race is not None:
-            self.race.shutdown()
+            self.race.shutdown(timeout_ms=THREAD_STOP_WAIT_MS)
         if self.sweep_dialog is not None:
             self.sweep_dialog.stop()
         self.controller.undo_stack.cleanChanged.disconnect(self._update_title)
         settings.mark_clean_exit()
         event.accept()
+
+
+def _recover(exp, lr_factor: float):
+    """Worker side of the banner's action: recover a diverged experiment; its new training spec."""
+    if exp.status == "diverged":
+        exp.recover(lr_factor=lr_factor)
+    else:  # diverged meanwhile undone (reset, undo): only lower the rate
+        from dataclasses import replace
+
+        t = exp.spec.training
+        exp.apply_training(replace(t, optimizer=replace(t.optimizer, lr=t.optimizer.lr * lr_factor)))
+    return exp.spec.training
+
+
+def _fits_a_screen(rect: QRect) -> bool:
+    """Whether a window rectangle lies (within a frame's slack) on one of the screens there are now."""
+    for screen in QGuiApplication.screens():
+        area = screen.availableGeometry().adjusted(
+            -SCREEN_SLACK_PX, -SCREEN_SLACK_PX, SCREEN_SLACK_PX, SCREEN_SLACK_PX
+        )
+        if area.contains(rect):
+            return True
+    return False
 
 
 def _export_svg(widget: QWidget, path: str) -> None:

@@ -30,9 +30,14 @@ from playground.sweep.svg import fmt
 from .controller import LiveHistory
 from .worker import CommandWorker
 
+# (thread, worker) pairs whose thread did not stop within a shutdown's time limit: kept referenced,
+# so Python never collects a QThread whose thread still runs (Qt aborts the process then)
+_UNFINISHED: list[tuple[QThread, QObject]] = []
+
 RACE_COLORS = ("#0877bd", "#f59322", "#3fa34d", "#c2417b", "#8e6ccf", "#17a2b8", "#d4b21f", "#8c564b")
 MIN_VARIANTS, MAX_VARIANTS = 2, 8  # the dialog offers 2-6; lessons have up to 8
-TARGET_FACTOR = 1.1  # default target loss = 1.1 x the best final train loss
+TARGET_FACTOR = 1.1  # default target loss = 1.1 x the best final train loss ...
+START_FRACTION = 0.9  # ... and below every starting loss: an untrained race has reached nothing
 # short names for legend labels ("lr 0.1", "optimizer sgd")
 SHORT_NAMES = {
     "training.optimizer.lr": "lr",
@@ -471,12 +476,20 @@ class RaceController(QObject):
             return fn(self.experiments)
         return self._worker.call(fn, timeout)
 
-    def shutdown(self, timeout_ms: int = 10_000) -> None:
-        if self._thread.isRunning():
-            self._worker.request_stop()
-            self._thread.quit()
-            if not self._thread.wait(timeout_ms):
-                print("warning: the race thread did not stop in time", file=sys.stderr)
+    def shutdown(self, timeout_ms: int | None = None) -> bool:
+        """Stop the worker thread and wait until it has finished: a kernel compile in it cannot
+        be interrupted, so by default this waits for it. With ``timeout_ms`` and a thread still
+        running after it, the thread and worker stay referenced until the process ends, never
+        collected while they run. True when the thread has finished."""
+        if not self._thread.isRunning():
+            return True
+        self._worker.request_stop()
+        self._thread.quit()
+        done = self._thread.wait() if timeout_ms is None else self._thread.wait(int(timeout_ms))
+        if not done:
+            print("warning: the race thread did not stop in time", file=sys.stderr)
+            _UNFINISHED.append((self._thread, self._worker))
+        return bool(done)
 
     # -- saving --------------------------------------------------------------------------------
     def save(self, path: str, view: dict | None = None) -> None:
@@ -494,12 +507,22 @@ class RaceController(QObject):
         self.targetChanged.emit()
 
     def auto_target(self) -> float | None:
-        finals = [
-            float(lv["train_loss"][-1])
-            for lv, f in zip(self.live, self.frames)
-            if len(lv) and f is not None and f.status != "diverged" and np.isfinite(lv["train_loss"][-1])
-        ]
-        return TARGET_FACTOR * min(finals) if finals else None
+        """TARGET_FACTOR x the best final train loss, and below every member's starting loss
+        (START_FRACTION x the lowest): before any training no member has reached it."""
+        finals, starts = [], []
+        for lv, f in zip(self.live, self.frames):
+            if not len(lv) or f is None:
+                continue
+            losses = lv["train_loss"]
+            finite = losses[np.isfinite(losses)]
+            if len(finite):
+                starts.append(float(finite[0]))
+            if f.status != "diverged" and np.isfinite(losses[-1]):
+                finals.append(float(losses[-1]))
+        if not finals:
+            return None
+        target = TARGET_FACTOR * min(finals)
+        return min(target, START_FRACTION * min(starts)) if starts else target
 
     def target(self) -> float | None:
         return self.target_override if self.target_override is not None else self.auto_target()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
@@ -37,10 +38,14 @@ def add_recent_file(path: str) -> list[str]:
     return files[:MAX_RECENT]
 
 
-def save_window(geometry: QByteArray, state: QByteArray) -> None:
+def save_window(geometry: QByteArray, state: QByteArray | None) -> None:
+    """Store the window geometry and dock layout (``state`` None: no layout, the default next time)."""
     s = settings()
     s.setValue("window/geometry", geometry)
-    s.setValue("window/state", state)
+    if state is None:
+        s.remove("window/state")
+    else:
+        s.setValue("window/state", state)
 
 
 def window_geometry() -> QByteArray | None:
@@ -73,3 +78,20 @@ def last_clean_exit() -> float:
         return float(settings().value("session/clean_exit", 0.0))
     except (TypeError, ValueError):
         return 0.0
+
+
+def last_folder(kind: str) -> Path:
+    """The folder a file dialog of this kind ("sessions", "exports") last used; home if none or gone."""
+    value = settings().value(f"files/last_folder_{kind}", "")
+    if isinstance(value, str) and value:
+        folder = Path(value)
+        if folder.is_dir():
+            return folder
+    return Path.home()
+
+
+def set_last_folder(kind: str, path: str | Path) -> None:
+    """Remember the folder of ``path`` (a file chosen in a dialog of this kind)."""
+    p = Path(path)
+    folder = p if p.is_dir() else p.parent
+    settings().setValue(f"files/last_folder_{kind}", str(folder))
