@@ -357,6 +357,49 @@ def test_killed_writer_leaves_previous_file_intact(tmp_path):
     assert playground.load(path).step == 3
 
 
+SAVE_SCRIPT = r"""
+import sys
+from playground.session.archive import atomic_write
+atomic_write(sys.argv[1], lambda f: f.write(b"saved"))
+"""
+
+
+def _kill_a_writer(path: Path, env: dict) -> None:
+    folder = path.parent
+    before = {p.name for p in folder.iterdir()}
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(path)], stdout=subprocess.PIPE, env=env)
+    try:
+        assert proc.stdout.readline().strip() == b"writing"
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            new = [p for p in folder.iterdir() if p.name not in before and p.stat().st_size > 0]
+            if new:
+                break
+            time.sleep(0.01)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
+def test_temp_files_of_killed_saves_are_removed_by_the_next_save(tmp_path):
+    """Kill three saves mid-write, each a new process as when the app is killed and started
+    again: each leaves a hidden temp file of a megabyte or more, and the next save removes
+    the one before. A clean save from a new process leaves only the session."""
+    path = tmp_path / "run.playground"
+    path.write_bytes(b"previous")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for _ in range(3):
+        _kill_a_writer(path, env)
+    temps = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert len(temps) == 1 and temps[0].name.startswith(".run.playground.")  # not 3
+    assert path.read_bytes() == b"previous"
+    subprocess.run([sys.executable, "-c", SAVE_SCRIPT, str(path)], env=env, check=True, timeout=300)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.playground"]
+    assert path.read_bytes() == b"saved"
+
+
 # --------------------------------------------------------------------------- recovery
 
 

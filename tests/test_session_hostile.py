@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import struct
+import time
 import zipfile
 from pathlib import Path
 
@@ -329,3 +331,164 @@ def test_save_refuses_nothing_sensible_but_fixture_loads_again():
     # after all the abuse above the module keeps no state: the fixture still loads
     exp = playground.load(FIXTURE)
     assert isinstance(exp, Experiment)
+
+
+# --------------------------------------------------------------------------- found by fuzzing
+
+
+def test_flipped_byte_in_zip_directory(tmp_path):
+    """The central directory's 'version needed to extract' flipped to 25.5: zipfile raises
+    NotImplementedError ("zip file version"), the reader says the file is damaged."""
+    data = bytearray(FIXTURE.read_bytes())
+    central = data.find(b"PK\x01\x02")
+    data[central + 6] = 0xFF
+    with pytest.raises(NotImplementedError, match="zip file version"):
+        zipfile.ZipFile(io.BytesIO(bytes(data)))
+    p = tmp_path / "flipped_directory.playground"
+    p.write_bytes(bytes(data))
+    load_fails(p, "damaged", "zip directory")
+
+
+def test_damaged_npy_header(tmp_path):
+    """A quote in place of the header's '{': numpy's header parser raises tokenize.TokenError."""
+    import tokenize
+
+    m = members()
+    raw = bytearray(m["trainer/theta.npy"])
+    brace = raw.find(b"{")
+    raw[brace : brace + 1] = b"'"
+    bio = io.BytesIO(bytes(raw))
+    np.lib.format.read_magic(bio)
+    with pytest.raises(tokenize.TokenError):
+        np.lib.format.read_array_header_1_0(bio)
+    m["trainer/theta.npy"] = bytes(raw)
+    load_fails(write_zip(tmp_path / "header.playground", m), "trainer/theta.npy", "damaged .npy header")
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["wall_time", "counters.step", "counters.opt_t", "diverged_step", "history.rows",
+     "metrics.train_loss", "metrics.step"],
+)  # fmt: skip
+def test_huge_integer_in_document(tmp_path, field, capsys):
+    from playground.session_cli import cmd_info
+
+    m = members()
+    doc = doc_of(m)
+    cur = doc
+    *parents, last = field.split(".")
+    for k in parents:
+        cur = cur[k]
+    cur[last] = 10**400
+    p = write_zip(tmp_path / "huge.playground", m, doc)
+    load_fails(p, field)
+    assert cmd_info(p) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and field in err and "Traceback" not in err
+
+
+def test_huge_integer_in_event_is_refused(tmp_path):
+    m = members()
+    doc = doc_of(m)
+    doc["events"] = [[10**400, "lr 0.01 -> 0.1"]]
+    load_fails(write_zip(tmp_path / "event.playground", m, doc), "events[0]")
+
+
+def test_session_without_metrics_step_is_refused_at_load(tmp_path):
+    m = members()
+    doc = doc_of(m)
+    del doc["metrics"]["step"]
+    load_fails(write_zip(tmp_path / "nostep.playground", m, doc), "metrics.step", "missing")
+    doc["metrics"]["step"] = "twenty"
+    load_fails(write_zip(tmp_path / "textstep.playground", m, doc), "metrics.step")
+    doc["metrics"]["step"] = 20
+    doc["metrics"]["train_loss"] = "low"
+    load_fails(write_zip(tmp_path / "textloss.playground", m, doc), "metrics.train_loss")
+    doc["metrics"]["train_loss"] = None  # NaN is saved as null: loads
+    exp = playground.load(write_zip(tmp_path / "ok.playground", m, doc))
+    exp.train(steps=2)
+    assert exp.step == doc["counters"]["step"] + 2
+
+
+def test_save_refuses_what_load_would_refuse(tmp_path):
+    """Infinite weights (a float32 divergence) are refused before anything is written: the
+    previous session stays as it was and still loads."""
+    exp = playground.load(FIXTURE)
+    path = exp.save(tmp_path / "run.playground")
+    before = path.read_bytes()
+    step = exp.step
+    exp.trainer.theta[3] = np.inf
+    with pytest.raises(SessionError) as e:
+        exp.save(path)
+    msg = str(e.value)
+    assert "run.playground" in msg and "not finite" in msg and "\n" not in msg
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.playground"]
+    with pytest.raises(SessionError, match="not finite"):
+        exp.save(tmp_path / "new.playground")
+    assert not (tmp_path / "new.playground").exists()
+    exp.trainer.theta[3] = 0.0
+    exp.trainer.opt_state[0, 0] = np.nan
+    with pytest.raises(SessionError, match="optimizer state"):
+        exp.save(path)
+    exp.trainer.opt_state[0, 0] = 0.0
+    exp.save(path)
+    assert playground.load(path).step == step
+
+
+def _stale_temp(folder: Path, name: str, size: int = 4096, age_s: float = 3600) -> Path:
+    t = folder / name
+    t.write_bytes(b"\0" * size)
+    old = time.time() - age_s
+    os.utime(t, (old, old))
+    return t
+
+
+def test_next_save_and_open_clean_temp_files_of_killed_saves(tmp_path):
+    """Killed saves leave '.run.playground.XXXXXXXX.tmp' files (last written before this
+    process started); the next save removes those of that session, and nothing else."""
+    exp = playground.load(FIXTURE)
+    path = exp.save(tmp_path / "run.playground")
+    stale = [_stale_temp(tmp_path, f".run.playground.kill{i:04d}.tmp") for i in range(30)]
+    keep = [
+        _stale_temp(tmp_path, ".other.playground.abcd1234.tmp"),  # another session's
+        _stale_temp(tmp_path, ".run.playground.notours.tmp.bak"),  # not our pattern
+        _stale_temp(tmp_path, "run.playground.abcd1234.tmp"),  # not hidden: not ours
+        _stale_temp(tmp_path, ".run.playground.fresh123.tmp", age_s=-60),  # written since start
+    ]
+    exp.save(path)
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted(["run.playground", *(p.name for p in keep)])
+    assert not any(p.exists() for p in stale)
+
+    again = [_stale_temp(tmp_path, f".run.playground.open{i:04d}.tmp") for i in range(3)]
+    assert playground.load(path).step == exp.step  # opening cleans too
+    assert not any(p.exists() for p in again)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="advisory locks")
+def test_clean_skips_a_temp_file_a_writer_holds(tmp_path):
+    import fcntl
+
+    exp = playground.load(FIXTURE)
+    held = _stale_temp(tmp_path, ".run.playground.writing1.tmp")
+    fd = os.open(held, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        exp.save(tmp_path / "run.playground")
+        assert held.exists()
+    finally:
+        os.close(fd)
+    exp.save(tmp_path / "run.playground")
+    assert not held.exists()
+
+
+def test_recovery_folder_cleans_temp_files_of_killed_autosaves(tmp_path):
+    from playground.session import recovery
+
+    folder = recovery.recovery_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    stale = _stale_temp(folder, ".autosave--00000000000000000001-1-000000.playground.abcd1234.tmp")
+    recovery.write_recovery(playground.load(FIXTURE))
+    assert not stale.exists()
+    assert len(recovery.list_recovery()) == 1

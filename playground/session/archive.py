@@ -13,6 +13,7 @@ import io
 import os
 import re
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,6 +57,65 @@ def _available_memory() -> int | None:
 
 # --------------------------------------------------------------------------- atomic write
 
+# Temp files are ".<name>.<8 random chars>.tmp" (tempfile.mkstemp) beside the target. A save
+# killed mid-write leaves one behind; the next save or open of that file removes those older
+# than this process that no writer holds a lock on.
+TEMP_SUFFIX = ".tmp"
+_TEMP_RANDOM = r"[a-z0-9_]{8}"
+_PROCESS_START = time.time()
+
+try:  # POSIX: writers hold an advisory lock on their temp file while they write
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: an open file cannot be deleted anyway
+    fcntl = None
+
+
+def temp_name_pattern(name: str | None = None, ending: str = "") -> re.Pattern:
+    """The names atomic_write gives its temp files: for target ``name``, or for any target
+    whose name ends with ``ending``."""
+    base = re.escape(name) if name is not None else r".+" + re.escape(ending)
+    return re.compile(rf"^\.{base}\.{_TEMP_RANDOM}{re.escape(TEMP_SUFFIX)}$")
+
+
+def _locked(path: str) -> bool:
+    if fcntl is None:
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return True  # cannot tell: leave it
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # (closing releases our probe lock)
+    return False
+
+
+def clean_stale_temps(path: str | os.PathLike, pattern: re.Pattern | None = None) -> list[Path]:
+    """Remove temp files a killed save of ``path`` left in its folder: only names matching
+    our own pattern, regular files, last written before this process started, and not locked
+    by a writer. Best effort (never raises); returns what was removed."""
+    path = Path(path)
+    pattern = pattern or temp_name_pattern(path.name)
+    removed = []
+    try:
+        entries = list(os.scandir(path.parent))
+    except (OSError, ValueError):
+        return removed
+    for entry in entries:
+        try:
+            if not pattern.match(entry.name) or not entry.is_file(follow_symlinks=False):
+                continue
+            if entry.stat(follow_symlinks=False).st_mtime >= _PROCESS_START or _locked(entry.path):
+                continue
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
+
 
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
     """Write ``path`` via a temp file in the same folder: write, flush, fsync, os.replace,
@@ -67,8 +127,12 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
         mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     except OSError:
         mode = 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    clean_stale_temps(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=folder)
     try:
+        if fcntl is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()

@@ -20,6 +20,7 @@ from playground.session.archive import (
     ZIP_MAGIC,
     Archive,
     atomic_write,
+    clean_stale_temps,
     portable,
     write_npy_member,
     write_text_member,
@@ -87,8 +88,11 @@ def save(
             view = json.loads(json.dumps(view, allow_nan=False))
         except (TypeError, ValueError) as e:
             raise SessionError(f"{path.name}: the view state is not plain JSON data ({e})") from None
-    arrays, data_doc = _collect_arrays(experiment)
-    doc = _build_document(experiment, arrays, data_doc, view)
+    try:
+        arrays, data_doc = _collect_arrays(experiment)
+        doc = _build_document(experiment, arrays, data_doc, view)
+    except SessionError as e:
+        raise SessionError(f"{path.name}: {e}") from None
     text = json.dumps(doc, indent=1, allow_nan=False, ensure_ascii=False)
 
     def write(f) -> None:
@@ -175,10 +179,12 @@ def _jsonable_metrics(m: dict) -> dict:
 
 
 def _build_document(exp, arrays: dict[str, np.ndarray], data_doc: dict, view) -> dict:
+    """session.json for ``exp``; raises SessionError (before anything is written) if the
+    reader would refuse the session, so a save never writes a file that load refuses."""
     state = exp.session_state()
     now = _now()
     wall = float(state["wall_time"])
-    return {
+    doc = {
         "format": FORMAT,
         "schema_version": SESSION_SCHEMA_VERSION,
         "app_version": _app_version(),
@@ -203,6 +209,33 @@ def _build_document(exp, arrays: dict[str, np.ndarray], data_doc: dict, view) ->
         "view": view,
         "members": {name: {"dtype": a.dtype.str, "shape": list(a.shape)} for name, a in arrays.items()},
     }
+    check_savable(doc, arrays)
+    return doc
+
+
+def check_savable(doc: dict, arrays: dict[str, np.ndarray]) -> None:
+    """The reader's own checks, run on what is about to be written."""
+    theta = arrays["trainer/theta.npy"]
+    if not np.isfinite(theta).all():
+        raise SessionError(
+            "cannot save the session: the network's parameters are not finite (NaN or infinite, "
+            "after a divergence); reset the network or go back to finite weights first"
+        )
+    if np.isnan(arrays["trainer/opt_state.npy"]).any():
+        raise SessionError(
+            "cannot save the session: the optimizer state contains NaN (after a divergence); "
+            "reset the network first"
+        )
+    where = "cannot save the session"
+    try:
+        plain = json.loads(json.dumps(doc, allow_nan=False))  # as the reader will see it
+    except (TypeError, ValueError) as e:
+        raise SessionError(f"{where}: its description is not plain JSON data ({e})") from None
+    d = _Doc(where, plain)
+    state = _check_state_fields(d)
+    trainer = {n[len("trainer/") : -4]: a for n, a in arrays.items() if n.startswith("trainer/")}
+    hist = {n[len("history/") : -4]: a for n, a in arrays.items() if n.startswith("history/")}
+    _check_values(where, state, trainer, hist)
 
 
 # ----------------------------------------------------------------------------- data
@@ -614,6 +647,7 @@ def _check_state_fields(d: _Doc) -> dict:
 
 
 def _load_session(p: Path):
+    clean_stale_temps(p)  # left by a save that was killed; never by a save still running
     with Archive(p) as ar:
         return experiment_from_document(ar, read_document(ar), p)
 

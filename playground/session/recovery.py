@@ -83,6 +83,11 @@ def write_recovery(experiment, view: dict | None = None, name: str = "autosave")
 
 
 def _prune(folder: Path, safe: str) -> None:
+    from playground.session.archive import clean_stale_temps, temp_name_pattern
+
+    # every snapshot has a new name, so a killed autosave's temp file is never cleaned by
+    # saving that name again: clean the stale temps of any snapshot here
+    clean_stale_temps(folder / "x", temp_name_pattern(ending=SUFFIX))
     snaps = sorted(_snapshots(folder), key=_age_key, reverse=True)
     mine = [p for p in snaps if p.name.startswith(f"{safe}--")]
     doomed = set(mine[KEEP_PER_NAME:]) | set(snaps[KEEP_TOTAL:])
