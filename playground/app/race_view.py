@@ -8,6 +8,8 @@ beyond the plot items.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal, Slot
@@ -28,16 +30,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import theme
+from . import plots, theme
 from .boundary_view import classification_rgba
 from .race import TARGET_FACTOR, RaceController
 
-LOG_FLOOR = 1e-300
+LOG_FLOOR = plots.LOG_FLOOR
 X_AXES = {
     "steps": ("step", "step"),
     "epochs": ("epoch", "epoch"),
     "seconds": ("wall_time", "training time (s)"),
 }
+EMPTY_X = {"step": 100.0, "epoch": 1.0, "wall_time": 1.0}  # axis end before any data
 COLUMNS = (
     "Variant",
     "Steps",
@@ -55,17 +58,11 @@ def _fmt(v, spec: str = ".4g") -> str:
 
 
 def _plot(title: str, y_label: str, log: bool = False) -> pg.PlotWidget:
-    w = pg.PlotWidget()
-    p = w.getPlotItem()
-    p.setTitle(title, size="10pt")
-    p.setLabel("left", y_label)
-    p.setClipToView(True)
-    p.setDownsampling(auto=True, mode="peak")
-    p.hideButtons()
-    p.setLogMode(y=log)
-    p.getViewBox().setMouseEnabled(x=True, y=False)
-    theme.style_plot(p)
+    """A race plot from the live plots' helper: legend in the title row, curves reduced by
+    their own envelope (no clip-to-view: it clipped log curves), ranges set by the view."""
+    w = plots.new_plot(title, y_label, x_label="step", log_y=log)
     w.setMinimumSize(240, 160)
+    w.getPlotItem().getViewBox().setRange(xRange=(0.0, EMPTY_X["step"]), padding=0)
     return w
 
 
@@ -202,17 +199,19 @@ class RaceView(QWidget):
 
         # plots
         self.loss_plot = _plot("Training loss", "loss", log=True)
-        self.legend = self.loss_plot.getPlotItem().addLegend(
-            offset=(-10, 10),
-            labelTextSize="9pt",
-            brush=pg.mkBrush(theme.current().plot_bg),
-            pen=pg.mkPen("#888"),
-        )
-        self.grad_plot = _plot("Gradient norm", "‖∇‖", log=True)
-        plots = QSplitter(Qt.Orientation.Horizontal)
-        plots.addWidget(self.loss_plot)
-        plots.addWidget(self.grad_plot)
-        plots.setSizes([600, 400])
+        self.legend = plots.title_legend(self.loss_plot)
+        self.grad_plot = _plot("Gradient norm", "gradient norm", log=True)
+        self.grids = [plots.GridLines(w) for w in (self.loss_plot, self.grad_plot)]
+        self._follow = [True, True]  # the ranges track the data until the user zooms or pans
+        for k, w in enumerate((self.loss_plot, self.grad_plot)):
+            vb = w.getPlotItem().getViewBox()
+            vb.sigRangeChanged.connect(lambda *_a, g=self.grids[k]: g.rebuild())
+            vb.sigRangeChangedManually.connect(lambda *_a, k=k: self._set_follow(k, False))
+            w.scene().sigMouseClicked.connect(lambda ev, k=k: ev.double() and self._set_follow(k, True))
+        plot_row = QSplitter(Qt.Orientation.Horizontal)
+        plot_row.addWidget(self.loss_plot)
+        plot_row.addWidget(self.grad_plot)
+        plot_row.setSizes([600, 400])
 
         # decision boundaries
         self.thumb_box = QWidget()
@@ -247,7 +246,7 @@ class RaceView(QWidget):
         sl.addWidget(self.table, 1)
 
         self.splitter = QSplitter(Qt.Orientation.Vertical)
-        self.splitter.addWidget(plots)
+        self.splitter.addWidget(plot_row)
         self.splitter.addWidget(self.thumb_box)
         self.splitter.addWidget(summary)
         self.splitter.setSizes([330, 230, 200])
@@ -292,15 +291,9 @@ class RaceView(QWidget):
         n = len(r.members)
         cols = n if n <= 4 else (n + 1) // 2
         for i, m in enumerate(r.members):
-            pen = pg.mkPen(m.color, width=1)
-            c = self.loss_plot.getPlotItem().plot([], [], pen=pen, name=m.label, connect="finite")
-            t = self.loss_plot.getPlotItem().plot(
-                [], [], pen=pg.mkPen(m.color, width=1, style=Qt.PenStyle.DashLine), connect="finite"
-            )
-            g = self.grad_plot.getPlotItem().plot([], [], pen=pen, connect="finite")
-            for item in (c, t, g):
-                item.setClipToView(True)
-                item.setDownsampling(auto=True, method="peak")
+            c = plots.add_curve(self.loss_plot, m.color, m.label)
+            t = plots.add_curve(self.loss_plot, m.color, None, dashed=True)
+            g = plots.add_curve(self.grad_plot, m.color)
             self.loss_curves.append(c)
             self.test_curves.append(t)
             self.grad_curves.append(g)
@@ -344,6 +337,13 @@ class RaceView(QWidget):
     def _force_redraw(self, *_args) -> None:
         self._drawn = None
         self._table_drawn = None
+        for c in self.loss_curves + self.test_curves + self.grad_curves:
+            c.envelope.reset()  # the x column or the log mode changed: rebuilt once
+
+    def _set_follow(self, k: int, on: bool) -> None:
+        self._follow[k] = on
+        if on:
+            self._force_redraw()
 
     # -- drawing -----------------------------------------------------------------------------------
     @Slot()
@@ -355,8 +355,9 @@ class RaceView(QWidget):
         self._drawn = key
         self.frames += 1
         xcol, xlabel = X_AXES[self.x_combo.currentText()]
-        self.loss_plot.getPlotItem().setLabel("bottom", xlabel)
-        self.grad_plot.getPlotItem().setLabel("bottom", xlabel)
+        for w in (self.loss_plot, self.grad_plot):
+            if w.getPlotItem().getAxis("bottom").labelText != xlabel:
+                w.getPlotItem().setLabel("bottom", xlabel)
         log = self.log_check.isChecked()
         show_test = self.test_check.isChecked()
         levels = None
@@ -364,17 +365,15 @@ class RaceView(QWidget):
             ds = r.experiments[0].dataset
             y = np.ravel(ds.y_train).astype(np.float64)
             levels = (float(np.nanmin(y)), float(np.nanmax(y)))
+        floor = LOG_FLOOR if log else None
         for i, lv in enumerate(r.live):
             x = lv[xcol]
             tr, te, g = lv["train_loss"], lv["test_loss"], lv["grad_norm"]
-            if log:
-                tr, te = np.maximum(tr, LOG_FLOOR), np.maximum(te, LOG_FLOOR)
-            self.loss_curves[i].setData(x, tr)
-            if show_test:
-                self.test_curves[i].setData(x, te)
-            else:
-                self.test_curves[i].setData([], [])
-            self.grad_curves[i].setData(x, np.maximum(g, LOG_FLOOR))
+            start = None if log else plots.readable_start([tr])
+            ceiling = plots.DRAW_CAP * start if start else None  # a diverged loss: far off the top
+            plots.set_curve(self.loss_curves[i], x, tr, floor, None, ceiling)
+            plots.set_curve(self.test_curves[i], x, te if show_test else x[:0], floor, None, ceiling)
+            plots.set_curve(self.grad_curves[i], x, g, LOG_FLOOR)
             f = r.frames[i]
             if f is not None:
                 out_act = r.members[i].spec.network.output_activation
@@ -382,7 +381,28 @@ class RaceView(QWidget):
                 self.thumbs[i].set_status(
                     f"diverged at step {f.diverged_step:,}" if f.status == "diverged" else None
                 )
+        self._update_ranges(xcol, log, show_test)
         self._draw_table()
+
+    def _update_ranges(self, xcol: str, log: bool, show_test: bool) -> None:
+        """Both plots follow the data: x to a round number past the longest run, y to what is
+        readable (a diverged variant leaves the top of the plot, the axes stay legible)."""
+        lives = self.race.live
+        ends = [float(lv[xcol][-1]) for lv in lives if len(lv[xcol]) and math.isfinite(lv[xcol][-1])]
+        x_end = plots._nice_end(max([EMPTY_X[xcol] / plots.X_HEADROOM, *ends]) * plots.X_HEADROOM)
+        losses = [lv["train_loss"] for lv in lives] + ([lv["test_loss"] for lv in lives] if show_test else [])
+        start = plots.readable_start([lv["train_loss"] for lv in lives], log)
+        y_loss = plots.readable_range(losses, log, start) or plots.empty_y(log)
+        y_grad = plots.readable_range([lv["grad_norm"] for lv in lives], True) or plots.empty_y(True)
+        for k, (w, y) in enumerate(((self.loss_plot, y_loss), (self.grad_plot, y_grad))):
+            if not self._follow[k]:
+                continue
+            vb = w.getPlotItem().getViewBox()
+            (x0, x1), (y0, y1) = vb.viewRange()
+            span = max(y1 - y0, 1e-12)
+            same_y = abs(y[0] - y0) < 0.02 * span and abs(y[1] - y1) < 0.02 * span
+            if x0 != 0.0 or x1 != x_end or not same_y:
+                vb.setRange(xRange=(0.0, x_end), yRange=None if same_y else y, padding=0)
 
     def _draw_table(self) -> None:
         r = self.race
@@ -424,10 +444,11 @@ class RaceView(QWidget):
 
     def apply_theme(self) -> None:
         t = theme.current()
-        self.legend.setBrush(pg.mkBrush(t.plot_bg))
         for w in (self.loss_plot, self.grad_plot):
             w.setBackground(t.plot_bg)
-            theme.style_plot(w.getPlotItem(), t)
+            theme.style_plot(w.getPlotItem(), t, grid=False)
+        for g in self.grids:
+            g.set_color()
         for th in self.thumbs:
             th.plot.setBackground(t.plot_bg)
         self._force_redraw()
