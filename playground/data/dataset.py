@@ -11,6 +11,24 @@ from playground.data.toy import FEATURE_TRANSFORMS, apply_transforms
 NORMALIZATIONS = ("none", "standard", "minmax")
 
 
+def _mean_std(F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and (population) standard deviations that do not overflow for finite
+    values up to the float maximum: columns whose sum or squares overflow are scaled by
+    their largest magnitude first (other columns give exactly numpy's mean and std)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = F.mean(axis=0)
+        sd = F.std(axis=0)
+        bad = ~(np.isfinite(mean) & np.isfinite(sd)) & np.isfinite(F).all(axis=0)
+        if bad.any():
+            G = F[:, bad]
+            big = np.abs(G).max(axis=0)
+            big = np.where(big > 0, big, 1.0)
+            G = G / big
+            mean[bad] = G.mean(axis=0) * big
+            sd[bad] = G.std(axis=0) * big
+    return mean, sd
+
+
 @dataclass
 class FeaturePipeline:
     """raw (n, n_raw) -> network inputs (n, n_features).
@@ -56,13 +74,12 @@ class FeaturePipeline:
         if self.normalize == "none" or F.shape[0] == 0:
             self.offset, self.scale = np.zeros(k), np.ones(k)
         elif self.normalize == "standard":
-            self.offset = F.mean(axis=0)
-            sd = F.std(axis=0)
+            self.offset, sd = _mean_std(F)
             self.scale = np.where(sd > 1e-12, sd, 1.0)
-        else:  # minmax -> [-1, 1]
+        else:  # minmax -> [-1, 1]; halves first, so 1e308 and -1e308 do not overflow
             lo, hi = F.min(axis=0), F.max(axis=0)
-            self.offset = (lo + hi) / 2.0
-            half = (hi - lo) / 2.0
+            self.offset = lo / 2.0 + hi / 2.0  # == (lo + hi) / 2 whenever that is finite
+            half = hi / 2.0 - lo / 2.0
             self.scale = np.where(half > 1e-12, half, 1.0)
         return self
 
@@ -72,7 +89,13 @@ class FeaturePipeline:
             if self.normalize != "none":
                 raise RuntimeError("FeaturePipeline.apply before fit")
             return F
-        return (F - self.offset) / self.scale
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = (F - self.offset) / self.scale
+            bad = ~np.isfinite(out) & np.isfinite(F)
+            if bad.any():  # F - offset overflowed (huge values): divide first
+                cols = bad.any(axis=0)
+                out[:, cols] = F[:, cols] / self.scale[cols] - self.offset[cols] / self.scale[cols]
+        return out
 
     def to_dict(self) -> dict:
         return {

@@ -2,17 +2,90 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from playground.data.csv_reader import Column, Table
-from playground.data.dataset import NORMALIZATIONS, Dataset, FeaturePipeline
+from playground.data.dataset import NORMALIZATIONS, Dataset, FeaturePipeline, _mean_std
 from playground.data.toy import split_indices
 from playground.errors import DataError
 
 MOSTLY_NUMERIC = 0.9  # a text column with at least this share of numbers has a stray word
 MAX_CLASSES = 100
 MAX_ONE_HOT = 100
+MAX_AUTO_CLASSES = 10  # task "auto": an integer target with at most this many values is a class label
+MAX_RAW_INPUT = 1e15  # larger inputs need normalization (the network would overflow at once)
+MAX_TARGET = 1e15  # larger regression targets overflow the squared error
 TASKS = ("classification", "regression")
+ID_NAMES = frozenset(
+    {"id", "index", "idx", "row", "rowid", "row_id", "row id", "no", "no.", "#", "unnamed: 0", ""}
+)
+
+
+def integer_distinct(col: Column) -> int | None:
+    """Number of distinct values of a numeric column whose present values are all integers
+    (None if the column is text, empty, or has a non-integer value)."""
+    if col.kind != "numeric":
+        return None
+    vals = col.values[~col.missing]
+    if vals.size == 0 or not np.isfinite(vals).all() or np.abs(vals).max() > 2**53:
+        return None
+    if not np.array_equal(vals, np.round(vals)):
+        return None
+    return int(np.unique(vals).size)
+
+
+def is_id_like(col: Column) -> bool:
+    """A row identifier, useless as an input: a complete column of unique integers that is
+    named like an id (``id``, ``index``, ``PassengerId``...), or has no name of its own
+    (``column 1``, pandas' ``Unnamed: 0``) and counts the rows (0, 1, 2, ... or 1, 2, 3, ...).
+    A named column such as ``size`` or ``t`` is a measurement even when it counts."""
+    n = col.values.shape[0]
+    if n < 2 or col.n_missing or integer_distinct(col) != n:
+        return False
+    name = col.name.strip().lower()
+    if name in ID_NAMES or name.endswith(("_id", " id")) or (col.name.endswith("Id") and len(col.name) > 2):
+        return True
+    unnamed = re.fullmatch(r"(column|unnamed:?) \d+", name) is not None
+    v = col.values
+    return bool(unnamed and v[0] in (0.0, 1.0) and np.all(np.diff(v) == 1.0))
+
+
+def default_features(table: Table, target: str) -> tuple[list[str], dict[str, str]]:
+    """The input columns used when none are chosen: every column but the target, except
+    id-like columns and text columns with too many distinct values to one-hot encode (kept
+    if nothing else would be left). Returns (features, {ignored column: why})."""
+    features, ignored = [], {}
+    for c in table.columns:
+        if c.name == target:
+            continue
+        if is_id_like(c):
+            ignored[c.name] = "a unique integer per row (an id), not a measurement"
+            continue
+        if c.kind == "text" and c.n_numeric < MOSTLY_NUMERIC * max(1, c.n_present):  # not a typo column
+            k = len(set(c.values[~c.missing].tolist()))
+            if k > MAX_ONE_HOT:
+                ignored[c.name] = f"text with {k:,} distinct values, too many to one-hot encode"
+                continue
+        features.append(c.name)
+    if not features:
+        return [c.name for c in table.columns if c.name != target], {}
+    return features, ignored
+
+
+def auto_task(col: Column) -> tuple[str, str]:
+    """(task, why) for task "auto": text or an integer column with at most
+    ``MAX_AUTO_CLASSES`` distinct values is a class label, other numbers are regression."""
+    name = col.name
+    if col.kind == "text":
+        return "classification", f"classification: {name!r} holds text labels"
+    k = integer_distinct(col)
+    if k is not None and 2 <= k <= MAX_AUTO_CLASSES and 2 * k <= col.n_present:
+        return "classification", f"classification: {name!r} has {k} distinct integer values"
+    if k is not None:
+        return "regression", f"regression: {name!r} has {k:,} distinct integer values (too many for classes)"
+    return "regression", f"regression: {name!r} holds numbers that are not all integers"
 
 
 def _fmt_number(v: float) -> str:
@@ -50,8 +123,11 @@ def make_tabular_dataset(
     """Turn a :class:`Table` into a :class:`Dataset`.
 
     ``target``: column to predict (None: the last column). ``features``: input columns
-    (None/empty: every other column). ``task``: "classification" | "regression" | None
-    (text target -> classification, numeric -> regression). ``missing``: "drop" rows with
+    (None/empty: :func:`default_features`, every other column but ids and free text, listed
+    with the reason in ``info["ignored"]``). ``task``: "classification" | "regression" |
+    None (:func:`auto_task`: text or an integer column with few values -> classification,
+    other numbers -> regression; the reason is ``info["task_reason"]``). Huge values that
+    would overflow the network are refused naming the column. ``missing``: "drop" rows with
     a missing value in a used column (count in ``info["rows_dropped"]``) or "error".
     Text features become one-hot columns ``"col=value"`` (values in sorted order); classes
     are the sorted distinct target values. Normalization is fitted on the train split.
@@ -94,8 +170,9 @@ def make_tabular_dataset(
         dup = sorted({f for f in features if features.count(f) > 1})
         if dup:
             raise DataError("feature column listed twice", file=file, column=dup[0])
+        ignored: dict[str, str] = {}
     else:
-        features = [n for n in names if n != target]
+        features, ignored = default_features(table, target)
     if not features:
         raise DataError(f"no input columns left besides the target {target!r}", file=file)
 
@@ -152,6 +229,15 @@ def make_tabular_dataset(
                 raise DataError(
                     f"value {vals[i]} is not a finite number", file=file, row=int(kept_rows[i]), column=c.name
                 )
+            if normalize == "none" and vals.size and np.abs(vals).max() > MAX_RAW_INPUT:
+                i = int(np.argmax(np.abs(vals)))
+                raise DataError(
+                    f"value {vals[i]:g} is too large to feed the network unscaled; "
+                    "choose standard or min-max normalization (or rescale the column)",
+                    file=file,
+                    row=int(kept_rows[i]),
+                    column=c.name,
+                )
             raw_cols.append(vals.astype(np.float64))
             input_names.append(c.name)
         else:
@@ -171,7 +257,10 @@ def make_tabular_dataset(
     # ---- target
     tvals = tcol.values[keep]
     if task is None:
-        task = "classification" if tcol.kind == "text" else "regression"
+        kept = Column(tcol.name, tcol.kind, tvals, np.zeros(n, dtype=bool))
+        task, task_reason = auto_task(kept)
+    else:
+        task_reason = f"{task}: chosen in the settings"
     class_names: list[str] | None
     if task == "classification":
         if tcol.kind == "text":
@@ -210,6 +299,15 @@ def make_tabular_dataset(
             raise DataError(
                 f"value {tvals[i]} is not a finite number", file=file, row=int(kept_rows[i]), column=target
             )
+        if np.abs(tvals).max() > MAX_TARGET:
+            i = int(np.argmax(np.abs(tvals)))
+            raise DataError(
+                f"value {tvals[i]:g} is too large a regression target (its squared error overflows); "
+                "rescale the column (e.g. to thousands or millions)",
+                file=file,
+                row=int(kept_rows[i]),
+                column=target,
+            )
         y = tvals.astype(np.float64).reshape(-1, 1)
         class_names = None
         target_names = [target]
@@ -219,6 +317,14 @@ def make_tabular_dataset(
     rng = np.random.default_rng(np.random.SeedSequence([seed_int, 0x7AB1]))
     tr, te = split_indices(n, train_fraction, rng)
     pipeline = FeaturePipeline(transforms=(), normalize=normalize).fit(raw[tr])
+    X_train, X_test = pipeline.apply(raw[tr]), pipeline.apply(raw[te])
+    for X in (X_train, X_test):
+        bad = ~np.isfinite(X)
+        if bad.any():  # cannot happen for finite inputs; refuse rather than train on inf
+            j = int(np.argmax(bad.any(axis=0)))
+            raise DataError(
+                "values too large to normalize; rescale the column", file=file, column=input_names[j]
+            )
     info = {
         "source": file,
         "n_rows": n_rows,
@@ -228,14 +334,19 @@ def make_tabular_dataset(
         "header": table.has_header,
         "target": target,
         "features": list(features),
+        "ignored": ignored,
+        "task_reason": task_reason,
+        "skipped_lines": table.info.get("skipped_lines", 0),
+        "skip_reason": table.info.get("skip_reason"),
     }
     if task == "regression":
-        info["target_mean"] = float(y[tr].mean())
-        info["target_std"] = float(y[tr].std())
+        mean, sd = _mean_std(y[tr])
+        info["target_mean"] = float(mean[0])
+        info["target_std"] = float(sd[0])
     return Dataset(
-        X_train=pipeline.apply(raw[tr]),
+        X_train=X_train,
         y_train=y[tr],
-        X_test=pipeline.apply(raw[te]),
+        X_test=X_test,
         y_test=y[te],
         raw_train=raw[tr],
         raw_test=raw[te],
