@@ -18,7 +18,7 @@ import numpy as np
 from playground.data.build import build_dataset
 from playground.data.dataset import Dataset
 from playground.engine import kernels as K
-from playground.engine.losses import decode_predictions, encode_targets, n_outputs
+from playground.engine.losses import decision_threshold, decode_predictions, encode_targets, n_outputs
 from playground.engine.trainer import STATUS_TEXT, Trainer
 from playground.errors import SpecError
 from playground.history import History
@@ -26,6 +26,10 @@ from playground.spec import ExperimentSpec, TrainingSpec
 
 MAX_CHUNK = 20_000  # steps per kernel call at most, so callers can stop within ~0.1 s
 MIN_RECORD_STEPS = 100  # default history cadence: whole epochs, at least this many steps apart
+# "not learning / oscillating" (Experiment.warning): judged over the last WATCH_RECORDS
+# history rows since the last settings change, spanning at least WATCH_MIN_EPOCHS epochs
+WATCH_RECORDS = 20
+WATCH_MIN_EPOCHS = 5.0
 
 
 class Experiment:
@@ -75,6 +79,7 @@ class Experiment:
         self.history = History(self.trainer.layout.n_layers)
         self._interval_losses: list[float] = []
         self._last_layer_sq = np.full((self.trainer.layout.n_layers, 2), np.nan)
+        self._watch = (0, None)  # (step of the last settings change, loss then): see warning
         if record_initial:
             self._record()
         else:
@@ -113,6 +118,108 @@ class Experiment:
         if self.status == "diverged":
             self.status, self.message = "ready", ""
         self.events.append((self.step, note or describe_change(old, training)))
+        self._watch = (self.step, self._last_finite_loss(self.step))
+
+    def recover(self, lr_factor: float = 0.1) -> None:
+        """Go on after a divergence: parameters and optimizer state back to the last finite,
+        healthy point (the last history row whose training loss was finite), the learning
+        rate times ``lr_factor`` (through ``apply_training``, so the spec and the curve
+        marker agree) and the diverged status cleared. The step counter keeps counting."""
+        lr_factor = float(lr_factor)
+        if not (math.isfinite(lr_factor) and lr_factor > 0):
+            raise SpecError("lr_factor", f"must be a finite number > 0, got {lr_factor!r}")
+        tr = self.spec.training
+        from_step = self.trainer.restore_snapshot()
+        new_lr = tr.optimizer.lr * lr_factor
+        note = f"recovered the weights of step {from_step}"
+        if new_lr != tr.optimizer.lr:
+            note += f", lr {tr.optimizer.lr:g} \u2192 {new_lr:g}"
+        training = replace(tr, optimizer=replace(tr.optimizer, lr=new_lr))
+        n_events = len(self.events)
+        self.apply_training(training, note=note)
+        if len(self.events) == n_events:  # nothing to change in the settings
+            self.events.append((self.step, note))
+        self.status, self.diverged_step, self.message = "ready", None, ""
+        self._interval_losses = []
+        self._last_layer_sq = np.full((self.trainer.layout.n_layers, 2), np.nan)
+        self._last_metrics = {**self.evaluate(), "step": self.step, "epoch": self.epoch,
+                              "grad_norm": float("nan"), "status": self.status}  # fmt: skip
+        self._watch = (self.step, self._last_metrics.get("train_loss"))
+
+    def _last_finite_loss(self, step: int) -> float | None:
+        """The last finite training loss recorded at or before ``step``."""
+        h = self.history
+        loss = h["train_loss"][h["step"] <= step]
+        finite = loss[np.isfinite(loss)]
+        return float(finite[-1]) if len(finite) else None
+
+    # -- "not learning / oscillating" ---------------------------------------------------
+    @property
+    def warning(self) -> str | None:
+        """A hint while the run goes on (it never stops training), or None.
+
+        Judged on the last ``WATCH_RECORDS`` history rows since the last settings change
+        (at least ``WATCH_MIN_EPOCHS`` epochs): *not learning* when every one of them is
+        above the starting loss (the first recorded one, or the one at the change if lower)
+        and the trend does not even halve the loss; *oscillating* when the loss goes up and
+        down from row to row by 10 % or more without getting better. Clears as soon as the
+        loss improves."""
+        if self.status == "diverged":
+            return None
+        h = self.history
+        n = len(h)
+        if n < WATCH_RECORDS:
+            return None
+        steps, loss_all, epochs = h["step"], h["train_loss"], h["epoch"]
+        from_step, at_change = self._watch
+        i0 = int(np.searchsorted(steps, from_step, side="right"))
+        if n - i0 < WATCH_RECORDS:
+            return None
+        w = loss_all[n - WATCH_RECORDS :]
+        ep = epochs[n - WATCH_RECORDS :]
+        span = float(ep[-1] - ep[0])
+        if span < WATCH_MIN_EPOCHS or not np.isfinite(w).all():
+            return None
+        first = loss_all[np.isfinite(loss_all)]
+        refs = [float(first[0])] if len(first) else []
+        if at_change is not None and math.isfinite(at_change):
+            refs.append(float(at_change))
+        if not refs:
+            return None
+        ref = min(refs)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logw = np.log(np.maximum(w, 1e-300))
+            x = np.arange(WATCH_RECORDS) - (WATCH_RECORDS - 1) / 2.0
+            drop = -float(np.dot(x, logw - logw.mean()) / np.dot(x, x)) * (WATCH_RECORDS - 1)
+        improving = drop >= math.log(2.0)  # the trend line at least halves the loss
+        if improving:
+            return None
+        level = ref + 1e-3 * abs(ref) + 1e-12
+        if (w > level).all():
+            above = loss_all[i0:] > level
+            k = len(above) if above.all() else int(np.argmin(above[::-1]))  # newest rows above
+            since = n - k - 1  # the last row at or below the start (or the first row)
+            epochs_above = float(epochs[n - 1] - epochs[max(since, 0)])
+            return (
+                f"Not learning: the loss has stayed above its starting value ({ref:.3g}) for "
+                f"{epochs_above:.0f} epochs \u2014 try a lower learning rate"
+            )
+        d = np.diff(w)
+        sgn = np.sign(d)
+        sgn = sgn[sgn != 0]
+        med = float(np.median(w))
+        if len(sgn) < WATCH_RECORDS // 2 or med <= 0:
+            return None
+        changes = float(np.mean(sgn[1:] != sgn[:-1]))
+        half = WATCH_RECORDS // 2
+        no_gain = np.median(w[half:]) >= 0.9 * np.median(w[:half])
+        big = float(np.median(np.abs(d))) >= 0.1 * med
+        if changes >= 0.6 and no_gain and big and med >= 0.25 * ref:
+            return (
+                f"Oscillating: the loss has jumped up and down for {span:.0f} epochs without "
+                f"getting lower \u2014 try a lower learning rate"
+            )
+        return None
 
     # -- parameters -----------------------------------------------------------------------
     @property
@@ -122,6 +229,8 @@ class Experiment:
 
     def set_params(self, params) -> None:
         self.trainer.theta = self.trainer.layout.flatten(params, self.trainer.dtype)
+        if np.isfinite(self.trainer.theta).all():
+            self.trainer.snapshot()
 
     def set_initial_params(self, params) -> None:
         """Start from these parameters instead of the initializer's (before any step), e.g. so
@@ -211,7 +320,8 @@ class Experiment:
             yt = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
             es.sst = float(((yt - yt.mean(axis=0)) ** 2).sum()) if (not cls and len(y)) else 0.0
             self._eval_sets[part] = es
-        self._threshold = 0.5 if self.spec.network.output_activation == "sigmoid" else 0.0
+        # one output: the class changes halfway between the two target codes
+        self._threshold = decision_threshold(self.spec.training.loss, self.spec.network.output_activation)
 
     def record_now(self) -> None:
         """Add a history row at the current step if the last one is older (interactive use:
@@ -264,6 +374,8 @@ class Experiment:
         self._append_row(
             self.step, self.wall_time, trl, trs, tel, tes, self._last_layer_sq, self._weight_norms()
         )
+        if self.status != "diverged" and math.isfinite(trl):
+            self.trainer.snapshot()  # the point recover() goes back to
 
     def _append_row(self, step, wall_time, train_loss, train_score, test_loss, test_score, sq, weight_norm):
         """One history row from raw metrics (score: accuracy, or the sum of squared errors)."""
@@ -322,7 +434,9 @@ class Experiment:
         return self.trainer.predict(X)
 
     def predict_classes(self, X: np.ndarray, raw: bool = False) -> np.ndarray:
-        return decode_predictions(self.predict(X, raw=raw), self.spec.network.output_activation)
+        """Predicted class of each point: the class whose target code its output is nearest
+        to (the rule behind every accuracy shown)."""
+        return decode_predictions(self.predict(X, raw=raw), self._threshold)
 
     def evaluate(self) -> dict:
         """Loss and accuracy (classification) or R^2 (regression) on train and test sets."""
@@ -341,7 +455,7 @@ class Experiment:
         return out
 
     def metrics(self) -> dict:
-        return dict(self._last_metrics, status=self.status)
+        return dict(self._last_metrics, status=self.status, warning=self.warning)
 
     def loss_and_grad(self, params=None, data: str = "train"):
         """Mean training loss and gradient [(dW, db)] at any parameters (landscape, inspector)."""
@@ -426,6 +540,9 @@ class Experiment:
         self._interval_losses = [float(v) for v in state["interval_losses"]]
         self._last_layer_sq = np.array(state["last_layer_sq"], dtype=np.float64)
         self._last_metrics = dict(state["last_metrics"])
+        self._last_metrics.pop("warning", None)
+        change = max((s for s, _ in self.events), default=0)
+        self._watch = (change, self._last_finite_loss(change))
 
 
 def _plain(training: TrainingSpec) -> dict:

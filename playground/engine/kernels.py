@@ -494,38 +494,61 @@ def _regularize_and_clip(theta, grad, sizes, woff, hp):
 
 @njit(**JIT)
 def _optimizer_update(opt, theta, new, grad, state, t, lr, hp):
+    """One torch.optim update of ``theta`` into ``new``, committing ``state`` on success
+    (a convenience over ``_optimizer_update_into`` with a fresh scratch state)."""
+    scratch = np.empty_like(state)
+    return _optimizer_update_into(opt, theta, new, grad, state, scratch, t, lr, hp)
+
+
+@njit(**JIT)
+def _optimizer_update_into(opt, theta, new, grad, state, state_new, t, lr, hp):
     """One torch.optim update of ``theta`` into ``new``; ``t`` counts updates before this one.
 
-    Returns False if a new parameter is not finite (theta is then left untouched).
+    The new optimizer state is written to ``state_new`` first and copied into ``state`` only
+    if every new parameter and every new state value is finite *as stored* (a float32 array
+    turns a large finite float64 into inf). Returns False otherwise: theta and state are then
+    left untouched, so a divergence keeps the last finite parameters and optimizer state.
     """
     n = theta.shape[0]
     wd = hp[HP_WD]
-    chk = 0.0  # sum of (v - v): 0 while every new value is finite, NaN otherwise (vectorises)
+    # sum of (v - v) over stored values: 0 while all are finite, NaN otherwise (vectorises)
+    chk = 0.0
     if opt == OPT_SGD:
         mom = hp[HP_MOMENTUM]
         damp = hp[HP_DAMPENING]
         nest = hp[HP_NESTEROV] > 0
         buf = state[0]
+        nbuf = state_new[0]
         for i in range(n):
             g = grad[i] + wd * theta[i]
             if mom != 0.0:
                 b = g if t == 0 else mom * buf[i] + (1.0 - damp) * g
-                buf[i] = b
+                nbuf[i] = b
+                chk += nbuf[i] - nbuf[i]
                 g = g + mom * b if nest else b
-            v = theta[i] - lr * g
-            new[i] = v
-            chk += v - v
-    elif opt == OPT_ADAGRAD:
+            new[i] = theta[i] - lr * g
+            chk += new[i] - new[i]
+        ok = chk == 0.0
+        if ok and mom != 0.0:
+            buf[:] = nbuf
+        return ok
+    if opt == OPT_ADAGRAD:
         clr = lr / (1.0 + t * hp[HP_LR_DECAY])
         eps = hp[HP_EPS]
         acc = state[0]
+        nacc = state_new[0]
         for i in range(n):
             g = grad[i] + wd * theta[i]
-            acc[i] += g * g
-            v = theta[i] - clr * g / (math.sqrt(acc[i]) + eps)
-            new[i] = v
-            chk += v - v
-    elif opt == OPT_RMSPROP:
+            s = acc[i] + g * g
+            nacc[i] = s
+            chk += nacc[i] - nacc[i]
+            new[i] = theta[i] - clr * g / (math.sqrt(nacc[i]) + eps)
+            chk += new[i] - new[i]
+        ok = chk == 0.0
+        if ok:
+            acc[:] = nacc
+        return ok
+    if opt == OPT_RMSPROP:
         alpha = hp[HP_ALPHA]
         eps = hp[HP_EPS]
         mom = hp[HP_MOMENTUM]
@@ -533,62 +556,85 @@ def _optimizer_update(opt, theta, new, grad, state, t, lr, hp):
         sq = state[0]
         gavg = state[1]
         buf = state[2]
+        nsq = state_new[0]
+        ngavg = state_new[1]
+        nbuf = state_new[2]
         for i in range(n):
             g = grad[i] + wd * theta[i]
             s = alpha * sq[i] + (1.0 - alpha) * g * g
             s = s if s >= 1e-300 else 0.0  # flush denormals: they slow the kernel (BENCHMARKS.md)
-            sq[i] = s
+            nsq[i] = s
+            chk += nsq[i] - nsq[i]
             if centered:
                 ga = alpha * gavg[i] + (1.0 - alpha) * g
-                gavg[i] = ga
+                ngavg[i] = ga
+                chk += ngavg[i] - ngavg[i]
                 avg = math.sqrt(s - ga * ga) + eps
             else:
                 avg = math.sqrt(s) + eps
             if mom > 0:
                 b = mom * buf[i] + g / avg
-                buf[i] = b
+                nbuf[i] = b
+                chk += nbuf[i] - nbuf[i]
                 v = theta[i] - lr * b
             else:
                 v = theta[i] - lr * g / avg
             new[i] = v
-            chk += v - v
-    else:  # Adam / AdamW
-        b1 = hp[HP_BETA1]
-        b2 = hp[HP_BETA2]
-        eps = hp[HP_EPS]
-        ams = hp[HP_AMSGRAD] > 0
-        step = t + 1
-        bc1 = 1.0 - b1**step
-        bc2 = 1.0 - b2**step
-        step_size = lr / bc1
-        sqrt_bc2 = math.sqrt(bc2)
-        m1 = state[0]
-        m2 = state[1]
-        vmax = state[2]
-        decoupled = opt == OPT_ADAMW
-        for i in range(n):
-            p = theta[i]
-            if decoupled:
-                p = p * (1.0 - lr * wd)
-                g = grad[i]
-            else:
-                g = grad[i] + wd * p
-            mm = b1 * m1[i] + (1.0 - b1) * g
-            vv = b2 * m2[i] + (1.0 - b2) * g * g
-            mm = mm if abs(mm) >= 1e-300 else 0.0
-            vv = vv if vv >= 1e-300 else 0.0
-            m1[i] = mm
-            m2[i] = vv
-            if ams:
-                if vv > vmax[i]:
-                    vmax[i] = vv
-                denom = math.sqrt(vmax[i]) / sqrt_bc2 + eps
-            else:
-                denom = math.sqrt(vv) / sqrt_bc2 + eps
-            v = p - step_size * mm / denom
-            new[i] = v
-            chk += v - v
-    return chk == 0.0
+            chk += new[i] - new[i]
+        ok = chk == 0.0
+        if ok:
+            sq[:] = nsq
+            if centered:
+                gavg[:] = ngavg
+            if mom > 0:
+                buf[:] = nbuf
+        return ok
+    # Adam / AdamW
+    b1 = hp[HP_BETA1]
+    b2 = hp[HP_BETA2]
+    eps = hp[HP_EPS]
+    ams = hp[HP_AMSGRAD] > 0
+    step = t + 1
+    bc1 = 1.0 - b1**step
+    bc2 = 1.0 - b2**step
+    step_size = lr / bc1
+    sqrt_bc2 = math.sqrt(bc2)
+    m1 = state[0]
+    m2 = state[1]
+    vmax = state[2]
+    nm1 = state_new[0]
+    nm2 = state_new[1]
+    nvmax = state_new[2]
+    decoupled = opt == OPT_ADAMW
+    for i in range(n):
+        p = theta[i]
+        if decoupled:
+            p = p * (1.0 - lr * wd)
+            g = grad[i]
+        else:
+            g = grad[i] + wd * p
+        mm = b1 * m1[i] + (1.0 - b1) * g
+        vv = b2 * m2[i] + (1.0 - b2) * g * g
+        mm = mm if abs(mm) >= 1e-300 else 0.0
+        vv = vv if vv >= 1e-300 else 0.0
+        nm1[i] = mm
+        nm2[i] = vv
+        chk += (nm1[i] - nm1[i]) + (nm2[i] - nm2[i])
+        if ams:
+            vm = vv if vv > vmax[i] else vmax[i]
+            nvmax[i] = vm
+            denom = math.sqrt(vm) / sqrt_bc2 + eps
+        else:
+            denom = math.sqrt(vv) / sqrt_bc2 + eps
+        new[i] = p - step_size * mm / denom
+        chk += new[i] - new[i]
+    ok = chk == 0.0
+    if ok:
+        m1[:] = nm1
+        m2[:] = nm2
+        if ams:
+            vmax[:] = nvmax
+    return ok
 
 
 # --------------------------------------------------------------------------- the training kernel
@@ -600,6 +646,7 @@ def train_kernel(
     spare,
     grad,
     state,
+    state_spare,
     X,
     Y,
     perm,
@@ -679,7 +726,7 @@ def train_kernel(
             status = DIVERGED_LOSS
             break
         status = finish_step_kernel(
-            theta, spare, grad, state, sizes, woff, boff, hp, opt, opt_t0 + s, lrs[s], layer_sq
+            theta, spare, grad, state, state_spare, sizes, woff, boff, hp, opt, opt_t0 + s, lrs[s], layer_sq
         )
         if status != OK:
             break
@@ -859,7 +906,12 @@ def metrics_kernel(
 ):
     """Mean loss over a whole set (no dropout) and accuracy (classify) or the sum of squared
     errors (regression) into result[0:2]; the outputs land in ``out``. One nogil call per
-    set, so recording metrics barely holds the GIL."""
+    set, so recording metrics barely holds the GIL.
+
+    A point is right when its output is nearest to its own class's target code: with one
+    output, class 1 above ``threshold`` = ``losses.decision_threshold`` (the midpoint of the
+    two codes: 0.5 for 0/1 targets with any output activation, 0 for +-1 targets); with
+    several, the largest output. Twin: ``reference.metrics``."""
     n = X.shape[0]
     m = sizes[sizes.shape[0] - 1]
     _predict(theta, X, out, out_z, True, sizes, acts, slopes, woff, boff, aoff, z, a, chunk, out[:0])
@@ -961,8 +1013,10 @@ def act_backward_kernel(code, slope, z, a, mask, use_mask, da, delta, rows, widt
 
 
 @njit(**JIT)
-def finish_step_kernel(theta, spare, grad, state, sizes, woff, boff, hp, opt, t, lr, layer_sq):
-    """Gradient norms, regularization, clipping and the optimizer update of one step."""
+def finish_step_kernel(theta, spare, grad, state, state_spare, sizes, woff, boff, hp, opt, t, lr, layer_sq):
+    """Gradient norms, regularization, clipping and the optimizer update of one step.
+
+    Nothing is committed unless the new parameters and optimizer state are all finite."""
     n_layers = sizes.shape[0] - 1
     gsq = 0.0
     for l in range(n_layers):
@@ -974,7 +1028,7 @@ def finish_step_kernel(theta, spare, grad, state, sizes, woff, boff, hp, opt, t,
     if not math.isfinite(gsq):
         return DIVERGED_GRAD
     _regularize_and_clip(theta, grad, sizes, woff, hp)
-    if not _optimizer_update(opt, theta, spare, grad, state, t, lr, hp):
+    if not _optimizer_update_into(opt, theta, spare, grad, state, state_spare, t, lr, hp):
         return DIVERGED_PARAMS
     theta[:] = spare
     return OK
@@ -994,6 +1048,7 @@ def train_kernel_gemm(
     spare,
     grad,
     state,
+    state_spare,
     X,
     Y,
     perm,
@@ -1172,7 +1227,7 @@ def train_kernel_gemm(
                         else:
                             dv[t] = gv[t] * mk * _act_grad(code, zv[t], av[t] / mk, slope)
         status = finish_step_kernel(
-            theta, spare, grad, state, sizes, woff, boff, hp, opt, opt_t0 + s, lrs[s], layer_sq
+            theta, spare, grad, state, state_spare, sizes, woff, boff, hp, opt, opt_t0 + s, lrs[s], layer_sq
         )
         if status != OK:
             break
@@ -1192,6 +1247,7 @@ def train_record_gemm(
     spare,
     grad,
     state,
+    state_spare,
     X,
     Y,
     perm,
@@ -1239,10 +1295,17 @@ def train_record_gemm(
     eaoff,
     chunk,
     rows_out,
+    snap_theta,
+    snap_state,
+    snap_meta,
 ):
     """``train_kernel_gemm`` for lrs.shape[0] steps, evaluating a history row at every
     multiple of ``record_every``: rows_out[r] = step, train loss, train score, test loss,
     test score, |dW|^2 (n_layers), |db|^2 (n_layers), |W|^2 (n_layers).
+
+    At every row whose training loss is finite, theta and state are copied to
+    ``snap_theta``/``snap_state`` and (step, optimizer step) to ``snap_meta``: the point a
+    recovery after a divergence goes back to.
 
     Returns (steps_done, status, rows written)."""
     n_steps = lrs.shape[0]
@@ -1261,6 +1324,7 @@ def train_record_gemm(
             spare,
             grad,
             state,
+            state_spare,
             X,
             Y,
             perm,
@@ -1354,5 +1418,10 @@ def train_record_gemm(
                 row[5 + l] = layer_sq[l, 0]
                 row[5 + n_layers + l] = layer_sq[l, 1]
                 row[5 + 2 * n_layers + l] = wsq[l]
+            if math.isfinite(row[1]):
+                snap_theta[:] = theta
+                snap_state[:] = state
+                snap_meta[0] = step0 + done
+                snap_meta[1] = opt_t0 + done
             nrow += 1
     return done, status, nrow

@@ -60,9 +60,26 @@ def encode_targets(y: np.ndarray, loss: str, output_activation: str, task: str, 
     return onehot
 
 
-def decode_predictions(out: np.ndarray, output_activation: str) -> np.ndarray:
-    """Network outputs -> predicted class indices."""
+def target_codes(loss: str, output_activation: str) -> tuple[float, float]:
+    """The target values of class 0 and class 1 for a single output (``encode_targets``):
+    -1/+1 for hinge and tanh outputs, 0/1 otherwise."""
+    return (-1.0, 1.0) if loss == "hinge" or output_activation == "tanh" else (0.0, 1.0)
+
+
+def decision_threshold(loss: str, output_activation: str) -> float:
+    """Where a single output changes class: halfway between the two target codes, so a point
+    counts as the class whose code its output is nearest to (0.5 for 0/1 targets, whether
+    the output is a sigmoid probability or linear; 0 for +-1 targets). The one place that
+    decides: the metrics kernels, ``Experiment.predict_classes``, history, race and sweeps."""
+    lo, hi = target_codes(loss, output_activation)
+    return 0.5 * (lo + hi)
+
+
+def decode_predictions(out: np.ndarray, threshold: float) -> np.ndarray:
+    """Network outputs -> predicted class indices: the nearest target code. One output:
+    class 1 above ``threshold`` (``decision_threshold``); several: the largest output, the
+    nearest one-hot (or +-1) code. Twin of the decision in ``kernels.metrics_kernel``."""
+    out = np.asarray(out)
     if out.shape[1] == 1:
-        threshold = 0.5 if output_activation == "sigmoid" else 0.0
         return (out[:, 0] > threshold).astype(np.int64)
     return np.argmax(out, axis=1)

@@ -242,9 +242,35 @@ def train_steps(
             break
         params = unflatten(theta, sizes)
         grads = regularize_and_clip(params, grads, hp)
-        new = optimizer_update(opt, theta, flatten(grads), state, opt_t0 + s, lr, hp)
-        if not np.isfinite(new).all():
-            status = K.DIVERGED_PARAMS
+        new_state = state.copy()
+        with np.errstate(over="ignore", invalid="ignore"):
+            new = optimizer_update(opt, theta, flatten(grads), new_state, opt_t0 + s, lr, hp)
+            # finite as stored: a float32 array turns a large finite float64 into inf
+            new = new.astype(theta.dtype)
+            new_state = new_state.astype(state.dtype)
+        if not (np.isfinite(new).all() and np.isfinite(new_state).all()):
+            status = K.DIVERGED_PARAMS  # neither the parameters nor the state change
             break
-        theta = new
+        theta, state = new, new_state
     return theta, state, np.array(losses), len(losses) - (status != K.OK), status
+
+
+def predicted_classes(out: np.ndarray, threshold: float) -> np.ndarray:
+    """Twin of the class decision in ``kernels.metrics_kernel``: one output is class 1 when
+    it is above ``threshold`` (the midpoint of the two target codes, so each point goes to
+    the nearest code); several outputs: the largest (nearest one-hot or +-1 code)."""
+    if out.shape[1] == 1:
+        return (out[:, 0] > threshold).astype(np.int64)
+    return np.argmax(out, axis=1)
+
+
+def metrics(theta, X, Y, labels, classify, threshold, sizes, acts, slopes, loss, huber):
+    """Twin of ``kernels.metrics_kernel``: (mean loss, accuracy) for classification or
+    (mean loss, sum of squared errors) for regression over a whole set, no dropout."""
+    params = unflatten(theta, sizes)
+    zs, outs = forward(params, acts, slopes, X)
+    lv, _ = loss_and_delta(loss, acts[-1], zs[-1], outs[-1], Y, huber)
+    out = outs[-1]
+    if classify:
+        return lv, float(np.mean(predicted_classes(out, threshold) == np.asarray(labels)))
+    return lv, float(((out - Y) ** 2).sum())

@@ -36,7 +36,7 @@ OPT_CODES = {
 STATUS_TEXT = {
     K.DIVERGED_LOSS: "the loss became infinite or NaN",
     K.DIVERGED_GRAD: "the gradient became infinite or NaN",
-    K.DIVERGED_PARAMS: "a weight became infinite or NaN",
+    K.DIVERGED_PARAMS: "a weight or the optimizer state would have become infinite or NaN",
 }
 EVAL_CHUNK = 512
 # Without numpy's OpenBLAS to call from numba, layers whose batch x fan_in x fan_out product
@@ -148,6 +148,7 @@ class Trainer:
         self.reset_optimizer()
         self.backend = "auto"  # "fused" | "gemm" | "blas" | "auto" (by layer size)
         self._alloc()
+        self.snapshot()
 
     # -- set-up -----------------------------------------------------------------------
     def initial_theta(self) -> np.ndarray:
@@ -191,7 +192,51 @@ class Trainer:
         self.opt_state = np.zeros((3, self.layout.n_params), dtype=self.dtype)
         if tr.optimizer.name == "adagrad":
             self.opt_state[0] = tr.optimizer.resolved()["initial_accumulator_value"]
+        # the candidate state of a step, committed only if finite (kernels._optimizer_update_into)
+        self._state_spare = np.zeros_like(self.opt_state)
         self.lbfgs = LBFGSState.empty(self.layout.n_params) if tr.optimizer.name == "lbfgs" else None
+
+    # -- the last healthy point (recovery after a divergence) -----------------------------
+    def snapshot(self) -> None:
+        """Remember the current parameters and optimizer state as the point ``restore_snapshot``
+        goes back to. Called at history rows whose training loss is finite (the in-kernel
+        recording path copies into the same buffers itself)."""
+        if not self._snapshot_fits():
+            self._snap_theta = np.empty_like(self.theta)
+            self._snap_state = np.empty_like(self.opt_state)
+            self._snap_meta = np.zeros(2, dtype=np.int64)
+        self._snap_theta[...] = self.theta
+        self._snap_state[...] = self.opt_state
+        self._snap_meta[:] = (self.step, self.opt_t)
+        self._snap_optimizer = self.spec.training.optimizer.name
+        self._snap_lbfgs = self.lbfgs
+
+    def _snapshot_fits(self) -> bool:
+        snap = getattr(self, "_snap_theta", None)
+        return (
+            snap is not None
+            and snap.shape == self.theta.shape
+            and snap.dtype == self.theta.dtype
+            and self._snap_state.shape == self.opt_state.shape
+            and self._snap_state.dtype == self.opt_state.dtype
+        )
+
+    @property
+    def snapshot_step(self) -> int:
+        return int(self._snap_meta[0])
+
+    def restore_snapshot(self) -> int:
+        """Parameters and optimizer state back to the last snapshot; the step counter keeps
+        counting (the curves go on). Returns the step the snapshot was taken at. If the
+        optimizer changed since, its state starts fresh instead."""
+        self.theta[...] = self._snap_theta
+        if self._snap_optimizer == self.spec.training.optimizer.name:
+            self.opt_state[...] = self._snap_state
+            self.opt_t = int(self._snap_meta[1])
+            self.lbfgs = self._snap_lbfgs
+        else:
+            self.reset_optimizer()
+        return self.snapshot_step
 
     def update_spec(self, spec: ExperimentSpec) -> None:
         """Apply training settings live (learning rate, optimizer, schedule, batch size...).
@@ -298,9 +343,19 @@ class Trainer:
             record_every, train.X, train.Y, train.labels, train.out, train.out_z, train.delta,
             test.X, test.Y, test.labels, test.out, test.out_z, test.delta,
             train.classify, threshold, ez, ea, eaoff, EVAL_CHUNK, rows,
+            self._snap_theta, self._snap_state, self._snap_meta,
         )  # fmt: skip
+        self._check_snapshot_buffers()
+        snap_step = self.snapshot_step
         report, (nrow,) = self._run_kernel(K.train_record_gemm, *self._gemm_args(), n_steps, tail)
+        if self.snapshot_step != snap_step:
+            self._snap_optimizer = self.spec.training.optimizer.name
+            self._snap_lbfgs = None
         return report, rows[:nrow]
+
+    def _check_snapshot_buffers(self) -> None:
+        if not self._snapshot_fits():
+            self.snapshot()
 
     def _gemm_args(self) -> tuple[tuple, tuple]:
         """The gemm kernels' extra (head, scratch) arguments."""
@@ -319,7 +374,8 @@ class Trainer:
         layer_sq = np.zeros((self.layout.n_layers, 2), dtype=np.float64)
         lay = self.layout
         done, status, *more = kernel(
-            *head, self.theta, self._spare, self._grad, self.opt_state, self.X.ravel(), self.Y.ravel(),
+            *head, self.theta, self._spare, self._grad, self.opt_state, self._state_spare,
+            self.X.ravel(), self.Y.ravel(),
             self._perm, lay.sizes, self.acts, self.slopes, self.drop, lay.woff, lay.boff, self.aoff,
             self._z, self._a, self._delta, self._mask, *scratch, self.loss, tr.huber_delta,
             OPT_CODES[tr.optimizer.name], self.hp_vector(), lrs, self.step, self.opt_t, self.batch_size,
@@ -432,6 +488,7 @@ class Trainer:
                 self._spare,
                 self._grad,
                 self.opt_state,
+                self._state_spare,
                 lay.sizes,
                 lay.woff,
                 lay.boff,
@@ -525,11 +582,14 @@ class Trainer:
                 break
             theta = self.theta.astype(np.float64)
             lr = float(self.learning_rates(self.step, 1)[0])
-            _, self.lbfgs = lbfgs_step(theta, fun, self.lbfgs, **{**lbfgs_kwargs(r), "lr": lr})
-            if not np.isfinite(theta).all():
-                status = K.DIVERGED_PARAMS
+            _, new_state = lbfgs_step(theta, fun, self.lbfgs, **{**lbfgs_kwargs(r), "lr": lr})
+            with np.errstate(over="ignore", invalid="ignore"):
+                stored = theta.astype(self.dtype)  # finite in float64 may be inf in float32
+            if not np.isfinite(stored).all():
+                status = K.DIVERGED_PARAMS  # neither the parameters nor the state change
                 break
-            self.theta[...] = theta
+            self.lbfgs = new_state
+            self.theta[...] = stored
             self.step += 1
             self.opt_t += 1
             done += 1
@@ -652,7 +712,9 @@ class Trainer:
             raise ValueError(f"opt_state has shape {opt_state.shape}, expected {self.opt_state.shape}")
         self.theta = np.ascontiguousarray(theta, dtype=self.dtype)
         self.opt_state = np.ascontiguousarray(opt_state, dtype=self.dtype)
+        self._state_spare = np.zeros_like(self.opt_state)
         self.step, self.opt_t = (int(v) for v in np.asarray(d["counters"]))
         if self.spec.training.optimizer.name == "lbfgs":
             sub = {k[len("lbfgs_") :]: v for k, v in d.items() if k.startswith("lbfgs_")}
             self.lbfgs = LBFGSState.from_arrays(sub) if sub else LBFGSState.empty(self.layout.n_params)
+        self.snapshot()
