@@ -15,7 +15,19 @@ from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, QSize, Qt, QTimer, Slot
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPalette, QPen, QPixmap
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QImage,
+    QKeySequence,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+    QPixmap,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -37,8 +49,12 @@ MAX_VISIBLE = 12  # a layer wider than this is drawn collapsed
 EDGE_SHOWN = 5  # neurons shown at each end of a collapsed layer
 GRID_RES = 24  # resolution of the fallback neuron grids
 HEADER_H = 96  # height of the controls strip above the neurons
-MIN_COL_W = 114  # the demo (4 columns) fits the default window without a scroll bar
-CONTROLS_W = 112  # width of the controls above a hidden layer
+MIN_COL_W = 64  # narrowest column: below this the picture scrolls instead of shrinking
+MIN_BODY_H = 110  # narrowest room for the neurons under the controls strip
+CONTROLS_W = 112  # width of the controls above a hidden layer (narrower when the columns are)
+MIN_CONTROLS_W = 56
+ZOOM_STEP = 1.25  # Ctrl + wheel / Ctrl + = / Ctrl + - zoom by this factor; Ctrl + 0 fits again
+MAX_ZOOM = 4.0
 FRAME_MS = 55  # the picture is rebuilt from snapshots at most ~18 times per second
 CONNECTIONS_MS = 100  # antialiased wide strokes are the costly part: at most 10 redraws per second
 WIDTH_LEVELS = 16  # connections are drawn in this many width/opacity steps per sign
@@ -195,11 +211,13 @@ class NetworkCanvas(QWidget):
         self.activations = list(activations)
         self.grids = [None] * len(self.sizes)
         self.images.clear()
-        self.setMinimumSize(self.minimumSizeHint())
+        self.view._apply_zoom()
         self.relayout()
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(max(1, len(self.sizes)) * MIN_COL_W, HEADER_H + 220)
+        """Small enough that the whole network fits the view (it zooms to fit, and scrolls only
+        when the user zooms in, see :meth:`NetworkView.set_zoom`)."""
+        return QSize(max(1, len(self.sizes)) * MIN_COL_W, HEADER_H + MIN_BODY_H)
 
     def sizeHint(self) -> QSize:
         return QSize(max(1, len(self.sizes)) * 150, 460)
@@ -222,7 +240,7 @@ class NetworkCanvas(QWidget):
         most = max(len(s) for s in slots)
         avail = max(40.0, bottom - top)
         pitch = min(avail / most, 62.0)
-        self.neuron_size = size = max(14.0, min(40.0, pitch * 0.72))
+        self.neuron_size = size = max(6.0, min(40.0, pitch * 0.72, self.width() / max(1, len(slots)) * 0.4))
         self.columns = []
         for c, col in enumerate(slots):
             x = self.column_x(c)
@@ -245,6 +263,14 @@ class NetworkCanvas(QWidget):
     def resizeEvent(self, event) -> None:
         self.relayout()
         super().resizeEvent(event)
+
+    def wheelEvent(self, event) -> None:
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            step = ZOOM_STEP if event.angleDelta().y() > 0 else 1 / ZOOM_STEP
+            self.view.set_zoom(self.view.zoom * step)
+            event.accept()
+            return
+        super().wheelEvent(event)
 
     def changeEvent(self, event) -> None:
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.FontChange, QEvent.Type.StyleChange):
@@ -642,7 +668,7 @@ class _LayerControls(QFrame):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(3)
-        row = QHBoxLayout()
+        row = self._row = QHBoxLayout()
         row.setSpacing(2)
         self.minus = _small_button("\u2212", "Remove a neuron from this layer")
         self.plus = _small_button("+", "Add a neuron to this layer")
@@ -653,6 +679,8 @@ class _LayerControls(QFrame):
         row.addWidget(self.plus)
         lay.addLayout(row)
         self.activation = QComboBox()
+        self.activation.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.activation.setMinimumContentsLength(3)  # it narrows with its column
         self.activation.addItems(list(ACTIVATIONS))
         self.activation.setToolTip("Activation function of this layer")
         from playground.engine.activations import ACTIVATIONS as REGISTRY
@@ -676,11 +704,40 @@ class _LayerControls(QFrame):
         self.dropout.valueChanged.connect(self._dropout)
         self.setFixedWidth(CONTROLS_W)
 
+    def set_width(self, width: int) -> None:
+        """Narrow columns get compact controls: the neuron count on a line of its own, the
+        dropout without its prefix (the tooltip says what it is)."""
+        width = int(width)
+        compact = width < CONTROLS_W - 8
+        if width == self.width() and compact == getattr(self, "_compact", None):
+            return
+        self._compact = compact
+        self.setFixedWidth(width)
+        lay, row = self.layout(), self._row
+        if compact and row.indexOf(self.units) >= 0:
+            row.removeWidget(self.units)
+            lay.insertWidget(0, self.units)
+            row.insertStretch(1, 1)
+        elif not compact and row.indexOf(self.units) < 0:
+            lay.removeWidget(self.units)
+            row.takeAt(1)  # the stretch between the buttons
+            row.insertWidget(1, self.units, 1)
+        self.dropout.setPrefix("" if compact else "dropout ")
+        if getattr(self, "_layer", None) is not None:
+            self.set_layer(self._layer)
+
     def set_layer(self, layer: LayerSpec) -> None:
-        text = f"{layer.units:,} neuron{'s' if layer.units != 1 else ''}"
-        room = self.width() - self.minus.width() - self.plus.width() - 8
-        if self.units.fontMetrics().horizontalAdvance(text) > room:
-            text = f"{layer.units:,}"
+        self._layer = layer
+        text = neurons_text(layer.units)
+        room = self.width() - 4
+        if self.layout().indexOf(self.units) < 0:  # between the buttons
+            room -= self.minus.width() + self.plus.width() + 4
+        font = self.font()
+        if QFontMetrics(font).horizontalAdvance(text) > room:
+            font.setPointSizeF(max(6.5, font.pointSizeF() * 0.82))
+            if QFontMetrics(font).horizontalAdvance(text) > room:
+                text = neurons_text(layer.units, short=True)
+        self.units.setFont(font)
         self.units.setText(text)
         self.units.setToolTip(f"{layer.units:,} neurons in hidden layer {self.index + 1}")
         self.minus.setEnabled(layer.units > 1)
@@ -702,6 +759,14 @@ class _LayerControls(QFrame):
         self.view.set_dropout(self.index, value)
 
 
+def neurons_text(units: int, short: bool = False) -> str:
+    """ "12 neurons", "1 neuron"; ``short`` for narrow columns: "12.3k neurons"."""
+    word = "neuron" if units == 1 else "neurons"
+    if short and units >= 1000:
+        return f"{units / 1000:.3g}k {word}"
+    return f"{units:,} {word}"
+
+
 def _small_button(text: str, tip: str) -> QToolButton:
     b = QToolButton()
     b.setText(text)
@@ -720,6 +785,7 @@ class NetworkView(QWidget):
     def __init__(self, controller, parent: QWidget | None = None):
         super().__init__(parent)
         self.controller = controller
+        self.zoom = 1.0
         self.scroll = QScrollArea(self)
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -742,6 +808,14 @@ class NetworkView(QWidget):
         controller.specChanged.connect(self._on_spec_changed)
         controller.experimentReplaced.connect(self._on_experiment_replaced)
         controller.snapshot.connect(self._on_snapshot)
+        ctx = Qt.ShortcutContext.WidgetWithChildrenShortcut
+        for keys, action in (
+            ("Ctrl+0", lambda: self.set_zoom(1.0)),
+            ("Ctrl+=", lambda: self.set_zoom(self.zoom * ZOOM_STEP)),
+            ("Ctrl++", lambda: self.set_zoom(self.zoom * ZOOM_STEP)),
+            ("Ctrl+-", lambda: self.set_zoom(self.zoom / ZOOM_STEP)),
+        ):
+            QShortcut(QKeySequence(keys), self, action, context=ctx)
         self.rebuild()
 
     # -- header widgets ---------------------------------------------------------------
@@ -761,32 +835,73 @@ class NetworkView(QWidget):
             row.addWidget(b)
         lay.addWidget(self.layers_label)
         lay.addLayout(row)
+        self.layers_label.setText("0 hidden layers")
         self.remove_layer_button.clicked.connect(self.remove_layer)
         self.add_layer_button.clicked.connect(self.add_layer)
         box.setFixedWidth(CONTROLS_W)
         return box
 
     def position_controls(self) -> None:
-        n = len(self.canvas.sizes)
+        """Header widgets follow the columns; narrow columns get narrower (compact) controls, so
+        nothing overlaps and the whole network fits the view."""
+        canvas = self.canvas
+        n = len(canvas.sizes)
         if n == 0:
             return
         h = HEADER_H - 12
-        x0 = self.canvas.column_x(0)
-        # left-aligned: centred on the input column it would overlap the first layer's controls
-        left = int(min(x0 - self._layers_box.width() / 2, 4))
-        self._layers_box.setGeometry(max(0, left), 6, self._layers_box.width(), 52)
-        self._input_caption.setGeometry(int(x0 - 60), 52, 120, h - 52 + 6)
+        width = canvas.width()
+        pitch = width / n
+        wc = int(min(CONTROLS_W, max(MIN_CONTROLS_W, pitch - 8)))
+        x0 = canvas.column_x(0)
+        first = canvas.column_x(1) - wc / 2 if self.layer_controls else canvas.column_x(n - 1) - 65
+        lw = int(min(CONTROLS_W, max(48, first - 8)))
+        self._set_layers_box_width(lw)
+        self._layers_box.setGeometry(4, 6, lw, 52)
+        left, right = max(0.0, x0 - 60), max(x0 + 20, min(x0 + 60, first - 4))
+        self._input_caption.setGeometry(int(left), 52, int(right - left), h - 52 + 6)
         for i, box in enumerate(self.layer_controls):
-            x = self.canvas.column_x(i + 1)
-            box.adjustSize()
-            box.setGeometry(
-                int(x - box.width() / 2),
-                h - box.sizeHint().height() + 6,
-                box.width(),
-                box.sizeHint().height(),
-            )
-        xo = self.canvas.column_x(n - 1)
-        self._output_box.setGeometry(int(xo - 65), 6, 130, h)
+            x = canvas.column_x(i + 1)
+            box.set_width(wc)
+            hint = box.sizeHint().height()
+            box.setGeometry(int(x - wc / 2), max(2, h - hint + 6), wc, hint)
+        xo = canvas.column_x(n - 1)
+        lo = canvas.column_x(n - 2) + wc / 2 + 4 if n > 2 else 0.0
+        left, right = max(lo, xo - 65), min(width - 1.0, xo + 65)
+        self._output_box.setGeometry(int(left), 6, int(max(20.0, right - left)), h)
+
+    def _set_layers_box_width(self, width: int) -> None:
+        compact = width < CONTROLS_W - 8
+        self._layers_box.setFixedWidth(width)
+        for b, sign in ((self.remove_layer_button, "\u2212"), (self.add_layer_button, "+")):
+            b.setText(sign if compact else f"{sign} layer")
+            b.setFixedWidth(max(22, (width - 6) // 2) if compact else 54)
+        n = len(self.layer_controls)
+        self.layers_label.setText(
+            f"{n} layer{'s' if n != 1 else ''}" if compact else f"{n} hidden layer{'s' if n != 1 else ''}"
+        )
+        self.layers_label.setToolTip(f"{n} hidden layer{'s' if n != 1 else ''}")
+
+    # -- zoom ------------------------------------------------------------------------------
+    def set_zoom(self, zoom: float) -> None:
+        """1 = the whole network fits the view (the default, kept on every resize and network
+        change); above 1 the picture grows past the view and scrolls."""
+        self.zoom = float(min(MAX_ZOOM, max(1.0, zoom)))
+        self._apply_zoom()
+
+    def _apply_zoom(self) -> None:
+        hint = self.canvas.minimumSizeHint()
+        if self.zoom <= 1.0:
+            self.canvas.setMinimumSize(hint)
+            return
+        vp = self.scroll.viewport().size()
+        self.canvas.setMinimumSize(
+            max(hint.width(), int(vp.width() * self.zoom)), max(hint.height(), int(vp.height() * self.zoom))
+        )
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.zoom > 1.0:
+            self._apply_zoom()
 
     # -- state from the controller ---------------------------------------------------------
     def _experiment(self):
@@ -822,7 +937,6 @@ class NetworkView(QWidget):
         for box, layer in zip(self.layer_controls, hidden):
             box.set_layer(layer)
         n = len(hidden)
-        self.layers_label.setText(f"{n} hidden layer{'s' if n != 1 else ''}")
         self.remove_layer_button.setEnabled(n > 0)
         n_in = sizes[0]
         self._input_caption.setText(f"<b>INPUTS</b><br>{n_in} feature{'s' if n_in != 1 else ''}")
