@@ -13,7 +13,11 @@ from hypothesis import strategies as st
 from playground.data import make_tabular_dataset, read_csv_table
 from playground.errors import DataError
 
-FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 # The characters that matter to a CSV reader, plus a few that should not.
 PIECES = st.sampled_from(
@@ -38,7 +42,9 @@ def _outcome(path: str, **kw):
         return ("error", e.message, e.row, e.column)
     cols = []
     for c in t.columns:
-        vals = c.values.tolist() if c.kind == "text" else [None if np.isnan(v) else float(v) for v in c.values]
+        vals = (
+            c.values.tolist() if c.kind == "text" else [None if np.isnan(v) else float(v) for v in c.values]
+        )
         cols.append((c.name, c.kind, vals, c.missing.tolist(), c.n_numeric, c.first_text_row))
     return ("table", t.delimiter, t.has_header, t.row_numbers.tolist(), cols, t.info.get("skipped_lines"))
 
@@ -93,7 +99,9 @@ FLOATS = st.floats(allow_nan=False, allow_infinity=False, width=64)
 def test_numeric_tables_round_trip(table, endings, delimiter, header, block):
     k = len(table[0])
     names = [f"c{j}" for j in range(k)]
-    lines = ([delimiter.join(names)] if header else []) + [delimiter.join(repr(v) for v in row) for row in table]
+    lines = ([delimiter.join(names)] if header else []) + [
+        delimiter.join(repr(v) for v in row) for row in table
+    ]
     text = "".join(line + endings[i % len(endings)] for i, line in enumerate(lines))
     path = _write(text.encode("utf-8"))
     try:
@@ -112,7 +120,9 @@ def test_numeric_tables_round_trip(table, endings, delimiter, header, block):
 @settings(max_examples=60, deadline=None)
 @given(
     column=st.lists(
-        st.floats(allow_nan=False, allow_infinity=False, min_value=-1.7976931348623157e308), min_size=6, max_size=30
+        st.floats(allow_nan=False, allow_infinity=False, min_value=-1.7976931348623157e308),
+        min_size=6,
+        max_size=30,
     ),
     normalize=st.sampled_from(["standard", "minmax", "none"]),
 )

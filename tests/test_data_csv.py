@@ -402,3 +402,149 @@ def test_build_csv_uses_spec_fields(tmp_path):
     )
     assert ds.input_names == ["b"] and ds.n_train == 2
     np.testing.assert_allclose(sorted(ds.X_train[:, 0]), [-1, 1])
+
+
+# ------------------------------------------------- the CSV files people actually have
+
+
+def sklearn_file(tmp_path, name, n, k, classes, seed=0):
+    """A file laid out like scikit-learn's sklearn/datasets/data/*.csv: a count row
+    "n,k,class names...", then n rows of k features and an integer class label."""
+    rng = np.random.default_rng(seed)
+    head = ",".join([str(n), str(k), *classes])
+    rows = [",".join(f"{v:.4g}" for v in rng.normal(5, 2, k)) + f",{i % len(classes)}" for i in range(n)]
+    return write(tmp_path, head + "\n" + "\n".join(rows) + "\n", name)
+
+
+@pytest.mark.parametrize(
+    "name,n,k,classes",
+    [
+        ("iris.csv", 150, 4, ["setosa", "versicolor", "virginica"]),  # same width as the data
+        ("breast_cancer.csv", 569, 30, ["malignant", "benign"]),  # fewer fields than the data
+        ("wine_data.csv", 178, 13, ["class_0", "class_1", "class_2"]),
+    ],
+)
+def test_sklearn_count_row_is_skipped_and_labels_are_classes(tmp_path, name, n, k, classes):
+    p = sklearn_file(tmp_path, name, n, k, classes)
+    t = read_csv_table(p)
+    assert t.n_rows == n and len(t.columns) == k + 1 and not t.has_header
+    assert t.row_numbers[0] == 2 and t.row_numbers[-1] == n + 1
+    assert t.info["skipped_lines"] == 1 and "count row" in t.info["skip_reason"]
+    assert t.names[-1] == "target" and t.names[0] == "column 1"
+    ds = make_tabular_dataset(t, None)
+    assert ds.task == "classification" and ds.n_classes == len(classes) and ds.n_inputs == k
+    assert ds.info["task_reason"] == f"classification: 'target' has {len(classes)} distinct integer values"
+    # the same through a spec, as the CLI and the app build it
+    ds2 = build_dataset(csv_spec(p, target="target"))
+    assert ds2.task == "classification" and ds2.n_classes == len(classes)
+
+
+def test_skip_rows_chooses_the_header_line(tmp_path):
+    p = write(tmp_path, "Measurements of 2024\nsource: lab 3, sheet 2\nx,y,label\n1,2,a\n3,4,b\n5,6,a\n")
+    t = read_csv_table(p, skip_rows=2)
+    assert t.names == ["x", "y", "label"] and t.has_header and t.row_numbers.tolist() == [4, 5, 6]
+    assert t.info["skipped_lines"] == 2
+    e = error_of(read_csv_table, p, skip_rows=6)
+    assert "skipped" in e.message
+    e = error_of(read_csv_table, p, skip_rows=-1)
+    assert "skip" in e.message
+
+
+def test_title_line_is_skipped_automatically(tmp_path):
+    t = read_csv_table(write(tmp_path, "My measurements\nx,y,label\n1,2,a\n3,4,b\n5,6,a\n"))
+    assert t.names == ["x", "y", "label"] and t.row_numbers.tolist() == [3, 4, 5]
+    assert "title" in t.info["skip_reason"]
+
+
+def test_an_ordinary_header_or_text_row_is_not_taken_for_a_count_row(tmp_path):
+    t = read_csv_table(write(tmp_path, "a,b,c\n1,2,x\n3,4,y\n"))
+    assert t.names == ["a", "b", "c"] and t.info["skipped_lines"] == 0
+    # integers followed by text in every row: data, not a count row
+    t = read_csv_table(write(tmp_path, "150,4,red\n151,4,blue\n152,5,red\n", "d.csv"))
+    assert t.n_rows == 3 and t.info["skipped_lines"] == 0
+
+
+def test_whitespace_separated_file(tmp_path):
+    text = "  height  weight   kind\n 1.5   60\tcat  \n2.25 72.5   dog\n\n3 80 cat\n"
+    t = read_csv_table(write(tmp_path, text, "ws.txt"))
+    assert t.delimiter == " " and t.names == ["height", "weight", "kind"]
+    np.testing.assert_array_equal(t["weight"].values, [60, 72.5, 80])
+    assert t["kind"].values.tolist() == ["cat", "dog", "cat"] and t.row_numbers.tolist() == [2, 3, 5]
+    for d in ("whitespace", " ", "\\s+"):
+        assert read_csv_table(write(tmp_path, text, "ws.txt"), delimiter=d).names == t.names
+    # a comma file with spaces after the commas stays a comma file
+    assert read_csv_table(write(tmp_path, "a, b, c\n1, 2, 3\n4, 5, 6\n", "c.csv")).delimiter == ","
+
+
+def test_id_column_is_ignored_by_default(tmp_path):
+    rows = "".join(f"{i + 1},{i * 0.5:.1f},{(i * 7) % 5},{'ab'[i % 2]}\n" for i in range(30))
+    t = read_csv_table(write(tmp_path, "PassengerId,fare,size,label\n" + rows))
+    ds = make_tabular_dataset(t, "label")
+    assert ds.info["features"] == ["fare", "size"] and "PassengerId" in ds.info["ignored"]
+    # a named measurement that counts 1..n stays an input; an unnamed counter is an id
+    t = read_csv_table(
+        write(tmp_path, "size,label\n" + "".join(f"{i + 1},{'ab'[i % 2]}\n" for i in range(9)), "s.csv")
+    )
+    assert make_tabular_dataset(t, "label").info["features"] == ["size"]
+    t = read_csv_table(write(tmp_path, "".join(f"{i},{i * 0.3:.2f},{i % 2}\n" for i in range(20)), "u.csv"))
+    ds = make_tabular_dataset(t, None)
+    assert ds.info["features"] == ["column 2"] and "column 1" in ds.info["ignored"]
+    # an id that is the only other column is kept (better than no input at all)
+    t = read_csv_table(
+        write(tmp_path, "id,label\n" + "".join(f"{i},{'ab'[i % 2]}\n" for i in range(9)), "i.csv")
+    )
+    assert make_tabular_dataset(t, "label").info["features"] == ["id"]
+
+
+def test_one_hot_inputs_have_readable_names(tmp_path):
+    rows = "".join(
+        f"{c},{i},{i % 2}\n" for i, c in enumerate(["red", "green", "blue", "red", "green", "red"])
+    )
+    ds = make_tabular_dataset(read_csv_table(write(tmp_path, "color,n,t\n" + rows)), "t", train_fraction=0.5)
+    assert ds.input_names == ["color=blue", "color=green", "color=red", "n"]
+
+
+def test_inch_mark_in_an_unquoted_field_is_literal(tmp_path):
+    rows = "".join(f"{i},{i % 7} inch,{i % 2}\n" for i in range(3000))
+    p = write(tmp_path, 'n,screen,t\n1,15" laptop,0\n' + rows + '2,"quoted, ""x""",1\n')
+    small = read_csv_table(p)
+    assert small["screen"].values[0] == '15" laptop' and small.n_rows == 3002
+    assert small["screen"].values[-1] == 'quoted, "x"' and small.row_numbers[-1] == 3003
+    for block in (7, 100, 4096):  # block reading gives exactly what whole-file reading gives
+        t = read_csv_table(p, block_bytes=block)
+        assert t.row_numbers.tolist() == small.row_numbers.tolist()
+        assert t["screen"].values.tolist() == small["screen"].values.tolist()
+
+
+@pytest.mark.parametrize("block", [5, 64, 1 << 20])
+def test_unclosed_quote_is_reported_where_it_opens(tmp_path, block):
+    rows = "".join(f"{i},{i * 2},{i % 3}\n" for i in range(2000))
+    p = write(tmp_path, 'a,b,c\n1,2,3\r\n4,"oops,6\r7,8,9\n' + rows)
+    e = error_of(read_csv_table, p, block_bytes=block)
+    assert e.row == 3 and "never closed" in e.message and e.file == str(p)
+
+
+@pytest.mark.parametrize("block", [3, 50, 1 << 20])
+def test_mixed_line_ends_count_lines_as_an_editor_does(tmp_path, block):
+    text = "a,b\r\n1,2\n3,4\r5,6\r\n7,x\n"
+    t = read_csv_table(write(tmp_path, text), block_bytes=block)
+    assert t.row_numbers.tolist() == [2, 3, 4, 5]
+    assert t["b"].kind == "text" and t["b"].first_text_row == 5
+    e = error_of(read_csv_table, write(tmp_path, "a,b\r1,2\r\n3,4\r5,6,7\n8,9\n", "r.csv"), block_bytes=block)
+    assert e.row == 4 and "3 fields" in e.message
+    e = error_of(read_csv_table, write(tmp_path, b"a,b\r1,2\r3,\xff\n", "u.csv"), block_bytes=block)
+    assert e.row == 3 and "UTF-8" in e.message
+
+
+def test_huge_values_are_normalised_or_refused(tmp_path):
+    big = float(np.finfo(np.float64).max)
+    rows = [f"{v!r},{i % 3},{i % 2}" for i, v in enumerate([big, -big, 1e308, 0.0, 1.0, -1e308, big, 2.0])]
+    t = read_csv_table(write(tmp_path, "x,k,t\n" + "\n".join(rows) + "\n"))
+    for norm in ("standard", "minmax"):
+        ds = make_tabular_dataset(t, "t", normalize=norm, train_fraction=0.5)
+        assert np.isfinite(ds.X_train).all() and np.isfinite(ds.X_test).all()
+        assert np.abs(ds.X_train).max() <= 3.0
+    e = error_of(make_tabular_dataset, t, "t", normalize="none")
+    assert e.column == "x" and "normalization" in e.message
+    e = error_of(make_tabular_dataset, t, "x", task="regression")
+    assert e.column == "x" and "too large" in e.message
