@@ -462,13 +462,11 @@ class MainWindow(QMainWindow):
     def _restore_layout(self, geometry: QByteArray, state: QByteArray | None) -> bool:
         """Adopt a saved window geometry and dock layout unless the window would not fit on any
         screen now (a smaller or missing monitor); then the default layout stays."""
+        rect = _saved_normal_geometry(geometry)  # before Qt squeezes it onto a screen
+        if rect is None or not _fits_a_screen(rect):
+            return False
         before = self.geometry()
         if not self.restoreGeometry(geometry):
-            return False
-        rect = self.normalGeometry() if self.isMaximized() else self.geometry()
-        if not _fits_a_screen(rect):
-            self.setWindowState(Qt.WindowState.WindowNoState)
-            self.setGeometry(before)
             return False
         if state is not None and not self.restoreState(state):
             self.setGeometry(before)
@@ -1162,15 +1160,34 @@ def _recover(exp, lr_factor: float):
     return exp.spec.training
 
 
+def _saved_normal_geometry(geometry: QByteArray) -> QRect | None:
+    """The window rectangle stored by ``QWidget.saveGeometry`` (its un-maximized frame), or None
+    if the bytes are not such a record. Format (Qt 5 and 6): magic, major, minor version, then
+    the frame and the normal geometry as QRects (left, top, right, bottom as int32)."""
+    from PySide6.QtCore import QDataStream, QIODevice
+
+    stream = QDataStream(geometry, QIODevice.OpenModeFlag.ReadOnly)
+    stream.setVersion(QDataStream.Version.Qt_4_0)
+    if stream.readUInt32() != 0x1D9D0CB or stream.readUInt16() < 1:
+        return None
+    stream.readUInt16()
+    frame = [stream.readInt32() for _ in range(4)]
+    if stream.status() != QDataStream.Status.Ok:
+        return None
+    left, top, right, bottom = frame
+    rect = QRect(left, top, right - left + 1, bottom - top + 1)
+    return rect if rect.isValid() else None
+
+
 def _fits_a_screen(rect: QRect) -> bool:
     """Whether a window rectangle lies (within a frame's slack) on one of the screens there are now."""
-    for screen in QGuiApplication.screens():
-        area = screen.availableGeometry().adjusted(
-            -SCREEN_SLACK_PX, -SCREEN_SLACK_PX, SCREEN_SLACK_PX, SCREEN_SLACK_PX
-        )
-        if area.contains(rect):
-            return True
-    return False
+    slack = SCREEN_SLACK_PX
+    return any(area.adjusted(-slack, -slack, slack, slack).contains(rect) for area in _screen_areas())
+
+
+def _screen_areas() -> list[QRect]:
+    """The available area of every screen there is now."""
+    return [screen.availableGeometry() for screen in QGuiApplication.screens()]
 
 
 def _export_svg(widget: QWidget, path: str) -> None:
