@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -21,6 +21,15 @@ from pathlib import Path
 from playground.errors import PlaygroundError
 
 EXIT_USAGE = 2
+DEFAULT_EPOCHS = 100  # `playground train SPEC` without --steps/--epochs
+TRACEBACK_ENV = "PLAYGROUND_TRACEBACK"  # set to 1 to see the traceback of an unexpected error
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad argument in one line (no usage block), exit code 2."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _progress_printer(total: int, stream=sys.stderr):
@@ -64,7 +73,10 @@ def _result_dict(exp) -> dict:
 
 def cmd_train(args) -> int:
     from playground.experiment import Experiment
+    from playground.session_cli import steps_to_run
 
+    if args.steps is not None or args.epochs is not None:  # refuse bad arguments before loading
+        steps_to_run(args.steps, args.epochs, 1, DEFAULT_EPOCHS)
     path = Path(args.file)
     if path.suffix == ".playground":
         from playground.session import load
@@ -72,10 +84,7 @@ def cmd_train(args) -> int:
         exp = load(path)
     else:
         exp = Experiment.from_spec(path)
-    steps = args.steps
-    if steps is None:
-        epochs = args.epochs if args.epochs is not None else 100
-        steps = math.ceil(epochs * exp.trainer.steps_per_epoch)
+    steps = steps_to_run(args.steps, args.epochs, exp.trainer.steps_per_epoch, DEFAULT_EPOCHS)
     start = exp.step
     show = _progress_printer(start + steps)
     exp.train(steps=steps, callback=None if args.json else show)
@@ -136,14 +145,12 @@ def cmd_warmup(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from playground import __version__
 
-    p = argparse.ArgumentParser(
-        prog="playground", description="Neural Playground: watch neural networks learn."
-    )
+    p = _Parser(prog="playground", description="Neural Playground: watch neural networks learn.")
     p.add_argument("--version", action="version", version=f"Neural Playground {__version__}")
     p.add_argument(
         "--smoke-test", action="store_true", help="open the app, train a few seconds, print fps, exit"
     )
-    sub = p.add_subparsers(dest="command")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     t = sub.add_parser("train", help="train a spec (JSON) or resume a session (.playground)")
     t.add_argument("file")
@@ -192,19 +199,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # a bad argument (one line printed), --help or --version
+        return e.code if isinstance(e.code, int) else EXIT_USAGE
     if args.command is None:
         from playground.app.main import main as app_main
 
         return app_main(["--smoke-test"] if args.smoke_test else [])
+    from playground.session_cli import one_line, os_error
+
+    def fail(message: str) -> int:
+        print(f"playground {args.command}: error: {one_line(message)}", file=sys.stderr)
+        return EXIT_USAGE
+
     try:
         return args.func(args)
     except PlaygroundError as e:
-        print(f"playground {args.command}: error: {e}", file=sys.stderr)
-        return EXIT_USAGE
+        return fail(str(e))
+    except OSError as e:
+        return fail(os_error(e, getattr(args, "file", "")))
+    except MemoryError:
+        return fail(f"{getattr(args, 'file', '')}: not enough memory for this experiment")
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # a bug: still one line, and a way to see more
+        if os.environ.get(TRACEBACK_ENV) == "1":
+            raise
+        return fail(
+            f"unexpected {type(e).__name__}: {e} (please report this; set {TRACEBACK_ENV}=1 for details)"
+        )
 
 
 if __name__ == "__main__":

@@ -19,8 +19,41 @@ EXIT_ERROR = 2
 
 
 def _fail(message: str) -> int:
-    print(f"playground: error: {message}", file=sys.stderr)
+    print(f"playground: error: {one_line(message)}", file=sys.stderr)
     return EXIT_ERROR
+
+
+def one_line(message: str, limit: int = 2000) -> str:
+    """A message as one line of bounded length (a hostile file may put anything in one)."""
+    text = " ".join(str(message).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def os_error(e: OSError, fallback) -> str:
+    from playground.spec import short_path
+
+    return f"{short_path(e.filename or fallback)}: {e.strerror or e}"
+
+
+def steps_to_run(steps: int | None, epochs: float | None, steps_per_epoch: int, default_epochs: float) -> int:
+    """The number of steps ``--steps``/``--epochs`` ask for; PlaygroundError if impossible."""
+    from playground.errors import PlaygroundError
+    from playground.spec import MAX_STEPS
+
+    if steps is not None:
+        if steps < 0:
+            raise PlaygroundError("--steps must be >= 0")
+        if steps > MAX_STEPS:
+            raise PlaygroundError(f"--steps must be at most {MAX_STEPS:,}")
+        return int(steps)
+    if epochs is None:
+        epochs = default_epochs
+    if not (math.isfinite(epochs) and epochs >= 0):
+        raise PlaygroundError("--epochs must be a finite number >= 0")
+    n = epochs * steps_per_epoch
+    if n > MAX_STEPS:
+        raise PlaygroundError(f"--epochs {epochs:g} is {n:,.0f} steps; at most {MAX_STEPS:,} are allowed")
+    return math.ceil(n)
 
 
 def _plain(v):
@@ -98,21 +131,20 @@ def cmd_train_session(
 
     try:
         p = Path(path)
+        if steps is not None or epochs is not None:  # refuse bad arguments before loading
+            steps_to_run(steps, epochs, 1, 1.0)
         session = is_session_file(p)
         exp = load(p)
-        if steps is not None and steps < 0:
-            return _fail("--steps must be >= 0")
-        if epochs is not None and not (epochs >= 0 and math.isfinite(epochs)):
-            return _fail("--epochs must be >= 0")
-        if steps is None and epochs is None:
-            epochs = 1.0
-        exp.train(steps=steps, epochs=epochs)
+        n = steps_to_run(steps, epochs, exp.trainer.steps_per_epoch, 1.0)
+        exp.train(steps=n)
         target = Path(out) if out is not None else _default_out(p, session)
         exp.save(target, view=getattr(exp, "view_state", None))
     except PlaygroundError as e:
         return _fail(str(e))
     except OSError as e:
-        return _fail(f"{e.filename or path}: {e.strerror or e}")
+        return _fail(os_error(e, path))
+    except MemoryError:
+        return _fail(f"{path}: not enough memory")
     s = _summary(exp)
     s["saved"] = str(target)
     if as_json:
@@ -132,7 +164,9 @@ def cmd_info(path: str | Path, as_json: bool = False) -> int:
     except PlaygroundError as e:
         return _fail(str(e))
     except OSError as e:
-        return _fail(f"{path}: {e.strerror or e}")
+        return _fail(os_error(e, path))
+    except MemoryError:
+        return _fail(f"{path}: not enough memory")
     s = _summary(exp)
     if as_json:
         print(json.dumps(s, indent=2, allow_nan=False))
@@ -189,5 +223,7 @@ def cmd_export(
     except PlaygroundError as e:
         return _fail(str(e))
     except OSError as e:
-        return _fail(f"{e.filename or path}: {e.strerror or e}")
+        return _fail(os_error(e, path))
+    except MemoryError:
+        return _fail(f"{path}: not enough memory")
     return 0

@@ -368,7 +368,7 @@ def _coerce(tp, value: Any, path: str):
             except SpecError as e:
                 errors.append(e.message)
         if len(options) == 1:  # int | None: the int's own reason ("is far too large"), or null
-            nullable = " (or null)" if type(None) in args else ""
+            nullable = " or null" if type(None) in args and errors[0].startswith("must be") else ""
             raise SpecError(path, errors[0] + nullable)
         allowed = " or ".join(_type_name(a) for a in options)
         raise SpecError(path, f"must be {allowed}" + (" or null" if type(None) in args else ""))
@@ -390,7 +390,7 @@ def _coerce(tp, value: Any, path: str):
             else:
                 raise SpecError(path, "must be an integer")
         if not -INT64_MAX <= value <= INT64_MAX:
-            raise SpecError(path, "is far too large (an integer must lie within +-(2**63 - 1))")
+            raise SpecError(path, "is far too large (an integer here is at most 2**63 - 1)")
         return value
     if tp is float:
         return _finite_float(value, path)

@@ -23,6 +23,7 @@ from typing import BinaryIO
 import numpy as np
 
 from playground.errors import SessionError
+from playground.spec import short_path
 
 ZIP_MAGIC = b"PK\x03\x04"
 EMPTY_ZIP_MAGIC = b"PK\x05\x06"
@@ -218,7 +219,7 @@ class Archive:
 
     def __init__(self, path: Path, limits: Limits | None = None):
         self.path = Path(path)
-        self.fname = self.path.name
+        self.fname = short_path(self.path.name)
         self.limits = limits or LIMITS
         try:
             with open(self.path, "rb") as f:

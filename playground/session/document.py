@@ -25,6 +25,7 @@ from playground.session.archive import (
     write_npy_member,
     write_text_member,
 )
+from playground.spec import short_path
 
 FORMAT = "neural-playground-session"
 SESSION_SCHEMA_VERSION = 1
@@ -302,8 +303,9 @@ def load(path: str | os.PathLike):
     try:
         with open(p, "rb") as f:
             head = f.read(4)
-    except OSError as e:
-        raise SessionError(f"{p}: cannot open ({e.strerror or e})") from None
+    except (OSError, ValueError) as e:  # ValueError: a NUL byte in the name
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise SessionError(f"{short_path(p)}: cannot open ({reason})") from None
     if head.startswith(b"PK") or p.suffix.lower() == ".playground":
         return _load_session(p)
     return _load_spec(p)
@@ -313,14 +315,19 @@ def _load_spec(p: Path):
     from playground.experiment import Experiment
     from playground.spec import ExperimentSpec
 
-    if p.stat().st_size > MAX_SPEC_BYTES:
-        raise SessionError(f"{p.name}: too large for an experiment spec")
+    name = short_path(p.name)
     try:
-        spec = ExperimentSpec.from_json(p.read_text(encoding="utf-8-sig"))
+        if p.stat().st_size > MAX_SPEC_BYTES:
+            raise SessionError(f"{name}: too large for an experiment spec")
+        text = p.read_text(encoding="utf-8-sig")
+    except OSError as e:
+        raise SessionError(f"{name}: cannot read ({e.strerror or e})") from None
     except UnicodeDecodeError:
-        raise SessionError(f"{p.name}: neither a session nor a spec (not UTF-8 text)") from None
+        raise SessionError(f"{name}: neither a session nor a spec (not UTF-8 text)") from None
+    try:
+        spec = ExperimentSpec.from_json(text, base_dir=p.parent)
     except SpecError as e:
-        raise SessionError(f"{p.name}: {e}") from None
+        raise SessionError(f"{name}: {e}") from None
     exp = Experiment(spec)
     exp.view_state = None
     exp.source_path = None
