@@ -14,7 +14,7 @@ import os
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QByteArray, QEvent, QObject, QThread, Signal, Slot
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtSvgWidgets import QSvgWidget
 from PySide6.QtWidgets import (
@@ -39,8 +39,9 @@ from PySide6.QtWidgets import (
 from playground.errors import PlaygroundError
 from playground.spec import ExperimentSpec
 from playground.sweep import SweepResult, parse_value, run_sweep
-from playground.sweep.svg import fmt
+from playground.sweep.svg import SETTING_NAMES, fmt, restyle, setting_name  # noqa: F401 (re-exported)
 
+from . import theme
 from .race import variant_spec
 
 SWEEP_PATHS = (
@@ -53,21 +54,12 @@ SWEEP_PATHS = (
     "training.regularization.rate",
     "data.noise",
 )
-SETTING_NAMES = {
-    "training.optimizer.lr": "learning rate",
-    "training.batch_size": "batch size",
-    "training.optimizer.name": "optimizer",
-    "network.init": "initialization",
-    "network.hidden.0.units": "neurons in layer 1",
-    "network.hidden.0.activation": "activation of layer 1",
-    "training.regularization.rate": "regularization rate",
-    "data.noise": "noise",
-}
 
 
-def setting_name(path: str) -> str:
-    """The name the app shows for a spec path ("learning rate", not training.optimizer.lr)."""
-    return SETTING_NAMES.get(path, path.rsplit(".", 1)[-1].replace("_", " "))
+def path_of(text: str) -> str:
+    """The spec path of a setting name from the combo ("learning rate"), or the path typed."""
+    text = text.strip()
+    return next((p for p in SWEEP_PATHS if setting_name(p) == text), text)
 
 
 RESULT_COLUMNS = (
@@ -136,9 +128,12 @@ class SweepDialog(QDialog):
         for i, (path, values) in enumerate(defaults):
             combo = QComboBox()
             combo.setEditable(True)
-            combo.addItems(SWEEP_PATHS)
-            combo.setCurrentText(path)
-            combo.setToolTip("A dotted spec path to sweep (pick or type)")
+            for known in SWEEP_PATHS:
+                combo.addItem(setting_name(known), known)
+            combo.setCurrentText(setting_name(path))
+            combo.setToolTip(
+                "The setting to sweep: pick one, or type any dotted spec path (training.optimizer.momentum)"
+            )
             edit = QLineEdit(values)
             edit.setToolTip("Comma-separated values")
             row = QHBoxLayout()
@@ -234,7 +229,7 @@ class SweepDialog(QDialog):
         grid = {}
         n = 2 if self.second_check.isChecked() else 1
         for combo, edit in list(zip(self.path_combos, self.value_edits))[:n]:
-            path = combo.currentText().strip()
+            path = path_of(combo.currentText())
             values = [parse_value(v) for v in edit.text().split(",") if v.strip()]
             if not path or not values:
                 raise PlaygroundError("give a setting and at least one value for each swept row")
@@ -342,10 +337,23 @@ class SweepDialog(QDialog):
                 it.setEditable(False)
                 items.append(it)
             self.model.appendRow(items)
-        self.svg.load(QByteArray(result.svg().encode("utf-8")))
+        self._load_svg()
         has_rows = bool(result.rows)
         self.save_button.setEnabled(has_rows)
         self.best_button.setEnabled(self.best_params() is not None)
+
+    def svg_text(self) -> str:
+        """The chart shown: the result's SVG in the colours of the current theme."""
+        return restyle(self.result.svg(), theme.current().name) if self.result is not None else ""
+
+    def _load_svg(self) -> None:
+        if self.result is not None:
+            self.svg.load(QByteArray(self.svg_text().encode("utf-8")))
+
+    def changeEvent(self, event) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            self._load_svg()  # a theme switch while the dialog is open
+        super().changeEvent(event)
 
     def best_params(self) -> dict | None:
         """The combination with the best mean test metric (else the lowest train loss)."""

@@ -2,12 +2,73 @@
 
 ``heatmap_svg`` draws a metric over two swept axes, one annotated cell per combination,
 with a colour scale; ``lines_svg`` draws mean +- std with error bars over one swept axis.
+Axes are named as the app names its settings ("learning rate", not training.optimizer.lr,
+:func:`setting_name`). Background, text, frames and grid take their colours from a ``<style>``
+block (:data:`PALETTES`), so :func:`restyle` shows the same chart in the dark theme; a cell
+without data is left empty (transparent, dashed outline), never a white box.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from xml.sax.saxutils import escape
+
+SETTING_NAMES = {
+    "training.optimizer.lr": "learning rate",
+    "training.batch_size": "batch size",
+    "training.optimizer.name": "optimizer",
+    "network.init": "initialization",
+    "network.hidden.0.units": "neurons in layer 1",
+    "network.hidden.0.activation": "activation of layer 1",
+    "training.regularization.rate": "regularization rate",
+    "training.regularization.kind": "regularization",
+    "training.loss": "loss",
+    "network.output_activation": "output activation",
+    "data.noise": "noise",
+    "data.n_samples": "points",
+    "seed": "seed",
+}
+_HIDDEN = re.compile(r"network\.hidden\.(\d+)\.(units|activation|dropout)$")
+
+PALETTES = {
+    "light": {"bg": "#ffffff", "ink": "#222222", "dim": "#666666", "frame": "#888888", "grid": "#eeeeee"},
+    "dark": {"bg": "#16181c", "ink": "#e6e8eb", "dim": "#9aa3ad", "frame": "#6b7380", "grid": "#2c3038"},
+}
+LIGHT_INK = "#f4f4f4"  # text on dark cells (not pure white: a white fill is a theme bug)
+DARK_INK = "#111111"
+
+
+def setting_name(path: str) -> str:
+    """The name the app shows for a spec path ("learning rate", not training.optimizer.lr)."""
+    if path in SETTING_NAMES:
+        return SETTING_NAMES[path]
+    m = _HIDDEN.match(path)
+    if m:
+        what = {"units": "neurons", "activation": "activation", "dropout": "dropout"}[m.group(2)]
+        return (
+            f"{what} in layer {int(m.group(1)) + 1}"
+            if what == "neurons"
+            else f"{what} of layer {int(m.group(1)) + 1}"
+        )
+    return path.rsplit(".", 1)[-1].replace("_", " ")
+
+
+def _style(theme: str) -> str:
+    c = PALETTES.get(theme, PALETTES["light"])
+    return (
+        f".bg{{fill:{c['bg']}}} .ink{{fill:{c['ink']}}} .dim{{fill:{c['dim']}}} "
+        f".frame{{fill:none;stroke:{c['frame']}}} .grid{{stroke:{c['grid']}}} .cell{{stroke:{c['bg']}}} "
+        f".empty{{fill:none;stroke:{c['frame']};stroke-dasharray:4 3}}"
+    )
+
+
+def restyle(svg: str, theme: str) -> str:
+    """The same chart with the colours of ``theme`` ("light" or "dark")."""
+    return re.sub(
+        r"<style>.*?</style>", lambda _m: f"<style>{_style(theme)}</style>", svg, count=1, flags=re.S
+    )
+
 
 # viridis, sampled at 9 stops
 _VIRIDIS = (
@@ -46,19 +107,21 @@ def fmt(v) -> str:
     return str(v)
 
 
-def _text(x, y, s, size=12, anchor="middle", fill="#222", extra="") -> str:
+def _text(x, y, s, size=12, anchor="middle", fill=None, extra="") -> str:
+    paint = "class='ink'" if fill is None else f"fill='{fill}'"
     return (
-        f"<text x='{x:.1f}' y='{y:.1f}' font-size='{size}' text-anchor='{anchor}' fill='{fill}' {FONT}"
+        f"<text x='{x:.1f}' y='{y:.1f}' font-size='{size}' text-anchor='{anchor}' {paint} {FONT}"
         f"{' ' + extra if extra else ''}>{escape(str(s))}</text>"
     )
 
 
-def _doc(width: float, height: float, body: list[str]) -> str:
+def _doc(width: float, height: float, body: list[str], theme: str = "light") -> str:
     return (
         "<?xml version='1.0' encoding='UTF-8'?>\n"
         f"<svg xmlns='http://www.w3.org/2000/svg' width='{width:.0f}' height='{height:.0f}' "
         f"viewBox='0 0 {width:.0f} {height:.0f}'>\n"
-        f"<rect width='100%' height='100%' fill='white'/>\n" + "\n".join(body) + "\n</svg>\n"
+        f"<style>{_style(theme)}</style>\n"
+        f"<rect class='bg' width='100%' height='100%'/>\n" + "\n".join(body) + "\n</svg>\n"
     )
 
 
@@ -70,9 +133,12 @@ def heatmap_svg(
     ytitle: str,
     title: str,
     cell: int = 64,
+    theme: str = "light",
 ) -> str:
     """values[i][j] is the cell at row i (ylabels[i]) and column j (xlabels[j]); None = no data.
-    Each cell is a ``<rect class='cell'>`` annotated with its value."""
+    Each cell is a ``<rect class='cell'>`` annotated with its value; axis titles that are spec
+    paths are shown by their setting names."""
+    xtitle, ytitle = setting_name(xtitle), setting_name(ytitle)
     finite = [v for row in values for v in row if v is not None and math.isfinite(v)]
     lo, hi = (min(finite), max(finite)) if finite else (0.0, 1.0)
     span = hi - lo or 1.0
@@ -86,13 +152,19 @@ def heatmap_svg(
         for j, v in enumerate(row):
             x, y = left + j * cell, top + i * cell
             ok = v is not None and math.isfinite(v)
-            c = colour((v - lo) / span) if ok else "#dddddd"
-            body.append(
-                f"<rect class='cell' x='{x}' y='{y}' width='{cell}' height='{cell}' fill='{c}' "
-                f"stroke='white'><title>{escape(f'{ylabels[i]}, {xlabels[j]}: {fmt(v)}')}</title></rect>"
-            )
-            ink = "#111" if not ok or _luma(c) > 140 else "#fff"
-            body.append(_text(x + cell / 2, y + cell / 2 + 4, fmt(v), 12, fill=ink))
+            box = f"x='{x}' y='{y}' width='{cell}' height='{cell}'"
+            tip = f"<title>{escape(f'{ylabels[i]}, {xlabels[j]}: {fmt(v)}')}</title>"
+            if ok:
+                c = colour((v - lo) / span)
+                body.append(f"<rect class='cell' {box} fill='{c}'>{tip}</rect>")
+                ink = DARK_INK if _luma(c) > 140 else LIGHT_INK
+                body.append(_text(x + cell / 2, y + cell / 2 + 4, fmt(v), 12, fill=ink))
+            else:  # no data: a transparent cell with a dashed outline, whatever the theme
+                body.append(f"<rect class='cell' {box} fill='none'>{tip}</rect>")
+                body.append(
+                    f"<rect class='empty' x='{x + 3}' y='{y + 3}' width='{cell - 6}' height='{cell - 6}'/>"
+                )
+                body.append(_text(x + cell / 2, y + cell / 2 + 4, fmt(v), 12))
     for j, lab in enumerate(xlabels):
         body.append(_text(left + j * cell + cell / 2, top + h + 18, fmt(lab), 11))
     for i, lab in enumerate(ylabels):
@@ -109,7 +181,7 @@ def heatmap_svg(
         )
     body.append(_text(bar_x + 22, top + 10, fmt(hi), 11, anchor="start"))
     body.append(_text(bar_x + 22, top + h, fmt(lo), 11, anchor="start"))
-    return _doc(width, height, body)
+    return _doc(width, height, body, theme)
 
 
 def lines_svg(
@@ -118,9 +190,11 @@ def lines_svg(
     xtitle: str,
     ytitle: str,
     title: str,
+    theme: str = "light",
 ) -> str:
     """One curve per series name: (means, stds) at the categorical x positions, with error
     bars (mean +- std). Points are ``<circle class='point'>``."""
+    xtitle = setting_name(xtitle) if xtitle else xtitle
     left, top, w, h = 70, 50, max(260, 90 * len(xlabels)), 260
     width, height = left + w + 150, top + h + 60
     vals = []
@@ -143,11 +217,11 @@ def lines_svg(
         return top + h - (v - lo) / (hi - lo) * h
 
     body = [_text(width / 2, 24, title, 15, extra="font-weight='bold'")]
-    body.append(f"<rect x='{left}' y='{top}' width='{w}' height='{h}' fill='none' stroke='#888'/>")
+    body.append(f"<rect class='frame' x='{left}' y='{top}' width='{w}' height='{h}'/>")
     for k in range(5):
         v = lo + (hi - lo) * k / 4
         y = py(v)
-        body.append(f"<line x1='{left}' x2='{left + w}' y1='{y:.1f}' y2='{y:.1f}' stroke='#eee'/>")
+        body.append(f"<line class='grid' x1='{left}' x2='{left + w}' y1='{y:.1f}' y2='{y:.1f}'/>")
         body.append(_text(left - 6, y + 4, fmt(v), 10, anchor="end"))
     for j, lab in enumerate(xlabels):
         body.append(_text(px(j), top + h + 18, fmt(lab), 11))
@@ -181,4 +255,4 @@ def lines_svg(
             ly = top + 14 + 18 * k
             body.append(f"<rect x='{left + w + 14}' y='{ly - 9}' width='12' height='12' fill='{c}'/>")
             body.append(_text(left + w + 32, ly + 1, name, 11, anchor="start"))
-    return _doc(width, height, body)
+    return _doc(width, height, body, theme)
