@@ -140,3 +140,65 @@ def test_change_starts_from_the_current_settings(open_dialog, qtbot):
         0.6,
     )
     assert dlg.task_summary() == ("regression", 0)
+
+
+def _iris_like(tmp_path):
+    rows = [
+        f"{5 + (i % 7) * 0.1:.1f},{3 + (i % 5) * 0.1:.1f},{1 + i % 4},{0.2 + (i % 3) * 0.1:.1f},{i // 50}"
+        for i in range(150)
+    ]
+    return _write(tmp_path, "iris.csv", "150,4,setosa,versicolor,virginica\n" + "\n".join(rows) + "\n")
+
+
+def test_scikit_learn_count_row_is_skipped_and_labels_are_classes(open_dialog, tmp_path, qtbot):
+    dlg = open_dialog(_iris_like(tmp_path))
+    qtbot.waitUntil(lambda: not dlg.is_busy() and dlg.is_valid(), timeout=300_000)
+    assert dlg.table.n_rows == 150 and dlg.table.names[-1] == "target"
+    assert dlg.preview_model.lines[0] == 2  # the preview starts at line 2
+    note = dlg.format_note.text()
+    assert "Skipped line 1: a count row" in note and "No header row" in note
+    assert dlg.roles == ["feature"] * 4 + ["target"]
+    assert dlg.task_summary() == ("classification", 3)
+    assert "'target' has 3 distinct integer values" in dlg.info.text()
+    assert dlg.roles_model.types[-1] == "integer, 3 values"
+    # "skip 0 lines": the count row is read as data, and the preview shows it at once
+    dlg.skip.setValue(0)
+    qtbot.waitUntil(lambda: not dlg.is_busy(), timeout=300_000)
+    assert dlg.preview_model.lines[0] == 1 or dlg.error is not None
+    dlg.skip.setValue(-1)  # back to auto
+    qtbot.waitUntil(lambda: not dlg.is_busy() and dlg.is_valid(), timeout=300_000)
+    assert dlg.preview_model.lines[0] == 2 and dlg.skip.text() == "auto"
+
+
+def test_skip_lines_chooses_the_header_line(open_dialog, tmp_path, qtbot):
+    body = "".join(f"{i * 0.5},{(i * 3) % 7},{'ab'[i % 2]}\n" for i in range(20))
+    path = _write(tmp_path, "notes.csv", "exported by lab 3, sheet 2\nunits: cm, kg\nx,y,label\n" + body)
+    dlg = open_dialog(path)
+    dlg.skip.setValue(2)
+    qtbot.waitUntil(lambda: not dlg.is_busy() and dlg.is_valid(), timeout=300_000)
+    assert dlg.table.names == ["x", "y", "label"]
+    assert dlg.preview_model.names == ["x", "y", "label"] and dlg.preview_model.lines[0] == 4
+    assert "Header on line 3" in dlg.format_note.text()
+    assert dlg.data_spec().target == "label"
+
+
+def test_whitespace_delimiter(open_dialog, tmp_path, qtbot):
+    rows = "".join(f"  {i * 0.5:<6} {(i * 3) % 7}\t{'ab'[i % 2]}\n" for i in range(20))
+    path = _write(tmp_path, "ws.txt", "x   y  label\n" + rows)
+    dlg = open_dialog(path)
+    dlg.delimiter.setCurrentIndex(dlg.delimiter.findText("whitespace"))
+    dlg.delimiter.activated.emit(dlg.delimiter.currentIndex())
+    qtbot.waitUntil(lambda: not dlg.is_busy() and dlg.is_valid(), timeout=300_000)
+    assert dlg.preview_model.names == ["x", "y", "label"]
+    assert dlg.preview_model.data(dlg.preview_model.index(1, 0)) == "0.5"
+    assert "whitespace" in dlg.format_note.text()
+    assert dlg.data_spec().delimiter == " "
+
+
+def test_id_column_starts_ignored(open_dialog, tmp_path, qtbot):
+    rows = "".join(f"{i + 1},{i * 0.5},{'ab'[i % 2]}\n" for i in range(30))
+    dlg = open_dialog(_write(tmp_path, "ids.csv", "id,x,label\n" + rows))
+    qtbot.waitUntil(lambda: not dlg.is_busy() and dlg.is_valid(), timeout=300_000)
+    assert dlg.roles == ["ignore", "feature", "target"]
+    assert dlg.roles_model.types[0] == "integer, an id"
+    assert dlg.data_spec().features == ("x",)

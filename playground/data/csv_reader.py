@@ -486,16 +486,16 @@ def _detect_preamble(sample: str, delimiter: str) -> tuple[int, str | None, bool
             if not numeric_below:
                 break
         elif len(row) == 1 and not is_number(row[0]):
-            reasons.append(f"{where} ({row[0].strip()[:40]!r}) is a title, not part of the table")
+            reasons.append(f"{where}: a title ({row[0].strip()[:40]!r})")
             skip, k = last, k + 1
             continue
         else:
             break
         names = ", ".join(v.strip() for v in row[2:])
         reasons.append(
-            f"{where} is a count row ({int(row[0])} rows, {int(row[1])} columns"
-            + (f", {names}" if names else "")
-            + "), not part of the table"
+            f"{where}: a count row ({int(row[0])} rows, {int(row[1])} columns"
+            + (f"; {names}" if names else "")
+            + ")"
         )
         count_row = True
         skip, k = last, k + 1

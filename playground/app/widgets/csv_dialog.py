@@ -9,6 +9,7 @@ scrolled to in the preview, and OK stays disabled until the choices make a valid
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -48,15 +49,15 @@ from PySide6.QtWidgets import (
 )
 
 from playground.app.widgets import colors
-from playground.data.csv_reader import Table, is_number, read_csv_table
-from playground.data.tabular import MAX_ONE_HOT, MOSTLY_NUMERIC, make_tabular_dataset
+from playground.data.csv_reader import WHITESPACE, Table, is_number, read_csv_table
+from playground.data.tabular import default_features, integer_distinct, is_id_like, make_tabular_dataset
 from playground.errors import DataError
 from playground.spec import DataSpec
 
 PREVIEW_ROWS = 200
 _ROOT = QModelIndex()  # the invalid "root" index of a flat model
 ROLES = ("feature", "target", "ignore")
-DELIMITERS = (("auto", None), (",", ","), (";", ";"), ("tab", "\t"), ("|", "|"))
+DELIMITERS = (("auto", None), (",", ","), (";", ";"), ("tab", "\t"), ("|", "|"), ("whitespace", WHITESPACE))
 HEADERS = (("auto", None), ("yes", True), ("no", False))
 TASKS = (("auto", None), ("classification", "classification"), ("regression", "regression"))
 MISSING = (("drop rows", "drop"), ("stop with error", "error"))
@@ -113,8 +114,8 @@ class _Job(QThread):
 # ----------------------------------------------------------------------------- reading
 
 
-def _read(path: str, delimiter, header, progress) -> dict:
-    table = read_csv_table(path, delimiter=delimiter, header=header, progress=progress)
+def _read(path: str, delimiter, header, skip_rows, progress) -> dict:
+    table = read_csv_table(path, delimiter=delimiter, header=header, skip_rows=skip_rows, progress=progress)
     distinct = {}
     for c in table.columns:
         if c.kind == "text":
@@ -122,8 +123,12 @@ def _read(path: str, delimiter, header, progress) -> dict:
     return {"table": table, "distinct": distinct}
 
 
-def _raw_records(path: str, delimiter, header, err_row: int | None, limit: int = PREVIEW_ROWS) -> dict:
+def _raw_records(
+    path: str, delimiter, header, err_row: int | None, limit: int = PREVIEW_ROWS, skip_rows: int | None = None
+) -> dict:
     """When the reader fails, show the file as plain split lines around the problem."""
+    from playground.data.csv_reader import _ws_line
+
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
         head = f.read(64 * 1024)
         if delimiter is None:
@@ -134,13 +139,17 @@ def _raw_records(path: str, delimiter, header, err_row: int | None, limit: int =
             except Exception:  # noqa: BLE001 - a guess is enough for a preview
                 delimiter = ","
         f.seek(0)
-        reader = csv.reader(f, delimiter=delimiter, skipinitialspace=True, strict=False)
+        skip = skip_rows or 0
+        for _ in range(skip):
+            f.readline()
+        lines = (_ws_line(s) for s in f) if delimiter == WHITESPACE else f
+        reader = csv.reader(lines, delimiter=delimiter, skipinitialspace=True, strict=False)
         records: list[tuple[int, list[str]]] = []
-        prev = 0
+        prev = skip
         try:
             for rec in reader:
                 line = prev + 1
-                prev = reader.line_num
+                prev = skip + reader.line_num
                 if not rec:
                     continue
                 near = err_row is not None and abs(line - err_row) <= 2
@@ -400,6 +409,8 @@ class CsvImportDialog(QDialog):
         if data_spec is not None:
             _set_combo(self.delimiter, data_spec.delimiter)
             _set_combo(self.header, data_spec.header)
+            skip = getattr(data_spec, "skip_rows", None)
+            self.skip.setValue(-1 if skip is None else int(skip))
             _set_combo(self.task, data_spec.task)
             _set_combo(self.missing, data_spec.missing)
             _set_combo(self.normalize, data_spec.normalize or "standard")
@@ -445,10 +456,30 @@ class CsvImportDialog(QDialog):
         g.addWidget(self.delimiter, 0, 1)
         g.addWidget(QLabel("Header row"), 1, 0)
         g.addWidget(self.header, 1, 1)
+        self.skip = QSpinBox()
+        self.skip.setRange(-1, 10_000)
+        self.skip.setSpecialValueText("auto")
+        self.skip.setValue(-1)
+        self.skip.setSuffix(" lines")
+        self.skip.setKeyboardTracking(False)
+        self.skip.setToolTip(
+            "Lines before the header (or the first data row) to skip. auto skips a count row such as "
+            "scikit-learn's \u201c150,4,setosa,versicolor,virginica\u201d or a one-field title line"
+        )
+        g.addWidget(QLabel("Skip"), 2, 0)
+        g.addWidget(self.skip, 2, 1)
+        self.format_note = QLabel()
+        self.format_note.setObjectName("dim")
+        self.format_note.setWordWrap(True)
+        self.format_note.setMaximumWidth(260)
+        g.addWidget(self.format_note, 3, 0, 1, 2)
         learn = QGroupBox("Learning task")
         h = QGridLayout(learn)
         self.task = _combo(TASKS)
-        self.task.setToolTip("auto: a text target is classification, a numeric one regression")
+        self.task.setToolTip(
+            "auto: a text target, or whole numbers with at most 10 distinct values, is classification; "
+            "other numbers are regression"
+        )
         self.missing = _combo(MISSING)
         self.missing.setToolTip("Rows with an empty or NA cell in a used column")
         self.normalize = _combo(NORMALIZE)
@@ -562,6 +593,7 @@ class CsvImportDialog(QDialog):
 
         self.delimiter.activated.connect(self._reread)
         self.header.activated.connect(self._reread)
+        self.skip.valueChanged.connect(self._reread)
         self._validate_timer = QTimer(self)
         self._validate_timer.setSingleShot(True)
         self._validate_timer.setInterval(60)
@@ -604,19 +636,16 @@ class CsvImportDialog(QDialog):
         menu.exec(self.preview.horizontalHeader().mapToGlobal(pos))
 
     def _default_roles(self, table: Table) -> list[str]:
+        """The wanted roles ("Change…") or the defaults of make_tabular_dataset: the last
+        column is the target; ids and free text (too many values to one-hot) are ignored."""
         names = table.names
-        roles = ["feature"] * len(names)
         want = self._wanted
         target = want.target if want is not None and want.target in names else names[-1]
-        for j, c in enumerate(table.columns):
-            if want is not None and want.features:
-                roles[j] = "feature" if c.name in want.features else "ignore"
-            elif (
-                c.kind == "text"
-                and self._distinct.get(c.name, 0) > MAX_ONE_HOT
-                and c.n_numeric < MOSTLY_NUMERIC * max(1, c.n_present)  # not a number column with a typo
-            ):
-                roles[j] = "ignore"  # an id or free-text column: too many values to one-hot
+        if want is not None and want.features:
+            roles = ["feature" if n in want.features else "ignore" for n in names]
+        else:
+            feats, _ignored = default_features(table, target)
+            roles = ["feature" if n in feats else "ignore" for n in names]
         roles[names.index(target)] = "target"
         return roles
 
@@ -641,6 +670,11 @@ class CsvImportDialog(QDialog):
 
     def load_sample(self, name: str) -> None:
         self.load(str(samples_dir() / name))
+
+    def skip_rows(self) -> int | None:
+        """Lines to skip before the header: None for auto."""
+        v = self.skip.value()
+        return None if v < 0 else v
 
     def _reread(self, *_args) -> None:
         if self._path:
@@ -668,10 +702,11 @@ class CsvImportDialog(QDialog):
         self.info.setText(f"Reading {Path(resolved).name}\u2026")
         self.progress.setValue(0)
         self.progress.show()
-        delim, header = self.delimiter.currentData(), self.header.currentData()
+        delim, header, skip = self.delimiter.currentData(), self.header.currentData(), self.skip_rows()
+        self.format_note.setText("")
         if self._read_job is not None:
             self._read_job.cancelled = True
-        job = _Job(lambda progress: _read(resolved, delim, header, progress), self)
+        job = _Job(lambda progress: _read(resolved, delim, header, skip, progress), self)
         job.progressed.connect(self._read_progress)
         job.succeeded.connect(self._read_done)
         job.failed.connect(self._read_failed)
@@ -704,15 +739,36 @@ class CsvImportDialog(QDialog):
         types = []
         for c in table.columns:
             if c.kind == "numeric":
-                types.append("numeric")
+                k = integer_distinct(c)
+                if is_id_like(c):
+                    types.append("integer, an id")
+                elif k is not None and k <= 10:
+                    types.append(f"integer, {k} value{'s' if k != 1 else ''}")
+                else:
+                    types.append("numeric")
             else:
                 n = self._distinct.get(c.name, 0)
                 types.append(f"text, {n:,} value{'s' if n != 1 else ''}")
         self.roles_model.set_columns(table.names, types)
         self.preview_model.set_table(table)
         self._update_preview_label()
+        self.format_note.setText(self._format_text(table))
         self.loaded.emit()
         self.validate()
+
+    @staticmethod
+    def _format_text(table: Table) -> str:
+        """What the reader made of the file layout: delimiter, skipped lines, header line."""
+        delim = {",": "comma", ";": "semicolon", "\t": "tab", "|": "bar", WHITESPACE: "whitespace"}
+        parts = [f"Delimiter: {delim.get(table.delimiter, repr(table.delimiter))}"]
+        skipped = int(table.info.get("skipped_lines", 0) or 0)
+        reason = table.info.get("skip_reason")
+        if skipped:
+            what = f"line {skipped}" if skipped == 1 else f"lines 1\u2013{skipped}"
+            parts.append(f"Skipped {reason}" if reason else f"Skipped {what}")
+        first = int(table.row_numbers[0]) if table.n_rows else skipped + 1
+        parts.append(f"Header on line {first - 1}" if table.has_header else "No header row")
+        return "\n".join(parts)
 
     def _read_failed(self, err: DataError) -> None:
         if self.sender() is not self._read_job:
@@ -724,7 +780,13 @@ class CsvImportDialog(QDialog):
         path = self._path
         if path and Path(path).is_file() and err.row is not None:
             try:
-                raw = _raw_records(path, self.delimiter.currentData(), self.header.currentData(), err.row)
+                raw = _raw_records(
+                    path,
+                    self.delimiter.currentData(),
+                    self.header.currentData(),
+                    err.row,
+                    skip_rows=self.skip_rows(),
+                )
             except OSError:
                 raw = None
             if raw is not None:
@@ -791,6 +853,7 @@ class CsvImportDialog(QDialog):
                 "n_train": ds.n_train,
                 "n_test": ds.n_test,
                 "rows_dropped": ds.info.get("rows_dropped", 0),
+                "task_reason": ds.info.get("task_reason", ""),
             }
 
         if self._validate_job is not None:
@@ -814,6 +877,8 @@ class CsvImportDialog(QDialog):
         self.preview_model.mark_error(None, None)
         s = summary
         kind = f"classification, {s['n_classes']} classes" if s["task"] == "classification" else "regression"
+        if s["choices"]["task"] is None and s.get("task_reason"):
+            kind += f" (auto \u2013 {s['task_reason'].split(': ', 1)[-1]})"
         parts = [
             f"{self.table.n_rows:,} rows",
             f"{len(s['choices']['features'])} feature columns \u2192 {s['n_inputs']} inputs",
@@ -901,6 +966,9 @@ class CsvImportDialog(QDialog):
                 path = p.name  # shipped samples by name: sessions stay portable
         except OSError:
             pass
+        extra = {}
+        if "skip_rows" in {f.name for f in dataclasses.fields(DataSpec)}:
+            extra["skip_rows"] = self.skip_rows()
         return DataSpec(
             kind="csv",
             path=path,
@@ -912,6 +980,7 @@ class CsvImportDialog(QDialog):
             train_fraction=ch["train_fraction"],
             delimiter=self.delimiter.currentData(),
             header=self.header.currentData(),
+            **extra,
         )
 
     def task_summary(self) -> tuple[str, int] | None:
