@@ -350,8 +350,15 @@ def _build(cls, value: Any, path: str):
     return cls(**kwargs)
 
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
 def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else str(key)
+    """``path.key``, or ``path['odd key']`` for a key a message could not show plainly."""
+    if _PLAIN_KEY.fullmatch(str(key)):
+        return f"{path}.{key}" if path else str(key)
+    shown = repr(str(key)) if len(str(key)) <= 40 else repr(str(key)[:40]) + "..."
+    return f"{path}[{shown}]"
 
 
 def _coerce(tp, value: Any, path: str):
@@ -456,7 +463,8 @@ def get_path(d: dict, path: str) -> Any:
 
 def _choice(path: str, value: str, options) -> None:
     if value not in options:
-        raise SpecError(path, f"unknown value {value!r}; choose one of: {', '.join(options)}")
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        raise SpecError(path, f"unknown value {shown}; choose one of: {', '.join(options)}")
 
 
 def _positive(path: str, value, strict: bool = True) -> None:
