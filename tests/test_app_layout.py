@@ -244,22 +244,26 @@ def test_space_toggles_play_where_no_text_field_has_focus(window, qtbot):
     qtbot.waitUntil(lambda: not c.running, timeout=5000)
 
 
-def test_space_in_a_spin_box_types_there_and_does_not_play(window, qtbot):
+@pytest.mark.parametrize("name", ["batch", "lr"])
+def test_space_in_a_spin_box_neither_plays_nor_empties_it(window, qtbot, name):
     c = window.controller
-    box = window.controls_panel.batch
+    box = getattr(window.controls_panel, name)
     window.activateWindow()
     box.setFocus()
     qtbot.waitUntil(box.hasFocus, timeout=5000)
     before = box.text()
-    qtbot.keyClick(box, Qt.Key.Key_Space)
-    qtbot.wait(50)
-    assert not c.running
-    assert box.text() == before  # not emptied (a space is no digit, so the box keeps its number)
+    for select_all in (False, True):
+        if select_all:
+            box.lineEdit().selectAll()
+        qtbot.keyClick(box, Qt.Key.Key_Space)
+        qtbot.wait(50)
+        assert not c.running
+        assert box.text() == before  # the selected number is not replaced by a blank
     box.lineEdit().selectAll()
     qtbot.keyClicks(box, "32")
     qtbot.keyClick(box, Qt.Key.Key_Space)
     qtbot.wait(50)
-    assert not c.running and box.text().strip() == "32"
+    assert not c.running and box.text() == "32"  # typing digits still works
 
 
 def test_space_in_a_line_edit_types_a_space(window, qtbot):

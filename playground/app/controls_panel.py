@@ -614,10 +614,28 @@ class TrainingToolBar(QToolBar):
         self._on_state(False)
 
     @Slot(QWidget, QWidget)
-    def _on_focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+    def _on_focus_changed(self, old: QWidget | None, new: QWidget | None) -> None:
         space = QKeySequence() if is_text_editor(new) else QKeySequence(Qt.Key.Key_Space)
         if self.play_action.shortcut() != space:
             self.play_action.setShortcut(space)
+        from PySide6.QtWidgets import QAbstractSpinBox
+
+        if isinstance(old, QAbstractSpinBox):
+            old.removeEventFilter(self)
+        if isinstance(new, QAbstractSpinBox):
+            new.installEventFilter(self)  # one filter, on the focused spin box only
+
+    def eventFilter(self, obj, event) -> bool:
+        """A number field has no use for a space: Space there neither plays nor replaces the
+        selected number with a blank (it used to empty the field)."""
+        from PySide6.QtCore import QEvent
+
+        kind = event.type()
+        if kind in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            if event.key() == Qt.Key.Key_Space and not event.modifiers():
+                event.accept()  # ShortcutOverride accepted: the Space shortcut does not fire
+                return True
+        return super().eventFilter(obj, event)
 
     @Slot(bool)
     def _on_state(self, running: bool) -> None:
