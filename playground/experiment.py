@@ -80,6 +80,8 @@ class Experiment:
         self._interval_losses: list[float] = []
         self._last_layer_sq = np.full((self.trainer.layout.n_layers, 2), np.nan)
         self._watch = (0, None)  # (step of the last settings change, loss then): see warning
+        self._warning_sticky = None  # (watch, text, clear level) of a raised warning
+        self._warning_cache = None  # (history key, text)
         if record_initial:
             self._record()
         else:
@@ -159,13 +161,39 @@ class Experiment:
         """A hint while the run goes on (it never stops training), or None.
 
         Judged on the last ``WATCH_RECORDS`` history rows since the last settings change
-        (at least ``WATCH_MIN_EPOCHS`` epochs): *not learning* when every one of them is
+        (spanning at least ``WATCH_MIN_EPOCHS`` epochs). *Not learning*: every one of them is
         above the starting loss (the first recorded one, or the one at the change if lower)
-        and the trend does not even halve the loss; *oscillating* when the loss goes up and
-        down from row to row by 10 % or more without getting better. Clears as soon as the
-        loss improves."""
+        and their trend does not even halve the loss. *Oscillating*: the loss goes up and
+        down from row to row by 10 % or more, most rows changing direction, without getting
+        lower. Once raised it stays until the loss improves (the median of the newest 5 rows
+        back at or below the starting loss; for oscillation, below half the level it had), a
+        setting changes, or the run diverges or is reset."""
         if self.status == "diverged":
             return None
+        h = self.history
+        key = (id(h), len(h), h.offered, self._watch)
+        if self._warning_cache is not None and self._warning_cache[0] == key:
+            return self._warning_cache[1]
+        raised = self._raise_warning()
+        sticky = self._warning_sticky
+        if raised is not None:
+            self._warning_sticky = (self._watch, *raised)
+            text = raised[0]
+        elif sticky is not None and sticky[0] == self._watch and not self._warning_cleared(sticky[2]):
+            text = sticky[1]
+        else:
+            self._warning_sticky = None
+            text = None
+        self._warning_cache = (key, text)
+        return text
+
+    def _warning_cleared(self, clear_below: float) -> bool:
+        newest = self.history["train_loss"][-5:]
+        newest = newest[np.isfinite(newest)]
+        return len(newest) == 0 or float(np.median(newest)) <= clear_below
+
+    def _raise_warning(self) -> tuple[str, float] | None:
+        """(text, loss level that clears it) when the newest rows call for a warning."""
         h = self.history
         n = len(h)
         if n < WATCH_RECORDS:
@@ -187,12 +215,10 @@ class Experiment:
         if not refs:
             return None
         ref = min(refs)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            logw = np.log(np.maximum(w, 1e-300))
-            x = np.arange(WATCH_RECORDS) - (WATCH_RECORDS - 1) / 2.0
-            drop = -float(np.dot(x, logw - logw.mean()) / np.dot(x, x)) * (WATCH_RECORDS - 1)
-        improving = drop >= math.log(2.0)  # the trend line at least halves the loss
-        if improving:
+        logw = np.log(np.maximum(w, 1e-300))
+        x = np.arange(WATCH_RECORDS) - (WATCH_RECORDS - 1) / 2.0
+        drop = -float(np.dot(x, logw - logw.mean()) / np.dot(x, x)) * (WATCH_RECORDS - 1)
+        if drop >= math.log(2.0):  # the trend line at least halves the loss: learning
             return None
         level = ref + 1e-3 * abs(ref) + 1e-12
         if (w > level).all():
@@ -200,10 +226,11 @@ class Experiment:
             k = len(above) if above.all() else int(np.argmin(above[::-1]))  # newest rows above
             since = n - k - 1  # the last row at or below the start (or the first row)
             epochs_above = float(epochs[n - 1] - epochs[max(since, 0)])
-            return (
+            text = (
                 f"Not learning: the loss has stayed above its starting value ({ref:.3g}) for "
                 f"{epochs_above:.0f} epochs \u2014 try a lower learning rate"
             )
+            return text, ref
         d = np.diff(w)
         sgn = np.sign(d)
         sgn = sgn[sgn != 0]
@@ -215,10 +242,11 @@ class Experiment:
         no_gain = np.median(w[half:]) >= 0.9 * np.median(w[:half])
         big = float(np.median(np.abs(d))) >= 0.1 * med
         if changes >= 0.6 and no_gain and big and med >= 0.25 * ref:
-            return (
+            text = (
                 f"Oscillating: the loss has jumped up and down for {span:.0f} epochs without "
                 f"getting lower \u2014 try a lower learning rate"
             )
+            return text, 0.5 * med
         return None
 
     # -- parameters -----------------------------------------------------------------------
@@ -239,6 +267,7 @@ class Experiment:
             raise ValueError("initial parameters can only be set before training starts")
         self.set_params(params)
         self.history = History(self.trainer.layout.n_layers)
+        self._warning_sticky = self._warning_cache = None
         self._record()
 
     @property
@@ -543,6 +572,7 @@ class Experiment:
         self._last_metrics.pop("warning", None)
         change = max((s for s, _ in self.events), default=0)
         self._watch = (change, self._last_finite_loss(change))
+        self._warning_sticky = self._warning_cache = None
 
 
 def _plain(training: TrainingSpec) -> dict:

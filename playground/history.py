@@ -44,6 +44,11 @@ class History:
     def __len__(self) -> int:
         return self._n
 
+    @property
+    def offered(self) -> int:
+        """Rows offered so far (kept or skipped): changes with every ``append``."""
+        return self._candidates
+
     def append(self, row: dict) -> bool:
         """Offer a row; returns whether it was kept (decimation may skip it)."""
         self._candidates += 1
