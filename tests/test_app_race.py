@@ -111,10 +111,12 @@ def test_race_of_three_learning_rates_trains_all_from_the_same_weights(window, q
     assert len(view.grad_curves) == 3 and len(view.thumbs) == 3
     qtbot.waitUntil(lambda: all(t.image.image is not None for t in view.thumbs), timeout=TIMEOUT)
     assert table_column(view, 0) == ["lr 0.001", "lr 0.01", "lr 0.1"]
-    # target loss: default 1.1 x best final train loss; the best variant reaches it
+    # target loss: default 1.1 x best final train loss (below every starting loss); the best
+    # variant reaches it
     target = race.target()
     finals = [r["train_loss"] for r in race.summary_rows()]
-    assert target == pytest.approx(1.1 * min(finals))
+    starts = [float(lv["train_loss"][0]) for lv in race.live]
+    assert target == pytest.approx(min(1.1 * min(finals), 0.9 * min(starts)))
     qtbot.waitUntil(lambda: any(t != "–" for t in table_column(view, 5)), timeout=TIMEOUT)
     best = int(np.argmin(finals))
     assert table_column(view, 5)[best] != "–" and table_column(view, 6)[best].endswith(" s")
@@ -193,8 +195,29 @@ def test_race_save_and_open_round_trip_reenters_race_mode(window, qtbot, tmp_pat
     assert [e.step for e in load_race(path)] == [40, 40, 40]
 
 
-def test_closing_during_a_race_keeps_the_normal_layout(window, qtbot):
+def test_before_any_training_no_variant_has_reached_the_target(window, qtbot):
+    """The automatic target is below every starting loss: "–", never "0 / 0.00 s", at the start."""
+    assert window.start_race(LRS)
+    race, view = window.race, window.race_view
+    qtbot.waitUntil(
+        lambda: all(f is not None for f in race.frames) and race.target() is not None, timeout=TIMEOUT
+    )
+    starts = [float(lv["train_loss"][0]) for lv in race.live]
+    assert race.target() < min(starts)
+    qtbot.waitUntil(lambda: view.table.rowCount() == len(LRS), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: table_column(view, 5) == ["–"] * len(LRS), timeout=TIMEOUT)
+    assert table_column(view, 6) == ["–"] * len(LRS)
+    assert all(r["steps_to_target"] is None for r in race.summary_rows())
+
+
+def test_closing_during_a_race_keeps_the_normal_layout(window, qtbot, monkeypatch):
     # race mode hides the single-experiment docks; the saved layout must not
+    from PySide6.QtCore import QRect
+
+    from playground.app import main_window as mw
+
+    # a desktop-sized screen (the offscreen one is smaller than the window: nothing would be restored)
+    monkeypatch.setattr(mw, "_screen_areas", lambda: [QRect(0, 0, 1920, 1200)])
     assert window.start_race(LRS)
     assert window.racing and not window.plots_dock.isVisible()
     window.save_settings()
