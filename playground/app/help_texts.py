@@ -40,7 +40,7 @@ TOPICS: dict[str, tuple[str, str]] = {
     "vanishing_gradients": (
         "Vanishing and exploding gradients",
         "<p>Backpropagation multiplies derivatives layer by layer. If they are mostly below 1 (saturated "
-        "sigmoid or tanh units), the gradient <b>vanishes</b>: early layers barely learn. "
+        "sigmoid or tanh neurons), the gradient <b>vanishes</b>: early layers barely learn. "
         "If they are above 1 (large weights), it <b>explodes</b>.</p>"
         "<p>Watch the <i>Gradient norm per layer</i> plot (log scale): lines far apart by several "
         "powers of ten mean trouble. Remedies: ReLU-like activations, a suitable initializer "
@@ -53,7 +53,7 @@ TOPICS: dict[str, tuple[str, str]] = {
         "weights to exactly zero.</p>"
         "<p>Both make the decision boundary simpler and reduce overfitting. Too much, and the network cannot "
         "fit even the training data. <b>Dropout</b> (per layer in the network builder) randomly switches "
-        "neurons off while training, another way to prevent over-reliance on a few units.</p>",
+        "neurons off while training, another way to prevent over-reliance on a few neurons.</p>",
     ),
     "overfitting": (
         "Overfitting",

@@ -12,6 +12,8 @@ import pyqtgraph as pg
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
+from .widgets import colors
+
 
 @dataclass(frozen=True)
 class Theme:
@@ -125,6 +127,7 @@ def apply_theme(name: str, app: QApplication | None = None) -> Theme:
     global _current
     t = THEMES.get(name, LIGHT)
     _current = t
+    colors.set_dark(t.name == "dark")  # before the palette: its change handlers repaint pictures
     app = app or QApplication.instance()
     # antialiasing every curve costs the GUI thread (and, through the GIL, the trainer) ~2x per frame
     pg.setConfigOptions(background=t.plot_bg, foreground=t.plot_fg, antialias=False)

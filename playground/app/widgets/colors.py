@@ -1,8 +1,10 @@
 """The shared palette: TensorFlow Playground's orange / blue diverging colours and class colours.
 
 Negative values (and class 0) are orange, positive values (and class 1) blue, zero a light
-neutral grey, exactly as TF Playground paints its heatmaps. Every view uses these helpers so
-a colour means the same thing everywhere in the app.
+neutral grey, exactly as TF Playground paints its heatmaps. In the dark theme zero is a dark
+grey instead (:func:`set_dark`, called by ``theme.apply_theme``), so neuron pictures, feature
+icons and data thumbnails follow the theme. Every view uses these helpers so a colour means
+the same thing everywhere in the app.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from PySide6.QtGui import QColor, QImage, QPalette
 
 ORANGE = "#f59322"
 BLUE = "#0877bd"
-NEUTRAL = "#e8eaeb"
+NEUTRAL = "#e8eaeb"  # zero on the light theme (TF Playground's)
+NEUTRAL_DARK = "#3a3f47"  # zero on the dark theme: a step above its panels, far from orange and blue
 ERROR_RED = "#d93025"
 
 # Class colours: TF Playground's orange (class 0) and blue (class 1), then distinct hues that
@@ -38,18 +41,35 @@ def _rgb(hex_color: str) -> np.ndarray:
     return np.array([c.red(), c.green(), c.blue()], dtype=np.float64)
 
 
-def diverging_lut(n: int = _LUT_SIZE) -> np.ndarray:
-    """(n, 4) uint8 RGBA table from orange (-1) through neutral (0) to blue (+1)."""
-    t = np.linspace(-1.0, 1.0, n)[:, None]
-    lo, mid, hi = _rgb(ORANGE), _rgb(NEUTRAL), _rgb(BLUE)
-    rgb = np.where(t < 0, mid + (lo - mid) * (-t), mid + (hi - mid) * t)
-    rgba = np.empty((n, 4), dtype=np.uint8)
-    rgba[:, :3] = np.clip(np.round(rgb), 0, 255).astype(np.uint8)
-    rgba[:, 3] = 255
-    return rgba
+_dark = False
+_luts: dict[tuple[int, str], np.ndarray] = {}
 
 
-_LUT = diverging_lut()
+def set_dark(dark: bool) -> None:
+    """Zero's colour for the theme: light grey (light theme) or dark grey (dark theme)."""
+    global _dark
+    _dark = bool(dark)
+
+
+def neutral() -> str:
+    """The colour of zero (and of "no data") in the current theme."""
+    return NEUTRAL_DARK if _dark else NEUTRAL
+
+
+def diverging_lut(n: int = _LUT_SIZE, neutral_color: str | None = None) -> np.ndarray:
+    """(n, 4) uint8 RGBA table from orange (-1) through neutral (0) to blue (+1); the neutral of
+    the current theme unless one is given. Tables are cached (callers must not modify them)."""
+    mid_color = neutral_color or neutral()
+    key = (n, mid_color)
+    if key not in _luts:
+        t = np.linspace(-1.0, 1.0, n)[:, None]
+        lo, mid, hi = _rgb(ORANGE), _rgb(mid_color), _rgb(BLUE)
+        rgb = np.where(t < 0, mid + (lo - mid) * (-t), mid + (hi - mid) * t)
+        rgba = np.empty((n, 4), dtype=np.uint8)
+        rgba[:, :3] = np.clip(np.round(rgb), 0, 255).astype(np.uint8)
+        rgba[:, 3] = 255
+        _luts[key] = rgba
+    return _luts[key]
 
 
 def values_to_rgba(values: np.ndarray, vmin: float = -1.0, vmax: float = 1.0) -> np.ndarray:
@@ -58,7 +78,7 @@ def values_to_rgba(values: np.ndarray, vmin: float = -1.0, vmax: float = 1.0) ->
     span = vmax - vmin if vmax > vmin else 1.0
     t = np.nan_to_num((v - vmin) / span, nan=0.5, posinf=1.0, neginf=0.0)
     idx = np.clip((t * (_LUT_SIZE - 1)).round(), 0, _LUT_SIZE - 1).astype(np.intp)
-    return _LUT[idx]
+    return diverging_lut()[idx]
 
 
 def rgba_to_qimage(rgba: np.ndarray) -> QImage:
@@ -118,13 +138,16 @@ def diverging_colormap():
     """The same orange-neutral-blue scale as a pyqtgraph ColorMap (for ImageItem heatmaps)."""
     import pyqtgraph as pg  # imported lazily: widgets that only paint with QPainter do not need it
 
-    return pg.ColorMap([0.0, 0.5, 1.0], [QColor(ORANGE), QColor(NEUTRAL), QColor(BLUE)])
+    return pg.ColorMap([0.0, 0.5, 1.0], [QColor(ORANGE), QColor(neutral()), QColor(BLUE)])
 
 
 __all__ = [
     "ORANGE",
     "BLUE",
     "NEUTRAL",
+    "NEUTRAL_DARK",
+    "set_dark",
+    "neutral",
     "ERROR_RED",
     "CLASS_COLORS",
     "diverging_lut",

@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QPointF, QSize, Qt
+from PySide6.QtCore import QEvent, QPointF, QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -170,6 +170,7 @@ class DataPanel(QWidget):
 
         controller.specChanged.connect(self.refresh)
         controller.experimentReplaced.connect(self.refresh)
+        self._pictures_key = colors.neutral()
         self.refresh()
 
     # -- construction ----------------------------------------------------------------------
@@ -310,6 +311,22 @@ class DataPanel(QWidget):
             self.feature_checks[name] = cb
             grid.addWidget(cb, k // 2, k % 2)
         return box
+
+    def changeEvent(self, event) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            self.repaint_pictures()  # a theme switch: zero's colour in the pictures changes
+        super().changeEvent(event)
+
+    def repaint_pictures(self) -> None:
+        """Data thumbnails and feature icons drawn again in the current theme's colours."""
+        key = colors.neutral()
+        if getattr(self, "_pictures_key", None) == key:
+            return
+        self._pictures_key = key
+        for name, b in self.thumb_buttons.items():
+            b.setIcon(QIcon(toy_thumbnail(name)))
+        for name, cb in self.feature_checks.items():
+            cb.setIcon(feature_icon(name))
 
     # -- state -> widgets ----------------------------------------------------------------------
     def refresh(self, *_args) -> None:

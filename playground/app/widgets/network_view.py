@@ -85,19 +85,22 @@ def display_values(values: np.ndarray, activation: str) -> np.ndarray:
     return values / m if m > 1.0 and math.isfinite(m) else values
 
 
+_LUT32: dict[str, np.ndarray] = {}  # the diverging scale as QImage.Format_RGB32 pixels, per theme
+
+
 def _argb32_lut() -> np.ndarray:
-    rgba = colors.diverging_lut().astype(np.uint32)
-    return (0xFF << 24) | (rgba[:, 0] << 16) | (rgba[:, 1] << 8) | rgba[:, 2]
-
-
-_LUT32 = _argb32_lut()  # the diverging scale as QImage.Format_RGB32 pixels
+    key = colors.neutral()
+    if key not in _LUT32:
+        rgba = colors.diverging_lut().astype(np.uint32)
+        _LUT32[key] = (0xFF << 24) | (rgba[:, 0] << 16) | (rgba[:, 1] << 8) | rgba[:, 2]
+    return _LUT32[key]
 
 
 def heatmap_pixels(values: np.ndarray) -> np.ndarray:
     """(..., r, r) values in [-1, 1] (row 0 = lowest y) -> uint32 RGB32 pixels, y pointing up."""
     v = np.asarray(values, dtype=np.float64)[..., ::-1, :]
     idx = np.nan_to_num((v + 1.0) * 127.5, nan=127.5, posinf=255.0, neginf=0.0)
-    return _LUT32[np.clip(np.rint(idx), 0, 255).astype(np.intp)]
+    return _argb32_lut()[np.clip(np.rint(idx), 0, 255).astype(np.intp)]
 
 
 def _pixels_to_image(pixels: np.ndarray) -> QImage:
@@ -275,6 +278,9 @@ class NetworkCanvas(QWidget):
     def changeEvent(self, event) -> None:
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.FontChange, QEvent.Type.StyleChange):
             self._overlay = self._frame = self._lines = None  # theme switch: everything changes colour
+            for c, values in enumerate(self.grids):
+                if values is not None and c < len(self.columns):
+                    self.set_column_grids(c, values)  # neuron pictures in the theme's zero colour
             self.update()
         super().changeEvent(event)
 
