@@ -22,7 +22,7 @@ FUZZ = settings(
 # The characters that matter to a CSV reader, plus a few that should not.
 PIECES = st.sampled_from(
     [",", ";", "\t", " ", "|", '"', '""', "\n", "\r", "\r\n", "1", "2.5", "-3e2", "1e308", "x", "NA", "", "?",
-     "nan", "inf", "é", "\ufeff", "15\"", "\x0c", "\u2028", "0", "a b", "150,4,x,y"]
+     "nan", "inf", "é", "\ufeff", "15\"", "\x0c", "\u2028", "\xa0", "0", "a b", "150,4,x,y"]
 )  # fmt: skip
 CSV_TEXT = st.lists(PIECES, min_size=0, max_size=60).map("".join)
 
@@ -73,11 +73,17 @@ def test_any_bytes_read_or_raise_data_error(data):
 
 
 @FUZZ
-@given(text=CSV_TEXT, block=st.sampled_from([1, 2, 5, 17, 64]))
-def test_block_size_never_changes_the_result(text, block):
+@given(
+    text=CSV_TEXT,
+    block=st.sampled_from([1, 2, 5, 17, 64]),
+    delimiter=st.sampled_from([None, None, " ", ";"]),
+    skip=st.sampled_from([None, None, 0, 1]),
+)
+def test_block_size_never_changes_the_result(text, block, delimiter, skip):
     path = _write(text.encode("utf-8"))
     try:
-        assert _outcome(path, block_bytes=block) == _outcome(path)
+        kw = {"delimiter": delimiter, "skip_rows": skip}
+        assert _outcome(path, block_bytes=block, **kw) == _outcome(path, **kw)
     finally:
         os.unlink(path)
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import sys
 import warnings
 from collections.abc import Callable
@@ -54,6 +55,7 @@ MEMORY_FACTOR = 4  # refuse files larger than available memory / MEMORY_FACTOR
 _BOM = b"\xef\xbb\xbf"
 _MISSING_AS_NAN = {t: "nan" for t in MISSING_TOKENS}
 _QUOTE = '"'
+_ODD_SPACE = re.compile(r"[^\S \t\r\n]")  # whitespace numpy would split on but the csv path keeps
 
 # A quoted field may be as long as the file (pandas has no limit either); the csv module's
 # default of 128 KiB would turn a long quoted text into an error.
@@ -434,9 +436,9 @@ def _sniff_delimiter(sample: str) -> str:
         scores[d] = (counts.count(mode) / len(counts), mode)
     ws = scores.pop(WHITESPACE, None)
     if not scores:
-        return WHITESPACE if ws is not None else ","
+        return WHITESPACE if ws is not None and ws[0] >= 0.9 else ","
     best = max(s[0] for s in scores.values())
-    if ws is not None and ws[0] > best:
+    if ws is not None and ws[0] > best and ws[0] >= 0.9:
         return WHITESPACE
     tied = [d for d, s in scores.items() if s[0] == best]
     if len(tied) == 1:
@@ -537,11 +539,13 @@ def _unique_names(raw: list[str]) -> list[str]:
 
 
 def _normalise_delimiter(d: str) -> str:
+    if not isinstance(d, str):
+        raise DataError(f"delimiter must be a single character or 'whitespace', got {d!r}")
     if d in ("\\t", "tab", "TAB", "\t"):
         return "\t"
-    if d in WHITESPACE_NAMES or (isinstance(d, str) and d.lower() in WHITESPACE_NAMES):
+    if d in WHITESPACE_NAMES or d.lower() in WHITESPACE_NAMES:
         return WHITESPACE
-    if not isinstance(d, str) or len(d) != 1:
+    if len(d) != 1:
         raise DataError(f"delimiter must be a single character or 'whitespace', got {d!r}")
     if d in "\r\n" or d == _QUOTE:
         raise DataError(f"{d!r} cannot be the delimiter")
@@ -840,7 +844,7 @@ def _read(p, fname, size, delimiter, header, skip_rows, progress, block_bytes, f
             break
         if not text:
             continue
-        if _QUOTE not in text and not any(c.text for c in cols):
+        if _QUOTE not in text and not any(c.text for c in cols) and not (ws and _ODD_SPACE.search(text)):
             arr = _fast_block(text, delimiter, ncols)
             if arr is not None:
                 flush()

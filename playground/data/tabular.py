@@ -42,20 +42,24 @@ def is_id_like(col: Column) -> bool:
     (``column 1``, pandas' ``Unnamed: 0``) and counts the rows (0, 1, 2, ... or 1, 2, 3, ...).
     A named column such as ``size`` or ``t`` is a measurement even when it counts."""
     n = col.values.shape[0]
-    if n < 2 or col.n_missing or integer_distinct(col) != n:
+    if n < 2 or col.n_missing or col.kind != "numeric":
         return False
     name = col.name.strip().lower()
     if name in ID_NAMES or name.endswith(("_id", " id")) or (col.name.endswith("Id") and len(col.name) > 2):
-        return True
-    unnamed = re.fullmatch(r"(column|unnamed:?) \d+", name) is not None
-    v = col.values
-    return bool(unnamed and v[0] in (0.0, 1.0) and np.all(np.diff(v) == 1.0))
+        return integer_distinct(col) == n
+    if re.fullmatch(r"(column|unnamed:?) \d+", name) is None:
+        return False
+    v = col.values  # counts the rows: consecutive integers from 0 or 1 (O(n), no sort)
+    return bool(v[0] in (0.0, 1.0) and np.all(np.diff(v) == 1.0))
 
 
-def default_features(table: Table, target: str) -> tuple[list[str], dict[str, str]]:
+def default_features(
+    table: Table, target: str, distinct: dict[str, int] | None = None
+) -> tuple[list[str], dict[str, str]]:
     """The input columns used when none are chosen: every column but the target, except
     id-like columns and text columns with too many distinct values to one-hot encode (kept
-    if nothing else would be left). Returns (features, {ignored column: why})."""
+    if nothing else would be left). ``distinct``: known numbers of distinct values of text
+    columns (saves counting again). Returns (features, {ignored column: why})."""
     features, ignored = [], {}
     for c in table.columns:
         if c.name == target:
@@ -64,7 +68,9 @@ def default_features(table: Table, target: str) -> tuple[list[str], dict[str, st
             ignored[c.name] = "a unique integer per row (an id), not a measurement"
             continue
         if c.kind == "text" and c.n_numeric < MOSTLY_NUMERIC * max(1, c.n_present):  # not a typo column
-            k = len(set(c.values[~c.missing].tolist()))
+            k = (distinct or {}).get(c.name)
+            if k is None:
+                k = len(set(c.values[~c.missing].tolist()))
             if k > MAX_ONE_HOT:
                 ignored[c.name] = f"text with {k:,} distinct values, too many to one-hot encode"
                 continue

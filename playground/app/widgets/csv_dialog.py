@@ -50,7 +50,13 @@ from PySide6.QtWidgets import (
 
 from playground.app.widgets import colors
 from playground.data.csv_reader import WHITESPACE, Table, is_number, read_csv_table
-from playground.data.tabular import default_features, integer_distinct, is_id_like, make_tabular_dataset
+from playground.data.tabular import (
+    MAX_AUTO_CLASSES,
+    default_features,
+    integer_distinct,
+    is_id_like,
+    make_tabular_dataset,
+)
 from playground.errors import DataError
 from playground.spec import DataSpec
 
@@ -116,11 +122,21 @@ class _Job(QThread):
 
 def _read(path: str, delimiter, header, skip_rows, progress) -> dict:
     table = read_csv_table(path, delimiter=delimiter, header=header, skip_rows=skip_rows, progress=progress)
-    distinct = {}
-    for c in table.columns:
+    distinct, types = {}, []
+    for c in table.columns:  # counted here, in the reading thread, not in the GUI thread
         if c.kind == "text":
-            distinct[c.name] = len(np.unique(c.values[~c.missing].astype(str)))
-    return {"table": table, "distinct": distinct}
+            n = distinct[c.name] = len(np.unique(c.values[~c.missing].astype(str)))
+            types.append(f"text, {n:,} value{'s' if n != 1 else ''}")
+        elif is_id_like(c):
+            types.append("integer, an id")
+        else:
+            k = integer_distinct(c)
+            types.append(
+                f"integer, {k} value{'s' if k != 1 else ''}"
+                if k is not None and k <= MAX_AUTO_CLASSES
+                else "numeric"
+            )
+    return {"table": table, "distinct": distinct, "types": types}
 
 
 def _raw_records(
@@ -644,7 +660,7 @@ class CsvImportDialog(QDialog):
         if want is not None and want.features:
             roles = ["feature" if n in want.features else "ignore" for n in names]
         else:
-            feats, _ignored = default_features(table, target)
+            feats, _ignored = default_features(table, target, self._distinct)
             roles = ["feature" if n in feats else "ignore" for n in names]
         roles[names.index(target)] = "target"
         return roles
@@ -736,20 +752,7 @@ class CsvImportDialog(QDialog):
         self._distinct = result["distinct"]
         self.table = table
         self.roles = self._default_roles(table)
-        types = []
-        for c in table.columns:
-            if c.kind == "numeric":
-                k = integer_distinct(c)
-                if is_id_like(c):
-                    types.append("integer, an id")
-                elif k is not None and k <= 10:
-                    types.append(f"integer, {k} value{'s' if k != 1 else ''}")
-                else:
-                    types.append("numeric")
-            else:
-                n = self._distinct.get(c.name, 0)
-                types.append(f"text, {n:,} value{'s' if n != 1 else ''}")
-        self.roles_model.set_columns(table.names, types)
+        self.roles_model.set_columns(table.names, result["types"])
         self.preview_model.set_table(table)
         self._update_preview_label()
         self.format_note.setText(self._format_text(table))
