@@ -248,6 +248,7 @@ def title_legend(plot: pg.PlotWidget) -> pg.LegendItem:
     legend = pg.LegendItem(
         offset=None, labelTextSize="8pt", colCount=1, horSpacing=2, verSpacing=0, frame=False
     )
+    legend.layout.setContentsMargins(0, 0, 0, 0)  # fit_legend measures the entries alone
     legend.setParentItem(pi)
     legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(0, 0))
     pi.legend = legend  # plot(name=...) adds its curves here; theme.style_plot recolours it
@@ -274,8 +275,10 @@ def fit_legend(plot: pg.PlotWidget) -> None:
     spacing = legend.layout.horizontalSpacing()
     widths = [s.width() + label.item.boundingRect().width() + 2 * spacing + 4 for s, label in legend.items]
 
+    row_h = max([LEGEND_ROW_H] + [label.item.boundingRect().height() for _s, label in legend.items])
+
     def size(cols: int) -> tuple[float, float]:  # entries fill row by row
-        return sum(max(widths[c::cols]) for c in range(cols)), math.ceil(n / cols) * LEGEND_ROW_H
+        return sum(max(widths[c::cols]) for c in range(cols)), math.ceil(n / cols) * row_h
 
     def most_columns(room: float) -> int:
         return next((c for c in range(n, 0, -1) if size(c)[0] <= room), 0)
@@ -293,7 +296,8 @@ def fit_legend(plot: pg.PlotWidget) -> None:
     legend.setGeometry(0, 0, w, h)
     legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=offset)
     title.setMaximumHeight(TITLE_H)
-    pi.layout.setRowFixedHeight(0, max(TITLE_H, top + h + 4))
+    h = max(h, legend.height())  # the entries' minimum sizes win over our measure
+    pi.layout.setRowFixedHeight(0, max(TITLE_H, offset[1] + h + 2) if not top else top + h + 2)
 
 
 class EnvelopeCurve(pg.PlotDataItem):

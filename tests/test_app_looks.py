@@ -1,0 +1,379 @@
+"""What the views look like: the network fits its view, plots read well when empty and after a
+divergence, legends cover nothing, the race's gradient plot renders, sweep charts and every
+thumbnail follow the theme. Real widgets, geometry and pixels; no screenshots compared."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import replace
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QApplication
+
+from playground.app import plots, theme
+from playground.app.controller import LiveHistory
+from playground.app.plots import PlotsPanel
+from playground.app.widgets import PreviewController, colors
+from playground.app.widgets.data_panel import THUMB, DataPanel
+from playground.app.widgets.network_view import NetworkView
+from playground.history import LAYER_COLUMNS, SCALAR_COLUMNS
+from playground.spec import LayerSpec, default_spec
+from playground.sweep.svg import heatmap_svg, lines_svg, restyle
+
+TIMEOUT = 300_000
+WIDE = (16, 30, 12, 40, 8, 20)  # six hidden layers, four of them collapsed
+
+
+def _spec(*units, activation="tanh"):
+    spec = default_spec()
+    hidden = tuple(LayerSpec(u, activation) for u in units)
+    return replace(spec, network=replace(spec.network, hidden=hidden))
+
+
+class _Controller(PreviewController):
+    """The preview controller with the live history the plots read (no training thread)."""
+
+    def __init__(self, spec=None):
+        super().__init__(spec)
+        self.live = LiveHistory()
+        self.last_snapshot = None
+
+    def feed(self, n: int, diverge: bool = False, steps_per_epoch: int = 10) -> None:
+        layers = self.experiment.trainer.layout.n_layers
+        step = np.arange(1, n + 1, dtype=float)
+        loss = 0.7 * np.exp(-step / 200) + 0.05
+        if diverge:  # from 70 % of the run the loss grows to 1e153, then inf and NaN
+            k = int(0.7 * n)
+            loss[k:] = 0.3 * 10.0 ** np.linspace(0, 153, n - k)
+            loss[-3:] = [np.inf, np.nan, np.nan]
+        rows = {c: np.full(n, np.nan) for c in SCALAR_COLUMNS}
+        rows.update(step=step, epoch=step / steps_per_epoch, train_loss=loss, test_loss=1.1 * loss)
+        with np.errstate(invalid="ignore"):
+            rows.update(train_metric=np.clip(1 - loss, 0, 1), test_metric=np.clip(0.95 - loss, 0, 1))
+        grads = loss[:, None] * np.arange(1, layers + 1)
+        rows.update({c: grads.copy() for c in LAYER_COLUMNS})
+        self.live.apply(SimpleNamespace(history_rows=rows, history_reset=True, history_start=0))
+
+
+@pytest.fixture
+def light_after():
+    yield
+    theme.apply_theme("light")
+
+
+@pytest.fixture
+def make_plots(qtbot):
+    def make(spec=None, width=1100, height=300):
+        controller = _Controller(spec)
+        panel = PlotsPanel(controller)
+        qtbot.addWidget(panel)
+        panel.resize(width, height)
+        panel.show()
+        qtbot.waitExposed(panel)
+        return controller, panel
+
+    return make
+
+
+def _redraw(panel) -> None:
+    panel._range_due = True
+    panel.redraw()
+
+
+def _x_range(plot):
+    return plot.getPlotItem().getViewBox().viewRange()[0]
+
+
+def _y_range(plot):
+    return plot.getPlotItem().getViewBox().viewRange()[1]
+
+
+def _tick_labels(plot, axis="left") -> list[str]:
+    ax = plot.getPlotItem().getAxis(axis)
+    lo, hi = ax.range
+    labels = []
+    for spacing, values in ax.tickValues(lo, hi, ax.height() if axis == "left" else ax.width()):
+        labels += ax.tickStrings(values, ax.autoSIPrefixScale, spacing)
+    return labels
+
+
+# --------------------------------------------------------------------------- network view
+
+
+def _fits(view) -> None:
+    """Everything of the network lies in the visible viewport, and no header widget overlaps
+    another."""
+    QApplication.processEvents()  # the scroll area lays out on the next event loop pass
+    vp = view.scroll.viewport().rect()
+    canvas = view.canvas
+    assert view.scroll.horizontalScrollBar().maximum() == 0
+    assert view.scroll.verticalScrollBar().maximum() == 0
+    assert vp.contains(canvas.geometry())
+    area = QRectF(canvas.rect())
+    for col in canvas.columns:
+        for _j, r in col:
+            assert area.contains(r), (r, area)
+    boxes = [view._layers_box, *view.layer_controls, view._output_box, view._input_caption]
+    for b in boxes:
+        assert canvas.rect().contains(b.geometry()), (b, b.geometry(), canvas.rect())
+    header = [view._layers_box, *view.layer_controls, view._output_box]
+    for i, a in enumerate(header):
+        for b in header[i + 1 :]:
+            assert not a.geometry().intersects(b.geometry()), (a.geometry(), b.geometry())
+    for b in view.layer_controls:
+        assert not view._input_caption.geometry().intersects(b.geometry())
+
+
+@pytest.mark.parametrize("size", [(900, 560), (620, 400)])
+def test_a_wide_six_layer_network_fits_the_view_after_show_resize_and_edits(qtbot, size):
+    controller = PreviewController(_spec(*WIDE))
+    view = NetworkView(controller)
+    qtbot.addWidget(view)
+    view.resize(1200, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    _fits(view)
+    view.resize(*size)
+    qtbot.waitUntil(lambda: view.canvas.width() <= size[0])
+    _fits(view)
+    view.add_layer()  # the network changes: still the whole of it
+    assert len(view.canvas.sizes) == 9
+    _fits(view)
+    assert all(b.units.text().endswith("neurons") for b in view.layer_controls)
+    # zooming in scrolls; Ctrl+0 fits again
+    view.set_zoom(2.0)
+    qtbot.waitUntil(lambda: view.scroll.horizontalScrollBar().maximum() > 0)
+    view.set_zoom(1.0)
+    qtbot.waitUntil(lambda: view.scroll.horizontalScrollBar().maximum() == 0)
+    _fits(view)
+
+
+def test_layer_controls_say_neurons_at_every_width(qtbot):
+    controller = PreviewController(_spec(12, 1, 12_345))
+    view = NetworkView(controller)
+    qtbot.addWidget(view)
+    for width in (1200, 700, 420):
+        view.resize(width, 480)
+        view.show()
+        qtbot.waitUntil(lambda w=width: view.canvas.width() <= w)
+        texts = [b.units.text() for b in view.layer_controls]
+        assert texts[0] == "12 neurons" and texts[1] == "1 neuron"
+        assert texts[2] in ("12,345 neurons", "12.3k neurons")
+
+
+# --------------------------------------------------------------------------- live plots
+
+
+def test_empty_plots_show_one_epoch_and_readable_y_axes(make_plots):
+    _controller, panel = make_plots()
+    _redraw(panel)
+    for w in panel.plot_widgets().values():
+        assert _x_range(w) == pytest.approx([0.0, 1.0])
+    assert _y_range(panel.loss_plot) == pytest.approx([0.0, 1.0])
+    assert _y_range(panel.grad_plot) == pytest.approx([-3.0, 1.0])  # 1e-3 .. 10 on the log axis
+    labels = _tick_labels(panel.loss_plot, "bottom")
+    assert labels and all(0.0 <= float(t) <= 1.0 and len(t) <= 4 for t in labels if t)  # 0, 0.2 .. 1.0
+
+
+def test_short_history_keeps_a_round_x_axis(make_plots):
+    controller, panel = make_plots()
+    controller.feed(3, steps_per_epoch=10)  # 0.3 epochs: the axis spans >= 100 steps (or an epoch)
+    _redraw(panel)
+    assert _x_range(panel.loss_plot) == pytest.approx([0.0, 1.0])
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_after_a_divergence_to_1e153_the_axes_stay_readable(make_plots, log):
+    controller, panel = make_plots()
+    panel.log_check.setChecked(log)
+    controller.feed(800, diverge=True)
+    _redraw(panel)
+    start = 0.7 * math.exp(-1 / 200) + 0.05
+    lo, hi = _y_range(panel.loss_plot)
+    assert math.isfinite(lo) and math.isfinite(hi)
+    if log:
+        assert hi <= math.log10(1.1 * start) + plots.LOG_CAP_DECADES + 1
+    else:
+        assert hi <= 1.1 * start * plots.LINEAR_CAP * 1.1  # at most ~10x where it started
+    glo, ghi = _y_range(panel.grad_plot)
+    assert math.isfinite(glo) and ghi <= 1 + plots.LOG_CAP_DECADES + 1  # decades
+    for w in (panel.loss_plot, panel.grad_plot, panel.metric_plot):
+        for text in _tick_labels(w):
+            assert "e+" not in text and "e-" not in text and len(text) <= 8, text
+    # the drawn curve stays finite and far above the view: it shows where the run went
+    _x, y = panel.train_raw.curve.getData()
+    finite = y[np.isfinite(y)]
+    assert finite.max() > hi and finite.max() < 1e12
+
+
+def test_the_range_catches_up_after_the_last_snapshot(make_plots, qtbot):
+    controller, panel = make_plots()
+    qtbot.waitUntil(lambda: panel.frames >= 1)
+    controller.feed(800)  # arrives between two range updates: nothing else follows
+    qtbot.waitUntil(lambda: _x_range(panel.loss_plot)[1] == pytest.approx(100.0), timeout=5000)
+    qtbot.waitUntil(lambda: _y_range(panel.loss_plot)[1] < 1.0, timeout=5000)
+
+
+def _legend_clear(plot) -> None:
+    pi = plot.getPlotItem()
+    legend = pi.legend.sceneBoundingRect()
+    title = pi.titleLabel.item.sceneBoundingRect()
+    view = pi.getViewBox().sceneBoundingRect()
+    assert legend.width() > 0 and legend.height() > 0
+    assert not legend.intersects(view), (legend, view)
+    assert not legend.intersects(title), (legend, title)
+    assert pi.sceneBoundingRect().contains(legend)
+
+
+@pytest.mark.parametrize("width", [1400, 900, 640, 480])
+def test_legends_cover_neither_title_nor_curves(make_plots, qtbot, width):
+    controller, panel = make_plots(_spec(4, 4, 4, 4, 4, 4), width=width)  # 7 gradient curves
+    controller.feed(400)
+    _redraw(panel)
+    QApplication.processEvents()
+    assert len(panel.grad_legend.items) == 7
+    for w in panel.plot_widgets().values():
+        _legend_clear(w)
+
+
+# --------------------------------------------------------------------------- dark theme
+
+
+def _same(c: QColor, hex_color: str, tol: int = 3) -> bool:
+    ref = QColor(hex_color)
+    return all(abs(a - b) <= tol for a, b in zip(c.getRgb()[:3], ref.getRgb()[:3]))
+
+
+def test_dark_theme_thumbnails_and_icons_follow_the_theme(qtbot, light_after):
+    theme.apply_theme("dark")
+    controller = PreviewController(default_spec())
+    panel = DataPanel(controller)
+    qtbot.addWidget(panel)
+    panel.resize(320, 600)
+    panel.show()
+    qtbot.waitExposed(panel)
+    dark = theme.DARK
+    for name in ("plane", "circle"):  # a regression thumbnail (zero-coloured dots) and a class one
+        button = panel.thumb_buttons[name]
+        img = button.grab().toImage()
+        corner = img.pixelColor(3, 3)
+        assert _same(corner, dark.window) or _same(corner, dark.base), (name, corner.name())
+        icon = button.icon().pixmap(THUMB, THUMB).toImage()
+        assert icon.pixelColor(0, 0).alpha() == 0  # transparent: the theme shows through
+    # a feature icon: x1 is zero down its middle column, drawn in the dark theme's zero colour
+    icon = panel.feature_checks["x1"].icon().pixmap(18, 18).toImage()
+    mid = icon.pixelColor(icon.width() // 2, icon.height() // 2)
+    assert QColor(mid).lightnessF() < 0.45, mid.name()
+    # switching back repaints them light
+    theme.apply_theme("light")
+    QApplication.processEvents()
+    icon = panel.feature_checks["x1"].icon().pixmap(18, 18).toImage()
+    assert QColor(icon.pixelColor(icon.width() // 2, icon.height() // 2)).lightnessF() > 0.7
+
+
+def test_dark_theme_neuron_pictures_use_the_dark_zero_colour(qtbot, light_after):
+    theme.apply_theme("dark")
+    controller = PreviewController(default_spec())
+    view = NetworkView(controller)
+    qtbot.addWidget(view)
+    view.resize(900, 560)
+    view.show()
+    qtbot.waitExposed(view)
+    img = view.canvas.images[(0, 0)]  # input x1 over the plane: zero in the middle column
+    mid = img.pixelColor(img.width() // 2, img.height() // 2)
+    assert QColor(mid).lightnessF() < 0.45, mid.name()
+    theme.apply_theme("light")
+    QApplication.processEvents()
+    img = view.canvas.images[(0, 0)]
+    assert QColor(img.pixelColor(img.width() // 2, img.height() // 2)).lightnessF() > 0.7
+    assert colors.neutral() == colors.NEUTRAL
+
+
+# --------------------------------------------------------------------------- sweep charts
+
+_WHITE = re.compile(r"(fill|stroke)\s*[:=]\s*['\"]?(#fff\b|#ffffff\b|white\b)", re.I)
+
+
+def test_sweep_heatmap_names_settings_and_has_no_white_in_the_dark_theme():
+    values = [[0.5, None], [0.9, 0.7]]
+    svg = heatmap_svg(values, [10, 40], [0.01, 0.1], "training.batch_size", "training.optimizer.lr", "acc")
+    assert "learning rate" in svg and "batch size" in svg and "training.optimizer.lr" not in svg
+    dark = restyle(svg, "dark")
+    assert not _WHITE.search(dark), _WHITE.search(dark).group(0)
+    assert theme.DARK.plot_bg in dark
+    lines = restyle(
+        lines_svg([1, 2], {"acc": ([0.5, 0.6], [0.1, 0.1])}, "network.hidden.0.units", "acc", "t"), "dark"
+    )
+    assert "neurons in layer 1" in lines and not _WHITE.search(lines)
+
+
+def test_sweep_dialog_chart_follows_the_dark_theme(qtbot, light_after):
+    from test_app_race import small_spec
+    from test_app_sweep import fill_2x2
+
+    from playground.app.sweep_dialog import SweepDialog
+
+    theme.apply_theme("dark")
+    dlg = SweepDialog(small_spec())
+    qtbot.addWidget(dlg)
+    try:
+        fill_2x2(dlg)
+        assert dlg.start()
+        qtbot.waitUntil(lambda: dlg.result is not None, timeout=TIMEOUT)
+        svg = dlg.svg_text()
+        assert "learning rate" in svg and "batch size" in svg
+        assert not _WHITE.search(svg)
+        dlg.resize(900, 700)
+        dlg.show()
+        qtbot.waitExposed(dlg)
+        img = dlg.svg.grab().toImage()
+        corner = img.pixelColor(2, 2)
+        assert corner.lightnessF() < 0.3, corner.name()  # the chart's background is dark
+    finally:
+        dlg.stop()
+
+
+# --------------------------------------------------------------------------- race view
+
+
+def test_race_gradient_plot_renders_its_label_and_is_not_clipped(qtbot):
+    from test_app_race import diverging_spec
+
+    from playground.app.race import RaceController
+    from playground.app.race_view import RaceView
+
+    race = RaceController()
+    try:
+        race.start(diverging_spec(), [{"training.optimizer.lr": v} for v in (0.05, 50.0)])
+        view = RaceView(race)
+        qtbot.addWidget(view)
+        view.resize(1200, 800)
+        view.show()
+        race.play()
+        diverged = lambda: race.frames[1] is not None and race.frames[1].status == "diverged"  # noqa: E731
+        qtbot.waitUntil(diverged, timeout=TIMEOUT)
+        qtbot.waitUntil(lambda: race.frames[0] is not None and race.frames[0].step >= 100, timeout=TIMEOUT)
+        race.pause()
+        view._force_redraw()
+        view.redraw()
+        pi = view.grad_plot.getPlotItem()
+        label = pi.getAxis("left").label
+        assert pi.getAxis("left").labelText == "gradient norm" and label.isVisible()
+        assert label.boundingRect().width() > 40  # the text, not a lone glyph
+        for c in view.grad_curves + view.loss_curves:
+            assert not c.opts["clipToView"] and not c.opts["autoDownsample"]
+        for w in (view.loss_plot, view.grad_plot):
+            lo, hi = _y_range(w)
+            assert math.isfinite(lo) and math.isfinite(hi) and hi - lo < 40  # decades, readable
+            for text in _tick_labels(w):
+                assert "e+" not in text and len(text) <= 8, text
+        _legend_clear(view.loss_plot)
+        x, y = view.grad_curves[0].getData()
+        assert len(x) >= 2 and np.isfinite(y[1:]).all()  # no gradient before the first step
+    finally:
+        race.shutdown()
