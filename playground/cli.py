@@ -72,18 +72,12 @@ def _result_dict(exp) -> dict:
 
 
 def cmd_train(args) -> int:
-    from playground.experiment import Experiment
+    from playground.session import load
     from playground.session_cli import steps_to_run
 
     if args.steps is not None or args.epochs is not None:  # refuse bad arguments before loading
         steps_to_run(args.steps, args.epochs, 1, DEFAULT_EPOCHS)
-    path = Path(args.file)
-    if path.suffix == ".playground":
-        from playground.session import load
-
-        exp = load(path)
-    else:
-        exp = Experiment.from_spec(path)
+    exp = load(Path(args.file))  # a session resumes; a spec starts fresh (memory checked first)
     steps = steps_to_run(args.steps, args.epochs, exp.trainer.steps_per_epoch, DEFAULT_EPOCHS)
     start = exp.step
     show = _progress_printer(start + steps)

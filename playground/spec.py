@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from playground.errors import SpecError
 
 SCHEMA_VERSION = 1
@@ -543,6 +545,16 @@ def _bytes(n: int) -> str:
         if n >= scale:
             return f"{n / scale:,.1f} {unit}"
     return f"{n:,} bytes"
+
+
+def check_memory_for_data(spec: ExperimentSpec, dataset) -> None:
+    """check_memory with the inputs and outputs of ``dataset`` (the classes bound the outputs)."""
+    n_in = int(dataset.X_train.shape[1])
+    if dataset.task == "classification":
+        n_out = max(int(dataset.n_classes or 1), 1)
+    else:
+        n_out = int(np.prod(np.shape(dataset.y_train)[1:], dtype=np.int64)) or 1
+    check_memory(spec, n_in, n_out)
 
 
 def check_memory(spec: ExperimentSpec, n_in: int, n_out: int, available: int | None = None) -> None:

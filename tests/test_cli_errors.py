@@ -211,3 +211,22 @@ def test_train_fraction_default_is_one_constant():
 
     ds = build_dataset(spec.data, spec.seed)
     assert ds.n_train == round(DEFAULT_TRAIN_FRACTION * 150)
+
+
+def test_memory_check_uses_the_inputs_the_data_gives():
+    """A spec's own check assumes the fewest inputs; with the data's 1,000,000 columns one
+    layer of 100,000 units needs terabytes, refused before the trainer allocates."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from playground.errors import SpecError
+    from playground.spec import check_memory_for_data
+
+    spec = default_spec().with_changes("network.hidden", [{"units": 100_000}])
+    wide = SimpleNamespace(X_train=np.empty((0, 1_000_000)), task="classification", n_classes=2)
+    with pytest.raises(SpecError, match="network.hidden") as e:
+        check_memory_for_data(spec, wide)
+    assert "1000000-100000-2" in str(e.value)
+    narrow = SimpleNamespace(X_train=np.empty((0, 2)), task="regression", y_train=np.empty((0,)))
+    check_memory_for_data(spec, narrow)

@@ -25,7 +25,7 @@ from playground.session.archive import (
     write_npy_member,
     write_text_member,
 )
-from playground.spec import short_path
+from playground.spec import check_memory, short_path
 
 FORMAT = "neural-playground-session"
 SESSION_SCHEMA_VERSION = 1
@@ -312,8 +312,9 @@ def load(path: str | os.PathLike):
 
 
 def _load_spec(p: Path):
+    from playground.data.build import build_dataset
     from playground.experiment import Experiment
-    from playground.spec import ExperimentSpec
+    from playground.spec import ExperimentSpec, check_memory_for_data
 
     name = short_path(p.name)
     try:
@@ -326,9 +327,11 @@ def _load_spec(p: Path):
         raise SessionError(f"{name}: neither a session nor a spec (not UTF-8 text)") from None
     try:
         spec = ExperimentSpec.from_json(text, base_dir=p.parent)
+        dataset = build_dataset(spec.data, spec.seed)
+        check_memory_for_data(spec, dataset)  # before the trainer allocates anything
     except SpecError as e:
         raise SessionError(f"{name}: {e}") from None
-    exp = Experiment(spec)
+    exp = Experiment(spec, dataset=dataset)
     exp.view_state = None
     exp.source_path = None
     return exp
@@ -676,6 +679,11 @@ def experiment_from_document(ar, doc: dict, p: Path):
         d.fail("data.kind", f"is {kind!r} but the spec says {spec.data.kind!r}")
     manifest = _manifest(d)
     d.expected = _expected_members(d, spec, manifest)
+    sizes = doc["network_sizes"]
+    try:
+        check_memory(spec, sizes[0], sizes[-1])
+    except SpecError as e:
+        raise SessionError(f"{fname}: cannot open this session here: {e.message}") from None
 
     # data, then the experiment it defines
     try:
