@@ -165,9 +165,9 @@ class Experiment:
         above the starting loss (the first recorded one, or the one at the change if lower)
         and their trend does not even halve the loss. *Oscillating*: the loss goes up and
         down from row to row by 10 % or more, most rows changing direction, without getting
-        lower. Once raised it stays until the loss improves (the median of the newest 5 rows
-        back at or below the starting loss; for oscillation, below half the level it had), a
-        setting changes, or the run diverges or is reset."""
+        lower. Once raised it stays, word for word, until the loss improves (the median of
+        the newest 5 rows back at or below the starting loss; for oscillation, below half the
+        level it had), a setting changes, or the run diverges or is reset."""
         if self.status == "diverged":
             return None
         h = self.history
@@ -177,8 +177,12 @@ class Experiment:
         raised = self._raise_warning()
         sticky = self._warning_sticky
         if raised is not None:
-            self._warning_sticky = (self._watch, *raised)
-            text = raised[0]
+            same = sticky is not None and sticky[0] == self._watch
+            if same and sticky[1].split(":")[0] == raised[0].split(":")[0]:
+                text = sticky[1]  # one text per episode: a dismissed banner stays dismissed
+            else:
+                text = raised[0]
+            self._warning_sticky = (self._watch, text, raised[1])
         elif sticky is not None and sticky[0] == self._watch and not self._warning_cleared(sticky[2]):
             text = sticky[1]
         else:
