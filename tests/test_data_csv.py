@@ -548,3 +548,13 @@ def test_huge_values_are_normalised_or_refused(tmp_path):
     assert e.column == "x" and "normalization" in e.message
     e = error_of(make_tabular_dataset, t, "x", task="regression")
     assert e.column == "x" and "too large" in e.message
+
+
+@pytest.mark.parametrize("block", [1, 4, 1 << 20])
+def test_quoting_matches_pandas(tmp_path, block):
+    # expected values from pandas 3.1 read_csv(dtype=str, keep_default_na=False, skipinitialspace=True)
+    text = 'a,b,c\r\na"b"c,"q""q",  y\n"x"y, "sp","a\r\nb"\r15","","multi\nline"\n'
+    t = read_csv_table(write(tmp_path, text), block_bytes=block)
+    got = [[t[n].values[i] for n in ("a", "b", "c")] for i in range(t.n_rows)]
+    assert got == [['a"b"c', 'q"q', "y"], ["xy", "sp", "a\r\nb"], ['15"', "", "multi\nline"]]
+    assert t.row_numbers.tolist() == [2, 3, 5]
