@@ -492,3 +492,25 @@ def test_recovery_folder_cleans_temp_files_of_killed_autosaves(tmp_path):
     recovery.write_recovery(playground.load(FIXTURE))
     assert not stale.exists()
     assert len(recovery.list_recovery()) == 1
+
+
+def test_save_to_impossible_paths_names_the_file(tmp_path):
+    exp = playground.load(FIXTURE)
+    for target, reason in (
+        (tmp_path / "a\x00b.playground", "null"),
+        (tmp_path / "missing" / "x.playground", "No such file"),
+        (tmp_path / ("a" * 300 + ".playground"), "too long"),
+        (tmp_path, "directory"),
+    ):
+        with pytest.raises(SessionError) as e:
+            exp.save(target)
+        msg = str(e.value)
+        assert reason in msg and "cannot save" in msg and len(msg) < 400, msg
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_load_of_impossible_paths(tmp_path):
+    for target in (tmp_path / "a\x00b.playground", tmp_path / ("a" * 5000 + ".playground"), tmp_path):
+        with pytest.raises(SessionError) as e:
+            playground.load(target)
+        assert len(str(e.value)) < 400 and "\n" not in str(e.value)

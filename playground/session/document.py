@@ -80,20 +80,21 @@ def save(
     the experiment's ``source_path``/``view_state`` are updated (a "Save", not an autosave).
     """
     path = Path(path)
+    name = short_path(path.name)
     if view is None:
         view = view_state
     if view is not None:
         if not isinstance(view, dict):
-            raise SessionError(f"{path.name}: the view state must be a dict, not {type(view).__name__}")
+            raise SessionError(f"{name}: the view state must be a dict, not {type(view).__name__}")
         try:
             view = json.loads(json.dumps(view, allow_nan=False))
         except (TypeError, ValueError) as e:
-            raise SessionError(f"{path.name}: the view state is not plain JSON data ({e})") from None
+            raise SessionError(f"{name}: the view state is not plain JSON data ({e})") from None
     try:
         arrays, data_doc = _collect_arrays(experiment)
         doc = _build_document(experiment, arrays, data_doc, view)
     except SessionError as e:
-        raise SessionError(f"{path.name}: {e}") from None
+        raise SessionError(f"{name}: {e}") from None
     text = json.dumps(doc, indent=1, allow_nan=False, ensure_ascii=False)
 
     def write(f) -> None:
@@ -105,7 +106,9 @@ def save(
     try:
         atomic_write(path, write)
     except OSError as e:
-        raise SessionError(f"{path.name}: cannot save the session ({e.strerror or e})") from None
+        raise SessionError(f"{name}: cannot save the session ({e.strerror or e})") from None
+    except ValueError as e:  # a NUL byte in the name
+        raise SessionError(f"{name}: cannot save the session ({e})") from None
     if remember:
         experiment.source_path = path.resolve()
         experiment.view_state = view
