@@ -558,3 +558,16 @@ def test_quoting_matches_pandas(tmp_path, block):
     got = [[t[n].values[i] for n in ("a", "b", "c")] for i in range(t.n_rows)]
     assert got == [['a"b"c', 'q"q', "y"], ["xy", "sp", "a\r\nb"], ['15"', "", "multi\nline"]]
     assert t.row_numbers.tolist() == [2, 3, 5]
+
+
+def test_header_one_field_short_names_all_but_a_row_name_column(tmp_path):
+    # R's write.table layout (pandas reads the first column as the index)
+    cars = ["Mazda RX4", "Datsun 710", "Valiant", "Duster 360", "Merc 240D", "Merc 230", "Fiat 128"]
+    cars += ["Honda Civic", "Toyota Corolla", "Fiat X1-9", "Volvo 142E"]
+    rows = "".join(f'"{c}" {20 + i * 0.5} {4 + 2 * (i % 3)} {i % 2}\n' for i, c in enumerate(cars))
+    t = read_csv_table(write(tmp_path, '"mpg" "cyl" "am"\n' + rows, "mtcars.txt"))
+    assert t.delimiter == " " and t.names == ["column 1", "mpg", "cyl", "am"] and t.info["row_names"]
+    assert t["column 1"].values[0] == "Mazda RX4" and t["am"].values.tolist() == [i % 2 for i in range(11)]
+    ds = make_tabular_dataset(t, "am")
+    assert ds.info["features"] == ["mpg", "cyl"] and "column 1" in ds.info["ignored"]
+    assert ds.task == "classification"

@@ -769,11 +769,11 @@ def _read(p, fname, size, delimiter, header, skip_rows, progress, block_bytes, f
         skip, skip_reason, count_row = _detect_preamble(sample, delimiter)
     else:
         skip = skip_rows
-    if header is None:
-        recs = [r for r, _a, _b in _sample_records(sample, delimiter, skip_lines=skip)]
-        has_header = _detect_header(recs)
-    else:
-        has_header = bool(header)
+    recs = [r for r, _a, _b in _sample_records(sample, delimiter, skip_lines=skip)]
+    has_header = _detect_header(recs) if header is None else bool(header)
+    # R's write.table (and pandas' implicit index): a header one field shorter than every
+    # data row names all columns but the first, which holds row names
+    row_names = has_header and len(recs) >= 2 and all(len(r) == len(recs[0]) + 1 for r in recs[1:])
 
     lines = _Lines(_iter_blocks(p, fname, size, progress, block_bytes), ws)
     reader = _reader(lines, delimiter)
@@ -801,7 +801,8 @@ def _read(p, fname, size, delimiter, header, skip_rows, progress, block_bytes, f
     rows: list[list[str]] = []
     starts: list[int] = []
     if has_header:
-        names = _unique_names(first)
+        names = _unique_names([""] + first if row_names else first)
+        ncols = len(names)
     else:
         names = [f"column {j + 1}" for j in range(ncols)]
         if count_row and ncols > 1:
@@ -871,5 +872,5 @@ def _read(p, fname, size, delimiter, header, skip_rows, progress, block_bytes, f
         row_numbers=rn,
         delimiter=delimiter,
         has_header=has_header,
-        info={"bytes": size, "skipped_lines": skipped, "skip_reason": skip_reason},
+        info={"bytes": size, "skipped_lines": skipped, "skip_reason": skip_reason, "row_names": row_names},
     )

@@ -74,6 +74,9 @@ def default_features(
             if k > MAX_ONE_HOT:
                 ignored[c.name] = f"text with {k:,} distinct values, too many to one-hot encode"
                 continue
+            if k == c.n_present >= 10:
+                ignored[c.name] = "a different text on every row (a name or id), nothing to learn from"
+                continue
         features.append(c.name)
     if not features:
         return [c.name for c in table.columns if c.name != target], {}
