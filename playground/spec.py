@@ -524,10 +524,13 @@ def network_sizes(spec: ExperimentSpec, n_in: int, n_out: int) -> list[int]:
     return [int(n_in), *(int(h.units) for h in spec.network.hidden), int(n_out)]
 
 
-def estimate_memory(spec: ExperimentSpec, n_in: int, n_out: int) -> tuple[int, int]:
+def estimate_memory(
+    spec: ExperimentSpec, n_in: int, n_out: int, n_rows: int | None = None
+) -> tuple[int, int]:
     """(parameter count, bytes the trainer needs) for this spec with ``n_in`` inputs and
     ``n_out`` outputs: parameter-sized vectors in the spec's dtype, L-BFGS history in
-    float64, and the per-batch activations."""
+    float64, and the activations of one batch (at most ``n_rows`` training rows; for toy
+    data the spec's n_samples, else one row when the data is not known yet)."""
     sizes = network_sizes(spec, n_in, n_out)
     n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
     itemsize = 4 if spec.training.dtype == "float32" else 8
@@ -536,7 +539,9 @@ def estimate_memory(spec: ExperimentSpec, n_in: int, n_out: int) -> tuple[int, i
     if opt.name == "lbfgs":
         hist = int(opt.params.get("history_size", OPTIMIZER_DEFAULTS["lbfgs"]["history_size"]))
         need += (2 * hist + 4) * n_params * 8
-    need += 4 * min(spec.training.batch_size, MAX_BATCH) * sum(sizes) * itemsize
+    if n_rows is None:
+        n_rows = spec.data.n_samples if spec.data.kind == "toy" else 1
+    need += 4 * min(spec.training.batch_size, max(int(n_rows), 1)) * sum(sizes) * itemsize
     return n_params, need
 
 
@@ -554,13 +559,19 @@ def check_memory_for_data(spec: ExperimentSpec, dataset) -> None:
         n_out = max(int(dataset.n_classes or 1), 1)
     else:
         n_out = int(np.prod(np.shape(dataset.y_train)[1:], dtype=np.int64)) or 1
-    check_memory(spec, n_in, n_out)
+    check_memory(spec, n_in, n_out, n_rows=len(dataset.X_train))
 
 
-def check_memory(spec: ExperimentSpec, n_in: int, n_out: int, available: int | None = None) -> None:
+def check_memory(
+    spec: ExperimentSpec,
+    n_in: int,
+    n_out: int,
+    available: int | None = None,
+    n_rows: int | None = None,
+) -> None:
     """SpecError naming ``network.hidden`` if the network's parameters and optimizer state
     cannot fit in the memory available now (before any allocation is tried)."""
-    n_params, need = estimate_memory(spec, n_in, n_out)
+    n_params, need = estimate_memory(spec, n_in, n_out, n_rows)
     if need < MEMORY_CHECK_FLOOR and available is None:
         return
     if available is None:

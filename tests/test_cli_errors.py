@@ -98,6 +98,12 @@ def test_memory_estimate_counts_dtype_and_optimizer_state():
     check_memory(spec, 2, 1, available=b64)
     with pytest.raises(SpecError, match="network.hidden"):
         check_memory(spec, 2, 1, available=b64 - 1)
+    # a batch larger than the data is clamped to the data by the trainer: not refused
+    huge_batch = spec.with_changes("training.batch_size", 10**9)
+    assert (
+        estimate_memory(huge_batch, 2, 1)[1]
+        == estimate_memory(spec.with_changes("training.batch_size", spec.data.n_samples), 2, 1)[1]
+    )
 
 
 def test_path_of_5000_characters(tmp_path, capsys):
