@@ -221,6 +221,7 @@ class Archive:
         self.path = Path(path)
         self.fname = short_path(self.path.name)
         self.limits = limits or LIMITS
+        clean_stale_temps(self.path)  # left by a save that was killed; never by one still running
         try:
             with open(self.path, "rb") as f:
                 head = f.read(4)

@@ -20,7 +20,6 @@ from playground.session.archive import (
     ZIP_MAGIC,
     Archive,
     atomic_write,
-    clean_stale_temps,
     portable,
     write_npy_member,
     write_text_member,
@@ -660,7 +659,6 @@ def _check_state_fields(d: _Doc) -> dict:
 
 
 def _load_session(p: Path):
-    clean_stale_temps(p)  # left by a save that was killed; never by a save still running
     with Archive(p) as ar:
         return experiment_from_document(ar, read_document(ar), p)
 
