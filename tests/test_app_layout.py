@@ -1,7 +1,9 @@
 """The window's layout survives modes and launches: leaving a race or a lesson gives back the
 layout it found (the Training panel keeps its width and never goes below its form's width),
 View > Reset layout, a saved layout that does not fit is ignored, file dialogs start in the
-last-used folder, and Space types into a focused text field instead of toggling training."""
+last-used folder, and Space types into a focused text field instead of toggling training.
+Also what the window tells: the race's state in the status bar, the divergence banner's
+"Learning rate ÷ 10" (recovers the last finite weights) and the "not learning" warning."""
 
 from __future__ import annotations
 
@@ -327,3 +329,91 @@ def test_a_last_folder_that_is_gone_falls_back_to_home(tmp_path):
     settings.set_last_folder("sessions", gone / "x.playground")
     gone.rmdir()
     assert settings.last_folder("sessions") == Path.home()
+
+
+# -- banners ------------------------------------------------------------------------------------
+
+
+def diverging_window(qtbot, lr: float):
+    """SGD on MSE with a linear output on a noiseless plane: lr 0.5 diverges within a few steps,
+    lr 0.05 trains."""
+    from dataclasses import replace
+
+    from playground.spec import DataSpec, LayerSpec, NetworkSpec, OptimizerSpec
+
+    spec = default_spec()
+    spec = replace(
+        spec,
+        data=DataSpec(kind="toy", name="plane", n_samples=60, noise=0.0),
+        network=NetworkSpec(hidden=(LayerSpec(4, "relu"),), output_activation="linear"),
+        training=replace(spec.training, loss="mse", optimizer=OptimizerSpec("sgd", lr=lr)),
+    )
+    controller = ExperimentController(spec)
+    w = MainWindow(controller)
+    w.ask = lambda *a, **k: QMessageBox.StandardButton.Discard
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: controller.engine_ready and controller.last_snapshot is not None, timeout=TIMEOUT)
+    return w
+
+
+def test_lower_learning_rate_recovers_the_last_finite_weights_and_trains_on(qtbot):
+    import numpy as np
+
+    w = diverging_window(qtbot, 0.5)
+    c = w.controller
+    try:
+        c.play()
+        qtbot.waitUntil(lambda: w.banner.isVisible(), timeout=TIMEOUT)
+        assert not c.running and c.experiment.status == "diverged"
+        diverged_at = c.experiment.diverged_step
+        w.banner.lower_button.click()
+        assert not w.banner.isVisible()
+        assert c.spec.training.optimizer.lr == pytest.approx(0.05)
+        assert c.call_in_worker(lambda exp: exp.spec.training.optimizer.lr) == pytest.approx(0.05)
+        qtbot.waitUntil(
+            lambda: c.last_snapshot is not None and c.last_snapshot.status == "ready", timeout=TIMEOUT
+        )
+        assert np.isfinite(c.last_snapshot.theta).all()
+        assert not w.engine_label.text().startswith("Diverged")
+        c.play()  # it trains on, and does not diverge again at once
+        assert c.running
+        qtbot.waitUntil(lambda: c.last_snapshot.step > diverged_at + 500, timeout=TIMEOUT)
+        c.pause()
+        assert c.last_snapshot.status == "ready" and not w.banner.isVisible()
+        loss = c.last_snapshot.metrics["train_loss"]
+        assert np.isfinite(loss) and loss < 0.1
+        c.undo_stack.undo()  # the lower rate was one undoable edit
+        assert c.spec.training.optimizer.lr == pytest.approx(0.5)
+    finally:
+        close(w)
+
+
+def test_not_learning_shows_a_warning_and_training_goes_on(qtbot):
+    from dataclasses import replace
+
+    from playground.spec import OptimizerSpec
+
+    w = make_window(qtbot)
+    c = w.controller
+    try:
+        spec = c.spec
+        assert c.edit_spec(
+            replace(spec, training=replace(spec.training, optimizer=OptimizerSpec("sgd", lr=10.0)))
+        )
+        c.play()
+        qtbot.waitUntil(lambda: w.warning_banner.isVisible(), timeout=TIMEOUT)
+        assert w.warning_banner.label.text().startswith("Not learning")
+        assert c.running  # a warning never stops the run
+        step = c.last_snapshot.step
+        qtbot.waitUntil(lambda: c.last_snapshot.step > step + 100, timeout=TIMEOUT)
+        w.warning_banner.dismiss_button.click()
+        assert not w.warning_banner.isVisible()
+        qtbot.waitUntil(lambda: c.last_snapshot.step > step + 400, timeout=TIMEOUT)
+        assert not w.warning_banner.isVisible()  # dismissed: the same warning does not come back
+        c.pause()
+        c.reset()  # a new start: no warning
+        qtbot.waitUntil(lambda: c.last_snapshot is not None and c.last_snapshot.step == 0, timeout=TIMEOUT)
+        assert not w.warning_banner.isVisible()
+    finally:
+        close(w)

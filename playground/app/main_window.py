@@ -143,7 +143,7 @@ class WarningBanner(QFrame):
         if warning is None or warning == self._dismissed:
             self.hide()
             return
-        self.label.setText(WARNING_TEXTS.get(warning, f"Training looks wrong: {warning}"))
+        self.label.setText(WARNING_TEXTS.get(warning, warning))  # a short key, or the engine's own sentence
         self.show()
 
     def _dismiss(self) -> None:
@@ -583,7 +583,7 @@ class MainWindow(QMainWindow):
 
         c = self.controller
         spec = c.spec
-        if hasattr(c.experiment, "recover"):  # Experiment.recover is written in parallel
+        if hasattr(c.experiment, "recover"):
             try:
                 training = c.call_in_worker(lambda exp: _recover(exp, 0.1))
             except (PlaygroundError, TimeoutError, ValueError) as e:
