@@ -164,7 +164,8 @@ def test_scikit_learn_count_row_is_skipped_and_labels_are_classes(open_dialog, t
     # "skip 0 lines": the count row is read as data, and the preview shows it at once
     dlg.skip.setValue(0)
     qtbot.waitUntil(lambda: not dlg.is_busy(), timeout=300_000)
-    assert dlg.preview_model.lines[0] == 1 or dlg.error is not None
+    assert dlg.preview_model.names == ["150", "4", "setosa", "versicolor", "virginica"]  # as the user asked
+    assert "Header on line 1" in dlg.format_note.text() and "Skipped" not in dlg.format_note.text()
     dlg.skip.setValue(-1)  # back to auto
     qtbot.waitUntil(lambda: not dlg.is_busy() and dlg.is_valid(), timeout=300_000)
     assert dlg.preview_model.lines[0] == 2 and dlg.skip.text() == "auto"
@@ -174,11 +175,16 @@ def test_skip_lines_chooses_the_header_line(open_dialog, tmp_path, qtbot):
     body = "".join(f"{i * 0.5},{(i * 3) % 7},{'ab'[i % 2]}\n" for i in range(20))
     path = _write(tmp_path, "notes.csv", "exported by lab 3, sheet 2\nunits: cm, kg\nx,y,label\n" + body)
     dlg = open_dialog(path)
+    dlg.header.setCurrentIndex(dlg.header.findText("no"))  # a first read with other column names
+    dlg.header.activated.emit(dlg.header.currentIndex())
+    qtbot.waitUntil(lambda: not dlg.is_busy(), timeout=300_000)
+    dlg.header.setCurrentIndex(dlg.header.findText("auto"))
     dlg.skip.setValue(2)
     qtbot.waitUntil(lambda: not dlg.is_busy() and dlg.is_valid(), timeout=300_000)
     assert dlg.table.names == ["x", "y", "label"]
     assert dlg.preview_model.names == ["x", "y", "label"] and dlg.preview_model.lines[0] == 4
     assert "Header on line 3" in dlg.format_note.text()
+    assert dlg.roles == ["feature", "feature", "target"]  # roles of the old names do not carry over
     assert dlg.data_spec().target == "label"
 
 

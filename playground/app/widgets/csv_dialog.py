@@ -657,7 +657,7 @@ class CsvImportDialog(QDialog):
         names = table.names
         want = self._wanted
         target = want.target if want is not None and want.target in names else names[-1]
-        if want is not None and want.features:
+        if want is not None and want.features and any(f in names for f in want.features):
             roles = ["feature" if n in want.features else "ignore" for n in names]
         else:
             feats, _ignored = default_features(table, target, self._distinct)
