@@ -443,7 +443,7 @@ def test_skip_rows_chooses_the_header_line(tmp_path):
     p = write(tmp_path, "Measurements of 2024\nsource: lab 3, sheet 2\nx,y,label\n1,2,a\n3,4,b\n5,6,a\n")
     t = read_csv_table(p, skip_rows=2)
     assert t.names == ["x", "y", "label"] and t.has_header and t.row_numbers.tolist() == [4, 5, 6]
-    assert t.info["skipped_lines"] == 2
+    assert t.info["skipped_lines"] == 2 and t.info["header_line"] == 3
     e = error_of(read_csv_table, p, skip_rows=6)
     assert "skipped" in e.message
     e = error_of(read_csv_table, p, skip_rows=-1)

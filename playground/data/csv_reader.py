@@ -106,7 +106,9 @@ class Table:
 
     ``delimiter`` is ``" "`` (:data:`WHITESPACE`) for whitespace-separated files.
     ``info``: ``bytes`` (file size), ``skipped_lines`` (lines skipped before the header or
-    the first data row) and ``skip_reason`` (why, when they were skipped automatically).
+    the first data row), ``skip_reason`` (why, when they were skipped automatically),
+    ``header_line`` (None without a header) and ``row_names`` (the header named all columns
+    but a first one of row names, as R's write.table writes).
     """
 
     source: str
@@ -872,5 +874,11 @@ def _read(p, fname, size, delimiter, header, skip_rows, progress, block_bytes, f
         row_numbers=rn,
         delimiter=delimiter,
         has_header=has_header,
-        info={"bytes": size, "skipped_lines": skipped, "skip_reason": skip_reason, "row_names": row_names},
+        info={
+            "bytes": size,
+            "skipped_lines": skipped,
+            "skip_reason": skip_reason,
+            "header_line": first_line if has_header else None,
+            "row_names": row_names,
+        },
     )

@@ -769,8 +769,8 @@ class CsvImportDialog(QDialog):
         if skipped:
             what = f"line {skipped}" if skipped == 1 else f"lines 1\u2013{skipped}"
             parts.append(f"Skipped {reason}" if reason else f"Skipped {what}")
-        first = int(table.row_numbers[0]) if table.n_rows else skipped + 1
-        parts.append(f"Header on line {first - 1}" if table.has_header else "No header row")
+        line = table.info.get("header_line")
+        parts.append(f"Header on line {line}" if table.has_header and line else "No header row")
         return "\n".join(parts)
 
     def _read_failed(self, err: DataError) -> None:
