@@ -544,6 +544,7 @@ def test_huge_values_are_normalised_or_refused(tmp_path):
         ds = make_tabular_dataset(t, "t", normalize=norm, train_fraction=0.5)
         assert np.isfinite(ds.X_train).all() and np.isfinite(ds.X_test).all()
         assert np.abs(ds.X_train).max() <= 3.0
+        assert all(np.isfinite(b).all() for b in ds.raw_bounds(pad=0.1))  # plot axes stay finite
     e = error_of(make_tabular_dataset, t, "t", normalize="none")
     assert e.column == "x" and "normalization" in e.message
     e = error_of(make_tabular_dataset, t, "x", task="regression")

@@ -9,6 +9,7 @@ import numpy as np
 from playground.data.toy import FEATURE_TRANSFORMS, apply_transforms
 
 NORMALIZATIONS = ("none", "standard", "minmax")
+_FMAX = float(np.finfo(np.float64).max)
 
 
 def _mean_std(F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -177,9 +178,10 @@ class Dataset:
                 out.append((-1.0, 1.0))
                 continue
             lo, hi = float(col.min()), float(col.max())
-            span = hi - lo
-            w = pad * span if span > 0 else (pad if pad > 0 else 0.5)
-            out.append((lo - w, hi + w))
+            with np.errstate(over="ignore"):
+                span = min(hi - lo, _FMAX)  # finite even for -1e308..1e308
+                w = pad * span if span > 0 else (pad if pad > 0 else 0.5)
+                out.append((max(lo - w, -_FMAX), min(hi + w, _FMAX)))
         return out
 
     def summary(self) -> str:
