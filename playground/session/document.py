@@ -566,6 +566,10 @@ def _expected_table_members(d: _Doc, manifest) -> dict:
     return exp
 
 
+def _is_count(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= INT64_MAX
+
+
 def _read_table(d: _Doc, ar: Archive):
     from playground.data.csv_reader import Column, Table
 
@@ -579,10 +583,10 @@ def _read_table(d: _Doc, ar: Archive):
         ftr = c.get("first_text_row")
         ftv = c.get("first_text_value")
         nn = c.get("n_numeric", 0)
-        if not (ftr is None or isinstance(ftr, int)) or not (ftv is None or isinstance(ftv, str)):
+        if not (ftr is None or _is_count(ftr)) or not (ftv is None or isinstance(ftv, str)):
             d.fail(f"data.table.columns[{i}]", "has an invalid first_text_row/first_text_value")
-        if not isinstance(nn, int):
-            d.fail(f"data.table.columns[{i}].n_numeric", "must be an integer")
+        if not _is_count(nn) or nn > len(values):
+            d.fail(f"data.table.columns[{i}].n_numeric", "must be an integer between 0 and the row count")
         columns.append(Column(c["name"], c["kind"], values, missing, nn, ftr, ftv))
     rows = ar.read_array("data/row_numbers.npy", *d.expected["data/row_numbers.npy"])
     delim = t.get("delimiter", ",")
