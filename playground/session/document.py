@@ -458,10 +458,7 @@ def _manifest(d: _Doc) -> dict[str, tuple[str, tuple[int, ...]]]:
         ):
             d.fail(f"members.{name}", "must be an object with 'dtype' and 'shape'")
         shape = m["shape"]
-        if (
-            not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape)
-            or len(shape) > 4
-        ):
+        if not all(_is_count(s) for s in shape) or len(shape) > 4:
             d.fail(f"members.{name}.shape", "must be a list of non-negative integers")
         out[name] = (m["dtype"], tuple(shape))
     return out
