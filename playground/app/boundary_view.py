@@ -4,6 +4,10 @@ Binary classification: TF Playground's orange ↔ neutral ↔ blue scale with fi
 multi-class: one colour per class, intensity by confidence, with a legend; regression over a
 plane: a heatmap of the prediction with a colour bar; 1-D inputs: the predicted curve over the
 points. The grid is computed by the worker (snapshots); this view only converts and shows it.
+
+The plotted axes belong to the controller (``controller.axes``, validated whenever the data
+changes and handed to the worker with the experiment): this view reads them and asks the
+controller to change them (``set_axes``), so the grids it receives are always over its axes.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from . import theme
-from .controller import ExperimentController
+from .controller import ExperimentController, axis_names
 from .widgets.colors import CLASS_COLORS, NEUTRAL, class_colors_rgba, values_to_rgba
 
 HEATMAP_STRENGTH = 0.78  # blend the heatmap towards neutral so the points stay visible
@@ -88,7 +92,6 @@ class BoundaryView(QWidget):
     def __init__(self, controller: ExperimentController, parent: QWidget | None = None):
         super().__init__(parent)
         self.controller = controller
-        self.axes = (0, 1)
         self._grid = None
         self._dirty = False
         self.frames = 0
@@ -157,6 +160,7 @@ class BoundaryView(QWidget):
         lay.addWidget(self.plot, 1)
 
         controller.experimentReplaced.connect(self._on_replaced)
+        controller.axesChanged.connect(self._on_axes_changed)
         controller.snapshot.connect(self._on_snapshot)
         self._on_replaced()
         self.timer = QTimer(self)
@@ -172,43 +176,69 @@ class BoundaryView(QWidget):
     def _n_raw(self) -> int:
         return int(self.dataset.raw_train.shape[1])
 
+    @property
+    def axes(self) -> tuple:
+        """The raw columns shown: (x, y), or (0, None) for 1-D data (the controller's)."""
+        return self.controller.axes
+
+    def axis_labels(self) -> tuple[str, str]:
+        """(horizontal, vertical) axis titles: the two plotted columns, or for 1-D data the
+        input and the target."""
+        names = axis_names(self.dataset)
+        x, y = self.axes
+        if y is None:
+            targets = list(self.dataset.target_names or [])
+            return names[x], (targets[0] if targets else "prediction")
+        return names[x], names[y]
+
     @Slot()
     def _on_replaced(self) -> None:
-        ds = self.dataset
-        n_raw = self._n_raw()
-        names = list(ds.input_names) if len(ds.input_names) == n_raw else [f"x{i + 1}" for i in range(n_raw)]
-        many = n_raw > 2
-        for combo, default in ((self.x_combo, 0), (self.y_combo, 1)):
+        names = axis_names(self.dataset)
+        many = len(names) > 2
+        for combo in (self.x_combo, self.y_combo):
             combo.blockSignals(True)
             combo.clear()
             combo.addItems(names)
-            combo.setCurrentIndex(min(default, n_raw - 1))
             combo.blockSignals(False)
         for w in (self.x_label, self.x_combo, self.y_label, self.y_combo, self.held_label):
             w.setVisible(many)
-        if self.axes[0] >= n_raw or self.axes[1] >= n_raw or not many:
-            self.axes = (0, min(1, n_raw - 1))
-        self.x_combo.setCurrentIndex(self.axes[0])
-        self.y_combo.setCurrentIndex(self.axes[1])
         self._grid = None
         self.image.clear()
+        self.curve.setData([], [])
         self._setup_decorations()
+        self._show_axes()
+
+    @Slot(object)
+    def _on_axes_changed(self, _axes) -> None:
+        self._grid = None
+        self._show_axes()
+
+    def _show_axes(self) -> None:
+        """Combos, points, range and axis titles for the controller's current axes."""
+        x, y = self.axes
+        for combo, index in ((self.x_combo, x), (self.y_combo, y)):
+            if index is not None and index < combo.count():
+                combo.blockSignals(True)
+                combo.setCurrentIndex(index)
+                combo.blockSignals(False)
         self._update_points()
         self._set_range()
+        pi = self.plot.getPlotItem()
+        bottom, left = self.axis_labels()
+        pi.setLabel("bottom", bottom)
+        pi.setLabel("left", left)
 
     @Slot(int)
     def _on_axes_chosen(self, _index: int) -> None:
-        axes = (self.x_combo.currentIndex(), self.y_combo.currentIndex())
-        self.set_axes(axes)
+        x, y = self.x_combo.currentIndex(), self.y_combo.currentIndex()
+        if x == y:  # the same column on both axes shows nothing: swap the two instead
+            old_x, old_y = self.axes
+            x, y = old_y, old_x
+        self.set_axes((x, y))
 
-    def set_axes(self, axes: tuple[int, int]) -> None:
-        if tuple(axes) == self.axes:
-            return
-        self.axes = tuple(axes)
-        self._grid = None
-        self.controller.set_grid(self.axes)
-        self._update_points()
-        self._set_range()
+    def set_axes(self, axes) -> tuple:
+        """Ask the controller to show ``axes`` (it validates them); returns the axes shown."""
+        return self.controller.set_axes(axes)
 
     @Slot(bool)
     def _on_toggle(self, _on: bool) -> None:
@@ -217,7 +247,8 @@ class BoundaryView(QWidget):
 
     @Slot(object)
     def _on_snapshot(self, snap) -> None:
-        if snap.grid is not None and tuple(snap.grid_axes) == self.axes:
+        # a grid over other axes is one the worker computed before it heard of the new ones
+        if snap.grid is not None and tuple(snap.grid_axes) == tuple(self.axes):
             self._grid = snap.grid
             self._dirty = True
 
@@ -314,10 +345,6 @@ class BoundaryView(QWidget):
         # the heatmap fills the axes: a locked aspect left bands of empty view around the image
         vb.setAspectLocked(False)
         vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
-        pi = self.plot.getPlotItem()
-        names = [self.x_combo.itemText(self.axes[0]), self.y_combo.itemText(self.axes[1])]
-        pi.setLabel("bottom", names[0])
-        pi.setLabel("left", names[1])
 
     def _all_y(self) -> np.ndarray:
         ds = self.dataset

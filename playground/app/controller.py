@@ -9,17 +9,24 @@ Interface for views (kept stable; widgets in ``playground/app/widgets`` rely on 
   layout) freely, but take live numbers (weights, metrics, grid) from snapshots.
 - ``edit_spec(new_spec, text, merge_key=None) -> bool``: pushes an undoable command (Ctrl+Z).
   Data, network, seed or dtype changes rebuild the experiment (weights reset; the status bar
-  says "Network changed: weights were reset"); training-only changes (lr, optimizer, batch,
+  says what changed, e.g. "Data changed: weights were reset"); training-only changes (lr, optimizer, batch,
   loss, schedule, regularization) apply live without reset, between two training chunks.
   Consecutive edits with the same ``merge_key`` (e.g. dragging a spin box) merge into one undo
   step. Returns False (and shows why) if the spec cannot be built.
+- ``axes`` (the one source of truth for the two raw input columns the decision boundary plots:
+  ``(x, y)``, or ``(0, None)`` for 1-D data, where the vertical axis is the target);
+  ``set_axes(axes)`` validates them, tells the worker (which computes the grid over them) and
+  emits ``axesChanged``. Whenever the experiment is replaced (data change, undo/redo, session
+  open, lesson, reset...) the axes are validated for the new data (kept by column name where
+  they still exist, else the first two columns) *before* ``experimentReplaced`` is emitted, and
+  handed to the worker with the experiment.
 - ``play()``, ``pause()``, ``toggle_play()``, ``step_once()``, ``step_epoch()``, ``reset()``,
   ``new_seed()``; ``live`` (:class:`LiveHistory`, the GUI-side copy of the metric history);
   ``last_snapshot``; ``running``; ``engine_ready``.
 - Signals, always emitted in the GUI thread: ``specChanged(object)`` (new spec),
-  ``experimentReplaced()``, ``snapshot(object)`` (:class:`~playground.app.worker.Snapshot`),
-  ``statusMessage(str)``, ``trainingStateChanged(bool)``, ``diverged(str)``,
-  ``engineReadyChanged(bool)``, ``errorOccurred(str)``.
+  ``experimentReplaced()``, ``axesChanged(object)``, ``snapshot(object)``
+  (:class:`~playground.app.worker.Snapshot`), ``statusMessage(str)``,
+  ``trainingStateChanged(bool)``, ``diverged(str)``, ``engineReadyChanged(bool)``, ``errorOccurred(str)``.
 """
 
 from __future__ import annotations
@@ -40,6 +47,64 @@ from playground.spec import ExperimentSpec, default_spec
 from .worker import Snapshot, TrainingWorker
 
 RESET_MESSAGE = "Network changed: weights were reset"
+DATA_RESET_MESSAGE = "Data changed: weights were reset"
+SEED_RESET_MESSAGE = "Seed changed: new weights and data split"
+DTYPE_RESET_MESSAGE = "Precision changed: weights were reset"
+
+Axes = tuple[int, "int | None"]
+
+
+def reset_message(old: ExperimentSpec, new: ExperimentSpec) -> str:
+    """What the status bar says when going from old to new rebuilt the experiment."""
+    if old.data != new.data:
+        return DATA_RESET_MESSAGE
+    if old.network != new.network:
+        return RESET_MESSAGE
+    if old.seed != new.seed:
+        return SEED_RESET_MESSAGE
+    return DTYPE_RESET_MESSAGE
+
+
+def _n_raw(dataset) -> int:
+    return int(dataset.raw_train.shape[1])
+
+
+def axis_names(dataset) -> list[str]:
+    """The names of the raw input columns (x1, x2, ... where the data has none)."""
+    n = _n_raw(dataset)
+    names = list(dataset.input_names)
+    return names if len(names) == n else [f"x{i + 1}" for i in range(n)]
+
+
+def valid_axes(dataset, axes) -> Axes:
+    """``axes`` if they are two distinct raw columns of ``dataset``; else its default:
+    ``(0, None)`` for 1-D data (the vertical axis shows the target), ``(0, 1)`` otherwise."""
+    n = _n_raw(dataset)
+    if n <= 1:
+        return (0, None)
+    try:
+        a, b = (int(v) for v in axes)
+    except (TypeError, ValueError):
+        return (0, 1)
+    if 0 <= a < n and 0 <= b < n and a != b:
+        return (a, b)
+    return (0, 1)
+
+
+def carry_axes(axes, old_dataset, new_dataset) -> Axes:
+    """The axes for ``new_dataset`` after ``old_dataset`` showed ``axes``: the same columns
+    (by name) where the new data still has them, else the new data's default."""
+    if old_dataset is None or new_dataset is old_dataset:
+        return valid_axes(new_dataset, axes)
+    old_names, new_names = axis_names(old_dataset), axis_names(new_dataset)
+    if _n_raw(new_dataset) <= 1 or _n_raw(old_dataset) <= 1:
+        return valid_axes(new_dataset, None)
+    try:
+        wanted = [old_names[int(a)] for a in axes]
+        mapped = tuple(new_names.index(name) for name in wanted)
+    except (TypeError, ValueError, IndexError):
+        return valid_axes(new_dataset, None)
+    return valid_axes(new_dataset, mapped)
 
 
 def needs_rebuild(old: ExperimentSpec, new: ExperimentSpec) -> bool:
@@ -146,6 +211,7 @@ class SpecCommand(QUndoCommand):
 class ExperimentController(QObject):
     specChanged = Signal(object)
     experimentReplaced = Signal()
+    axesChanged = Signal(object)  # the new (x, y) axes of the decision boundary
     snapshot = Signal(object)
     statusMessage = Signal(str)
     trainingStateChanged = Signal(bool)
@@ -170,10 +236,12 @@ class ExperimentController(QObject):
         self.experiments: list[Experiment] = [build_experiment(self._spec, engine_ready=False)]
         self.current = 0
         self.relay_count = 0
+        self._axes: Axes = valid_axes(self.experiment.dataset, None)
 
         self._thread = QThread()
         self._thread.setObjectName("training-worker")
         self._worker = TrainingWorker(self.experiment)
+        self._worker.grid_axes = self._axes
         self._worker.warm_up = warm_up
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.run)
@@ -201,6 +269,11 @@ class ExperimentController(QObject):
     @property
     def spec(self) -> ExperimentSpec:
         return self._spec
+
+    @property
+    def axes(self) -> Axes:
+        """The raw input columns the decision boundary shows: (x, y), or (0, None) for 1-D."""
+        return self._axes
 
     @property
     def worker(self) -> TrainingWorker:
@@ -258,7 +331,7 @@ class ExperimentController(QObject):
                 return
             self._spec = spec
             self._replace(exp)
-            self.statusMessage.emit(RESET_MESSAGE)
+            self.statusMessage.emit(reset_message(old, spec))
         else:
             self._spec = spec
             if spec.training != old.training:
@@ -267,11 +340,15 @@ class ExperimentController(QObject):
         self.specChanged.emit(spec)
 
     def _replace(self, exp: Experiment) -> None:
+        old = self.experiment
         self.experiments[self.current] = exp
+        # the axes follow the data before anyone hears of the new experiment, and reach the
+        # worker together with it: its first grid is over the axes the view will ask for
+        self._axes = carry_axes(self._axes, old.dataset if old is not exp else None, exp.dataset)
         self.live.clear()
         self.last_snapshot = None
         self._trained_since_save = True
-        self._worker.post("set_experiment", exp)
+        self._worker.post("set_experiment", exp, self._axes)
         self.experimentReplaced.emit()
 
     def set_experiment(self, exp: Experiment, clear_undo: bool = True) -> None:
@@ -323,8 +400,22 @@ class ExperimentController(QObject):
         seed = random.SystemRandom().randrange(1, 100_000)
         self.edit_spec(replace(self._spec, seed=seed), f"New seed {seed}")
 
-    def set_grid(self, axes: tuple[int, int], resolution: int | None = None) -> None:
-        self._worker.post("set_grid", tuple(axes), resolution or self._worker.grid_resolution)
+    def set_axes(self, axes) -> Axes:
+        """Show the raw input columns ``axes`` = (x, y) on the decision boundary (validated for
+        the current data: invalid axes give its default). Returns the axes now shown."""
+        new = valid_axes(self.experiment.dataset, axes)
+        if new != self._axes:
+            self._axes = new
+            self._worker.post("set_grid", new)
+            self.axesChanged.emit(new)
+        return new
+
+    def set_grid(self, axes=None, resolution: int | None = None) -> None:
+        """Change the boundary's axes (see :meth:`set_axes`) and/or the grid resolution."""
+        if axes is not None:
+            self.set_axes(axes)
+        if resolution is not None:
+            self._worker.post("set_grid", self._axes, int(resolution))
 
     def request_snapshot(self) -> None:
         self._worker.post("snapshot")

@@ -52,7 +52,7 @@ class Snapshot:
     history_rows: dict[str, np.ndarray]
     events: list[tuple[int, str]]
     grid: tuple | None = None  # (xs, ys, out (r, r, n_out), hidden (r, r, n) or None)
-    grid_axes: tuple[int, int] = (0, 1)
+    grid_axes: tuple = (0, 1)  # the raw columns the grid spans: (x, y), or (0, None) for 1-D data
     extra: dict = field(default_factory=dict)
 
     @property
@@ -185,7 +185,8 @@ class TrainingWorker(CommandWorker):
         self.snapshot_hz = 36.0  # plots redraw once per snapshot: a little above 30 frames/s
         self.grid_hz = 16.0  # boundary heatmap and neuron thumbnails
         self.grid_resolution = 80
-        self.grid_axes = (0, 1)
+        self.grid_axes: tuple = (0, 1)  # the controller's axes (it validates them; set_grid, set_experiment)
+        self._fresh_metrics: tuple | None = None  # (experiment id, step, metrics) after a live loss change
         self.target_chunk_s = 0.03  # upper bound; chunks also end when a snapshot is due
         self.max_unacked = 1
         self.relay_per_loop = 0
@@ -302,16 +303,23 @@ class TrainingWorker(CommandWorker):
         rows = {c: np.array(h[c][start:n]) for c in h.columns()}
         self._sent_key, self._sent_len = key, n
         theta = exp.trainer.theta.copy()
-        grid = None
+        grid, grid_axes = None, tuple(self.grid_axes)
         if with_grid:
-            grid = self._grid(exp, theta)
+            grid, grid_axes = self._grid(exp, theta)
+        metrics = exp.metrics()
+        fresh = self._fresh_metrics
+        if fresh is not None:
+            if fresh[0] == id(exp) and fresh[1] == exp.step:
+                metrics.update(fresh[2])  # the loss changed since the last evaluation, weights did not
+            else:
+                self._fresh_metrics = None  # trained since: the experiment's own metrics are newer
         return Snapshot(
             experiment_id=id(exp),
             step=exp.step,
             epoch=exp.epoch,
             theta=theta,
             params=[(W.copy(), b.copy()) for W, b in exp.trainer.layout.views(theta)],
-            metrics=exp.metrics(),
+            metrics=metrics,
             status=exp.status,
             message=exp.message,
             running=self._running,
@@ -322,15 +330,24 @@ class TrainingWorker(CommandWorker):
             history_rows=rows,
             events=list(exp.events),
             grid=grid,
-            grid_axes=tuple(self.grid_axes),
+            grid_axes=grid_axes,
         )
 
-    def _grid(self, exp: Experiment, theta: np.ndarray):
+    def _grid(self, exp: Experiment, theta: np.ndarray) -> tuple[tuple, tuple]:
+        """(grid, the axes it spans). The controller hands over axes valid for the experiment
+        with it; should they not fit anyway, the grid says which axes it really spans."""
         n_raw = exp.dataset.raw_train.shape[1]
-        axes = tuple(a if a < n_raw else 0 for a in self.grid_axes)
+        axes = tuple(self.grid_axes)
+        if n_raw <= 1:
+            axes, call_axes = (0, None), (0, 0)
+        else:
+            ok = len(axes) == 2 and all(isinstance(a, int) and 0 <= a < n_raw for a in axes)
+            if not ok or axes[0] == axes[1]:
+                axes = (0, 1)
+            call_axes = axes
         hidden = int(exp.trainer.layout.sizes[1:].sum()) <= MAX_HIDDEN_NEURONS_IN_GRID
-        res = exp.grid(axes=axes, resolution=self.grid_resolution, hidden=hidden, theta=theta)
-        return res if hidden else (*res, None)
+        res = exp.grid(axes=call_axes, resolution=self.grid_resolution, hidden=hidden, theta=theta)
+        return (res if hidden else (*res, None)), axes
 
     # -- commands (worker thread) -----------------------------------------------------------
     def _call_target(self):
@@ -361,10 +378,13 @@ class TrainingWorker(CommandWorker):
             exp.reset()
             exp.app_built_cold = False
 
-    def _cmd_set_experiment(self, exp: Experiment) -> None:
+    def _cmd_set_experiment(self, exp: Experiment, axes: tuple | None = None) -> None:
         if self.ready:
             self._refresh_if_cold(exp)
         self._exp = exp
+        if axes is not None:
+            self.grid_axes = tuple(axes)
+        self._fresh_metrics = None
         self._pending_steps = 0
         self._running = self._running and exp.status != "diverged"
         self._rate = 0.0
@@ -372,13 +392,22 @@ class TrainingWorker(CommandWorker):
         self._force_snapshot = self._force_grid = True
 
     def _cmd_apply_training(self, training, note) -> None:
-        if self._exp is not None:
-            self._exp.apply_training(training, note)
-            self._force_snapshot = True
+        exp = self._exp
+        if exp is None:
+            return
+        old = exp.spec.training
+        exp.apply_training(training, note)
+        if (old.loss, old.huber_delta) != (training.loss, training.huber_delta) and self.ready:
+            # the experiment's last metrics are the old loss's: evaluate the new one on the
+            # current weights, so the next snapshot shows it even while paused
+            with np.errstate(over="ignore", invalid="ignore"):
+                self._fresh_metrics = (id(exp), exp.step, exp.evaluate())
+        self._force_snapshot = True
 
-    def _cmd_set_grid(self, axes: tuple[int, int], resolution: int) -> None:
+    def _cmd_set_grid(self, axes: tuple, resolution: int | None = None) -> None:
         self.grid_axes = tuple(axes)
-        self.grid_resolution = int(resolution)
+        if resolution is not None:
+            self.grid_resolution = int(resolution)
         self._force_snapshot = self._force_grid = True
 
     def _cmd_snapshot(self) -> None:
