@@ -208,3 +208,19 @@ def test_id_column_starts_ignored(open_dialog, tmp_path, qtbot):
     assert dlg.roles == ["ignore", "feature", "target"]
     assert dlg.roles_model.types[0] == "integer, an id"
     assert dlg.data_spec().features == ("x",)
+
+
+def test_error_preview_of_a_whitespace_file_after_skipped_lines(open_dialog, tmp_path, qtbot):
+    rows = [f"{i}  {i * 0.5}\t{i % 2}" for i in range(12)]
+    rows[7] = "7 3.5 1 99"  # file line 11 has a fourth field
+    path = _write(
+        tmp_path, "ws.txt", "title of the table\nsecond note line\nx y t\n" + "\n".join(rows) + "\n"
+    )
+    dlg = open_dialog(path)
+    dlg.delimiter.setCurrentIndex(dlg.delimiter.findText("whitespace"))
+    dlg.skip.setValue(2)
+    qtbot.waitUntil(lambda: not dlg.is_busy(), timeout=300_000)
+    assert "Row 11" in dlg.error_label.text() and "4 fields" in dlg.error_label.text()
+    m = dlg.preview_model
+    assert m.names[:3] == ["x", "y", "t"] and m.lines[0] == 4
+    assert m.lines[m.error_row] == 11 and m.data(m.index(m.error_row, 3)) == "99"
