@@ -992,6 +992,7 @@ class MainWindow(QMainWindow):
         else:
             self.splitter.restoreState(saved[1])
         self.exit_race_action.setEnabled(False)
+        self.statusBar().clearMessage()  # "Lesson: … press Run" is about the race just left
         self._set_engine_text()
         self._update_title()
 
