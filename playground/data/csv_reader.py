@@ -669,6 +669,8 @@ def _fields_error(row, line, ncols, names, has_header, fname, lines: _Lines, del
         f"has {len(row)} fields but {what} {ncols} "
         f"({', '.join(names[:8])}{', ...' if ncols > 8 else ''}); check the delimiter and quoting"
     )
+    if line <= MAX_PREAMBLE + 2:
+        msg += ", or skip the note lines above the table (skip lines)"
     if lines.line > line:  # the record ran over several lines: a quote swallowed line ends
         opened, _ = _quote_origin(lines.record, line, delimiter, lines.ws)
         if opened is not None:
