@@ -236,3 +236,10 @@ def test_memory_check_uses_the_inputs_the_data_gives():
     assert "1000000-100000-2" in str(e.value)
     narrow = SimpleNamespace(X_train=np.empty((0, 2)), task="regression", y_train=np.empty((0,)))
     check_memory_for_data(spec, narrow)
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_csv_path_to_a_device_or_folder_is_refused_not_read_forever(tmp_path, capsys):
+    for target in ("/dev/zero", str(tmp_path)):
+        p = spec_file(tmp_path, lambda d, t=target: d.update(data={"kind": "csv", "path": t, "target": "y"}))
+        fails(capsys, ["train", str(p)], "not a regular file")

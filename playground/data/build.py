@@ -136,8 +136,8 @@ def build_csv_dataset(spec, seed: int | None = 0, progress=None) -> Dataset:
     if not path:
         raise SpecError("data.path", "a CSV data set needs a file path")
     resolved = resolve_data_path(path)
+    shown = short_path(path)
     if not _exists(resolved):
-        shown = short_path(path)
         try:
             os.stat(resolved)
         except OSError as e:
@@ -146,6 +146,8 @@ def build_csv_dataset(spec, seed: int | None = 0, progress=None) -> Dataset:
         except ValueError:
             raise DataError("the file name contains a NUL character", file=shown) from None
         raise DataError(f"file not found (looked in {Path.cwd()} and {datasets_dir()})", file=shown)
+    if not resolved.is_file():  # a folder, a device like /dev/zero or a pipe would never end
+        raise DataError("is not a regular file (a folder, device or pipe cannot be read as CSV)", file=shown)
     table = read_csv_table(
         resolved,
         delimiter=getattr(spec, "delimiter", None),
