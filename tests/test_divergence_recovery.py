@@ -247,3 +247,63 @@ def test_warning_survives_save_and_load(tmp_path):
     back = playground.load(exp.save(tmp_path / "w.playground"))
     assert back.warning is not None
     assert back.metrics()["warning"] == back.warning
+
+
+# ----------------------------------------------------------------------------- kernels vs twin
+
+TWIN_OPTS = [
+    ("sgd", {}),
+    ("momentum", {}),
+    ("adagrad", {}),
+    ("rmsprop", {"centered": True, "momentum": 0.5}),
+    ("adam", {"amsgrad": True}),
+    ("adamw", {}),
+]
+
+
+def _twin(exp: Experiment, n: int):
+    from playground.engine import reference as R
+    from playground.engine.trainer import OPT_CODES
+
+    tr = exp.trainer
+    return R.train_steps(
+        tr.theta, tr.opt_state, tr.X, tr.Y, list(tr.layout.sizes), list(tr.acts), list(tr.slopes),
+        list(tr.drop), tr.loss, tr.spec.training.huber_delta, OPT_CODES[tr.spec.training.optimizer.name],
+        tr.hp_vector(), tr.learning_rates(tr.step, n), tr.step, tr.opt_t, tr.batch_size,
+        tr.shuffle_key, tr.drop_key,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("backend", ["fused", "gemm", "blas"])
+@pytest.mark.parametrize(("opt", "params"), TWIN_OPTS)
+def test_state_after_odd_step_counts_matches_the_twin(opt, params, backend):
+    """The training kernels swap two optimizer-state buffers step by step: after an odd
+    number of steps, and across calls, the state is the twin's."""
+    s = regression_spec(opt, "float64", 0.01)
+    s["training"]["optimizer"]["params"] = params
+    exp = Experiment.from_spec(s)
+    tr = exp.trainer
+    tr.backend = backend
+    for n in (7, 6, 1, 13):
+        th, st, _, done, status = _twin(exp, n)
+        rep = tr.run(n)
+        assert rep.status == status == K.OK and rep.steps_done == done == n
+        np.testing.assert_allclose(tr.theta, th, rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(tr.opt_state, st, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("backend", ["fused", "gemm", "blas"])
+@pytest.mark.parametrize("opt", ["sgd", "adam", "rmsprop"])
+def test_float32_divergence_matches_the_twin(opt, backend):
+    """Where the kernel stops, it stops with the twin: same step, same status, same last
+    finite parameters and optimizer state."""
+    exp = Experiment.from_spec(regression_spec(opt, "float32", DIVERGING_LR[opt, "float32"]))
+    tr = exp.trainer
+    tr.backend = backend
+    with np.errstate(all="ignore"):
+        th, st, _, done, status = _twin(exp, 50)
+        rep = tr.run(50)
+    assert status != K.OK and rep.status == status and rep.steps_done == done
+    np.testing.assert_allclose(tr.theta, th, rtol=1e-5)
+    np.testing.assert_allclose(tr.opt_state, st, rtol=1e-5)
+    assert np.isfinite(tr.theta).all() and np.isfinite(tr.opt_state).all()

@@ -497,17 +497,19 @@ def _optimizer_update(opt, theta, new, grad, state, t, lr, hp):
     """One torch.optim update of ``theta`` into ``new``, committing ``state`` on success
     (a convenience over ``_optimizer_update_into`` with a fresh scratch state)."""
     scratch = np.empty_like(state)
-    return _optimizer_update_into(opt, theta, new, grad, state, scratch, t, lr, hp)
+    return _optimizer_update_into(opt, theta, new, grad, state, scratch, t, lr, hp, True)
 
 
 @njit(**JIT)
-def _optimizer_update_into(opt, theta, new, grad, state, state_new, t, lr, hp):
+def _optimizer_update_into(opt, theta, new, grad, state, state_new, t, lr, hp, commit=True):
     """One torch.optim update of ``theta`` into ``new``; ``t`` counts updates before this one.
 
-    The new optimizer state is written to ``state_new`` first and copied into ``state`` only
-    if every new parameter and every new state value is finite *as stored* (a float32 array
-    turns a large finite float64 into inf). Returns False otherwise: theta and state are then
-    left untouched, so a divergence keeps the last finite parameters and optimizer state.
+    The new optimizer state is written to ``state_new`` (the rows this optimizer uses) and,
+    with ``commit``, copied into ``state`` -- only if every new parameter and every new state
+    value is finite *as stored* (a float32 array turns a large finite float64 into inf).
+    Returns False otherwise: theta and state are then left untouched, so a divergence keeps
+    the last finite parameters and optimizer state. Without ``commit`` the caller swaps the
+    two state buffers instead of copying (the training kernels).
     """
     n = theta.shape[0]
     wd = hp[HP_WD]
@@ -529,7 +531,7 @@ def _optimizer_update_into(opt, theta, new, grad, state, state_new, t, lr, hp):
             new[i] = theta[i] - lr * g
             chk += new[i] - new[i]
         ok = chk == 0.0
-        if ok and mom != 0.0:
+        if commit and ok and mom != 0.0:
             buf[:] = nbuf
         return ok
     if opt == OPT_ADAGRAD:
@@ -545,7 +547,7 @@ def _optimizer_update_into(opt, theta, new, grad, state, state_new, t, lr, hp):
             new[i] = theta[i] - clr * g / (math.sqrt(nacc[i]) + eps)
             chk += new[i] - new[i]
         ok = chk == 0.0
-        if ok:
+        if commit and ok:
             acc[:] = nacc
         return ok
     if opt == OPT_RMSPROP:
@@ -582,7 +584,7 @@ def _optimizer_update_into(opt, theta, new, grad, state, state_new, t, lr, hp):
             new[i] = v
             chk += new[i] - new[i]
         ok = chk == 0.0
-        if ok:
+        if commit and ok:
             sq[:] = nsq
             if centered:
                 gavg[:] = ngavg
@@ -629,7 +631,7 @@ def _optimizer_update_into(opt, theta, new, grad, state, state_new, t, lr, hp):
         new[i] = p - step_size * mm / denom
         chk += new[i] - new[i]
     ok = chk == 0.0
-    if ok:
+    if commit and ok:
         m1[:] = nm1
         m2[:] = nm2
         if ams:
@@ -686,6 +688,11 @@ def train_kernel(
     cur_epoch = -1
     status = OK
     done = 0
+    # each step writes the new optimizer state into the other buffer (kept only if finite);
+    # both start equal, so rows an optimizer does not use agree whichever holds the result
+    state_spare[:, :] = state
+    cur = state
+    nxt = state_spare
     for s in range(n_steps):
         step = step0 + s
         epoch = step // spe
@@ -725,12 +732,15 @@ def train_kernel(
         if not math.isfinite(lval):
             status = DIVERGED_LOSS
             break
-        status = finish_step_kernel(
-            theta, spare, grad, state, state_spare, sizes, woff, boff, hp, opt, opt_t0 + s, lrs[s], layer_sq
+        status = _finish_step(
+            theta, spare, grad, cur, nxt, sizes, woff, boff, hp, opt, opt_t0 + s, lrs[s], layer_sq, False
         )
         if status != OK:
             break
+        cur, nxt = nxt, cur  # the new state is in nxt: swap roles instead of copying
         done += 1
+    if done % 2 == 1:
+        state[:, :] = cur  # the newest state is in state_spare
     return done, status
 
 
@@ -1017,6 +1027,15 @@ def finish_step_kernel(theta, spare, grad, state, state_spare, sizes, woff, boff
     """Gradient norms, regularization, clipping and the optimizer update of one step.
 
     Nothing is committed unless the new parameters and optimizer state are all finite."""
+    return _finish_step(
+        theta, spare, grad, state, state_spare, sizes, woff, boff, hp, opt, t, lr, layer_sq, True
+    )
+
+
+@njit(**JIT)
+def _finish_step(theta, spare, grad, state, state_spare, sizes, woff, boff, hp, opt, t, lr, layer_sq, commit):
+    """``finish_step_kernel``; without ``commit`` the new state stays in state_spare (OK) and
+    the caller swaps the buffers."""
     n_layers = sizes.shape[0] - 1
     gsq = 0.0
     for l in range(n_layers):
@@ -1028,7 +1047,7 @@ def finish_step_kernel(theta, spare, grad, state, state_spare, sizes, woff, boff
     if not math.isfinite(gsq):
         return DIVERGED_GRAD
     _regularize_and_clip(theta, grad, sizes, woff, hp)
-    if not _optimizer_update_into(opt, theta, spare, grad, state, state_spare, t, lr, hp):
+    if not _optimizer_update_into(opt, theta, spare, grad, state, state_spare, t, lr, hp, commit):
         return DIVERGED_PARAMS
     theta[:] = spare
     return OK
@@ -1093,6 +1112,11 @@ def train_kernel_gemm(
     cur_epoch = -1
     status = OK
     done = 0
+    # each step writes the new optimizer state into the other buffer (kept only if finite);
+    # both start equal, so rows an optimizer does not use agree whichever holds the result
+    state_spare[:, :] = state
+    cur = state
+    nxt = state_spare
     for s in range(n_steps):
         step = step0 + s
         epoch = step // spe
@@ -1226,12 +1250,15 @@ def train_kernel_gemm(
                             dv[t] = 0.0
                         else:
                             dv[t] = gv[t] * mk * _act_grad(code, zv[t], av[t] / mk, slope)
-        status = finish_step_kernel(
-            theta, spare, grad, state, state_spare, sizes, woff, boff, hp, opt, opt_t0 + s, lrs[s], layer_sq
+        status = _finish_step(
+            theta, spare, grad, cur, nxt, sizes, woff, boff, hp, opt, opt_t0 + s, lrs[s], layer_sq, False
         )
         if status != OK:
             break
+        cur, nxt = nxt, cur  # the new state is in nxt: swap roles instead of copying
         done += 1
+    if done % 2 == 1:
+        state[:, :] = cur  # the newest state is in state_spare
     return done, status
 
 

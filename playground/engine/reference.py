@@ -237,7 +237,11 @@ def train_steps(
         if not np.isfinite(lv):
             status = K.DIVERGED_LOSS
             break
-        if not all(np.isfinite(g).all() for pair in grads for g in pair):
+        # the kernel's check: squared norms of products in the parameters' dtype (a float32
+        # gradient of 1e20 squares to inf), summed in float64
+        with np.errstate(over="ignore", invalid="ignore"):
+            gsq = sum(float(np.sum((g * g).astype(np.float64))) for pair in grads for g in pair)
+        if not math.isfinite(gsq):
             status = K.DIVERGED_GRAD
             break
         params = unflatten(theta, sizes)
