@@ -18,7 +18,9 @@ from PySide6.QtWidgets import QMessageBox
 
 from playground.app.controller import (
     DATA_RESET_MESSAGE,
+    DTYPE_RESET_MESSAGE,
     RESET_MESSAGE,
+    SEED_RESET_MESSAGE,
     ExperimentController,
     carry_axes,
     valid_axes,
@@ -183,13 +185,20 @@ def test_toy_to_toy_draws_and_says_the_data_changed(window, qtbot):
     check_2d_labels(window, ("x1", "x2"))
 
 
-def test_a_network_change_still_says_network(window, qtbot):
+def test_other_resets_say_what_changed(window, qtbot):
     c = window.controller
     messages = []
     c.statusMessage.connect(messages.append)
     spec = c.spec
     assert c.edit_spec(replace(spec, network=replace(spec.network, hidden=(LayerSpec(4, "tanh"),))), "Net")
     assert messages[-1] == RESET_MESSAGE
+    train_and_check(qtbot, window)
+    window.toolbar.seed_action.trigger()  # the data has no seed of its own: its split changes too
+    assert messages[-1] == SEED_RESET_MESSAGE
+    assert c.edit_spec(replace(c.spec, training=replace(c.spec.training, dtype="float32")), "float32")
+    assert messages[-1] == DTYPE_RESET_MESSAGE
+    window.undo_action.trigger()
+    assert messages[-1] == DTYPE_RESET_MESSAGE
     train_and_check(qtbot, window)
 
 

@@ -49,6 +49,7 @@ from .worker import Snapshot, TrainingWorker
 RESET_MESSAGE = "Network changed: weights were reset"
 DATA_RESET_MESSAGE = "Data changed: weights were reset"
 SEED_RESET_MESSAGE = "Seed changed: new weights and data split"
+SEED_WEIGHTS_MESSAGE = "Seed changed: new weights (the data has its own seed)"
 DTYPE_RESET_MESSAGE = "Precision changed: weights were reset"
 
 Axes = tuple[int, "int | None"]
@@ -60,8 +61,8 @@ def reset_message(old: ExperimentSpec, new: ExperimentSpec) -> str:
         return DATA_RESET_MESSAGE
     if old.network != new.network:
         return RESET_MESSAGE
-    if old.seed != new.seed:
-        return SEED_RESET_MESSAGE
+    if old.seed != new.seed:  # the experiment seed also draws the data unless it has its own
+        return SEED_RESET_MESSAGE if new.data.seed is None else SEED_WEIGHTS_MESSAGE
     return DTYPE_RESET_MESSAGE
 
 
