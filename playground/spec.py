@@ -32,6 +32,7 @@ MAX_STEPS = 10**12  # step counts (record_every, schedule lengths): far beyond a
 MAX_BATCH = 10**9
 MAX_LAYERS = 1000
 MAX_JSON_DEPTH = 64  # a spec is at most ~5 levels deep; deeper JSON is refused before parsing
+MAX_SPEC_FILE_BYTES = 16 << 20
 MAX_NAME_CHARS = 4096  # paths and names longer than any file system accepts are refused here
 
 ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softplus", "sine")
@@ -223,6 +224,10 @@ class ExperimentSpec:
     def from_file(cls, path: str | Path) -> ExperimentSpec:
         p = Path(path)
         try:
+            if not p.is_file():  # a folder, /dev/zero or a pipe: never read
+                raise SpecError("", f"{short_path(p)} is not a spec file (not a regular file)")
+            if p.stat().st_size > MAX_SPEC_FILE_BYTES:
+                raise SpecError("", f"{short_path(p)} is too large for a spec file")
             text = p.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError, ValueError) as e:
             raise SpecError("", f"cannot read spec file {short_path(p)}: {_reason(e)}") from None

@@ -510,7 +510,19 @@ def test_save_to_impossible_paths_names_the_file(tmp_path):
 
 
 def test_load_of_impossible_paths(tmp_path):
-    for target in (tmp_path / "a\x00b.playground", tmp_path / ("a" * 5000 + ".playground"), tmp_path):
+    targets = [tmp_path / "a\x00b.playground", tmp_path / ("a" * 5000 + ".playground"), tmp_path]
+    if hasattr(os, "mkfifo"):  # opening a pipe would wait for a writer for ever
+        os.mkfifo(tmp_path / "pipe.json")
+        targets.append(tmp_path / "pipe.json")
+    if Path("/dev/zero").exists():  # reading it would never end
+        targets.append(Path("/dev/zero"))
+    for target in targets:
         with pytest.raises(SessionError) as e:
             playground.load(target)
         assert len(str(e.value)) < 400 and "\n" not in str(e.value)
+    from playground.errors import SpecError
+    from playground.spec import ExperimentSpec
+
+    for target in targets:
+        with pytest.raises(SpecError):
+            ExperimentSpec.from_file(target)

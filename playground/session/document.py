@@ -7,6 +7,7 @@ import hashlib
 import json
 import math
 import os
+import stat
 import warnings
 import zipfile
 from collections.abc import Callable
@@ -303,6 +304,8 @@ def load(path: str | os.PathLike):
     experiment from the template). Raises SessionError naming the file and what is wrong."""
     p = Path(path)
     try:
+        if not stat.S_ISREG(os.stat(p).st_mode):  # a folder, /dev/zero or a pipe: never read
+            raise SessionError(f"{short_path(p)}: not a regular file (a folder, device or pipe)")
         with open(p, "rb") as f:
             head = f.read(4)
     except (OSError, ValueError) as e:  # ValueError: a NUL byte in the name
