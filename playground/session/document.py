@@ -778,7 +778,9 @@ def _check_values(fname: str, state: dict, trainer: dict, hist: dict) -> None:
 
 def is_session_file(path: str | os.PathLike) -> bool:
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # never open a pipe (it would block)
+            return False
         with open(path, "rb") as f:
             return f.read(4) == ZIP_MAGIC
-    except OSError:
+    except (OSError, ValueError):
         return False
