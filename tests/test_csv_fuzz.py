@@ -3,6 +3,8 @@ project's DataError; the block size never changes the result; numeric tables rou
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import tempfile
 
@@ -11,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from playground.data import make_tabular_dataset, read_csv_table
+from playground.data.csv_reader import MISSING_TOKENS, is_number
 from playground.errors import DataError
 
 FUZZ = settings(
@@ -143,5 +146,36 @@ def test_normalised_inputs_are_finite_or_the_column_is_refused(column, normalize
             assert e.column == "x"
             return
         assert np.isfinite(ds.X_train).all() and np.isfinite(ds.X_test).all()
+    finally:
+        os.unlink(path)
+
+
+TEXT_CELL = st.text(alphabet='ab xé,;"\n\r\t|15', min_size=1, max_size=12).filter(
+    lambda s: s == s.strip() and s not in MISSING_TOKENS and not is_number(s)
+)
+
+
+@FUZZ
+@given(
+    rows=st.lists(st.tuples(FLOATS, TEXT_CELL, TEXT_CELL), min_size=2, max_size=30),
+    ending=ENDINGS,
+    block=st.sampled_from([1, 9, 1 << 20]),
+)
+def test_quoted_text_tables_written_by_csv_writer_round_trip(rows, ending, block):
+    buf = io.StringIO(newline="")
+    # minimal quoting quotes only the line terminator's characters: with "\n" or "\r" alone a
+    # bare CR or LF in a text would end the line for any reader (pandas too), so quote all text
+    w = csv.writer(
+        buf, lineterminator=ending, quoting=csv.QUOTE_MINIMAL if ending == "\r\n" else csv.QUOTE_NONNUMERIC
+    )
+    w.writerow(["num", "s1", "s2"])
+    w.writerows(rows)
+    path = _write(buf.getvalue().encode("utf-8"))
+    try:
+        t = read_csv_table(path, delimiter=",", header=True, skip_rows=0, block_bytes=block)
+        assert t.n_rows == len(rows)
+        np.testing.assert_array_equal(t["num"].values, [r[0] for r in rows])
+        assert t["s1"].values.tolist() == [r[1] for r in rows]
+        assert t["s2"].values.tolist() == [r[2] for r in rows]
     finally:
         os.unlink(path)
