@@ -526,3 +526,13 @@ def test_load_of_impossible_paths(tmp_path):
     for target in targets:
         with pytest.raises(SpecError):
             ExperimentSpec.from_file(target)
+
+
+@pytest.mark.parametrize("value", [-1, 2**63 - 1])
+def test_lbfgs_counters_out_of_range(tmp_path, value):
+    """A negative or int64-maximum L-BFGS iteration count is refused at load (the maximum
+    used to load, then overflow past int64 so that the next save failed)."""
+    path = Path(__file__).resolve().parent / "fixtures" / "sessions" / "v1_lbfgs.playground"
+    m = members(path)
+    m["trainer/lbfgs_n_iter.npy"] = npy(np.array(value, dtype=np.int64))
+    load_fails(write_zip(tmp_path / "lbfgs.playground", m), "trainer/lbfgs_n_iter.npy")

@@ -42,6 +42,7 @@ NUMERIC_METRICS = (
 SCALAR_FLOAT = ("t", "H_diag", "prev_loss")
 LBFGS_VECTORS = ("d", "prev_flat_grad")
 LBFGS_INTS = ("n_iter", "func_evals", "last_n_iter", "last_func_evals")
+LBFGS_COUNT_MAX = 2**62  # far beyond any run (10**12 steps x 10**5 iterations), with room to count
 
 # version -> function turning a session document (session.json as a dict) of that version
 # into one of version + 1. Arrays may be renamed by editing doc["members"] only if the
@@ -118,7 +119,11 @@ def save(
 
 def _collect_arrays(exp) -> tuple[dict[str, np.ndarray], dict]:
     arrays: dict[str, np.ndarray] = {}
-    for k, v in exp.trainer.state_arrays().items():
+    try:
+        state_arrays = exp.trainer.state_arrays()
+    except (OverflowError, ValueError) as e:  # a counter beyond int64, ...
+        raise SessionError(f"cannot save the session: the optimizer state is out of range ({e})") from None
+    for k, v in state_arrays.items():
         arrays[f"trainer/{k}.npy"] = portable(v)
     for k, v in exp.history.to_arrays().items():
         arrays[f"history/{k}.npy"] = portable(v)
@@ -760,8 +765,9 @@ def _check_values(fname: str, state: dict, trainer: dict, hist: dict) -> None:
     if np.isnan(trainer["opt_state"]).any():
         bad("trainer/opt_state.npy", "contains NaN values")
     for k in LBFGS_INTS:
-        if k in trainer and int(trainer[k]) < 0:
-            bad(f"trainer/lbfgs_{k}.npy", "must not be negative")
+        v = trainer.get(f"lbfgs_{k}")
+        if v is not None and not 0 <= int(v) <= LBFGS_COUNT_MAX:
+            bad(f"trainer/lbfgs_{k}.npy", f"must be between 0 and {LBFGS_COUNT_MAX:,}")
     stride, candidates, max_rows = (int(v) for v in hist["_meta"])
     n = len(hist["step"])
     if stride < 1 or max_rows < 2 or max_rows > MAX_HISTORY_ROWS or n > max_rows or candidates < n:
