@@ -5,6 +5,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
+from PySide6.QtCore import Qt
 
 from playground.app.widgets.csv_dialog import CsvImportDialog
 from playground.spec import DataSpec
@@ -161,6 +162,8 @@ def test_scikit_learn_count_row_is_skipped_and_labels_are_classes(open_dialog, t
     assert dlg.task_summary() == ("classification", 3)
     assert "'target' has 3 distinct integer values" in dlg.info.text()
     assert dlg.roles_model.types[-1] == "integer, 3 values"
+    tip = dlg.roles_model.data(dlg.roles_model.index(4, 1), Qt.ItemDataRole.ToolTipRole)
+    assert "class labels" in tip
     # "skip 0 lines": the count row is read as data, and the preview shows it at once
     dlg.skip.setValue(0)
     qtbot.waitUntil(lambda: not dlg.is_busy(), timeout=300_000)

@@ -349,6 +349,13 @@ class RolesModel(QAbstractTableModel):
             return f
         if role == Qt.ItemDataRole.ToolTipRole and c == 2:
             return "Click to choose: feature (an input), target (what to predict) or ignore"
+        if role == Qt.ItemDataRole.ToolTipRole and c == 1:
+            t = self.types[r]
+            if t.endswith("an id"):
+                return "A different whole number on every row (an id): ignored unless you choose it"
+            if t.startswith("integer"):
+                return "Whole numbers with few values: as the target, task auto treats them as class labels"
+            return None
         return None
 
     def setData(self, index: QModelIndex, value, role=Qt.ItemDataRole.EditRole) -> bool:
