@@ -536,3 +536,13 @@ def test_lbfgs_counters_out_of_range(tmp_path, value):
     m = members(path)
     m["trainer/lbfgs_n_iter.npy"] = npy(np.array(value, dtype=np.int64))
     load_fails(write_zip(tmp_path / "lbfgs.playground", m), "trainer/lbfgs_n_iter.npy")
+
+
+def test_step_near_int64_maximum_is_refused(tmp_path):
+    """Training on from step 2**63 - 1 would wrap the int64 step counter."""
+    m = members()
+    doc = doc_of(m)
+    v = 2**63 - 1
+    doc["counters"]["step"] = doc["counters"]["opt_t"] = v
+    m["trainer/counters.npy"] = npy(np.array([v, v], dtype=np.int64))
+    load_fails(write_zip(tmp_path / "step.playground", m, doc), "trainer/counters.npy", "impossible")

@@ -755,7 +755,7 @@ def _check_values(fname: str, state: dict, trainer: dict, hist: dict) -> None:
     if not np.isfinite(trainer["theta"]).all():
         bad("trainer/theta.npy", "contains NaN or infinite parameters (saved parameters are always finite)")
     step, opt_t = (int(v) for v in trainer["counters"])
-    if step < 0 or opt_t < 0 or opt_t > step:
+    if step < 0 or opt_t < 0 or opt_t > step or step > LBFGS_COUNT_MAX:
         bad("trainer/counters.npy", f"holds impossible counters (step {step}, optimizer step {opt_t})")
     if (step, opt_t) != (state["step"], state["opt_t"]):
         raise SessionError(
