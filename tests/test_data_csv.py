@@ -572,3 +572,27 @@ def test_header_one_field_short_names_all_but_a_row_name_column(tmp_path):
     ds = make_tabular_dataset(t, "am")
     assert ds.info["features"] == ["mpg", "cyl"] and "column 1" in ds.info["ignored"]
     assert ds.task == "classification"
+
+
+def test_files_over_one_block_read_exactly_like_one_whole_block(tmp_path):
+    ends = ("\n", "\r\n", "\r")
+    rows = [f"{i},{i * 0.25},{'x' if i % 5 else 'y'}{ends[i % 3]}" for i in range(90_000)]
+    rows[70_000] = '70000,"a ""quoted"", text\r\nover lines",y\n'  # past the first MiB
+    rows[80_000] = "80000,word,y\n"  # column b turns text only in a later block
+    p = write(tmp_path, "a,b,c\n" + "".join(rows))
+    assert p.stat().st_size > csv_reader.BLOCK_BYTES
+    blocks = read_csv_table(p)
+    whole = read_csv_table(p, block_bytes=p.stat().st_size + 1)
+    assert blocks.row_numbers.tolist() == whole.row_numbers.tolist()
+    assert blocks.row_numbers[70_000] == 70_002 and blocks.row_numbers[-1] == 90_002
+    for name in ("a", "b", "c"):
+        assert blocks[name].kind == whole[name].kind
+        assert blocks[name].values.tolist() == whole[name].values.tolist()
+    assert blocks["b"].values[70_000] == 'a "quoted", text\r\nover lines'
+    assert blocks["b"].first_text_row == whole["b"].first_text_row == 70_002
+    # an error far into the file names the same line either way
+    bad = "".join(rows[:85_000]) + "1,2\n" + "".join(rows[85_000:])
+    p = write(tmp_path, "a,b,c\n" + bad, "bad.csv")
+    e1 = error_of(read_csv_table, p)
+    e2 = error_of(read_csv_table, p, block_bytes=p.stat().st_size + 1)
+    assert e1.row == e2.row == 85_003 and e1.message == e2.message
