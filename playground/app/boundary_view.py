@@ -211,6 +211,7 @@ class BoundaryView(QWidget):
     @Slot(object)
     def _on_axes_changed(self, _axes) -> None:
         self._grid = None
+        self.image.clear()  # the old heatmap is over other columns: blank until the new grid
         self._show_axes()
 
     def _show_axes(self) -> None:
