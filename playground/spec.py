@@ -118,6 +118,7 @@ class DataSpec:
     missing: str = "drop"
     delimiter: str | None = None
     header: bool | None = None
+    skip_rows: int | None = None  # lines before the header; None skips a count row / title line
 
 
 @dataclass(frozen=True)
@@ -627,7 +628,9 @@ def _validate_data(d: DataSpec) -> None:
         if not d.target:
             raise SpecError("data.target", "is required for CSV data")
     if d.delimiter is not None and len(d.delimiter) != 1:
-        raise SpecError("data.delimiter", "must be a single character")
+        raise SpecError("data.delimiter", "must be a single character (a space means any whitespace)")
+    if d.skip_rows is not None and not 0 <= d.skip_rows <= 1_000_000:
+        raise SpecError("data.skip_rows", "must be between 0 and 1,000,000 (or null: detect)")
 
 
 def _validate_network(n: NetworkSpec) -> None:

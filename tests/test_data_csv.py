@@ -188,8 +188,8 @@ def test_text_target_classes_and_one_hot(tmp_path):
 def test_numeric_target_regression_and_forced_classification(tmp_path):
     p = write(tmp_path, "a,b,t\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(20)))
     t = read_csv_table(p)
-    ds = make_tabular_dataset(t, "t", task="regression")
-    assert ds.task == "regression" and ds.y_train.shape == (16, 1) and ds.y_train.dtype == np.float64
+    ds = make_tabular_dataset(t, "t", task="regression")  # DEFAULT_TRAIN_FRACTION 0.5 of 20 rows
+    assert ds.task == "regression" and ds.y_train.shape == (10, 1) and ds.y_train.dtype == np.float64
     assert ds.class_names is None and ds.target_names == ["t"]
     ds = make_tabular_dataset(t, "t", task="classification")
     assert ds.class_names == ["0", "1"] and ds.y_train.dtype == np.int64

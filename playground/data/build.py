@@ -152,6 +152,7 @@ def build_csv_dataset(spec, seed: int | None = 0, progress=None) -> Dataset:
         resolved,
         delimiter=getattr(spec, "delimiter", None),
         header=getattr(spec, "header", None),
+        skip_rows=getattr(spec, "skip_rows", None),
         progress=progress,
     )
     return dataset_from_table(table, spec, seed)

@@ -708,6 +708,8 @@ def read_csv_table(
             raise DataError("file not found", file=fname)
         if p.is_dir():
             raise DataError("is a directory, not a CSV file", file=fname)
+        if not p.is_file():  # a device like /dev/zero or a pipe would never end
+            raise DataError("is not a regular file (a device or pipe cannot be read as CSV)", file=fname)
         size = p.stat().st_size
     except (OSError, ValueError) as e:
         raise DataError(f"cannot read file: {getattr(e, 'strerror', None) or e}", file=fname) from None

@@ -10,6 +10,7 @@ from playground.data.csv_reader import Column, Table
 from playground.data.dataset import NORMALIZATIONS, Dataset, FeaturePipeline, _mean_std
 from playground.data.toy import split_indices
 from playground.errors import DataError
+from playground.spec import DEFAULT_TRAIN_FRACTION
 
 MOSTLY_NUMERIC = 0.9  # a text column with at least this share of numbers has a stray word
 MAX_CLASSES = 100
@@ -125,7 +126,7 @@ def make_tabular_dataset(
     task: str | None = None,
     missing: str = "drop",
     normalize: str | None = "standard",
-    train_fraction: float = 0.8,
+    train_fraction: float = DEFAULT_TRAIN_FRACTION,
     seed: int | None = 0,
     file: str | None = None,
 ) -> Dataset:

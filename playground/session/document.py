@@ -11,6 +11,7 @@ import stat
 import warnings
 import zipfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -199,7 +200,7 @@ def _build_document(exp, arrays: dict[str, np.ndarray], data_doc: dict, view) ->
         "app_version": _app_version(),
         "created": getattr(exp, "session_created", None) or now,
         "saved": now,
-        "spec": exp.spec.to_dict(),
+        "spec": resolved_spec(exp.spec, exp.dataset).to_dict(),
         "network_sizes": [int(s) for s in exp.trainer.layout.sizes],
         "n_params": int(exp.trainer.layout.n_params),
         "counters": {
@@ -288,7 +289,7 @@ def embedded_table(exp):
             f"cannot embed the data in the session: {d.path} no longer exists (it was moved or deleted)"
         )
     try:
-        table = read_csv_table(resolved, delimiter=d.delimiter, header=d.header)
+        table = read_csv_table(resolved, delimiter=d.delimiter, header=d.header, skip_rows=d.skip_rows)
         rebuilt = dataset_from_table(table, exp.spec)
     except PlaygroundError as e:
         raise SessionError(f"cannot embed the data in the session: {e}") from None
@@ -697,7 +698,7 @@ def experiment_from_document(ar, doc: dict, p: Path):
 
     # data, then the experiment it defines
     try:
-        dataset = _read_dataset(d, ar, spec)
+        spec, dataset = _read_dataset(d, ar, spec)
         exp = Experiment(spec, dataset=dataset)
     except SessionError:
         raise
@@ -739,13 +740,39 @@ def experiment_from_document(ar, doc: dict, p: Path):
     return exp
 
 
+def resolved_spec(spec, dataset):
+    """The spec as saved: for CSV data, task "auto" and "every column" are written as what
+    they chose for this table, so a later app with other detection rules rebuilds the same
+    network from the session."""
+    if spec.data.kind != "csv" or dataset is None or "features" not in dataset.info:
+        return spec
+    data = replace(spec.data, task=dataset.task, features=tuple(dataset.info["features"]))
+    return replace(spec, data=data)
+
+
+def _legacy_resolved(spec, table):
+    """Sessions saved before :func:`resolved_spec` existed left task and features to the
+    rules of their day: a numeric target was regression, and every other column an input."""
+    d = spec.data
+    if d.task is not None and d.features:
+        return spec
+    task = d.task
+    if task is None:
+        target = next((c for c in table.columns if c.name == d.target), None)
+        task = "classification" if target is not None and target.kind == "text" else "regression"
+    features = d.features or tuple(c.name for c in table.columns if c.name != d.target)
+    return replace(spec, data=replace(d, task=task, features=features))
+
+
 def _read_dataset(d: _Doc, ar: Archive, spec):
+    """(spec, dataset) of a session: toy data regenerated, CSV data from the embedded table."""
     if spec.data.kind != "csv":
         from playground.data.build import build_dataset
 
-        return build_dataset(spec.data, spec.seed)
+        return spec, build_dataset(spec.data, spec.seed)
     table = _read_table(d, ar)
-    return dataset_from_table(table, spec)
+    spec = _legacy_resolved(spec, table)
+    return spec, dataset_from_table(table, spec)
 
 
 def _check_values(fname: str, state: dict, trainer: dict, hist: dict) -> None:

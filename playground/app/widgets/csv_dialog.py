@@ -9,7 +9,6 @@ scrolled to in the preview, and OK stays disabled until the choices make a valid
 from __future__ import annotations
 
 import csv
-import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +57,7 @@ from playground.data.tabular import (
     make_tabular_dataset,
 )
 from playground.errors import DataError
-from playground.spec import DataSpec
+from playground.spec import DEFAULT_TRAIN_FRACTION, DataSpec
 
 PREVIEW_ROWS = 200
 _ROOT = QModelIndex()  # the invalid "root" index of a flat model
@@ -432,8 +431,7 @@ class CsvImportDialog(QDialog):
         if data_spec is not None:
             _set_combo(self.delimiter, data_spec.delimiter)
             _set_combo(self.header, data_spec.header)
-            skip = getattr(data_spec, "skip_rows", None)
-            self.skip.setValue(-1 if skip is None else int(skip))
+            self.skip.setValue(-1 if data_spec.skip_rows is None else int(data_spec.skip_rows))
             _set_combo(self.task, data_spec.task)
             _set_combo(self.missing, data_spec.missing)
             _set_combo(self.normalize, data_spec.normalize or "standard")
@@ -510,7 +508,7 @@ class CsvImportDialog(QDialog):
         self.train_pct = QSpinBox()
         self.train_pct.setRange(5, 95)
         self.train_pct.setSingleStep(5)
-        self.train_pct.setValue(80)
+        self.train_pct.setValue(round(DEFAULT_TRAIN_FRACTION * 100))
         self.train_pct.setSuffix("% train")
         self.train_pct.setKeyboardTracking(False)
         h.addWidget(QLabel("Task"), 0, 0)
@@ -976,9 +974,6 @@ class CsvImportDialog(QDialog):
                 path = p.name  # shipped samples by name: sessions stay portable
         except OSError:
             pass
-        extra = {}
-        if "skip_rows" in {f.name for f in dataclasses.fields(DataSpec)}:
-            extra["skip_rows"] = self.skip_rows()
         return DataSpec(
             kind="csv",
             path=path,
@@ -990,7 +985,7 @@ class CsvImportDialog(QDialog):
             train_fraction=ch["train_fraction"],
             delimiter=self.delimiter.currentData(),
             header=self.header.currentData(),
-            **extra,
+            skip_rows=self.skip_rows(),
         )
 
     def task_summary(self) -> tuple[str, int] | None:
