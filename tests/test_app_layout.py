@@ -85,6 +85,19 @@ def test_training_panel_starts_wide_enough_for_its_form(window):
     assert window.controls_panel.minimumWidth() >= form_width(window)
 
 
+def test_training_panel_stays_wide_enough_for_every_optimizer_form(window, qtbot):
+    from dataclasses import replace
+
+    from playground.spec import OptimizerSpec
+
+    for name in ("sgd", "rmsprop", "adamw", "adam"):
+        spec = window.controller.spec
+        assert window.controller.edit_spec(
+            replace(spec, training=replace(spec.training, optimizer=OptimizerSpec(name, lr=0.01)))
+        )
+        qtbot.waitUntil(lambda: window.controls_panel.width() >= form_width(window), timeout=5000)
+
+
 def test_leaving_a_race_restores_the_layout_it_found(window, qtbot, tmp_path):
     before = layout_numbers(window)
     assert window.start_race(LRS)

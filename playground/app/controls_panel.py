@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from PySide6.QtCore import QSignalBlocker, Qt, Slot
+import shiboken6
+from PySide6.QtCore import QObject, QSignalBlocker, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -558,6 +559,61 @@ def is_text_editor(widget: QWidget | None) -> bool:
     return False
 
 
+class SpaceGuard(QObject):
+    """One per application (it lives as long as the QApplication, so no widget's teardown can
+    call into a half-destroyed Python object): while a text field has focus, the registered
+    Space shortcuts are off, so Space types there; in a focused number field, which has no use
+    for a space, Space neither plays nor replaces the selected number with a blank."""
+
+    def __init__(self, app: QApplication):
+        super().__init__(app)
+        self._actions: list[QAction] = []
+        self._filtered: QWidget | None = None
+        app.focusChanged.connect(self._on_focus_changed)
+
+    def add(self, action: QAction) -> None:
+        self._actions.append(action)
+        action.destroyed.connect(self._forget)
+
+    @Slot(QObject)
+    def _forget(self, obj) -> None:
+        self._actions = [a for a in self._actions if shiboken6.isValid(a) and a is not obj]
+
+    @Slot(QWidget, QWidget)
+    def _on_focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        from PySide6.QtWidgets import QAbstractSpinBox
+
+        space = QKeySequence() if is_text_editor(new) else QKeySequence(Qt.Key.Key_Space)
+        for action in self._actions:
+            if shiboken6.isValid(action) and action.shortcut() != space:
+                action.setShortcut(space)
+        old = self._filtered
+        if old is not None and shiboken6.isValid(old):
+            old.removeEventFilter(self)
+        self._filtered = new if isinstance(new, QAbstractSpinBox) else None
+        if self._filtered is not None:
+            self._filtered.installEventFilter(self)  # one filter, on the focused spin box only
+
+    def eventFilter(self, obj, event) -> bool:
+        from PySide6.QtCore import QEvent
+
+        kind = event.type()
+        if kind in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            if event.key() == Qt.Key.Key_Space and not event.modifiers():
+                event.accept()  # ShortcutOverride accepted: the Space shortcut does not fire
+                return True
+        return super().eventFilter(obj, event)
+
+
+def space_guard() -> SpaceGuard:
+    app = QApplication.instance()
+    guard = app.findChild(SpaceGuard, "space_guard")
+    if guard is None:
+        guard = SpaceGuard(app)
+        guard.setObjectName("space_guard")
+    return guard
+
+
 class TrainingToolBar(QToolBar):
     """Play/pause (Space), step one batch, step one epoch, reset, new seed, and live counters."""
 
@@ -575,9 +631,7 @@ class TrainingToolBar(QToolBar):
         self.play_action.setShortcut(QKeySequence(Qt.Key.Key_Space))
         self.play_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         # Space is a character in a text field: while one has focus it types there, not plays
-        app = QApplication.instance()
-        if app is not None:
-            app.focusChanged.connect(self._on_focus_changed)
+        space_guard().add(self.play_action)
         self.play_action.setToolTip("Train / pause (Space)")
         self.play_action.triggered.connect(controller.toggle_play)
         self.step_action = QAction(style.standardIcon(sp.SP_MediaSeekForward), "Step", self)
@@ -612,30 +666,6 @@ class TrainingToolBar(QToolBar):
         controller.snapshot.connect(self._on_snapshot)
         controller.experimentReplaced.connect(self._on_replaced)
         self._on_state(False)
-
-    @Slot(QWidget, QWidget)
-    def _on_focus_changed(self, old: QWidget | None, new: QWidget | None) -> None:
-        space = QKeySequence() if is_text_editor(new) else QKeySequence(Qt.Key.Key_Space)
-        if self.play_action.shortcut() != space:
-            self.play_action.setShortcut(space)
-        from PySide6.QtWidgets import QAbstractSpinBox
-
-        if isinstance(old, QAbstractSpinBox):
-            old.removeEventFilter(self)
-        if isinstance(new, QAbstractSpinBox):
-            new.installEventFilter(self)  # one filter, on the focused spin box only
-
-    def eventFilter(self, obj, event) -> bool:
-        """A number field has no use for a space: Space there neither plays nor replaces the
-        selected number with a blank (it used to empty the field)."""
-        from PySide6.QtCore import QEvent
-
-        kind = event.type()
-        if kind in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
-            if event.key() == Qt.Key.Key_Space and not event.modifiers():
-                event.accept()  # ShortcutOverride accepted: the Space shortcut does not fire
-                return True
-        return super().eventFilter(obj, event)
 
     @Slot(bool)
     def _on_state(self, running: bool) -> None:

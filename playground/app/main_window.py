@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QEvent, QRect, Qt, QTimer, Slot
+from PySide6.QtCore import QByteArray, QRect, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -221,8 +221,6 @@ class MainWindow(QMainWindow):
 
         self.data_panel = _optional_widget("data_panel", "DataPanel", c, "Data")
         self.controls_panel = ControlsPanel(c)
-        if self.controls_panel.widget() is not None:  # its form changes width with the optimizer, theme
-            self.controls_panel.widget().installEventFilter(self)
         self._update_panel_minimums()
         self.plots = PlotsPanel(c)
         self.data_dock = self._dock(
@@ -290,11 +288,6 @@ class MainWindow(QMainWindow):
             return
         width = inner.minimumSizeHint().width() + panel.verticalScrollBar().sizeHint().width()
         panel.setMinimumWidth(width + 2 * panel.frameWidth())
-
-    def eventFilter(self, obj, event) -> bool:
-        if event.type() == QEvent.Type.LayoutRequest and obj is self.controls_panel.widget():
-            self._update_panel_minimums()
-        return super().eventFilter(obj, event)
 
     def panel_minimum_widths(self) -> dict[QDockWidget, int]:
         """The narrowest each docked panel may be and still show its content uncut."""
@@ -438,6 +431,9 @@ class MainWindow(QMainWindow):
         c.snapshot.connect(self._on_snapshot)
         c.experimentReplaced.connect(self._on_replaced)
         c.specChanged.connect(self._update_title)
+        # the Training form's width changes with the optimizer's settings
+        c.specChanged.connect(self._update_panel_minimums)
+        c.experimentReplaced.connect(self._update_panel_minimums)
         c.undo_stack.cleanChanged.connect(self._update_title)
         self.banner.lower_button.clicked.connect(self._lower_learning_rate)
         self.banner.reset_button.clicked.connect(self._banner_reset)
@@ -627,6 +623,7 @@ class MainWindow(QMainWindow):
         self.boundary_view.apply_theme()
         if hasattr(self.network_view, "update"):
             self.network_view.update()
+        self._update_panel_minimums()
         if persist:
             settings.set_theme(name)
 
