@@ -172,9 +172,10 @@ def test_optimizer_state_overflow_is_not_committed():
     theta64, state64 = theta.astype(np.float64), state.astype(np.float64)
     new64 = np.zeros_like(theta64)
     hp = _hp("rmsprop", "float64")
+    new_state = np.zeros_like(state64)
     assert K._optimizer_update_into(K.OPT_RMSPROP, theta64, new64, grad.astype(np.float64), state64,
-                                    np.empty_like(state64), 0, 0.01, hp)  # fmt: skip
-    assert state64[0, 0] > 1e38
+                                    new_state, 0, 0.01, hp)  # fmt: skip
+    assert new_state[0, 0] > 1e38  # the candidate state; the caller commits it
 
 
 def test_recover_refuses_a_bad_factor():

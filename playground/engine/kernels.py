@@ -496,20 +496,23 @@ def _regularize_and_clip(theta, grad, sizes, woff, hp):
 def _optimizer_update(opt, theta, new, grad, state, t, lr, hp):
     """One torch.optim update of ``theta`` into ``new``, committing ``state`` on success
     (a convenience over ``_optimizer_update_into`` with a fresh scratch state)."""
-    scratch = np.empty_like(state)
-    return _optimizer_update_into(opt, theta, new, grad, state, scratch, t, lr, hp, True)
+    scratch = state.copy()
+    ok = _optimizer_update_into(opt, theta, new, grad, state, scratch, t, lr, hp)
+    if ok:
+        _copy2(state, scratch)
+    return ok
 
 
 @njit(**JIT)
-def _optimizer_update_into(opt, theta, new, grad, state, state_new, t, lr, hp, commit=True):
+def _optimizer_update_into(opt, theta, new, grad, state, state_new, t, lr, hp):
     """One torch.optim update of ``theta`` into ``new``; ``t`` counts updates before this one.
 
-    The new optimizer state is written to ``state_new`` (the rows this optimizer uses) and,
-    with ``commit``, copied into ``state`` -- only if every new parameter and every new state
-    value is finite *as stored* (a float32 array turns a large finite float64 into inf).
-    Returns False otherwise: theta and state are then left untouched, so a divergence keeps
-    the last finite parameters and optimizer state. Without ``commit`` the caller swaps the
-    two state buffers instead of copying (the training kernels).
+    Reads ``theta`` and ``state``, writes only ``new`` and ``state_new`` (the rows this
+    optimizer uses; the others are left as they are). Returns whether every new parameter and
+    every new state value is finite *as stored* (a float32 array turns a large finite float64
+    into inf): the caller commits the new values only then, so a divergence keeps the last
+    finite parameters and optimizer state. The training kernels swap the two state buffers
+    instead of copying.
     """
     n = theta.shape[0]
     wd = hp[HP_WD]
@@ -530,10 +533,7 @@ def _optimizer_update_into(opt, theta, new, grad, state, state_new, t, lr, hp, c
                 g = g + mom * b if nest else b
             new[i] = theta[i] - lr * g
             chk += new[i] - new[i]
-        ok = chk == 0.0
-        if commit and ok and mom != 0.0:
-            buf[:] = nbuf
-        return ok
+        return chk == 0.0
     if opt == OPT_ADAGRAD:
         clr = lr / (1.0 + t * hp[HP_LR_DECAY])
         eps = hp[HP_EPS]
@@ -546,10 +546,7 @@ def _optimizer_update_into(opt, theta, new, grad, state, state_new, t, lr, hp, c
             chk += nacc[i] - nacc[i]
             new[i] = theta[i] - clr * g / (math.sqrt(nacc[i]) + eps)
             chk += new[i] - new[i]
-        ok = chk == 0.0
-        if commit and ok:
-            acc[:] = nacc
-        return ok
+        return chk == 0.0
     if opt == OPT_RMSPROP:
         alpha = hp[HP_ALPHA]
         eps = hp[HP_EPS]
@@ -583,14 +580,7 @@ def _optimizer_update_into(opt, theta, new, grad, state, state_new, t, lr, hp, c
                 v = theta[i] - lr * g / avg
             new[i] = v
             chk += new[i] - new[i]
-        ok = chk == 0.0
-        if commit and ok:
-            sq[:] = nsq
-            if centered:
-                gavg[:] = ngavg
-            if mom > 0:
-                buf[:] = nbuf
-        return ok
+        return chk == 0.0
     # Adam / AdamW
     b1 = hp[HP_BETA1]
     b2 = hp[HP_BETA2]
@@ -630,13 +620,22 @@ def _optimizer_update_into(opt, theta, new, grad, state, state_new, t, lr, hp, c
             denom = math.sqrt(vv) / sqrt_bc2 + eps
         new[i] = p - step_size * mm / denom
         chk += new[i] - new[i]
-    ok = chk == 0.0
-    if commit and ok:
-        m1[:] = nm1
-        m2[:] = nm2
-        if ams:
-            vmax[:] = nvmax
-    return ok
+    return chk == 0.0
+
+
+@njit(**JIT)
+def _copy1(dst, src):
+    """dst[:] = src as a plain loop (a slice assignment compiles several times slower)."""
+    for i in range(src.shape[0]):
+        dst[i] = src[i]
+
+
+@njit(**JIT)
+def _copy2(dst, src):
+    """dst[:, :] = src for 2-D arrays, as a plain loop."""
+    for r in range(src.shape[0]):
+        for i in range(src.shape[1]):
+            dst[r, i] = src[r, i]
 
 
 # --------------------------------------------------------------------------- the training kernel
@@ -690,7 +689,7 @@ def train_kernel(
     done = 0
     # each step writes the new optimizer state into the other buffer (kept only if finite);
     # both start equal, so rows an optimizer does not use agree whichever holds the result
-    state_spare[:, :] = state
+    _copy2(state_spare, state)
     cur = state
     nxt = state_spare
     for s in range(n_steps):
@@ -733,14 +732,14 @@ def train_kernel(
             status = DIVERGED_LOSS
             break
         status = _finish_step(
-            theta, spare, grad, cur, nxt, sizes, woff, boff, hp, opt, opt_t0 + s, lrs[s], layer_sq, False
+            theta, spare, grad, cur, nxt, sizes, woff, boff, hp, opt, opt_t0 + s, lrs[s], layer_sq
         )
         if status != OK:
             break
         cur, nxt = nxt, cur  # the new state is in nxt: swap roles instead of copying
         done += 1
     if done % 2 == 1:
-        state[:, :] = cur  # the newest state is in state_spare
+        _copy2(state, cur)  # the newest state is in state_spare
     return done, status
 
 
@@ -1027,15 +1026,17 @@ def finish_step_kernel(theta, spare, grad, state, state_spare, sizes, woff, boff
     """Gradient norms, regularization, clipping and the optimizer update of one step.
 
     Nothing is committed unless the new parameters and optimizer state are all finite."""
-    return _finish_step(
-        theta, spare, grad, state, state_spare, sizes, woff, boff, hp, opt, t, lr, layer_sq, True
-    )
+    _copy2(state_spare, state)
+    status = _finish_step(theta, spare, grad, state, state_spare, sizes, woff, boff, hp, opt, t, lr, layer_sq)
+    if status == OK:
+        _copy2(state, state_spare)
+    return status
 
 
 @njit(**JIT)
-def _finish_step(theta, spare, grad, state, state_spare, sizes, woff, boff, hp, opt, t, lr, layer_sq, commit):
-    """``finish_step_kernel``; without ``commit`` the new state stays in state_spare (OK) and
-    the caller swaps the buffers."""
+def _finish_step(theta, spare, grad, state, state_spare, sizes, woff, boff, hp, opt, t, lr, layer_sq):
+    """``finish_step_kernel`` leaving the new optimizer state in state_spare (if OK): the
+    training kernels then swap the two buffers."""
     n_layers = sizes.shape[0] - 1
     gsq = 0.0
     for l in range(n_layers):
@@ -1047,7 +1048,7 @@ def _finish_step(theta, spare, grad, state, state_spare, sizes, woff, boff, hp, 
     if not math.isfinite(gsq):
         return DIVERGED_GRAD
     _regularize_and_clip(theta, grad, sizes, woff, hp)
-    if not _optimizer_update_into(opt, theta, spare, grad, state, state_spare, t, lr, hp, commit):
+    if not _optimizer_update_into(opt, theta, spare, grad, state, state_spare, t, lr, hp):
         return DIVERGED_PARAMS
     theta[:] = spare
     return OK
@@ -1114,7 +1115,7 @@ def train_kernel_gemm(
     done = 0
     # each step writes the new optimizer state into the other buffer (kept only if finite);
     # both start equal, so rows an optimizer does not use agree whichever holds the result
-    state_spare[:, :] = state
+    _copy2(state_spare, state)
     cur = state
     nxt = state_spare
     for s in range(n_steps):
@@ -1251,14 +1252,14 @@ def train_kernel_gemm(
                         else:
                             dv[t] = gv[t] * mk * _act_grad(code, zv[t], av[t] / mk, slope)
         status = _finish_step(
-            theta, spare, grad, cur, nxt, sizes, woff, boff, hp, opt, opt_t0 + s, lrs[s], layer_sq, False
+            theta, spare, grad, cur, nxt, sizes, woff, boff, hp, opt, opt_t0 + s, lrs[s], layer_sq
         )
         if status != OK:
             break
         cur, nxt = nxt, cur  # the new state is in nxt: swap roles instead of copying
         done += 1
     if done % 2 == 1:
-        state[:, :] = cur  # the newest state is in state_spare
+        _copy2(state, cur)  # the newest state is in state_spare
     return done, status
 
 
@@ -1446,8 +1447,8 @@ def train_record_gemm(
                 row[5 + n_layers + l] = layer_sq[l, 1]
                 row[5 + 2 * n_layers + l] = wsq[l]
             if math.isfinite(row[1]):
-                snap_theta[:] = theta
-                snap_state[:] = state
+                _copy1(snap_theta, theta)
+                _copy2(snap_state, state)
                 snap_meta[0] = step0 + done
                 snap_meta[1] = opt_t0 + done
             nrow += 1
