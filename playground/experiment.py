@@ -131,8 +131,11 @@ class Experiment:
         if not (math.isfinite(lr_factor) and lr_factor > 0):
             raise SpecError("lr_factor", f"must be a finite number > 0, got {lr_factor!r}")
         tr = self.spec.training
-        from_step = self.trainer.restore_snapshot()
         new_lr = tr.optimizer.lr * lr_factor
+        if not (math.isfinite(new_lr) and new_lr > 0):
+            bad = f"{tr.optimizer.lr:g} x {lr_factor:g} is not a usable learning rate"
+            raise SpecError("training.optimizer.lr", bad)
+        from_step = self.trainer.restore_snapshot()
         note = f"recovered the weights of step {from_step}"
         if new_lr != tr.optimizer.lr:
             note += f", lr {tr.optimizer.lr:g} \u2192 {new_lr:g}"
