@@ -143,8 +143,11 @@ class WarningBanner(QFrame):
         if warning is None or warning == self._dismissed:
             self.hide()
             return
-        self.label.setText(WARNING_TEXTS.get(warning, warning))  # a short key, or the engine's own sentence
-        self.show()
+        text = WARNING_TEXTS.get(warning, warning)  # a short key, or the engine's own sentence
+        if self.label.text() != text:
+            self.label.setText(text)
+        if self.isHidden():
+            self.show()
 
     def _dismiss(self) -> None:
         self._dismissed = self.warning
