@@ -95,6 +95,24 @@ def test_divergence_keeps_finite_state_saves_loads_and_recovers(opt, dtype, back
     assert again.spec.training.optimizer.lr == exp.spec.training.optimizer.lr
 
 
+@pytest.mark.parametrize("opt", OPTIMIZERS)
+def test_float32_step_that_overflows_the_weights_keeps_them_and_the_session_loads(opt, tmp_path):
+    """The reported bug: with lr 1e39 the first float32 update is finite in float64 and inf
+    once stored; the inf weights were kept and the saved session was refused on load."""
+    exp = Experiment.from_spec(regression_spec(opt, "float32", 1e39))
+    train_quietly(exp, 100)
+    assert exp.status == "diverged" and exp.step == 0
+    assert f"Diverged at step {exp.diverged_step}" in exp.message
+    assert_all_finite(exp)
+    assert np.array_equal(exp.trainer.theta, exp.trainer.initial_theta())
+    back = playground.load(exp.save(tmp_path / "overflow.playground"))
+    assert np.array_equal(back.trainer.theta, exp.trainer.theta)
+    back.recover(lr_factor=1e-41)  # lr 0.01
+    train_quietly(back, 300)
+    assert back.status == "ready"
+    assert_all_finite(back)
+
+
 @pytest.mark.parametrize(("opt", "dtype"), [("sgd", "float32"), ("adamw", "float64")])
 def test_one_recover_at_a_tenth_of_the_rate_goes_on_finite(opt, dtype):
     exp = Experiment.from_spec(regression_spec(opt, dtype, DIVERGING_LR[opt, dtype]))
