@@ -22,7 +22,7 @@ from playground.engine.losses import decision_threshold, decode_predictions, enc
 from playground.engine.trainer import STATUS_TEXT, Trainer
 from playground.errors import SpecError
 from playground.history import History
-from playground.spec import ExperimentSpec, TrainingSpec
+from playground.spec import ExperimentSpec, TrainingSpec, check_memory_for_data
 
 MAX_CHUNK = 20_000  # steps per kernel call at most, so callers can stop within ~0.1 s
 MIN_RECORD_STEPS = 100  # default history cadence: whole epochs, at least this many steps apart
@@ -40,6 +40,7 @@ class Experiment:
         a GUI builds its first experiment before the kernels are compiled)."""
         self.spec = spec
         self.dataset = dataset if dataset is not None else build_dataset(spec.data, spec.seed)
+        check_memory_for_data(spec, self.dataset)  # many CSV columns can make the network too big
         self._check_compatible()
         self.events: list[tuple[int, str]] = []  # (step, what changed), marked on the curves
         self.status = "ready"  # ready | diverged
@@ -82,6 +83,7 @@ class Experiment:
         self._watch = (0, None)  # (step of the last settings change, loss then): see warning
         self._warning_sticky = None  # (watch, text, clear level) of a raised warning
         self._warning_cache = None  # (history key, text)
+        self._metrics_stale = False
         if record_initial:
             self._record()
         else:
@@ -115,6 +117,7 @@ class Experiment:
             )
             self.Y_test = encode_targets(ds.y_test, training.loss, net.output_activation, ds.task, self.n_out)
             self.trainer.set_data(ds.X_train, self.Y_train)
+            self._metrics_stale = True  # the latest losses were of the old loss: evaluated on demand
         self.trainer.update_spec(spec)
         self._prepare_eval()
         if self.status == "diverged":
@@ -491,7 +494,14 @@ class Experiment:
         return out
 
     def metrics(self) -> dict:
-        return dict(self._last_metrics, status=self.status, warning=self.warning)
+        return dict(self._current_metrics(), status=self.status, warning=self.warning)
+
+    def _current_metrics(self) -> dict:
+        """The latest metrics; after a loss change, the new loss on the current weights."""
+        if self._metrics_stale:
+            self._last_metrics.update(self.evaluate())
+            self._metrics_stale = False
+        return self._last_metrics
 
     def loss_and_grad(self, params=None, data: str = "train"):
         """Mean training loss and gradient [(dW, db)] at any parameters (landscape, inspector)."""
@@ -561,7 +571,7 @@ class Experiment:
             "wall_time": float(self.wall_time),
             "interval_losses": np.asarray(self._interval_losses, dtype=np.float64),
             "last_layer_sq": np.array(self._last_layer_sq, dtype=np.float64),
-            "last_metrics": dict(self._last_metrics),
+            "last_metrics": dict(self._current_metrics()),
         }
 
     def restore_session_state(self, trainer_arrays: dict, history: History, state: dict) -> None:

@@ -12,7 +12,7 @@ from playground.engine import kernels as K
 from playground.engine import reference as R
 from playground.engine.losses import LOSSES, encode_targets, n_outputs
 from playground.experiment import Experiment
-from playground.spec import LOSS_OUTPUTS
+from playground.spec import LOSS_OUTPUTS, ExperimentSpec
 from playground.sweep import build_tasks, run_task
 
 PAIRS = [(loss, out) for loss, outs in LOSS_OUTPUTS.items() for out in outs]
@@ -175,3 +175,36 @@ def test_n_outputs_covers_every_pair():
     """Every accepted pairing is exercised above with one output (binary) or several."""
     for loss, out in PAIRS:
         assert n_outputs(loss, out, "classification", 3, 1) == 3
+
+
+def test_metrics_after_a_loss_change_are_of_the_new_loss():
+    """A live loss change keeps the weights; the latest metrics are then the new loss on them."""
+    from dataclasses import replace
+
+    exp = Experiment.from_spec({"data": {"name": "circle"}, "training": {"loss": "bce"}})
+    exp.train(steps=50)
+    before = exp.metrics()["train_loss"]
+    exp.apply_training(replace(exp.spec.training, loss="mse"))
+    after = exp.metrics()
+    assert after["train_loss"] == pytest.approx(exp.evaluate()["train_loss"], rel=1e-12)
+    assert after["train_loss"] != pytest.approx(before)
+    assert exp.session_state()["last_metrics"]["train_loss"] == after["train_loss"]
+
+
+def test_a_csv_with_too_many_columns_for_memory_is_refused(tmp_path, monkeypatch):
+    from playground import spec as spec_module
+    from playground.data import csv_reader
+    from playground.errors import SpecError
+
+    spec = {"data": {"kind": "csv", "path": str(tmp_path / "wide.csv"), "target": "y"},
+            "network": {"hidden": [{"units": 2000}]}}  # fmt: skip
+    monkeypatch.setattr(csv_reader, "available_memory", lambda: 10_000_000)  # 10 MB
+    monkeypatch.setattr(spec_module, "MEMORY_CHECK_FLOOR", 0)
+    path = tmp_path / "wide.csv"
+    cols = 400
+    lines = [",".join(f"c{j}" for j in range(cols)) + ",y"]
+    lines += [",".join(str((i * j) % 7) for j in range(cols)) + f",{i % 2}" for i in range(20)]
+    path.write_text("\n".join(lines) + "\n")
+    ExperimentSpec.from_dict(spec)  # fits while the data's width is unknown
+    with pytest.raises(SpecError, match="memory|GB|MB"):
+        Experiment.from_spec(spec)
