@@ -208,3 +208,23 @@ def test_a_csv_with_too_many_columns_for_memory_is_refused(tmp_path, monkeypatch
     ExperimentSpec.from_dict(spec)  # fits while the data's width is unknown
     with pytest.raises(SpecError, match="memory|GB|MB"):
         Experiment.from_spec(spec)
+
+
+@pytest.mark.parametrize(
+    "loss, act",
+    [("mse", "linear"), ("huber", "linear"), ("hinge", "linear"), ("bce", "sigmoid"), ("mse", "tanh")],
+)
+def test_the_boundary_changes_colour_where_accuracy_changes_class(loss, act):
+    """The neutral middle of the boundary's colour scale is the decision threshold, so the
+    drawn boundary is where a point's counted class flips (not 0 for a 0/1 linear output)."""
+    from playground.app.boundary_view import classification_rgba, output_levels
+    from playground.engine.losses import decision_threshold
+
+    lo, hi = output_levels(loss, act)
+    t = decision_threshold(loss, act)
+    assert (lo + hi) / 2 == pytest.approx(t)
+    eps = 1e-3 * (hi - lo)
+    out = np.array([[[t - eps], [t + eps]]])
+    rgba = classification_rgba(out, loss, act, discretize=True)
+    assert not np.array_equal(rgba[0, 0], rgba[0, 1])  # either side of the threshold differ
+    assert np.array_equal(classification_rgba(np.array([[[lo]]]), loss, act, True)[0, 0], rgba[0, 0])

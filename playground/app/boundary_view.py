@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from playground.engine.losses import target_codes
+
 from . import theme
 from .controller import ExperimentController, axis_names
 from .widgets.colors import CLASS_COLORS, NEUTRAL, class_colors_rgba, values_to_rgba
@@ -39,9 +41,12 @@ def _mix_neutral(rgb: np.ndarray, strength: float = HEATMAP_STRENGTH) -> np.ndar
     return neutral + (rgb - neutral) * strength
 
 
-def output_levels(output_activation: str) -> tuple[float, float]:
-    """The fixed colour range of a single-output network."""
-    return (0.0, 1.0) if output_activation in ("sigmoid", "softmax") else (-1.0, 1.0)
+def output_levels(loss: str, output_activation: str) -> tuple[float, float]:
+    """The fixed colour range of a single-output network: its two class target codes, so the
+    neutral middle is where accuracy changes class (``losses.decision_threshold``)."""
+    if output_activation == "softmax":
+        return (0.0, 1.0)
+    return target_codes(loss, output_activation)
 
 
 def binary_lut(discretize: bool, n: int = 256) -> np.ndarray:
@@ -59,11 +64,11 @@ def binary_lut(discretize: bool, n: int = 256) -> np.ndarray:
 _BINARY_LUTS = {False: binary_lut(False), True: binary_lut(True)}
 
 
-def classification_rgba(out: np.ndarray, output_activation: str, discretize: bool) -> np.ndarray:
+def classification_rgba(out: np.ndarray, loss: str, output_activation: str, discretize: bool) -> np.ndarray:
     """(r, r, n_out) outputs -> (r, r, 4) uint8 colours (binary diverging or per-class)."""
     if out.shape[-1] == 1 or out.shape[-1] == 2:
         v = out[..., -1]
-        lo, hi = output_levels(output_activation if out.shape[-1] == 1 else "softmax")
+        lo, hi = output_levels(loss, output_activation if out.shape[-1] == 1 else "softmax")
         if discretize:
             v = np.where(v > (lo + hi) / 2, hi, lo)
         rgba = values_to_rgba(v, lo, hi).astype(np.float64)
@@ -371,19 +376,20 @@ class BoundaryView(QWidget):
         dy = (ys[-1] - ys[0]) / max(1, len(ys) - 1)
         rect = QRectF(xs[0] - dx / 2, ys[0] - dy / 2, xs[-1] - xs[0] + dx, ys[-1] - ys[0] + dy)
         if ds.task == "classification" and out.shape[-1] > 2:
+            spec = self.controller.spec
             rgba = classification_rgba(
-                out, self.controller.spec.network.output_activation, self.discrete_check.isChecked()
+                out, spec.training.loss, spec.network.output_activation, self.discrete_check.isChecked()
             )
             self.image.setImage(rgba, autoLevels=False, levels=None, lut=None, rect=rect)
         elif ds.task == "classification":
             # one scalar per pixel, a fixed lookup table and fixed levels: no RGBA built in Python
             act = self.controller.spec.network.output_activation if out.shape[-1] == 1 else "softmax"
-            lo, hi = output_levels(act)
+            lo, hi = output_levels(self.controller.spec.training.loss, act)
             values = np.clip(np.nan_to_num(out[..., -1], nan=(lo + hi) / 2), lo, hi)
             self.image.setImage(
                 np.ascontiguousarray(values, dtype=np.float32),
                 autoLevels=False,
-                levels=output_levels(act),
+                levels=(lo, hi),
                 lut=_BINARY_LUTS[self.discrete_check.isChecked()],
                 rect=rect,
             )

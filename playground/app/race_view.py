@@ -127,7 +127,7 @@ class MiniBoundary(QWidget):
         extra = f"<br><span style='color:#d93025'>{text}</span>" if text else ""
         self.title.setText(f"<b style='color:{self.color}'>■</b> {self.label}{extra}")
 
-    def show_grid(self, grid, task: str, output_activation: str, levels) -> None:
+    def show_grid(self, grid, task: str, loss: str, output_activation: str, levels) -> None:
         if grid is None or id(grid) == self._grid_id:
             return
         self._grid_id = id(grid)
@@ -139,7 +139,7 @@ class MiniBoundary(QWidget):
         dy = (ys[-1] - ys[0]) / max(1, len(ys) - 1)
         rect = QRectF(xs[0] - dx / 2, ys[0] - dy / 2, xs[-1] - xs[0] + dx, ys[-1] - ys[0] + dy)
         if task == "classification":
-            rgba = classification_rgba(np.nan_to_num(out), output_activation, False)
+            rgba = classification_rgba(np.nan_to_num(out), loss, output_activation, False)
             self.image.setImage(rgba, autoLevels=False, levels=None, rect=rect)
         else:
             self.image.setImage(np.ascontiguousarray(out[..., 0]), autoLevels=False, levels=levels, rect=rect)
@@ -376,8 +376,8 @@ class RaceView(QWidget):
             plots.set_curve(self.grad_curves[i], x, g, LOG_FLOOR)
             f = r.frames[i]
             if f is not None:
-                out_act = r.members[i].spec.network.output_activation
-                self.thumbs[i].show_grid(r.grids[i], r.task, out_act, levels)
+                net, training = r.members[i].spec.network, r.members[i].spec.training
+                self.thumbs[i].show_grid(r.grids[i], r.task, training.loss, net.output_activation, levels)
                 self.thumbs[i].set_status(
                     f"diverged at step {f.diverged_step:,}" if f.status == "diverged" else None
                 )
