@@ -66,18 +66,26 @@ def light_after():
     theme.apply_theme("light")
 
 
+_KEEP: list = []  # panels live to the end of the session, hidden (as the app's do: never deleted)
+
+
 @pytest.fixture
 def make_plots(qtbot):
+    made = []
+
     def make(spec=None, width=1100, height=300):
         controller = _Controller(spec)
         panel = PlotsPanel(controller)
-        qtbot.addWidget(panel)
         panel.resize(width, height)
         panel.show()
         qtbot.waitExposed(panel)
+        made.append((controller, panel))
         return controller, panel
 
-    return make
+    yield make
+    for _controller, panel in made:
+        panel.hide()
+    _KEEP.extend(made)
 
 
 def _redraw(panel) -> None:
