@@ -151,6 +151,8 @@ def test_axes_are_validated_for_the_data():
     assert valid_axes(circle, (1, 0)) == (1, 0)
     assert valid_axes(circle, (1, 1)) == (0, 1)  # never the same column twice
     assert valid_axes(circle, (2, 3)) == (0, 1)
+    for junk in (None, "x", [1e400, 0], [0], [0, 1, 1], [None, 1]):  # from a hand-edited session
+        assert valid_axes(circle, junk) == (0, 1)
     assert carry_axes((1, 0), circle, sine) == (0, None)
     assert carry_axes((0, None), sine, circle) == (0, 1)
 

@@ -385,3 +385,19 @@ def test_race_gradient_plot_renders_its_label_and_is_not_clipped(qtbot):
         assert len(x) >= 2 and np.isfinite(y[1:]).all()  # no gradient before the first step
     finally:
         race.shutdown()
+
+
+def test_the_boundary_heatmap_fades_to_the_dark_themes_zero_colour(light_after):
+    """Where the network is undecided the boundary shows the theme's zero colour, not a light
+    grey patch on the dark theme (binary lookup table and the per-class colours alike)."""
+    from playground.app.boundary_view import _binary_lut, classification_rgba
+
+    theme.apply_theme("dark")
+    mid = _binary_lut(False, colors.neutral())[128]
+    assert _same(QColor(*mid[:3].tolist()), colors.NEUTRAL_DARK, tol=4)
+    undecided = np.full((1, 1, 3), 1 / 3)  # three classes, equal probabilities
+    rgb = classification_rgba(undecided, "cross_entropy", "softmax", False)[0, 0, :3]
+    assert QColor(*rgb.tolist()).lightnessF() < 0.45
+    theme.apply_theme("light")
+    mid = _binary_lut(False, colors.neutral())[128]
+    assert _same(QColor(*mid[:3].tolist()), colors.NEUTRAL, tol=4)

@@ -81,6 +81,8 @@ def test_labels_name_the_difference():
     assert describe_overrides({"training.optimizer.lr": 0.1}) == "lr 0.1"
     assert describe_overrides({"training.optimizer.name": "sgd"}) == "optimizer sgd"
     assert describe_overrides({"training.batch_size": 1}) == "batch 1"
+    assert describe_overrides({"network.hidden.0.units": 12}) == "layer 1: 12 neurons"
+    assert describe_overrides({"network.hidden.1.units": 1}) == "layer 2: 1 neuron"
     both = {"network.hidden.0.activation": "relu", "network.hidden.1.activation": "relu"}
     assert describe_overrides(both) == "activation relu"
     base = small_spec()
@@ -225,3 +227,52 @@ def test_closing_during_a_race_keeps_the_normal_layout(window, qtbot, monkeypatc
     window.plots_dock.hide()
     window._restore_settings()
     assert window.plots_dock.isVisible() and window.controls_dock.isVisible()
+
+
+def test_space_plays_the_race_in_race_mode_and_the_experiment_after_it(window, qtbot):
+    """While racing, Space and the Train menu never start the hidden single experiment."""
+    from PySide6.QtCore import Qt
+
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=TIMEOUT)
+    assert window.start_race(LRS)
+    race = window.race
+    t = window.toolbar
+    assert not any(a.isEnabled() for a in (t.play_action, t.step_action, t.epoch_action, t.reset_action))
+    window.race_view.setFocus()
+    qtbot.keyClick(window.race_view, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: race.running, timeout=TIMEOUT)
+    assert not window.controller.running
+    qtbot.keyClick(window.race_view, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: not race.running, timeout=TIMEOUT)
+    window.exit_race()
+    assert t.play_action.isEnabled() and t.reset_action.isEnabled()
+    window.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: window.controller.running, timeout=TIMEOUT)
+    assert not race.running
+    window.controller.pause()
+
+
+def test_a_variant_that_does_not_learn_says_so_in_the_table(qtbot):
+    """BCE at lr 10 never learns (Experiment.warning): its Status cell names the warning, with
+    the whole advice as tooltip; the sane variant stays "ok"."""
+    spec = variant_spec(
+        default_spec(), {"training.loss": "bce", "network.output_activation": "sigmoid", "seed": 0}
+    )
+    w = make_window(qtbot, spec)
+    try:
+        assert w.start_race([{"training.optimizer.lr": v} for v in (0.03, 10.0)])
+        race, view = w.race, w.race_view
+        qtbot.waitUntil(
+            lambda: view.table.rowCount() == 2 and view.table.item(1, 7) is not None, timeout=TIMEOUT
+        )
+        race.play()
+        qtbot.waitUntil(lambda: table_column(view, 7)[1] in ("Not learning", "Oscillating"), timeout=TIMEOUT)
+        race.pause()
+        row = race.summary_rows()[1]
+        assert row["warning"].startswith(table_column(view, 7)[1] + ":")
+        assert view.table.item(1, 7).toolTip() == row["warning"]
+        assert table_column(view, 7)[0] == "ok" and race.summary_rows()[0]["warning"] is None
+    finally:
+        close(w)

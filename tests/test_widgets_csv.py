@@ -227,3 +227,25 @@ def test_error_preview_of_a_whitespace_file_after_skipped_lines(open_dialog, tmp
     m = dlg.preview_model
     assert m.names[:3] == ["x", "y", "t"] and m.lines[0] == 4
     assert m.lines[m.error_row] == 11 and m.data(m.index(m.error_row, 3)) == "99"
+
+
+def test_browse_starts_where_the_last_csv_was_chosen(open_dialog, tmp_path, qtbot, monkeypatch):
+    """Browse… opens in the folder of the last CSV picked (remembered across dialogs)."""
+    from PySide6.QtWidgets import QFileDialog
+
+    folder = tmp_path / "datasets"
+    folder.mkdir()
+    path = _write(folder, "a.csv", "x,y\n" + "\n".join(f"{i},{i % 2}" for i in range(20)) + "\n")
+    starts = []
+
+    def fake_open(_parent, _title, start, _filter):
+        starts.append(start)
+        return str(path), ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(fake_open))
+    first = open_dialog()
+    first._browse()
+    qtbot.waitUntil(lambda: first.table is not None, timeout=5000)
+    second = open_dialog()  # a new dialog without a file
+    second._browse()
+    assert starts[1] == str(folder) and starts[0] != str(folder)

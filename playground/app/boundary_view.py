@@ -12,6 +12,8 @@ controller to change them (``set_axes``), so the grids it receives are always ov
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QTimer, Slot
@@ -30,15 +32,20 @@ from playground.engine.losses import target_codes
 
 from . import theme
 from .controller import ExperimentController, axis_names
-from .widgets.colors import CLASS_COLORS, NEUTRAL, class_colors_rgba, values_to_rgba
+from .widgets.colors import CLASS_COLORS, class_colors_rgba, neutral, values_to_rgba
 
 HEATMAP_STRENGTH = 0.78  # blend the heatmap towards neutral so the points stay visible
 REGRESSION_CMAP = "viridis"
 
 
+def _neutral_rgb() -> np.ndarray:
+    """The current theme's zero colour (``colors.neutral``), read at draw time."""
+    return np.array(pg.mkColor(neutral()).getRgb()[:3], dtype=np.float64)
+
+
 def _mix_neutral(rgb: np.ndarray, strength: float = HEATMAP_STRENGTH) -> np.ndarray:
-    neutral = np.array(pg.mkColor(NEUTRAL).getRgb()[:3], dtype=np.float64)
-    return neutral + (rgb - neutral) * strength
+    mid = _neutral_rgb()
+    return mid + (rgb - mid) * strength
 
 
 def output_levels(loss: str, output_activation: str) -> tuple[float, float]:
@@ -47,6 +54,11 @@ def output_levels(loss: str, output_activation: str) -> tuple[float, float]:
     if output_activation == "softmax":
         return (0.0, 1.0)
     return target_codes(loss, output_activation)
+
+
+@functools.lru_cache(maxsize=8)
+def _binary_lut(discretize: bool, neutral_color: str) -> np.ndarray:
+    return binary_lut(discretize)
 
 
 def binary_lut(discretize: bool, n: int = 256) -> np.ndarray:
@@ -59,9 +71,6 @@ def binary_lut(discretize: bool, n: int = 256) -> np.ndarray:
     rgba = values_to_rgba(t, -1.0, 1.0).astype(np.float64)
     rgba[:, :3] = _mix_neutral(rgba[:, :3])
     return np.clip(np.round(rgba), 0, 255).astype(np.uint8)
-
-
-_BINARY_LUTS = {False: binary_lut(False), True: binary_lut(True)}
 
 
 def classification_rgba(out: np.ndarray, loss: str, output_activation: str, discretize: bool) -> np.ndarray:
@@ -83,8 +92,8 @@ def classification_rgba(out: np.ndarray, loss: str, output_activation: str, disc
     else:
         p = np.max(out, axis=-1)
         conf = np.clip((p - 1.0 / k) / (1.0 - 1.0 / k), 0.0, 1.0)
-    neutral = np.array(pg.mkColor(NEUTRAL).getRgb()[:3], dtype=np.float64)
-    rgb = neutral + (rgb - neutral) * (0.25 + 0.75 * conf[..., None]) * HEATMAP_STRENGTH
+    mid = _neutral_rgb()
+    rgb = mid + (rgb - mid) * (0.25 + 0.75 * conf[..., None]) * HEATMAP_STRENGTH
     rgba = np.empty(cls.shape + (4,), dtype=np.uint8)
     rgba[..., :3] = np.clip(rgb, 0, 255)
     rgba[..., 3] = 255
@@ -390,7 +399,7 @@ class BoundaryView(QWidget):
                 np.ascontiguousarray(values, dtype=np.float32),
                 autoLevels=False,
                 levels=(lo, hi),
-                lut=_BINARY_LUTS[self.discrete_check.isChecked()],
+                lut=_binary_lut(self.discrete_check.isChecked(), neutral()),  # per theme
                 rect=rect,
             )
         else:

@@ -46,6 +46,10 @@ from playground.spec import ExperimentSpec, default_spec
 
 from .worker import Snapshot, TrainingWorker
 
+# (thread, worker) pairs whose thread did not stop within a shutdown's time limit: kept referenced,
+# so Python never collects a QThread whose thread still runs (Qt aborts the process then)
+UNFINISHED_THREADS: list[tuple[QThread, QObject]] = []
+
 RESET_MESSAGE = "Network changed: weights were reset"
 DATA_RESET_MESSAGE = "Data changed: weights were reset"
 SEED_RESET_MESSAGE = "Seed changed: new weights and data split"
@@ -85,7 +89,7 @@ def valid_axes(dataset, axes) -> Axes:
         return (0, None)
     try:
         a, b = (int(v) for v in axes)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # None, "x", [1e400, 0], a wrong length
         return (0, 1)
     if 0 <= a < n and 0 <= b < n and a != b:
         return (a, b)
@@ -432,14 +436,22 @@ class ExperimentController(QObject):
         self._trained_since_save = False
         self.undo_stack.setClean()
 
-    def shutdown(self, timeout_ms: int = 10_000) -> None:
-        """Stop the worker thread and wait for it (fixtures and closeEvent call this)."""
+    def shutdown(self, timeout_ms: int | None = None) -> bool:
+        """Stop the worker thread and wait until it has finished (fixtures and closeEvent call
+        this). A kernel compile in it cannot be interrupted, so by default this waits for it.
+        With ``timeout_ms`` and a thread still running after it, the thread and worker stay
+        referenced until the process ends, never collected while they run. True when the
+        thread has finished."""
         self._shut_down = True
-        if self._thread.isRunning():
-            self._worker.request_stop()
-            self._thread.quit()
-            if not self._thread.wait(timeout_ms):
-                print("warning: the training thread did not stop in time", file=sys.stderr)
+        if not self._thread.isRunning():
+            return True
+        self._worker.request_stop()
+        self._thread.quit()
+        done = self._thread.wait() if timeout_ms is None else self._thread.wait(int(timeout_ms))
+        if not done:
+            print("warning: the training thread did not stop in time", file=sys.stderr)
+            UNFINISHED_THREADS.append((self._thread, self._worker))
+        return bool(done)
 
     # -- slots for worker signals (GUI thread) ---------------------------------------------------
     @Slot(object)

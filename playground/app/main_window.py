@@ -383,9 +383,8 @@ class MainWindow(QMainWindow):
         e.addAction(self.undo_action)
         e.addAction(self.redo_action)
 
-        t = self.toolbar
         tr = mb.addMenu("&Train")
-        for a in (t.play_action, t.step_action, t.epoch_action, t.reset_action, t.seed_action):
+        for a in self._single_actions():
             tr.addAction(a)
 
         v = mb.addMenu("&View")
@@ -784,11 +783,8 @@ class MainWindow(QMainWindow):
         }
 
     def _apply_view_state(self, vs: dict) -> None:
-        if "boundary_axes" in vs:
-            try:
-                self.boundary_view.set_axes(tuple(int(a) for a in vs["boundary_axes"]))
-            except (TypeError, ValueError):
-                pass
+        if "boundary_axes" in vs:  # validated for the data: anything unusable gives its default
+            self.boundary_view.set_axes(vs["boundary_axes"])
         for key, box in (
             ("show_test", self.boundary_view.test_check),
             ("discretize", self.boundary_view.discrete_check),
@@ -966,6 +962,11 @@ class MainWindow(QMainWindow):
     def _current_layout(self) -> tuple[QByteArray, QByteArray]:
         return self.saveState(), self.splitter.saveState()
 
+    def _single_actions(self) -> tuple[QAction, ...]:
+        """The toolbar's actions on the single experiment (also in the Train menu)."""
+        t = self.toolbar
+        return (t.play_action, t.step_action, t.epoch_action, t.reset_action, t.seed_action)
+
     def _enter_race_mode(self, layout: tuple[QByteArray, QByteArray] | None = None) -> None:
         """Show the race; ``layout`` (default: the current one) is what leaving the race restores."""
         if self.racing:
@@ -975,6 +976,8 @@ class MainWindow(QMainWindow):
         for d in (self.data_dock, self.controls_dock, self.plots_dock):  # they show the single experiment
             d.hide()
         self.toolbar.setEnabled(False)
+        for a in self._single_actions():  # Space and the Train menu act on the race meanwhile
+            a.setEnabled(False)
         self.central_stack.setCurrentIndex(1)
         self.exit_race_action.setEnabled(True)
         self._set_engine_text()
@@ -986,6 +989,8 @@ class MainWindow(QMainWindow):
             return
         self.central_stack.setCurrentIndex(0)
         self.toolbar.setEnabled(True)
+        for a in self._single_actions():
+            a.setEnabled(True)
         saved, self._layout_before_mode = self._layout_before_mode, None
         if saved is None or not self.restoreState(saved[0]):
             self.reset_layout()  # View > Reset layout was used in the race: the default layout

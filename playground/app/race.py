@@ -27,12 +27,8 @@ from playground.experiment import Experiment
 from playground.spec import ExperimentSpec, set_path
 from playground.sweep.svg import fmt
 
-from .controller import LiveHistory
+from .controller import UNFINISHED_THREADS, LiveHistory
 from .worker import CommandWorker
-
-# (thread, worker) pairs whose thread did not stop within a shutdown's time limit: kept referenced,
-# so Python never collects a QThread whose thread still runs (Qt aborts the process then)
-_UNFINISHED: list[tuple[QThread, QObject]] = []
 
 RACE_COLORS = ("#0877bd", "#f59322", "#3fa34d", "#c2417b", "#8e6ccf", "#17a2b8", "#d4b21f", "#8c564b")
 MIN_VARIANTS, MAX_VARIANTS = 2, 8  # the dialog offers 2-6; lessons have up to 8
@@ -77,6 +73,9 @@ def describe_overrides(overrides: dict) -> str:
     for path, value in overrides.items():
         name = short_name(path)
         text = fmt(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+        parts = path.split(".")
+        if len(parts) == 4 and parts[:2] == ["network", "hidden"] and parts[3] == "units":
+            name, text = f"layer {int(parts[2]) + 1}:", f"{text} neuron{'' if value == 1 else 's'}"
         if seen.get(name) != text:  # all hidden layers' activation set alike: say it once
             seen[name] = text if name not in seen else seen[name] + "/" + text
     return ", ".join(f"{k} {v}" for k, v in seen.items())
@@ -488,7 +487,7 @@ class RaceController(QObject):
         done = self._thread.wait() if timeout_ms is None else self._thread.wait(int(timeout_ms))
         if not done:
             print("warning: the race thread did not stop in time", file=sys.stderr)
-            _UNFINISHED.append((self._thread, self._worker))
+            UNFINISHED_THREADS.append((self._thread, self._worker))
         return bool(done)
 
     # -- saving --------------------------------------------------------------------------------
@@ -535,9 +534,11 @@ class RaceController(QObject):
             r = {"label": m.label, "color": m.color, "step": 0, "epoch": 0.0, "wall_time": 0.0}
             r.update(train_loss=None, test_loss=None, train_metric=None, test_metric=None)
             r.update(status="ready", diverged_step=None, steps_to_target=None, time_to_target=None)
+            r["warning"] = None  # Experiment.warning: "not learning", "oscillating"...
             if f is not None:
                 r.update(step=f.step, epoch=f.epoch, wall_time=f.wall_time, status=f.status)
                 r["diverged_step"] = f.diverged_step
+                r["warning"] = f.metrics.get("warning") if f.status != "diverged" else None
             if len(lv):
                 for c in ("train_loss", "test_loss", "train_metric", "test_metric"):
                     finite = lv[c][np.isfinite(lv[c])]

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from . import plots, theme
 from .boundary_view import classification_rgba
+from .controls_panel import space_guard
 from .race import TARGET_FACTOR, RaceController
 
 LOG_FLOOR = plots.LOG_FLOOR
@@ -64,6 +65,19 @@ def _plot(title: str, y_label: str, log: bool = False) -> pg.PlotWidget:
     w.setMinimumSize(240, 160)
     w.getPlotItem().getViewBox().setRange(xRange=(0.0, EMPTY_X["step"]), padding=0)
     return w
+
+
+DIVERGED_COLOR = "#d93025"
+WARNING_COLOR = "#b06000"  # amber, readable on both themes
+
+
+def _status_text(row: dict) -> str:
+    """The Status cell of a summary row: diverged, the kind of the experiment's warning ("Not
+    learning", "Oscillating": the whole text is the cell's tooltip), or ok."""
+    if row["status"] == "diverged":
+        return f"diverged at step {row['diverged_step']:,}"
+    warning = row.get("warning")
+    return warning.split(":", 1)[0] if warning else "ok"
 
 
 class MiniBoundary(QWidget):
@@ -257,6 +271,14 @@ class RaceView(QWidget):
         lay.addWidget(self.splitter, 1)
 
         self.play_button.clicked.connect(race.toggle_play)
+        # Space plays the race while it is shown (the single experiment's Play is off meanwhile);
+        # in a text field, such as the target loss, Space types (space_guard)
+        self.play_action = QAction("Play / pause the race", self)
+        self.play_action.setShortcut(QKeySequence(Qt.Key.Key_Space))
+        self.play_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)  # only while shown
+        self.play_action.triggered.connect(race.toggle_play)
+        self.addAction(self.play_action)
+        space_guard().add(self.play_action)
         self.step_button.clicked.connect(lambda: race.step(10))
         self.reset_button.clicked.connect(race.reset)
         self.edit_button.clicked.connect(self.editRequested)
@@ -422,7 +444,7 @@ class RaceView(QWidget):
                 ("–" if metric is None else f"{metric:.1%}") if pct else _fmt(metric, ".3f"),
                 "–" if d["steps_to_target"] is None else f"{d['steps_to_target']:,}",
                 "–" if d["time_to_target"] is None else f"{d['time_to_target']:.2f} s",
-                f"diverged at step {d['diverged_step']:,}" if d["status"] == "diverged" else "ok",
+                _status_text(d),
             ]
             for col, text in enumerate(cells):
                 item = self.table.item(row, col)
@@ -435,9 +457,15 @@ class RaceView(QWidget):
                     item.setText(text)
             self.table.item(row, 0).setForeground(QColor(d["color"]))
             status = self.table.item(row, len(cells) - 1)
-            status.setForeground(
-                QColor("#d93025") if d["status"] == "diverged" else self.palette().text().color()
-            )
+            if d["status"] == "diverged":
+                status.setForeground(QColor(DIVERGED_COLOR))
+            elif d.get("warning"):
+                status.setForeground(QColor(WARNING_COLOR))
+            else:
+                status.setForeground(self.palette().text().color())
+            tip = d.get("warning") or ""
+            if status.toolTip() != tip:
+                status.setToolTip(tip)
         steps = max((f.step for f in r.frames if f is not None), default=0)
         rate = f"  —  {r.steps_per_s:,.0f} steps/s each" if r.running and r.steps_per_s else ""
         self.status_label.setText(f"{len(r.members)} variants, step {steps:,}{rate}")

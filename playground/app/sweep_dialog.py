@@ -344,7 +344,7 @@ class SweepDialog(QDialog):
 
     def svg_text(self) -> str:
         """The chart shown: the result's SVG in the colours of the current theme."""
-        return restyle(self.result.svg(), theme.current().name) if self.result is not None else ""
+        return self.result.svg(theme=theme.current().name) if self.result is not None else ""
 
     def _load_svg(self) -> None:
         if self.result is not None:

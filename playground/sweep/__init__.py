@@ -36,7 +36,7 @@ import numpy as np
 from playground.errors import PlaygroundError, SpecError
 from playground.spec import ExperimentSpec, set_path
 from playground.sweep.run import reach, run_task
-from playground.sweep.svg import fmt, heatmap_svg, lines_svg
+from playground.sweep.svg import fmt, heatmap_svg, lines_svg, setting_name
 
 __all__ = [
     "SweepResult",
@@ -316,8 +316,8 @@ class SweepResult:
     def table(self, metric: str | None = None) -> str:
         return format_table(self, metric)
 
-    def svg(self, metric: str | None = None) -> str:
-        return plot_svg(self, metric)
+    def svg(self, metric: str | None = None, theme: str = "light") -> str:
+        return plot_svg(self, metric, theme)
 
     def save_plot(self, path: str | Path, metric: str | None = None) -> Path:
         return _atomic_write(Path(path), self.svg(metric))
@@ -386,9 +386,10 @@ def format_table(result: SweepResult, metric: str | None = None) -> str:
     return out.getvalue()
 
 
-def plot_svg(result: SweepResult, metric: str | None = None) -> str:
+def plot_svg(result: SweepResult, metric: str | None = None, theme: str = "light") -> str:
     """Heatmap over the first two swept axes with more than one value (mean over seeds and
-    over any further axes), or mean \u00b1 std curves over a single swept axis."""
+    over any further axes), or mean \u00b1 std curves over a single swept axis, in the colours
+    of ``theme`` ("light" or "dark")."""
     col = _metric_column(metric)
     kind = next((s["metric"] for s in result.summary if s["metric"]), None)
     title = f"{_metric_title(col, kind)} (mean over seeds)"
@@ -409,8 +410,8 @@ def plot_svg(result: SweepResult, metric: str | None = None) -> str:
                 row.append(float(np.mean(vals)) if vals else None)
             values.append(row)
         if len(axes) > 2:
-            title += ", mean over " + ", ".join(_short(a) for a in axes[2:])
-        return heatmap_svg(values, xs, ys, ax_x, ax_y, title)
+            title += ", mean over " + ", ".join(setting_name(a) for a in axes[2:])
+        return heatmap_svg(values, xs, ys, ax_x, ax_y, title, theme=theme)
     ax = axes[0] if axes else (next(iter(result.grid)) if result.grid else None)
     xs = result.grid[ax] if ax else ["all runs"]
     means, stds = [], []
@@ -418,7 +419,8 @@ def plot_svg(result: SweepResult, metric: str | None = None) -> str:
         st = _stats([r.get(col) for r in ok if ax is None or r["params"].get(ax) == vx])
         means.append(st["mean"])
         stds.append(st["std"])
-    return lines_svg(xs, {_metric_title(col, kind): (means, stds)}, ax or "", _metric_title(col, kind), title)
+    metric_title = _metric_title(col, kind)
+    return lines_svg(xs, {metric_title: (means, stds)}, ax or "", metric_title, title, theme=theme)
 
 
 # --------------------------------------------------------------------------- storage

@@ -672,11 +672,14 @@ class CsvImportDialog(QDialog):
 
     # -- reading -----------------------------------------------------------------------------
     def _browse(self) -> None:
-        start = str(Path(self._path).parent) if self._path else ""
+        from playground.app import settings
+
+        start = str(Path(self._path).parent) if self._path else str(settings.last_folder("csv"))
         path, _ = QFileDialog.getOpenFileName(
             self, "Import CSV data", start, "CSV files (*.csv *.tsv *.txt);;All files (*)"
         )
         if path:
+            settings.set_last_folder("csv", path)
             self.load(path)
 
     def _path_edited(self) -> None:
