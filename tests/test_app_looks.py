@@ -401,3 +401,38 @@ def test_the_boundary_heatmap_fades_to_the_dark_themes_zero_colour(light_after):
     theme.apply_theme("light")
     mid = _binary_lut(False, colors.neutral())[128]
     assert _same(QColor(*mid[:3].tolist()), colors.NEUTRAL, tol=4)
+
+
+def test_step_axes_read_in_thousands_and_millions(make_plots):
+    """A race of two million steps labels its x axis 500k, 1M, 1.5M: never 1e+06."""
+    from playground.app.plots import readable_number
+
+    assert [readable_number(v, 0) for v in (500_000, 1_000_000, 1_500_000, 12_500, 9_999)] == [
+        "500k",
+        "1M",
+        "1.5M",
+        "12.5k",
+        "9999",
+    ]
+    assert readable_number(0.25, 2) == "0.25" and readable_number(3e-7, 7) == "3e-7"
+    _controller, panel = make_plots()
+    panel.loss_plot.getPlotItem().getViewBox().setRange(xRange=(0, 2_100_000), padding=0)
+    labels = [t for t in _tick_labels(panel.loss_plot, "bottom") if t]
+    assert labels and all("e+" not in t for t in labels) and any(t.endswith("M") for t in labels), labels
+
+
+def test_a_long_sweep_title_fits_and_the_background_covers_the_chart():
+    """A title longer than the heatmap widens the chart (both sides); the background has a
+    size QtSvg draws over the whole chart (not width='100%', which it drew as a small box)."""
+    import xml.etree.ElementTree as ET
+
+    title = "final test accuracy (mean over seeds), mean over neurons in layer 1, dropout of layer 2"
+    svg = heatmap_svg([[0.5, 0.6]], [10, 40], [0.1], "training.batch_size", "training.optimizer.lr", title)
+    root = ET.fromstring(svg)
+    x0, _y0, w, h = (float(v) for v in root.get("viewBox").split())
+    assert w >= len(title) * 7 and float(root.get("width")) == pytest.approx(w, abs=1)
+    bg = root.find("{http://www.w3.org/2000/svg}rect")
+    assert bg.get("class") == "bg" and "%" not in svg
+    assert float(bg.get("x")) == pytest.approx(x0) and float(bg.get("width")) == pytest.approx(w, abs=1)
+    short = ET.fromstring(heatmap_svg([[0.5]], [10], [0.1], "a", "b", "acc"))
+    assert short.get("viewBox").startswith("0.0 0 ")  # a short title changes nothing

@@ -187,11 +187,35 @@ def _pen(color: str, alpha: int = 255, style=Qt.PenStyle.SolidLine):
     return pg.mkPen(c, width=1, style=style)
 
 
+def readable_number(v: float, places: int) -> str:
+    """A tick label a person reads at a glance: 12,500 -> "12.5k", 2,000,000 -> "2M" (never
+    "1.5e+06"); below 10,000 with ``places`` decimals, as pyqtgraph does."""
+    a = abs(v)
+    if a >= 1e4:
+        for factor, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+            if a >= factor:
+                text = f"{v / factor:.3g}"
+                return (text if "e" not in text else f"{v / factor:,.0f}") + suffix
+    if places > 6:  # ticks 1e-7 apart: "3e-7", not seven zeros
+        return "0" if v == 0 else f"{v:.2g}".replace("e-0", "e-")
+    return f"{v:.{places}f}"
+
+
+class ReadableAxis(pg.AxisItem):
+    """An axis whose linear tick labels read "500k", "1.5M" instead of "1.5e+06"."""
+
+    def tickStrings(self, values, scale, spacing):
+        if self.logMode or spacing * scale <= 0:
+            return super().tickStrings(values, scale, spacing)
+        places = max(0, math.ceil(-math.log10(spacing * scale)))
+        return [readable_number(v * scale, places) for v in values]
+
+
 def new_plot(title: str, y_label: str, x_label: str = "epoch", log_y: bool = False) -> pg.PlotWidget:
     """A live plot: title (left), axis labels, no pyqtgraph clip / downsampling / autorange
     (curves come reduced by :class:`PeakEnvelope`, ranges are set by the caller), an empty
     range that reads well (:data:`EMPTY_X`, :data:`EMPTY_Y`), themed."""
-    w = pg.PlotWidget()
+    w = pg.PlotWidget(axisItems={"bottom": ReadableAxis("bottom"), "left": ReadableAxis("left")})
     w.setAntialiasing(False)
     p = w.getPlotItem()
     p.setTitle(title, size="10pt", justify="left")

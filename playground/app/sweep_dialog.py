@@ -14,7 +14,7 @@ import os
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtSvgWidgets import QSvgWidget
 from PySide6.QtWidgets import (
@@ -349,6 +349,8 @@ class SweepDialog(QDialog):
     def _load_svg(self) -> None:
         if self.result is not None:
             self.svg.load(QByteArray(self.svg_text().encode("utf-8")))
+            # never stretched (set after load: loading resets the renderer's mode)
+            self.svg.renderer().setAspectRatioMode(Qt.AspectRatioMode.KeepAspectRatio)
 
     def changeEvent(self, event) -> None:
         if event.type() == QEvent.Type.PaletteChange:

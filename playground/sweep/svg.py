@@ -115,13 +115,24 @@ def _text(x, y, s, size=12, anchor="middle", fill=None, extra="") -> str:
     )
 
 
-def _doc(width: float, height: float, body: list[str], theme: str = "light") -> str:
+TITLE_CHAR_W = 9.4  # width of one bold 15 px DejaVu Sans character, generously
+
+
+def _doc(width: float, height: float, body: list[str], theme: str = "light", title: str = "") -> str:
+    """The SVG document; at least as wide as ``title`` (centred) needs: the view box then
+    widens both sides, so the chart stays centred under the title. The background has an
+    explicit size (QtSvg resolves width='100%' against the wrong box)."""
+    need = len(title) * TITLE_CHAR_W + 24
+    x0 = -(need - width) / 2 if need > width else 0.0
+    width = max(width, need)
     return (
         "<?xml version='1.0' encoding='UTF-8'?>\n"
         f"<svg xmlns='http://www.w3.org/2000/svg' width='{width:.0f}' height='{height:.0f}' "
-        f"viewBox='0 0 {width:.0f} {height:.0f}'>\n"
+        f"viewBox='{x0:.1f} 0 {width:.0f} {height:.0f}'>\n"
         f"<style>{_style(theme)}</style>\n"
-        f"<rect class='bg' width='100%' height='100%'/>\n" + "\n".join(body) + "\n</svg>\n"
+        f"<rect class='bg' x='{x0:.1f}' y='0' width='{width:.0f}' height='{height:.0f}'/>\n"
+        + "\n".join(body)
+        + "\n</svg>\n"
     )
 
 
@@ -181,7 +192,7 @@ def heatmap_svg(
         )
     body.append(_text(bar_x + 22, top + 10, fmt(hi), 11, anchor="start"))
     body.append(_text(bar_x + 22, top + h, fmt(lo), 11, anchor="start"))
-    return _doc(width, height, body, theme)
+    return _doc(width, height, body, theme, title)
 
 
 def lines_svg(
@@ -255,4 +266,4 @@ def lines_svg(
             ly = top + 14 + 18 * k
             body.append(f"<rect x='{left + w + 14}' y='{ly - 9}' width='12' height='12' fill='{c}'/>")
             body.append(_text(left + w + 32, ly + 1, name, 11, anchor="start"))
-    return _doc(width, height, body, theme)
+    return _doc(width, height, body, theme, title)
