@@ -7,6 +7,8 @@ and the result does not depend on how training was split into calls.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 SCALAR_COLUMNS = (
@@ -110,6 +112,22 @@ class History:
         h._n, h.stride, h._candidates = n, stride, candidates
         return h
 
+    def csv_text(self) -> str:
+        """The history as CSV text, header first (``to_csv_rows``): step and epoch counts as
+        integers (100, not 1.0e+02), other values as exact floats, empty where not finite.
+        The one format of File > Export history and ``playground export --history``."""
+        import csv
+        import io
+
+        header, table = self.to_csv_rows()
+        ints = [name in CSV_INT_COLUMNS for name in header]
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(header)
+        for row in table:
+            w.writerow([_csv_cell(v, as_int) for v, as_int in zip(row.tolist(), ints)])
+        return out.getvalue()
+
     def to_csv_rows(self) -> tuple[list[str], np.ndarray]:
         """Header and a 2-D table (per-layer columns expanded as name_1, name_2...)."""
         header = list(SCALAR_COLUMNS)
@@ -118,3 +136,14 @@ class History:
             header += [f"{c}_{l + 1}" for l in range(self.n_layers)]
             blocks.append(self[c].reshape(self._n, self.n_layers))
         return header, np.hstack(blocks)
+
+
+CSV_INT_COLUMNS = ("step", "epoch")  # whole numbers written as integers (epoch when whole)
+
+
+def _csv_cell(v: float, as_int: bool) -> str:
+    if not math.isfinite(v):
+        return ""
+    if as_int and float(v).is_integer():
+        return str(int(v))
+    return repr(float(v))

@@ -5,7 +5,6 @@ Each returns an exit code: 0 on success, 2 after printing one clear line on stde
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import sys
@@ -175,24 +174,12 @@ def cmd_info(path: str | Path, as_json: bool = False) -> int:
     return 0
 
 
-_INT_COLUMNS = ("step", "epoch")
-
-
-def _csv_cell(name: str, v: float) -> str:
-    """Integer columns as integers (100, not 1.0e+02); others as exact floats."""
-    if not math.isfinite(v):
-        return ""
-    if name in _INT_COLUMNS and float(v).is_integer():
-        return str(int(v))
-    return repr(float(v))
-
-
 def cmd_export(
     path: str | Path, history_csv: str | Path | None = None, weights: str | Path | None = None
 ) -> int:
     """History as CSV (header row; per-layer columns expanded) and/or weights as .npz
     (W1, b1, W2, b2, ...) or .json ([{"W": [[...]], "b": [...]}, ...])."""
-    from playground.session import load
+    from playground.session import atomic_write, load
 
     if history_csv is None and weights is None:
         return _fail("nothing to export: give a history CSV and/or a weights file")
@@ -201,12 +188,8 @@ def cmd_export(
     try:
         exp = load(path)
         if history_csv is not None:
-            header, table = exp.history.to_csv_rows()
-            with open(history_csv, "w", newline="", encoding="utf-8") as f:
-                w = csv.writer(f)
-                w.writerow(header)
-                for row in table:
-                    w.writerow([_csv_cell(name, v) for name, v in zip(header, row)])
+            text = exp.history.csv_text().encode("utf-8")
+            atomic_write(history_csv, lambda f: f.write(text))
         if weights is not None:
             wp = Path(weights)
             params = exp.params

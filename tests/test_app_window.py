@@ -219,6 +219,8 @@ def test_export_history_csv_has_the_right_header(window, qtbot, tmp_path):
     assert header[:3] == ["step", "epoch", "wall_time"]
     assert "train_loss" in header and "test_loss" in header and "grad_norm_w_1" in header
     assert len(rows) >= 3 and float(rows[-1][0]) == c.experiment.step
+    assert all(r[0].isdigit() for r in rows[1:])  # integer steps: 2500, not 2.5e+03
+    assert path.read_text() == c.call_in_worker(lambda exp: exp.history.csv_text())  # = the CLI's
 
 
 @pytest.mark.parametrize("key", ["loss", "gradients", "metric", "boundary"])
@@ -346,3 +348,16 @@ def test_rapid_clicking_never_crashes_or_deadlocks(window, qtbot):
     c.request_snapshot()
     n = c.live.version
     qtbot.waitUntil(lambda: c.last_snapshot is not None and c.live.version >= n, timeout=TIMEOUT)
+
+
+def test_the_epoch_counter_reads_epoch_0_until_training_moves_it(window, qtbot):
+    """The first snapshot (step 0) and a reset show "Epoch 0", as at start-up; not "Epoch 0.00"."""
+    c = window.controller
+    label = window.toolbar.epoch_label
+    assert label.text() == "Epoch 0"
+    c.step_epoch()
+    wait_step(qtbot, c, lambda s: s.step > 0)
+    qtbot.waitUntil(lambda: label.text() == "Epoch 1.00", timeout=TIMEOUT)
+    c.reset()
+    wait_step(qtbot, c, lambda s: s.step == 0)
+    qtbot.waitUntil(lambda: label.text() == "Epoch 0", timeout=TIMEOUT)

@@ -605,6 +605,14 @@ class SpaceGuard(QObject):
         return super().eventFilter(obj, event)
 
 
+def epoch_text(epoch: float) -> str:
+    """The toolbar's epoch counter: "Epoch 0" before training (as at start-up), two decimals
+    while below 10 (each step moves it), whole epochs with separators after."""
+    if epoch == 0:
+        return "Epoch 0"
+    return f"Epoch {epoch:,.0f}" if epoch >= 10 else f"Epoch {epoch:.2f}"
+
+
 def space_guard() -> SpaceGuard:
     app = QApplication.instance()
     guard = app.findChild(SpaceGuard, "space_guard")
@@ -679,14 +687,12 @@ class TrainingToolBar(QToolBar):
 
     @Slot()
     def _on_replaced(self) -> None:
-        self.epoch_label.setText("Epoch 0")
+        self.epoch_label.setText(epoch_text(0))
         self.loss_label.setText("")
 
     @Slot(object)
     def _on_snapshot(self, snap) -> None:
-        self.epoch_label.setText(
-            f"Epoch {snap.epoch:,.0f}" if snap.epoch >= 10 else f"Epoch {snap.epoch:.2f}"
-        )
+        self.epoch_label.setText(epoch_text(snap.epoch))
         m = snap.metrics
         parts = []
         for key, label in (("train_loss", "train loss"), ("test_loss", "test loss")):

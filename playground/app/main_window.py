@@ -11,7 +11,6 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QByteArray, QRect, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import (
@@ -832,8 +831,10 @@ class MainWindow(QMainWindow):
 
     def export_history_csv(self, path: str) -> bool:
         try:
-            header, table = self.controller.call_in_worker(lambda exp: exp.history.to_csv_rows())
-            np.savetxt(path, table, delimiter=",", header=",".join(header), comments="", fmt="%.10g")
+            from playground.session import atomic_write
+
+            text = self.controller.call_in_worker(lambda exp: exp.history.csv_text()).encode("utf-8")
+            atomic_write(path, lambda f: f.write(text))  # never a half-written file
         except (OSError, TimeoutError) as e:
             self.show_error(f"Cannot write {path}: {e}")
             return False
