@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,34 @@ WATCH_RECORDS = 20
 WATCH_MIN_EPOCHS = 5.0
 
 
+@dataclass
+class Provenance:
+    """Where an experiment came from and how: written by ``playground.session`` and the app,
+    never part of the spec (two runs of one spec can come from different files)."""
+
+    path: Path | None = None  # the *.playground file it was loaded from / last saved to
+    created: str | None = None  # that file's "created" timestamp (kept across re-saves)
+    view_state: dict | None = None  # the app's view state stored with it
+    race_label: str | None = None  # its legend label in a race file
+    race_overrides: dict = field(default_factory=dict)  # what it changes from the race's base
+    load_warnings: list[str] = field(default_factory=list)  # why loading it was not exact
+    built_cold: bool = False  # built before the kernels compiled: its first history row is empty
+
+
+class _InProvenance:
+    """An Experiment attribute kept in its provenance record, under its older flat name
+    (``exp.source_path`` is ``exp.provenance.path``)."""
+
+    def __init__(self, field_name: str):
+        self.field_name = field_name
+
+    def __get__(self, exp, owner=None):
+        return self if exp is None else getattr(exp.provenance, self.field_name)
+
+    def __set__(self, exp, value) -> None:
+        setattr(exp.provenance, self.field_name, value)
+
+
 class Experiment:
     """One self-contained experiment: no module state, so several can run side by side."""
 
@@ -47,6 +75,7 @@ class Experiment:
         self.diverged_step: int | None = None
         self.message = ""
         self.wall_time = 0.0
+        self.provenance = Provenance()
         self._build_trainer(record_initial)
 
     # -- construction -------------------------------------------------------------------
@@ -550,14 +579,16 @@ class Experiment:
         return {k: v for k, v in m.items() if not isinstance(v, np.ndarray)}
 
     # -- sessions (playground.session) -- hooks kept here so they track the private state ---
-    view_state: dict | None = None  # the app's view state, set when loaded from a session
-    source_path: Path | None = None  # the *.playground file this was loaded from / saved to
-    session_created: str | None = None  # "created" timestamp of that session file
+    source_path = _InProvenance("path")
+    session_created = _InProvenance("created")
+    view_state = _InProvenance("view_state")
+    race_label = _InProvenance("race_label")
+    race_overrides = _InProvenance("race_overrides")
 
     def save(self, path: str | Path, view: dict | None = None) -> Path:
         """Save everything (spec, weights, optimizer state, history, data) as a
         ``*.playground`` session file, atomically. See docs/SESSION_FORMAT.md."""
-        from playground.session import save
+        from playground.session import save  # the one call up into session: a convenience
 
         return save(self, path, view=view)
 

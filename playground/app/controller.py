@@ -128,7 +128,7 @@ def build_experiment(spec: ExperimentSpec, dataset=None, engine_ready: bool = Tr
     if engine_ready:
         return Experiment(spec, dataset)
     exp = Experiment(spec, dataset, record_initial=False)
-    exp.app_built_cold = True
+    exp.provenance.built_cold = True
     return exp
 
 

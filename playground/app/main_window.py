@@ -715,7 +715,7 @@ class MainWindow(QMainWindow):
             self.exit_race()
         self.controller.set_experiment(exp)
         self.controller.mark_saved(str(path))
-        self._apply_view_state(getattr(exp, "view_state", None) or {})
+        self._apply_view_state(exp.provenance.view_state or {})
         settings.add_recent_file(str(path))
         settings.set_last_folder("sessions", path)
         self._update_title()
@@ -1027,9 +1027,9 @@ class MainWindow(QMainWindow):
 
     def open_race(self, exps: list, path: str | None = None) -> None:
         race = self.race_controller()
-        labels = [e.race_label or f"variant {i + 1}" for i, e in enumerate(exps)]
-        race.set_race(exps, labels, [getattr(e, "race_overrides", {}) for e in exps])
-        view = getattr(exps[0], "view_state", None) or {}
+        labels = [e.provenance.race_label or f"variant {i + 1}" for i, e in enumerate(exps)]
+        race.set_race(exps, labels, [e.provenance.race_overrides for e in exps])
+        view = exps[0].provenance.view_state or {}
         if isinstance(view.get("race_target"), (int, float)):
             race.set_target(float(view["race_target"]))
         race.lesson_id = view.get("lesson") if isinstance(view.get("lesson"), str) else None

@@ -1,8 +1,8 @@
 """Race mode: several variants of one experiment trained side by side, from the same start.
 
-``build_race`` turns a base spec and per-variant dotted-path overrides into Experiments on
-the same data (one Dataset object) and, where the layer sizes match and the variant does not
-change the seed or the initializer, the same initial parameters (the base's, copied).
+``playground.variants.build_race`` turns a base spec and per-variant dotted-path overrides
+into Experiments on the same data (one Dataset object) and, where the layer sizes match and the
+variant does not change the seed or the initializer, the same initial parameters (the base's).
 
 :class:`RaceWorker` lives in one QThread and trains every member round-robin, in chunks of
 equal step counts (sized so a round takes ~30 ms; the kernels release the GIL), and sends
@@ -17,142 +17,30 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from playground.errors import PlaygroundError
 from playground.experiment import Experiment
-from playground.spec import ExperimentSpec, set_path
-from playground.sweep.svg import fmt
+from playground.spec import ExperimentSpec
+from playground.variants import (  # noqa: F401 (re-exported for the race dialog and view)
+    MAX_VARIANTS,
+    MIN_VARIANTS,
+    TARGET_FACTOR,
+    build_race,
+    describe_overrides,
+    flat_diff,
+    reach,
+    target_loss,
+    variant_spec,
+)
 
 from .controller import UNFINISHED_THREADS, LiveHistory
 from .worker import CommandWorker
 
 RACE_COLORS = ("#0877bd", "#f59322", "#3fa34d", "#c2417b", "#8e6ccf", "#17a2b8", "#d4b21f", "#8c564b")
-MIN_VARIANTS, MAX_VARIANTS = 2, 8  # the dialog offers 2-6; lessons have up to 8
-TARGET_FACTOR = 1.1  # default target loss = 1.1 x the best final train loss ...
-START_FRACTION = 0.9  # ... and below every starting loss: an untrained race has reached nothing
-# short names for legend labels ("lr 0.1", "optimizer sgd")
-SHORT_NAMES = {
-    "training.optimizer.lr": "lr",
-    "training.optimizer.name": "optimizer",
-    "training.batch_size": "batch",
-    "training.loss": "loss",
-    "training.regularization.kind": "reg",
-    "training.regularization.rate": "reg rate",
-    "training.schedule.kind": "schedule",
-    "training.clip_norm": "clip",
-    "training.dtype": "dtype",
-    "network.init": "init",
-    "network.bias_init": "bias init",
-    "network.output_activation": "output",
-    "seed": "seed",
-}
-INIT_PATHS = ("seed", "network.init", "network.bias_init")  # these change the initial weights on purpose
-
-
-# --------------------------------------------------------------------------- building (no Qt)
-
-
-def short_name(path: str) -> str:
-    if path in SHORT_NAMES:
-        return SHORT_NAMES[path]
-    parts = path.split(".")
-    if len(parts) == 4 and parts[:2] == ["network", "hidden"]:
-        return f"{parts[3]} {int(parts[2]) + 1}" if parts[3] != "activation" else "activation"
-    return parts[-1].replace("_", " ")
-
-
-def describe_overrides(overrides: dict) -> str:
-    """Legend text naming what differs: {"training.optimizer.lr": 0.1} -> "lr 0.1"."""
-    if not overrides:
-        return "base"
-    seen: dict[str, str] = {}
-    for path, value in overrides.items():
-        name = short_name(path)
-        text = fmt(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
-        parts = path.split(".")
-        if len(parts) == 4 and parts[:2] == ["network", "hidden"] and parts[3] == "units":
-            name, text = f"layer {int(parts[2]) + 1}:", f"{text} neuron{'' if value == 1 else 's'}"
-        if seen.get(name) != text:  # all hidden layers' activation set alike: say it once
-            seen[name] = text if name not in seen else seen[name] + "/" + text
-    return ", ".join(f"{k} {v}" for k, v in seen.items())
-
-
-def flat_diff(base, other, prefix: str = "") -> dict:
-    """Dotted paths whose leaf values differ between two spec dicts (lists by index)."""
-    out: dict = {}
-    if isinstance(base, dict) and isinstance(other, dict):
-        for k in sorted(set(base) | set(other)):
-            if not (prefix == "" and k == "name"):
-                out.update(flat_diff(base.get(k), other.get(k), f"{prefix}{k}."))
-    elif isinstance(base, list) and isinstance(other, list) and len(base) == len(other):
-        for i, (a, b) in enumerate(zip(base, other)):
-            out.update(flat_diff(a, b, f"{prefix}{i}."))
-    elif base != other:
-        out[prefix[:-1]] = other
-    return out
-
-
-def variant_spec(base: ExperimentSpec, overrides: dict) -> ExperimentSpec:
-    """The base spec with dotted-path overrides (validated; SpecError names the path).
-    A variant with another seed keeps the base's data (its data seed is pinned)."""
-    d = base.to_dict()
-    for path, value in overrides.items():
-        try:
-            set_path(d, path, value)
-        except (IndexError, KeyError, TypeError, ValueError):
-            from playground.errors import SpecError
-
-            raise SpecError(path, "no such setting in the spec") from None
-    if "seed" in overrides and base.data.seed is None and "data.seed" not in overrides:
-        d["data"]["seed"] = base.seed
-    return ExperimentSpec.from_dict(d)
-
-
-def _data_key(spec: ExperimentSpec):
-    return replace(spec.data, seed=spec.data.seed if spec.data.seed is not None else spec.seed)
-
-
-def adopt_initial_theta(exp: Experiment, theta: np.ndarray) -> None:
-    """Make an untrained experiment start from ``theta``; its first history row is redone."""
-    exp.set_initial_params(exp.trainer.layout.views(np.asarray(theta, dtype=np.float64)))
-
-
-def build_race(
-    base: ExperimentSpec, specs: list[ExperimentSpec], dataset=None
-) -> tuple[list[Experiment], list[bool]]:
-    """Fresh experiments for ``specs`` on the base's data, sharing the base's initial weights
-    where the layer sizes match and neither the seed nor the initializer differ.
-    Returns (experiments, shared flags)."""
-    base_exp = Experiment(base, dataset)
-    theta0 = base_exp.trainer.theta.copy()
-    sizes0 = list(base_exp.trainer.layout.sizes)
-    exps, shared = [], []
-    for spec in specs:
-        ds = base_exp.dataset if _data_key(spec) == _data_key(base) else None
-        exp = Experiment(spec, ds)
-        same_init = spec.seed == base.seed and spec.network.init == base.network.init
-        same_init = same_init and spec.network.bias_init == base.network.bias_init
-        share = same_init and list(exp.trainer.layout.sizes) == sizes0
-        if share and not np.array_equal(exp.trainer.theta, theta0.astype(exp.trainer.dtype)):
-            adopt_initial_theta(exp, theta0)
-        exps.append(exp)
-        shared.append(share)
-    return exps, shared
-
-
-def reach(steps: np.ndarray, walls: np.ndarray, losses: np.ndarray, target: float | None):
-    """(step, wall seconds) of the first recorded point with loss <= target, or (None, None)."""
-    if target is None or not len(losses):
-        return None, None
-    with np.errstate(invalid="ignore"):
-        hit = np.flatnonzero(losses <= target)
-    if not len(hit):
-        return None, None
-    return int(steps[hit[0]]), float(walls[hit[0]])
 
 
 # --------------------------------------------------------------------------- worker (its thread)
@@ -506,8 +394,7 @@ class RaceController(QObject):
         self.targetChanged.emit()
 
     def auto_target(self) -> float | None:
-        """TARGET_FACTOR x the best final train loss, and below every member's starting loss
-        (START_FRACTION x the lowest): before any training no member has reached it."""
+        """The default target (playground.variants.target_loss) over the members' curves."""
         finals, starts = [], []
         for lv, f in zip(self.live, self.frames):
             if not len(lv) or f is None:
@@ -518,10 +405,7 @@ class RaceController(QObject):
                 starts.append(float(finite[0]))
             if f.status != "diverged" and np.isfinite(losses[-1]):
                 finals.append(float(losses[-1]))
-        if not finals:
-            return None
-        target = TARGET_FACTOR * min(finals)
-        return min(target, START_FRACTION * min(starts)) if starts else target
+        return target_loss(finals, starts)
 
     def target(self) -> float | None:
         return self.target_override if self.target_override is not None else self.auto_target()

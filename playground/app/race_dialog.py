@@ -24,11 +24,10 @@ from PySide6.QtWidgets import (
 )
 
 from playground.errors import SpecError
+from playground.formatting import fmt
 from playground.spec import ACTIVATIONS, INITIALIZERS, LOSSES, OPTIMIZERS, REGULARIZATIONS, ExperimentSpec
 from playground.sweep import parse_value
-from playground.sweep.svg import fmt
-
-from .race import MAX_VARIANTS, MIN_VARIANTS, describe_overrides, variant_spec
+from playground.variants import MAX_VARIANTS, MIN_VARIANTS, describe_overrides, variant_spec
 
 DIALOG_MAX_VARIANTS = min(6, MAX_VARIANTS)
 ALL_HIDDEN_ACTIVATIONS = "network.hidden.*.activation"  # expands to every hidden layer

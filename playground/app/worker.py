@@ -374,9 +374,9 @@ class TrainingWorker(CommandWorker):
     @staticmethod
     def _refresh_if_cold(exp: Experiment | None) -> None:
         # built before the kernels existed: its first history row has no losses; same seed, same weights
-        if exp is not None and getattr(exp, "app_built_cold", False) and exp.step == 0:
+        if exp is not None and exp.provenance.built_cold and exp.step == 0:
             exp.reset()
-            exp.app_built_cold = False
+            exp.provenance.built_cold = False
 
     def _cmd_set_experiment(self, exp: Experiment, axes: tuple | None = None) -> None:
         if self.ready:

@@ -79,7 +79,7 @@ def save(
     """Write ``experiment`` to ``path`` atomically (the previous file survives any crash).
 
     ``view`` (alias ``view_state``) is the app's JSON-able view state. With ``remember``
-    the experiment's ``source_path``/``view_state`` are updated (a "Save", not an autosave).
+    the experiment's provenance (path, view state, created) is updated (a "Save", not an autosave).
     """
     path = Path(path)
     name = short_path(path.name)
@@ -112,9 +112,9 @@ def save(
     except ValueError as e:  # a NUL byte in the name
         raise SessionError(f"{name}: cannot save the session ({e})") from None
     if remember:
-        experiment.source_path = path.resolve()
-        experiment.view_state = view
-        experiment.session_created = doc["created"]
+        experiment.provenance.path = path.resolve()
+        experiment.provenance.view_state = view
+        experiment.provenance.created = doc["created"]
     return path
 
 
@@ -198,7 +198,7 @@ def _build_document(exp, arrays: dict[str, np.ndarray], data_doc: dict, view) ->
         "format": FORMAT,
         "schema_version": SESSION_SCHEMA_VERSION,
         "app_version": _app_version(),
-        "created": getattr(exp, "session_created", None) or now,
+        "created": exp.provenance.created or now,
         "saved": now,
         "spec": resolved_spec(exp.spec, exp.dataset).to_dict(),
         "network_sizes": [int(s) for s in exp.trainer.layout.sizes],
@@ -342,10 +342,7 @@ def _load_spec(p: Path):
         check_memory_for_data(spec, dataset)  # before the trainer allocates anything
     except SpecError as e:
         raise SessionError(f"{name}: {e}") from None
-    exp = Experiment(spec, dataset=dataset)
-    exp.view_state = None
-    exp.source_path = None
-    return exp
+    return Experiment(spec, dataset=dataset)  # a fresh provenance: no session file, no view
 
 
 class _Doc:
@@ -724,19 +721,18 @@ def experiment_from_document(ar, doc: dict, p: Path):
         exp.restore_session_state(trainer, history, state)
     except (ValueError, KeyError, TypeError) as e:
         raise SessionError(f"{fname}: cannot restore the saved state: {e}") from None
-    exp.load_warnings = []
     saved_fp = doc["data"].get("fingerprint")
     if isinstance(saved_fp, str) and saved_fp != fingerprint(exp.dataset):
         msg = (
             f"{fname}: the data rebuilt from the session differs from the data it was trained on "
             "(a different version of the data generator?); training continues but will not match exactly"
         )
-        exp.load_warnings.append(msg)
+        exp.provenance.load_warnings.append(msg)
         warnings.warn(msg, SessionWarning, stacklevel=2)
-    exp.view_state = state["view"]
-    exp.source_path = p.resolve()
+    exp.provenance.view_state = state["view"]
+    exp.provenance.path = p.resolve()
     created = doc.get("created")
-    exp.session_created = created if isinstance(created, str) else None
+    exp.provenance.created = created if isinstance(created, str) else None
     return exp
 
 

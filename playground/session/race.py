@@ -9,7 +9,7 @@ them all in ``"race"``::
              {"prefix": "race/1/", "label": "lr 0.1", "overrides": {...}}, ...]
 
 >>> save_race([exp_a, exp_b], "race.playground", labels=["lr 0.01", "lr 0.1"])  # doctest: +SKIP
->>> [e.race_label for e in load_race("race.playground")]                          # doctest: +SKIP
+>>> [e.provenance.race_label for e in load_race("race.playground")]               # doctest: +SKIP
 
 Never imports Qt.
 """
@@ -103,9 +103,9 @@ def save_race(
     except OSError as e:
         raise SessionError(f"{path.name}: cannot save the race ({e.strerror or e})") from None
     for exp, (_p, _t, _a, doc) in zip(experiments, parts):
-        exp.source_path = path.resolve()
-        exp.view_state = view
-        exp.session_created = doc["created"]
+        exp.provenance.path = path.resolve()
+        exp.provenance.view_state = view
+        exp.provenance.created = doc["created"]
     return path
 
 
@@ -157,9 +157,9 @@ def is_race_file(path: str | os.PathLike) -> bool:
 
 
 def load_race(path: str | os.PathLike) -> list:
-    """Every experiment of a race file (exact resume), in order; each has ``race_label`` and
-    ``race_overrides``. An ordinary session or spec file gives a list of one experiment
-    (``race_label`` None)."""
+    """Every experiment of a race file (exact resume), in order; each has
+    ``provenance.race_label`` and ``provenance.race_overrides``. An ordinary session or spec
+    file gives a list of one experiment (``race_label`` None)."""
     p = Path(path)
     try:
         with open(p, "rb") as f:
@@ -168,7 +168,7 @@ def load_race(path: str | os.PathLike) -> list:
         raise SessionError(f"{p}: cannot open ({e.strerror or e})") from None
     if head != b"PK":
         exp = load(p)
-        exp.race_label, exp.race_overrides = None, {}
+        exp.provenance.race_label, exp.provenance.race_overrides = None, {}
         return [exp]
     out = []
     with Archive(p) as ar:
@@ -184,7 +184,7 @@ def load_race(path: str | os.PathLike) -> list:
                     raise SessionError(f"{ar.fname}: member {m['prefix'] + DOCUMENT!r} is missing")
                 sub = read_document(view)
             exp = experiment_from_document(view, sub, p)
-            exp.race_label = m.get("label")
-            exp.race_overrides = dict(m.get("overrides") or {})
+            exp.provenance.race_label = m.get("label")
+            exp.provenance.race_overrides = dict(m.get("overrides") or {})
             out.append(exp)
     return out
