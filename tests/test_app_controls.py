@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from playground.app.controller import ExperimentController
-from playground.app.controls_panel import ControlsPanel
+from playground.app.panels.controls import ControlsPanel
 from playground.errors import SpecError
 from playground.spec import OPTIMIZER_DEFAULTS, default_spec
 

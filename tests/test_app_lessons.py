@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 from test_app_race import TIMEOUT, close, make_window, small_spec, steps, thetas
 
-from playground.app.lessons_panel import LessonsPanel
+from playground.app.panels.lessons import LessonsPanel
 from playground.lessons import LESSONS
 
 

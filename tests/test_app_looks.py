@@ -15,12 +15,13 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication
 
-from playground.app import plots, theme
+from playground.app import colors, theme
+from playground.app import plotting as plots
 from playground.app.controller import LiveHistory
-from playground.app.plots import PlotsPanel
-from playground.app.widgets import PreviewController, colors
-from playground.app.widgets.data_panel import THUMB, DataPanel
-from playground.app.widgets.network_view import NetworkView
+from playground.app.panels.data import THUMB, DataPanel
+from playground.app.panels.network import NetworkView
+from playground.app.panels.plots import PlotsPanel
+from playground.app.preview import PreviewController
 from playground.history import LAYER_COLUMNS, SCALAR_COLUMNS
 from playground.spec import LayerSpec, default_spec
 from playground.sweep.svg import heatmap_svg, lines_svg, restyle
@@ -324,7 +325,7 @@ def test_sweep_dialog_chart_follows_the_dark_theme(qtbot, light_after):
     from test_app_race import small_spec
     from test_app_sweep import fill_2x2
 
-    from playground.app.sweep_dialog import SweepDialog
+    from playground.app.dialogs.sweep import SweepDialog
 
     theme.apply_theme("dark")
     dlg = SweepDialog(small_spec())
@@ -390,7 +391,7 @@ def test_race_gradient_plot_renders_its_label_and_is_not_clipped(qtbot):
 def test_the_boundary_heatmap_fades_to_the_dark_themes_zero_colour(light_after):
     """Where the network is undecided the boundary shows the theme's zero colour, not a light
     grey patch on the dark theme (binary lookup table and the per-class colours alike)."""
-    from playground.app.boundary_view import _binary_lut, classification_rgba
+    from playground.app.panels.boundary import _binary_lut, classification_rgba
 
     theme.apply_theme("dark")
     mid = _binary_lut(False, colors.neutral())[128]
@@ -405,7 +406,7 @@ def test_the_boundary_heatmap_fades_to_the_dark_themes_zero_colour(light_after):
 
 def test_step_axes_read_in_thousands_and_millions(make_plots):
     """A race of two million steps labels its x axis 500k, 1M, 1.5M: never 1e+06."""
-    from playground.app.plots import readable_number
+    from playground.app.plotting import readable_number
 
     assert [readable_number(v, 0) for v in (500_000, 1_000_000, 1_500_000, 12_500, 9_999)] == [
         "500k",

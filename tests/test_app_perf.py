@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from playground.app.controller import ExperimentController
 from playground.app.main_window import MainWindow
-from playground.app.widgets import PreviewController
-from playground.app.widgets.network_view import NetworkView
+from playground.app.panels.network import NetworkView
+from playground.app.preview import PreviewController
 from playground.experiment import Experiment
 from playground.spec import default_spec
 
@@ -110,7 +110,7 @@ def test_network_view_fits_the_default_window(qtbot):
 
 def test_peak_envelope_is_small_incremental_and_keeps_the_raw_envelope():
     """Curves draw a bounded min/max reduction, appended to as rows arrive, rebuilt on decimation."""
-    from playground.app.plots import PeakEnvelope
+    from playground.app.plotting import PeakEnvelope
 
     rng = np.random.default_rng(0)
     n = 20_000

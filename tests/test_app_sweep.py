@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 from test_app_race import TIMEOUT, close, make_window, small_spec
 
-from playground.app.sweep_dialog import SweepDialog
+from playground.app.dialogs.sweep import SweepDialog
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest
 from PySide6.QtCore import Qt
 
-from playground.app.widgets.csv_dialog import CsvImportDialog
+from playground.app.dialogs.csv import CsvImportDialog
 from playground.spec import DataSpec
 
 

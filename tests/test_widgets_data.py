@@ -6,14 +6,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 
-from playground.app.widgets.data_panel import DataPanel, adapt_training, toy_thumbnail
+from playground.app.panels.data import DataPanel, adapt_training, toy_thumbnail
 from playground.data.toy import TOY_DATASETS
 from playground.spec import DataSpec, default_spec
 
 try:
     from playground.app.controller import ExperimentController
 except ImportError:  # pragma: no cover - the app's controller is written in parallel
-    from playground.app.widgets import PreviewController as ExperimentController
+    from playground.app.preview import PreviewController as ExperimentController
 
 
 @pytest.fixture

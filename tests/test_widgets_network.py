@@ -13,14 +13,14 @@ import pytest
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor
 
-from playground.app.widgets import colors
-from playground.app.widgets.network_view import MAX_VISIBLE, NetworkView, visible_slots
+from playground.app import colors
+from playground.app.panels.network import MAX_VISIBLE, NetworkView, visible_slots
 from playground.spec import LayerSpec, default_spec
 
 try:
     from playground.app.controller import ExperimentController
 except ImportError:  # pragma: no cover - the app's controller is written in parallel
-    from playground.app.widgets import PreviewController as ExperimentController
+    from playground.app.preview import PreviewController as ExperimentController
 
 
 def _spec(*units, activation="tanh"):
@@ -135,7 +135,7 @@ def test_thickness_grows_with_magnitude(make_view):
 
 
 def test_snapshots_through_the_controller_are_throttled(qtbot, monkeypatch):
-    from playground.app.widgets import PreviewController  # no worker thread sending its own snapshots
+    from playground.app.preview import PreviewController  # no worker thread sending its own snapshots
 
     controller = PreviewController()
     view = NetworkView(controller)

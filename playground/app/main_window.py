@@ -37,14 +37,16 @@ from playground.lessons import LESSONS
 from playground.spec import default_spec
 
 from . import help_texts, settings, theme
-from .boundary_view import BoundaryView
 from .controller import ExperimentController, build_experiment
-from .controls_panel import ControlsPanel, TrainingToolBar
-from .lessons_panel import LessonsPanel
-from .plots import PlotsPanel
+from .dialogs.sweep import SweepDialog
+from .panels.boundary import BoundaryView
+from .panels.controls import ControlsPanel, TrainingToolBar
+from .panels.data import DataPanel
+from .panels.lessons import LessonsPanel
+from .panels.network import NetworkView
+from .panels.plots import PlotsPanel
 from .race import RaceController
 from .race_view import RaceView
-from .sweep_dialog import SweepDialog
 
 SESSION_FILTER = "Neural Playground sessions (*.playground)"
 CSV_FILTER = "CSV files (*.csv)"
@@ -66,26 +68,6 @@ def session_module():
     except ImportError:
         return None
     return session
-
-
-def _placeholder(title: str) -> QWidget:
-    w = QLabel(f"{title}\n(not available in this build)")
-    w.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    w.setObjectName("dim")
-    return w
-
-
-def _optional_widget(module: str, cls: str, controller, title: str) -> QWidget:
-    """The widgets helper's views; a marked placeholder while a module does not exist yet."""
-    import importlib
-
-    try:
-        mod = importlib.import_module(f"playground.app.widgets.{module}")
-    except ModuleNotFoundError as e:
-        if e.name and e.name.endswith(module):
-            return _placeholder(title)  # PLACEHOLDER: widgets module not written yet
-        raise
-    return getattr(mod, cls)(controller)
 
 
 class DivergenceBanner(QFrame):
@@ -190,7 +172,7 @@ class MainWindow(QMainWindow):
         self.toolbar = TrainingToolBar(c, self)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
 
-        self.network_view = _optional_widget("network_view", "NetworkView", c, "Network builder")
+        self.network_view = NetworkView(c)
         self.boundary_view = BoundaryView(c)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("central_splitter")
@@ -221,7 +203,7 @@ class MainWindow(QMainWindow):
         self._layout_checked = False
         self._closed = False
 
-        self.data_panel = _optional_widget("data_panel", "DataPanel", c, "Data")
+        self.data_panel = DataPanel(c)
         self.controls_panel = ControlsPanel(c)
         self._update_panel_minimums()
         self.plots = PlotsPanel(c)

@@ -30,12 +30,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import plots, theme
-from .boundary_view import classification_rgba
-from .controls_panel import space_guard
+from . import plotting, theme
+from .panels.boundary import classification_rgba
+from .panels.controls import space_guard
 from .race import TARGET_FACTOR, RaceController
 
-LOG_FLOOR = plots.LOG_FLOOR
+LOG_FLOOR = plotting.LOG_FLOOR
 X_AXES = {
     "steps": ("step", "step"),
     "epochs": ("epoch", "epoch"),
@@ -61,7 +61,7 @@ def _fmt(v, spec: str = ".4g") -> str:
 def _plot(title: str, y_label: str, log: bool = False) -> pg.PlotWidget:
     """A race plot from the live plots' helper: legend in the title row, curves reduced by
     their own envelope (no clip-to-view: it clipped log curves), ranges set by the view."""
-    w = plots.new_plot(title, y_label, x_label="step", log_y=log)
+    w = plotting.new_plot(title, y_label, x_label="step", log_y=log)
     w.setMinimumSize(240, 160)
     w.getPlotItem().getViewBox().setRange(xRange=(0.0, EMPTY_X["step"]), padding=0)
     return w
@@ -120,7 +120,7 @@ class MiniBoundary(QWidget):
         self.image.clear()
         self._grid_id = None
         if dataset.task == "classification":
-            from .widgets.colors import class_colors_rgba
+            from .colors import class_colors_rgba
 
             brushes = [pg.mkBrush(*c) for c in class_colors_rgba(np.asarray(y, dtype=np.int64))]
         else:
@@ -213,9 +213,9 @@ class RaceView(QWidget):
 
         # plots
         self.loss_plot = _plot("Training loss", "loss", log=True)
-        self.legend = plots.title_legend(self.loss_plot)
+        self.legend = plotting.title_legend(self.loss_plot)
         self.grad_plot = _plot("Gradient norm", "gradient norm", log=True)
-        self.grids = [plots.GridLines(w) for w in (self.loss_plot, self.grad_plot)]
+        self.grids = [plotting.GridLines(w) for w in (self.loss_plot, self.grad_plot)]
         self._follow = [True, True]  # the ranges track the data until the user zooms or pans
         for k, w in enumerate((self.loss_plot, self.grad_plot)):
             vb = w.getPlotItem().getViewBox()
@@ -313,9 +313,9 @@ class RaceView(QWidget):
         n = len(r.members)
         cols = n if n <= 4 else (n + 1) // 2
         for i, m in enumerate(r.members):
-            c = plots.add_curve(self.loss_plot, m.color, m.label)
-            t = plots.add_curve(self.loss_plot, m.color, None, dashed=True)
-            g = plots.add_curve(self.grad_plot, m.color)
+            c = plotting.add_curve(self.loss_plot, m.color, m.label)
+            t = plotting.add_curve(self.loss_plot, m.color, None, dashed=True)
+            g = plotting.add_curve(self.grad_plot, m.color)
             self.loss_curves.append(c)
             self.test_curves.append(t)
             self.grad_curves.append(g)
@@ -391,11 +391,11 @@ class RaceView(QWidget):
         for i, lv in enumerate(r.live):
             x = lv[xcol]
             tr, te, g = lv["train_loss"], lv["test_loss"], lv["grad_norm"]
-            start = None if log else plots.readable_start([tr])
-            ceiling = plots.DRAW_CAP * start if start else None  # a diverged loss: far off the top
-            plots.set_curve(self.loss_curves[i], x, tr, floor, None, ceiling)
-            plots.set_curve(self.test_curves[i], x, te if show_test else x[:0], floor, None, ceiling)
-            plots.set_curve(self.grad_curves[i], x, g, LOG_FLOOR)
+            start = None if log else plotting.readable_start([tr])
+            ceiling = plotting.DRAW_CAP * start if start else None  # a diverged loss: far off the top
+            plotting.set_curve(self.loss_curves[i], x, tr, floor, None, ceiling)
+            plotting.set_curve(self.test_curves[i], x, te if show_test else x[:0], floor, None, ceiling)
+            plotting.set_curve(self.grad_curves[i], x, g, LOG_FLOOR)
             f = r.frames[i]
             if f is not None:
                 net, training = r.members[i].spec.network, r.members[i].spec.training
@@ -411,11 +411,11 @@ class RaceView(QWidget):
         readable (a diverged variant leaves the top of the plot, the axes stay legible)."""
         lives = self.race.live
         ends = [float(lv[xcol][-1]) for lv in lives if len(lv[xcol]) and math.isfinite(lv[xcol][-1])]
-        x_end = plots._nice_end(max([EMPTY_X[xcol] / plots.X_HEADROOM, *ends]) * plots.X_HEADROOM)
+        x_end = plotting.nice_end(max([EMPTY_X[xcol] / plotting.X_HEADROOM, *ends]) * plotting.X_HEADROOM)
         losses = [lv["train_loss"] for lv in lives] + ([lv["test_loss"] for lv in lives] if show_test else [])
-        start = plots.readable_start([lv["train_loss"] for lv in lives], log)
-        y_loss = plots.readable_range(losses, log, start) or plots.empty_y(log)
-        y_grad = plots.readable_range([lv["grad_norm"] for lv in lives], True) or plots.empty_y(True)
+        start = plotting.readable_start([lv["train_loss"] for lv in lives], log)
+        y_loss = plotting.readable_range(losses, log, start) or plotting.empty_y(log)
+        y_grad = plotting.readable_range([lv["grad_norm"] for lv in lives], True) or plotting.empty_y(True)
         for k, (w, y) in enumerate(((self.loss_plot, y_loss), (self.grad_plot, y_grad))):
             if not self._follow[k]:
                 continue

@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-from .widgets import colors
+from . import colors
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,8 @@ __all__ = [
     "is_number",
     "MISSING_TOKENS",
     "WHITESPACE",
+    "sniff_delimiter",
+    "whitespace_line",
 ]
 
 
@@ -195,7 +197,7 @@ def _count_line_ends(b: bytes) -> int:
     return b.count(b"\n") + b.count(b"\r") - b.count(b"\r\n")
 
 
-def _ws_line(s: str) -> str:
+def whitespace_line(s: str) -> str:
     """A physical line for whitespace splitting: tabs become spaces and trailing blanks go
     (leading blanks and runs are skipped by the csv reader's skipinitialspace)."""
     body = s.rstrip("\r\n")
@@ -273,7 +275,7 @@ class _Lines:
                 if s:
                     self.line += 1
                     self.record.append(s)
-                    return _ws_line(s) if self.ws else s
+                    return whitespace_line(s) if self.ws else s
                 self._sio = None
             text = next(self._blocks, None)
             if text is None:
@@ -317,7 +319,7 @@ def _quote_origin(raw_lines: list[str], start: int, delimiter: str, ws: bool) ->
     open_line: int | None = None
     spanning: int | None = None
     for k, raw in enumerate(raw_lines):
-        s = _ws_line(raw) if ws else raw
+        s = whitespace_line(raw) if ws else raw
         ln = start + k
         i, n = 0, len(s)
         while i < n:
@@ -422,7 +424,7 @@ def _sample_records(sample: str, delimiter: str, limit: int = 100, skip_lines: i
     return out
 
 
-def _sniff_delimiter(sample: str) -> str:
+def sniff_delimiter(sample: str) -> str:
     """Pick among , ; TAB | the delimiter that splits the sample into a consistent number
     (> 1) of fields per record; csv.Sniffer breaks ties, then the order TAB ; | ,.
     Whitespace is chosen only when it splits the lines strictly more consistently."""
@@ -768,7 +770,7 @@ def _fast_block(text: str, delimiter: str, ncols: int) -> np.ndarray | None:
 def _read(p, fname, size, delimiter, header, skip_rows, progress, block_bytes, force_text) -> Table:
     sample = _sample_text(p)
     if delimiter is None:
-        delimiter = _sniff_delimiter(sample)
+        delimiter = sniff_delimiter(sample)
     ws = delimiter == WHITESPACE
     skip_reason, count_row = None, False
     if skip_rows is None:

@@ -804,6 +804,12 @@ def loss_and_grad_kernel(
     return total
 
 
+def predict_compiled() -> bool:
+    """Whether the prediction kernel is compiled already: a grid asked for now costs no compile
+    (the GUI thread asks before drawing neuron pictures, and never compiles)."""
+    return bool(predict_kernel.signatures)
+
+
 @njit(**JIT)
 def predict_kernel(theta, X, out, sizes, acts, slopes, woff, boff, aoff, z, a, chunk, hidden_out):
     _predict(theta, X, out, out, False, sizes, acts, slopes, woff, boff, aoff, z, a, chunk, hidden_out)

@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from playground.app.widgets import colors
+from playground.app import colors
 from playground.spec import ACTIVATIONS, LayerSpec
 
 MAX_VISIBLE = 12  # a layer wider than this is drawn collapsed
@@ -978,9 +978,9 @@ class NetworkView(QWidget):
         exp = self._experiment()
         if exp is None or exp.dataset.raw_train.shape[1] > 2:
             return
-        from playground.engine import kernels
+        from playground.engine.kernels import predict_compiled
 
-        if not kernels.predict_kernel.signatures:  # never compile on the GUI thread
+        if not predict_compiled():  # never compile on the GUI thread
             return
         try:
             _, _, _, hid = exp.grid(resolution=GRID_RES, hidden=True, theta=exp.trainer.theta.copy())
@@ -1076,6 +1076,6 @@ class NetworkView(QWidget):
 
 
 if __name__ == "__main__":
-    from playground.app.widgets import run_preview
+    from playground.app.preview import run_preview
 
     run_preview(lambda c: NetworkView(c), size=(980, 560))

@@ -1,8 +1,8 @@
 """Tools > Sweep…: train every combination of 1-2 swept settings x seeds, in the background.
 
-``playground.sweep.run_sweep`` runs in a QThread (local worker processes, default one per
-CPU); its progress callback emits a signal to slots of this GUI-thread dialog, and Cancel
-sets the event its ``should_stop`` polls. The result shows as a summary table and the
+``playground.sweep.run_sweep`` runs as a background :class:`~playground.app.tasks.Task`
+(local worker processes, default one per CPU); its progress reaches slots of this GUI-thread
+dialog as signals, and Cancel sets what its ``should_stop`` polls. The result shows as a summary table and the
 sweep's own SVG plot (QSvgWidget), can be saved as CSV/JSON, and its best combination can be
 opened in the main window (``openSpec``).
 """
@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QByteArray, QEvent, Qt, Signal, Slot
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtSvgWidgets import QSvgWidget
 from PySide6.QtWidgets import (
@@ -41,8 +40,9 @@ from playground.spec import ExperimentSpec
 from playground.sweep import SweepResult, parse_value, run_sweep
 from playground.sweep.svg import SETTING_NAMES, fmt, restyle, setting_name  # noqa: F401 (re-exported)
 
-from . import theme
-from .race import variant_spec
+from .. import theme
+from ..race import variant_spec
+from ..tasks import Task
 
 SWEEP_PATHS = (
     "training.optimizer.lr",
@@ -71,42 +71,31 @@ RESULT_COLUMNS = (
 )
 
 
-class SweepRunner(QObject):
-    """Runs one sweep in its thread; signals go to the dialog (a GUI-thread QObject)."""
+def sweep_job(spec: ExperimentSpec, grid: dict, seeds: int, steps: int, workers: int):
+    """The sweep as a :class:`~playground.app.tasks.Task` job: progress ``(done, total, label)``;
+    a cancel stops it between runs and returns the runs finished."""
 
-    progressed = Signal(int, int, str)
-    done = Signal(object)
-    failed = Signal(str)
+    def run(state):
+        def progress(done: int, total: int, row: dict) -> None:
+            label = ", ".join(f"{setting_name(k)} = {fmt(v)}" for k, v in row.get("params", {}).items())
+            state.report((done, total, label))
 
-    def __init__(self, spec: ExperimentSpec, grid: dict, seeds: int, steps: int, workers: int):
-        super().__init__()
-        self.args = (spec, grid, seeds, steps, workers)
-        self.stop_event = threading.Event()
+        return run_sweep(
+            spec,
+            grid,
+            seeds=seeds,
+            steps=steps,
+            workers=workers,
+            progress=progress,
+            should_stop=state.is_cancelled,
+        )
 
-    @Slot()
-    def run(self) -> None:
-        spec, grid, seeds, steps, workers = self.args
-        try:
-            res = run_sweep(
-                spec,
-                grid,
-                seeds=seeds,
-                steps=steps,
-                workers=workers,
-                progress=self._progress,
-                should_stop=self.stop_event.is_set,
-            )
-        except (PlaygroundError, OSError) as e:
-            self.failed.emit(str(e))
-            return
-        except Exception as e:  # never let a sweep bug kill the app silently
-            self.failed.emit(f"The sweep failed: {e}")
-            return
-        self.done.emit(res)
+    return run
 
-    def _progress(self, done: int, total: int, row: dict) -> None:
-        label = ", ".join(f"{setting_name(k)} = {fmt(v)}" for k, v in row.get("params", {}).items())
-        self.progressed.emit(done, total, label)
+
+def failure_text(error: Exception) -> str:
+    """What the dialog says about a sweep that failed (never a traceback)."""
+    return str(error) if isinstance(error, (PlaygroundError, OSError)) else f"The sweep failed: {error}"
 
 
 class SweepDialog(QDialog):
@@ -118,8 +107,7 @@ class SweepDialog(QDialog):
         self.setWindowTitle("Sweep")
         self.base = base
         self.result: SweepResult | None = None
-        self._thread: QThread | None = None
-        self._runner: SweepRunner | None = None
+        self._task: Task | None = None
         self.resize(900, 640)
 
         self.path_combos, self.value_edits = [], []
@@ -239,7 +227,7 @@ class SweepDialog(QDialog):
         return grid
 
     def running(self) -> bool:
-        return self._thread is not None and self._thread.isRunning()
+        return self._task is not None and self._task.isRunning()
 
     def start(self) -> bool:
         if self.running():
@@ -254,33 +242,29 @@ class SweepDialog(QDialog):
         self.progress.setRange(0, total)
         self.progress.setValue(0)
         self.status.setText(f"Running {total} runs on {min(workers, total)} worker(s)…")
-        self._runner = SweepRunner(self.base, grid, seeds, steps, workers)
-        self._thread = QThread()
-        self._thread.setObjectName("sweep")
-        self._runner.moveToThread(self._thread)
-        self._thread.started.connect(self._runner.run)
-        self._runner.progressed.connect(self._on_progress)
-        self._runner.done.connect(self._on_done)
-        self._runner.failed.connect(self._on_failed)
-        self._thread.start()
+        self._task = Task(sweep_job(self.base, grid, seeds, steps, workers), name="sweep", keep_partial=True)
+        self._task.progressed.connect(self._on_progress)
+        self._task.succeeded.connect(self._on_done)
+        self._task.failed.connect(self._on_failed)
+        self._task.start()
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         return True
 
     def cancel(self) -> None:
-        if self._runner is not None:
-            self._runner.stop_event.set()
+        if self._task is not None:
+            self._task.cancel()
             self.status.setText("Cancelling: waiting for the runs in progress…")
 
     def stop(self, timeout_ms: int = 60_000) -> None:
         """Cancel and wait for the sweep thread (close and tests)."""
-        if self._thread is not None:
+        if self._task is not None:
             self.cancel()
-            self._thread.quit()
-            self._thread.wait(timeout_ms)
+            self._task.wait(timeout_ms)
 
-    @Slot(int, int, str)
-    def _on_progress(self, done: int, total: int, label: str) -> None:
+    @Slot(object)
+    def _on_progress(self, progress: tuple[int, int, str]) -> None:
+        done, total, label = progress
         self.progress.setMaximum(total)
         self.progress.setValue(done)
         self.status.setText(f"{done}/{total}: {label}")
@@ -289,7 +273,7 @@ class SweepDialog(QDialog):
     def _on_done(self, result: SweepResult) -> None:
         self._finish()
         self.show_result(result)
-        cancelled = self._runner is not None and self._runner.stop_event.is_set()
+        cancelled = self._task is not None and self._task.is_cancelled()
         n = len(result.rows)
         self.status.setText(
             f"{n} run(s) in {result.meta.get('sweep_wall_time', 0):.1f} s"
@@ -297,16 +281,15 @@ class SweepDialog(QDialog):
         )
         self.finished_sweep.emit()
 
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
+    @Slot(object)
+    def _on_failed(self, error: Exception) -> None:
         self._finish()
-        self.status.setText(message)
+        self.status.setText(failure_text(error))
         self.finished_sweep.emit()
 
     def _finish(self) -> None:
-        if self._thread is not None:
-            self._thread.quit()
-            self._thread.wait()
+        if self._task is not None:
+            self._task.wait()
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
 
@@ -404,7 +387,7 @@ class SweepDialog(QDialog):
         super().closeEvent(event)
 
 
-if __name__ == "__main__":  # quick look: python -m playground.app.sweep_dialog
+if __name__ == "__main__":  # quick look: python -m playground.app.dialogs.sweep
     from PySide6.QtWidgets import QApplication
 
     from playground.spec import default_spec

@@ -96,7 +96,7 @@ class LessonsPanel(QWidget):
             self.runRequested.emit(self.current_id)
 
 
-if __name__ == "__main__":  # quick look: python -m playground.app.lessons_panel
+if __name__ == "__main__":  # quick look: python -m playground.app.panels.lessons
     from PySide6.QtWidgets import QApplication
 
     app = QApplication([])

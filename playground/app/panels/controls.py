@@ -43,7 +43,7 @@ from playground.spec import (
     OptimizerSpec,
 )
 
-from .controller import ExperimentController
+from ..controller import ExperimentController
 
 LOSS_NAMES = {
     "mse": "Mean squared error",

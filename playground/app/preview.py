@@ -1,8 +1,9 @@
-"""Panels of the main window: the network diagram, the data panel and the CSV import dialog.
+"""The stand-in controller for running one panel alone, and ``run_preview`` that shows it.
 
-Each widget takes the ExperimentController, reads from it, edits through
-``controller.edit_spec`` and listens to its signals. ``run_preview`` shows one widget alone
-(``python -m playground.app.widgets.network_view``) for a quick look.
+:class:`PreviewController` has the ExperimentController's signals and ``edit_spec`` but no
+worker thread: it trains on the GUI thread in small chunks. ``run_preview`` shows one widget
+alone for a quick look (``python -m playground.app.panels.network``); tests also build panels
+on it when they want no worker sending snapshots of its own.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The CSV import dialog: read a table, pick target / feature / ignored columns and options.
 
-Reading and validation run in a QThread (``read_csv_table`` reports progress), so the dialog
+Reading and validation run as a background :class:`~playground.app.tasks.Task`
+(``read_csv_table`` reports progress), so the dialog
 stays responsive on large files. Problems (``DataError`` with row and column) are shown
 inside the dialog in a red message area, the offending cell or row is highlighted and
 scrolled to in the preview, and OK stays disabled until the choices make a valid data set.
@@ -18,7 +19,6 @@ from PySide6.QtCore import (
     QModelIndex,
     QSize,
     Qt,
-    QThread,
     QTimer,
     Signal,
 )
@@ -47,8 +47,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from playground.app.widgets import colors
-from playground.data.csv_reader import WHITESPACE, Table, is_number, read_csv_table
+from playground.app import colors
+from playground.data.csv_reader import (
+    WHITESPACE,
+    Table,
+    is_number,
+    read_csv_table,
+    sniff_delimiter,
+    whitespace_line,
+)
 from playground.data.tabular import (
     MAX_AUTO_CLASSES,
     default_features,
@@ -58,6 +65,8 @@ from playground.data.tabular import (
 )
 from playground.errors import DataError
 from playground.spec import DEFAULT_TRAIN_FRACTION, DataSpec
+
+from ..tasks import Task
 
 PREVIEW_ROWS = 200
 _ROOT = QModelIndex()  # the invalid "root" index of a flat model
@@ -80,40 +89,9 @@ def sample_files() -> list[Path]:
     return sorted(d.glob("*.csv")) if d.is_dir() else []
 
 
-class _Cancelled(Exception):
-    pass
-
-
-class _Job(QThread):
-    """Runs ``fn(progress)`` in a thread; results come back as queued signals to GUI-thread slots."""
-
-    progressed = Signal(float)
-    succeeded = Signal(object)
-    failed = Signal(object)
-
-    def __init__(self, fn, parent=None):
-        super().__init__(parent)
-        self.fn = fn
-        self.cancelled = False
-
-    def _progress(self, fraction: float) -> None:
-        if self.cancelled:
-            raise _Cancelled
-        self.progressed.emit(float(fraction))
-
-    def run(self) -> None:
-        try:
-            result = self.fn(self._progress)
-        except _Cancelled:
-            return
-        except DataError as e:
-            self.failed.emit(e)
-            return
-        except Exception as e:  # noqa: BLE001 - anything else is shown in the dialog, not a crash
-            self.failed.emit(DataError(f"{type(e).__name__}: {e}"))
-            return
-        if not self.cancelled:
-            self.succeeded.emit(result)
+def _as_data_error(e: Exception) -> DataError:
+    """A job's error as the dialog shows it: a DataError, or one naming what else went wrong."""
+    return e if isinstance(e, DataError) else DataError(f"{type(e).__name__}: {e}")
 
 
 # ----------------------------------------------------------------------------- reading
@@ -142,22 +120,18 @@ def _raw_records(
     path: str, delimiter, header, err_row: int | None, limit: int = PREVIEW_ROWS, skip_rows: int | None = None
 ) -> dict:
     """When the reader fails, show the file as plain split lines around the problem."""
-    from playground.data.csv_reader import _ws_line
-
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
         head = f.read(64 * 1024)
         if delimiter is None:
             try:
-                from playground.data.csv_reader import _sniff_delimiter
-
-                delimiter = _sniff_delimiter(head)
+                delimiter = sniff_delimiter(head)
             except Exception:  # noqa: BLE001 - a guess is enough for a preview
                 delimiter = ","
         f.seek(0)
         skip = skip_rows or 0
         for _ in range(skip):
             f.readline()
-        lines = (_ws_line(s) for s in f) if delimiter == WHITESPACE else f
+        lines = (whitespace_line(s) for s in f) if delimiter == WHITESPACE else f
         reader = csv.reader(lines, delimiter=delimiter, skipinitialspace=True, strict=False)
         records: list[tuple[int, list[str]]] = []
         prev = skip
@@ -422,9 +396,9 @@ class CsvImportDialog(QDialog):
         self._valid = False
         self._summary: dict = {}
         self._distinct: dict[str, int] = {}
-        self._jobs: list[_Job] = []
-        self._read_job: _Job | None = None
-        self._validate_job: _Job | None = None
+        self._jobs: list[Task] = []
+        self._read_job: Task | None = None
+        self._validate_job: Task | None = None
         self._wanted = data_spec
         self._path: str | None = None
         self._build()
@@ -729,15 +703,15 @@ class CsvImportDialog(QDialog):
         delim, header, skip = self.delimiter.currentData(), self.header.currentData(), self.skip_rows()
         self.format_note.setText("")
         if self._read_job is not None:
-            self._read_job.cancelled = True
-        job = _Job(lambda progress: _read(resolved, delim, header, skip, progress), self)
+            self._read_job.cancel()
+        job = Task(lambda state: _read(resolved, delim, header, skip, state.progress), self)
         job.progressed.connect(self._read_progress)
         job.succeeded.connect(self._read_done)
         job.failed.connect(self._read_failed)
         self._read_job = job
         self._start(job)
 
-    def _start(self, job: _Job) -> None:
+    def _start(self, job: Task) -> None:
         """Start a job whose result slots are already connected (a quick job may finish at once)."""
         job.finished.connect(self._job_finished)
         self._jobs.append(job)
@@ -781,9 +755,10 @@ class CsvImportDialog(QDialog):
         parts.append(f"Header on line {line}" if table.has_header and line else "No header row")
         return "\n".join(parts)
 
-    def _read_failed(self, err: DataError) -> None:
+    def _read_failed(self, err: Exception) -> None:
         if self.sender() is not self._read_job:
             return
+        err = _as_data_error(err)
         self._read_job = None
         self.progress.hide()
         self.info.setText("")
@@ -845,7 +820,7 @@ class CsvImportDialog(QDialog):
             return
         table = self.table
 
-        def run(_progress):
+        def run(_state):
             ds = make_tabular_dataset(
                 table,
                 target=ch["target"],
@@ -868,8 +843,8 @@ class CsvImportDialog(QDialog):
             }
 
         if self._validate_job is not None:
-            self._validate_job.cancelled = True
-        job = _Job(run, self)
+            self._validate_job.cancel()
+        job = Task(run, self)
         job.succeeded.connect(self._validate_done)
         job.failed.connect(self._validate_failed)
         self._validate_job = job
@@ -903,9 +878,10 @@ class CsvImportDialog(QDialog):
         self._set_valid(True)
         self.validated.emit(True)
 
-    def _validate_failed(self, err: DataError) -> None:
+    def _validate_failed(self, err: Exception) -> None:
         if self.sender() is not self._validate_job:
             return
+        err = _as_data_error(err)
         self._validate_job = None
         self.info.setText("")
         self._show_error(err)
@@ -1004,7 +980,7 @@ class CsvImportDialog(QDialog):
     def shutdown(self) -> None:
         """Stop background reads (a running QThread must not outlive the dialog)."""
         for job in self._jobs:
-            job.cancelled = True
+            job.cancel()
         for job in self._jobs:
             job.wait()
         self._jobs = []

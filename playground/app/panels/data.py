@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from playground.app.widgets import colors
+from playground.app import colors
 from playground.data.toy import FEATURE_TRANSFORMS, TOY_DATASETS, apply_transforms
 from playground.spec import CLASSIFICATION_ONLY_LOSSES, TOY_FEATURES, DataSpec, ExperimentSpec
 
@@ -482,7 +482,7 @@ class DataPanel(QWidget):
     # -- CSV ---------------------------------------------------------------------------------
     def open_csv_dialog(self, path: str | None = None) -> None:
         """Show the import dialog (``path``: a file dropped on the window); apply it on OK."""
-        from playground.app.widgets.csv_dialog import CsvImportDialog
+        from playground.app.dialogs.csv import CsvImportDialog
 
         data = self.controller.spec.data
         current = data if data.kind == "csv" and path is None else None
@@ -510,6 +510,6 @@ def _slider(lo: int, hi: int, step: int, tip: str) -> QSlider:
 
 
 if __name__ == "__main__":
-    from playground.app.widgets import run_preview
+    from playground.app.preview import run_preview
 
     run_preview(lambda c: DataPanel(c), size=(300, 620), train=False)

@@ -30,9 +30,9 @@ from PySide6.QtWidgets import (
 
 from playground.engine.losses import target_codes
 
-from . import theme
-from .controller import ExperimentController, axis_names
-from .widgets.colors import CLASS_COLORS, class_colors_rgba, neutral, values_to_rgba
+from .. import theme
+from ..colors import CLASS_COLORS, class_colors_rgba, neutral, values_to_rgba
+from ..controller import ExperimentController, axis_names
 
 HEATMAP_STRENGTH = 0.78  # blend the heatmap towards neutral so the points stay visible
 REGRESSION_CMAP = "viridis"
@@ -422,7 +422,7 @@ class BoundaryView(QWidget):
         self._dirty = True
 
 
-if __name__ == "__main__":  # quick look: python -m playground.app.boundary_view
+if __name__ == "__main__":  # quick look: python -m playground.app.panels.boundary
     from PySide6.QtWidgets import QApplication
 
     app = QApplication([])
