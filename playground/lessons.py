@@ -28,9 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from playground.errors import PlaygroundError, SpecError
+from playground.errors import PlaygroundError
 from playground.resources import lessons_dir
-from playground.spec import ExperimentSpec, set_path
+from playground.spec import ExperimentSpec
+from playground.variants import MAX_VARIANTS, MIN_VARIANTS, apply_overrides
 
 __all__ = ["Lesson", "Variant", "LESSONS", "load_lesson", "run_lesson", "sign_changes", "first_step"]
 
@@ -77,16 +78,14 @@ def parse_lesson(doc: dict, path: Path | None = None) -> Lesson:
     variants = []
     for i, v in enumerate(doc["variants"]):
         name = v.get("name") or f"variant{i + 1}"
-        d = json.loads(json.dumps(v["spec"] if "spec" in v else base))
-        for p, value in v.get("changes", {}).items():
-            set_path(d, p, value)
-        try:
-            spec = ExperimentSpec.from_dict(d)
-        except SpecError as e:
-            raise SpecError(e.path, f"{e.message} (lesson {where}, variant {name})") from None
+        spec = apply_overrides(
+            v["spec"] if "spec" in v else base, v.get("changes", {}), f"lesson {where}, variant {name}"
+        )
         variants.append(Variant(name, v.get("title", name), spec, int(v.get("steps", steps))))
-    if not 2 <= len(variants) <= 8:
-        raise PlaygroundError(f"{where}: a lesson has 2 to 8 variants, not {len(variants)}")
+    if not MIN_VARIANTS <= len(variants) <= MAX_VARIANTS:
+        raise PlaygroundError(
+            f"{where}: a lesson has {MIN_VARIANTS} to {MAX_VARIANTS} variants, not {len(variants)}"
+        )
     if len({v.name for v in variants}) != len(variants):
         raise PlaygroundError(f"{where}: variant names must be unique")
     return Lesson(doc["id"], doc["title"], doc.get("claim", ""), doc["text"], steps, tuple(variants), path)
