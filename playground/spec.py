@@ -518,6 +518,29 @@ def validate(spec: ExperimentSpec) -> None:
     check_memory(spec, n_in, 1)
 
 
+def adapt_training(spec: ExperimentSpec, task: str, n_classes: int) -> ExperimentSpec:
+    """Loss and output activation that suit the task (only changed when they must or when the
+    usual pairing changes: bce/sigmoid for 2 classes, cce/softmax for more, mse/linear for
+    regression)."""
+    loss, out = spec.training.loss, spec.network.output_activation
+    if task == "regression":
+        if loss in CLASSIFICATION_ONLY_LOSSES or out == "softmax":
+            loss, out = "mse", "linear"
+    elif loss not in CLASSIFICATION_ONLY_LOSSES and out == "linear":
+        loss, out = ("bce", "sigmoid") if n_classes == 2 else ("cce", "softmax")
+    elif n_classes > 2 and (loss, out) == ("bce", "sigmoid"):
+        loss, out = "cce", "softmax"
+    elif n_classes == 2 and (loss, out) == ("cce", "softmax"):
+        loss, out = "bce", "sigmoid"
+    if (loss, out) == (spec.training.loss, spec.network.output_activation):
+        return spec
+    return replace(
+        spec,
+        training=replace(spec.training, loss=loss),
+        network=replace(spec.network, output_activation=out),
+    )
+
+
 # --------------------------------------------------------------------------- memory
 
 # Parameter-sized vectors the trainer keeps in the chosen dtype: theta, gradient, a spare

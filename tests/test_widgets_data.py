@@ -6,9 +6,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 
-from playground.app.panels.data import DataPanel, adapt_training, toy_thumbnail
+from playground.app.panels.data import DataPanel, toy_thumbnail
 from playground.data.toy import TOY_DATASETS
-from playground.spec import DataSpec, default_spec
+from playground.spec import DataSpec, adapt_training, default_spec
 
 try:
     from playground.app.controller import ExperimentController

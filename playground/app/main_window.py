@@ -433,10 +433,8 @@ class MainWindow(QMainWindow):
             self._restored_saved_layout = True
         for key, a in self.plot_actions.items():
             a.setChecked(settings.bool_value(f"view/plot_{key}", True))
-        self.plots.log_check.setChecked(settings.bool_value("view/loss_log", False))
-        self.plots.smooth_check.setChecked(settings.bool_value("view/loss_smooth", True))
-        self.boundary_view.test_check.setChecked(settings.bool_value("view/show_test", False))
-        self.boundary_view.discrete_check.setChecked(settings.bool_value("view/discretize", False))
+        for panel in self._view_panels():
+            settings.restore_view(panel)
 
     def _restore_layout(self, geometry: QByteArray, state: QByteArray | None) -> bool:
         """Adopt a saved window geometry and dock layout unless the window would not fit on any
@@ -477,10 +475,13 @@ class MainWindow(QMainWindow):
             settings.save_window(self.saveGeometry(), state)
         for key, a in self.plot_actions.items():
             settings.set_value(f"view/plot_{key}", a.isChecked())
-        settings.set_value("view/loss_log", self.plots.log_check.isChecked())
-        settings.set_value("view/loss_smooth", self.plots.smooth_check.isChecked())
-        settings.set_value("view/show_test", self.boundary_view.test_check.isChecked())
-        settings.set_value("view/discretize", self.boundary_view.discrete_check.isChecked())
+        for panel in self._view_panels():
+            settings.save_view(panel)
+
+    def _view_panels(self) -> tuple:
+        """The panels with view settings of their own (session file and QSettings), in the
+        order the session file lists their keys."""
+        return (self.boundary_view, self.plots)
 
     # -- slots ---------------------------------------------------------------------------------
     @Slot(str)
@@ -754,26 +755,14 @@ class MainWindow(QMainWindow):
         return True
 
     def _view_state(self) -> dict:
-        return {
-            "theme": theme.current().name,
-            "boundary_axes": list(self.boundary_view.axes),
-            "show_test": self.boundary_view.test_check.isChecked(),
-            "discretize": self.boundary_view.discrete_check.isChecked(),
-            "loss_log": self.plots.log_check.isChecked(),
-            "loss_smooth": self.plots.smooth_check.isChecked(),
-        }
+        state = {"theme": theme.current().name}
+        for panel in self._view_panels():
+            state.update(panel.view_state())
+        return state
 
     def _apply_view_state(self, vs: dict) -> None:
-        if "boundary_axes" in vs:  # validated for the data: anything unusable gives its default
-            self.boundary_view.set_axes(vs["boundary_axes"])
-        for key, box in (
-            ("show_test", self.boundary_view.test_check),
-            ("discretize", self.boundary_view.discrete_check),
-            ("loss_log", self.plots.log_check),
-            ("loss_smooth", self.plots.smooth_check),
-        ):
-            if key in vs:
-                box.setChecked(bool(vs[key]))
+        for panel in self._view_panels():
+            panel.apply_view_state(vs)
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()

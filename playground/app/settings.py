@@ -69,6 +69,18 @@ def set_value(key: str, value) -> None:
     settings().setValue(key, value)
 
 
+def restore_view(panel) -> None:
+    """Give a panel the view settings it remembers from the last launch (``view/<key>``)."""
+    panel.apply_view_state({k: bool_value(f"view/{k}", d) for k, d in panel.REMEMBERED.items()})
+
+
+def save_view(panel) -> None:
+    """Remember a panel's view settings for the next launch."""
+    state = panel.view_state()
+    for key in panel.REMEMBERED:
+        set_value(f"view/{key}", state[key])
+
+
 def mark_clean_exit() -> None:
     settings().setValue("session/clean_exit", time.time())
 

@@ -33,6 +33,7 @@ from playground.engine.losses import target_codes
 from .. import theme
 from ..colors import CLASS_COLORS, class_colors_rgba, neutral, values_to_rgba
 from ..controller import ExperimentController, axis_names
+from ..view_state import checked, set_checked
 
 HEATMAP_STRENGTH = 0.78  # blend the heatmap towards neutral so the points stay visible
 REGRESSION_CMAP = "viridis"
@@ -102,6 +103,8 @@ def classification_rgba(out: np.ndarray, loss: str, output_activation: str, disc
 
 class BoundaryView(QWidget):
     """Heatmap + points; options row with test-data and discretize toggles and axis pickers."""
+
+    REMEMBERED = {"show_test": False, "discretize": False}  # view settings kept between launches
 
     def __init__(self, controller: ExperimentController, parent: QWidget | None = None):
         super().__init__(parent)
@@ -254,6 +257,18 @@ class BoundaryView(QWidget):
     def set_axes(self, axes) -> tuple:
         """Ask the controller to show ``axes`` (it validates them); returns the axes shown."""
         return self.controller.set_axes(axes)
+
+    def view_state(self) -> dict:
+        """The axes shown and the toggles, as the session file stores them."""
+        return {"boundary_axes": list(self.axes), **checked(self._view_boxes())}
+
+    def apply_view_state(self, state: dict) -> None:
+        if "boundary_axes" in state:  # validated for the data: anything unusable gives its default
+            self.set_axes(state["boundary_axes"])
+        set_checked(self._view_boxes(), state)
+
+    def _view_boxes(self) -> dict[str, QCheckBox]:
+        return {"show_test": self.test_check, "discretize": self.discrete_check}
 
     @Slot(bool)
     def _on_toggle(self, _on: bool) -> None:

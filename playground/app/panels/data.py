@@ -2,8 +2,8 @@
 
 Every change goes through ``controller.edit_spec`` (data edits rebuild the experiment and
 reset the weights). When the new data needs another kind of output (regression vs.
-classes, 2 vs. more classes) the loss and output activation are adapted in the same edit,
-so one undo restores both.
+classes, 2 vs. more classes) the loss and output activation are adapted in the same edit
+(``playground.spec.adapt_training``), so one undo restores both.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from playground.app import colors
 from playground.data.toy import FEATURE_TRANSFORMS, TOY_DATASETS, apply_transforms
-from playground.spec import CLASSIFICATION_ONLY_LOSSES, TOY_FEATURES, DataSpec, ExperimentSpec
+from playground.spec import TOY_FEATURES, DataSpec, adapt_training
 
 THUMB = 54  # thumbnail picture size in pixels
 THUMB_COLUMNS = 4
@@ -93,29 +93,6 @@ def feature_icon(name: str, size: int = 18) -> QIcon:
 
 
 # ----------------------------------------------------------------------------- spec helpers
-
-
-def adapt_training(spec: ExperimentSpec, task: str, n_classes: int) -> ExperimentSpec:
-    """Loss and output activation that suit the task (only changed when they must or when the
-    usual pairing changes: bce/sigmoid for 2 classes, cce/softmax for more, mse/linear for
-    regression)."""
-    loss, out = spec.training.loss, spec.network.output_activation
-    if task == "regression":
-        if loss in CLASSIFICATION_ONLY_LOSSES or out == "softmax":
-            loss, out = "mse", "linear"
-    elif loss not in CLASSIFICATION_ONLY_LOSSES and out == "linear":
-        loss, out = ("bce", "sigmoid") if n_classes == 2 else ("cce", "softmax")
-    elif n_classes > 2 and (loss, out) == ("bce", "sigmoid"):
-        loss, out = "cce", "softmax"
-    elif n_classes == 2 and (loss, out) == ("cce", "softmax"):
-        loss, out = "bce", "sigmoid"
-    if (loss, out) == (spec.training.loss, spec.network.output_activation):
-        return spec
-    return replace(
-        spec,
-        training=replace(spec.training, loss=loss),
-        network=replace(spec.network, output_activation=out),
-    )
 
 
 def toy_task(data: DataSpec) -> tuple[str, int]:

@@ -38,6 +38,7 @@ from ..plotting import (
     set_curve,
     title_legend,
 )
+from ..view_state import checked, set_checked
 
 TRAIN_COLOR = "#0877bd"
 TEST_COLOR = "#f59322"
@@ -50,6 +51,8 @@ R2_FLOOR = -10.0  # R² below this (a diverged run reaches -1e300) is drawn here
 
 class PlotsPanel(QWidget):
     """The three live plots side by side, with their toggles."""
+
+    REMEMBERED = {"loss_log": False, "loss_smooth": True}  # view settings kept between launches
 
     def __init__(self, controller: ExperimentController, parent: QWidget | None = None):
         super().__init__(parent)
@@ -136,6 +139,16 @@ class PlotsPanel(QWidget):
     # -- public ------------------------------------------------------------------------------
     def plot_widgets(self) -> dict[str, pg.PlotWidget]:
         return {"loss": self.loss_plot, "gradients": self.grad_plot, "metric": self.metric_plot}
+
+    def view_state(self) -> dict:
+        """The loss plot's toggles, as the session file stores them."""
+        return checked(self._view_boxes())
+
+    def apply_view_state(self, state: dict) -> None:
+        set_checked(self._view_boxes(), state)
+
+    def _view_boxes(self) -> dict[str, QCheckBox]:
+        return {"loss_log": self.log_check, "loss_smooth": self.smooth_check}
 
     def set_plot_visible(self, name: str, visible: bool) -> None:
         w = self.loss_box if name == "loss" else self.plot_widgets()[name]
