@@ -18,10 +18,10 @@ import pytest
 
 import playground
 from playground import session
+from playground.cli.session import cmd_export, cmd_info, cmd_train_session
 from playground.errors import SessionError
 from playground.experiment import Experiment
 from playground.session import document
-from playground.session_cli import cmd_export, cmd_info, cmd_train_session
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "sessions"

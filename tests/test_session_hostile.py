@@ -371,7 +371,7 @@ def test_damaged_npy_header(tmp_path):
      "metrics.train_loss", "metrics.step"],
 )  # fmt: skip
 def test_huge_integer_in_document(tmp_path, field, capsys):
-    from playground.session_cli import cmd_info
+    from playground.cli.session import cmd_info
 
     m = members()
     doc = doc_of(m)

@@ -15,6 +15,8 @@ import warnings
 
 import numpy as np
 
+from playground import variants
+
 MAX_CURVE_POINTS = 1000  # record points kept per run for "steps to reach a target loss"
 
 
@@ -73,13 +75,11 @@ def record_curve(steps: np.ndarray, wall: np.ndarray, loss: np.ndarray) -> list[
 
 
 def reach(curve: list, target: float | None) -> tuple[int | None, float | None]:
-    """(steps, wall seconds) of the first recorded point with loss <= target."""
-    if target is None or not curve:
+    """(steps, wall seconds) of the first point of a record curve with loss <= target."""
+    if not curve:
         return None, None
-    for s, w, v in curve:
-        if v <= target:
-            return int(s), float(w)
-    return None, None
+    steps, walls, losses = np.asarray(curve, dtype=np.float64).T
+    return variants.reach(steps, walls, losses, target)
 
 
 def run_task(task: dict) -> dict:

@@ -14,6 +14,8 @@ import math
 import re
 from xml.sax.saxutils import escape
 
+from playground.formatting import fmt
+
 SETTING_NAMES = {
     "training.optimizer.lr": "learning rate",
     "training.batch_size": "batch size",
@@ -97,14 +99,6 @@ def colour(t: float) -> str:
 def _luma(hex_colour: str) -> float:
     r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
     return 0.299 * r + 0.587 * g + 0.114 * b
-
-
-def fmt(v) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "\u2013"
-    if isinstance(v, float):
-        return f"{v:.3g}"
-    return str(v)
 
 
 def _text(x, y, s, size=12, anchor="middle", fill=None, extra="") -> str:

@@ -1,4 +1,4 @@
-"""Session commands for the ``playground`` CLI: train (resume), info, export.
+"""`playground info` and `playground export`, and resuming a session: the session commands.
 
 Each returns an exit code: 0 on success, 2 after printing one clear line on stderr.
 """
@@ -93,7 +93,7 @@ def _summary(exp) -> dict:
         "metrics": {k: _plain(v) for k, v in exp.metrics().items() if k not in ("step", "epoch", "status")},
         "history_rows": len(exp.history),
         "events": [[int(s), t] for s, t in exp.events],
-        "source": str(exp.source_path) if getattr(exp, "source_path", None) else None,
+        "source": str(exp.provenance.path) if exp.provenance.path else None,
     }
 
 
@@ -137,7 +137,7 @@ def cmd_train_session(
         n = steps_to_run(steps, epochs, exp.trainer.steps_per_epoch, 1.0)
         exp.train(steps=n)
         target = Path(out) if out is not None else _default_out(p, session)
-        exp.save(target, view=getattr(exp, "view_state", None))
+        exp.save(target, view=exp.provenance.view_state)
     except PlaygroundError as e:
         return _fail(str(e))
     except OSError as e:

@@ -7,21 +7,24 @@
     playground sweep SPEC.json --grid training.optimizer.lr=0.001,0.01 [--seeds 3] --out results.csv
 
 Bad specs and data give one clear error line and exit code 2.
+
+This module parses the arguments and turns errors into that line; each command lives in its
+own module: :mod:`~playground.cli.train`, :mod:`~playground.cli.session` (info, export,
+resume), :mod:`~playground.cli.sweep`, :mod:`~playground.cli.engine` (bench, warmup).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import time
-from pathlib import Path
 
+from playground.cli.engine import cmd_bench, cmd_warmup
+from playground.cli.sweep import cmd_sweep
+from playground.cli.train import cmd_train
 from playground.errors import PlaygroundError
 
 EXIT_USAGE = 2
-DEFAULT_EPOCHS = 100  # `playground train SPEC` without --steps/--epochs
 TRACEBACK_ENV = "PLAYGROUND_TRACEBACK"  # set to 1 to see the traceback of an unexpected error
 
 
@@ -32,108 +35,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _progress_printer(total: int, stream=sys.stderr):
-    """A one-line progress bar with the live loss, only on a terminal."""
-    if not stream.isatty():
-        return lambda m: None
-    t0 = time.perf_counter()
-
-    def show(m: dict) -> None:
-        frac = min(1.0, m["step"] / max(total, 1))
-        bar = "#" * int(30 * frac)
-        rate = m["step"] / max(time.perf_counter() - t0, 1e-9)
-        stream.write(
-            f"\r[{bar:<30}] {100 * frac:5.1f}%  step {m['step']:,}  "
-            f"train {m['train_loss']:.4f}  test {m.get('test_loss', float('nan')):.4f}  {rate:,.0f} steps/s "
-        )
-        stream.flush()
-
-    return show
-
-
-def _result_dict(exp) -> dict:
-    m = exp.metrics()
-    keys = [
-        k
-        for k in ("train_loss", "test_loss", "train_accuracy", "test_accuracy", "train_r2", "test_r2")
-        if k in m
-    ]
-    out = {k: m[k] for k in keys}
-    out.update(
-        steps=exp.step,
-        epochs=exp.epoch,
-        status=exp.status,
-        wall_time_s=exp.wall_time,
-        steps_per_s=exp.step / exp.wall_time if exp.wall_time > 0 else None,
-    )
-    if exp.status == "diverged":
-        out["message"] = exp.message
-    return out
-
-
-def cmd_train(args) -> int:
-    from playground.session import load
-    from playground.session_cli import steps_to_run
-
-    if args.steps is not None or args.epochs is not None:  # refuse bad arguments before loading
-        steps_to_run(args.steps, args.epochs, 1, DEFAULT_EPOCHS)
-    exp = load(Path(args.file))  # a session resumes; a spec starts fresh (memory checked first)
-    steps = steps_to_run(args.steps, args.epochs, exp.trainer.steps_per_epoch, DEFAULT_EPOCHS)
-    start = exp.step
-    show = _progress_printer(start + steps)
-    exp.train(steps=steps, callback=None if args.json else show)
-    if not args.json and sys.stderr.isatty():
-        sys.stderr.write("\n")
-    if args.out:
-        from playground.session import save
-
-        save(exp, args.out)
-    res = _result_dict(exp)
-    if args.json:
-        print(json.dumps(res))
-    else:
-        print(f"Trained {exp.step - start:,} steps ({exp.epoch:.1f} epochs) in {exp.wall_time:.2f} s")
-        for k, v in res.items():
-            if k in ("steps", "epochs", "wall_time_s"):
-                continue
-            print(f"  {k:<16} {v:.4f}" if isinstance(v, float) else f"  {k:<16} {v}")
-        if args.out:
-            print(f"Saved session to {args.out}")
-    return 1 if exp.status == "diverged" else 0
-
-
 def cmd_info(args) -> int:
-    from playground.session_cli import cmd_info as info
+    from playground.cli.session import cmd_info as info
 
     return info(args.file, args.json)
 
 
 def cmd_export(args) -> int:
-    from playground.session_cli import cmd_export as export
+    from playground.cli.session import cmd_export as export
 
     return export(args.file, history_csv=args.history, weights=args.weights)
-
-
-def cmd_bench(args) -> int:
-    from playground.bench import main as bench_main
-
-    return bench_main(quick=args.quick, as_json=args.json)
-
-
-def cmd_sweep(args) -> int:
-    from playground.sweep import cli_sweep
-
-    return cli_sweep(args)
-
-
-def cmd_warmup(args) -> int:
-    """Compile (or load from the cache) every kernel a session can need."""
-    from playground.engine.warmup import warm_up
-
-    t0 = time.perf_counter()
-    warm_up()
-    print(f"engine ready in {time.perf_counter() - t0:.1f} s")
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -201,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         from playground.app.main import main as app_main
 
         return app_main(["--smoke-test"] if args.smoke_test else [])
-    from playground.session_cli import one_line, os_error
+    from playground.cli.session import one_line, os_error
 
     def fail(message: str) -> int:
         print(f"playground {args.command}: error: {one_line(message)}", file=sys.stderr)
