@@ -6,13 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
 from playground.errors import PlaygroundError
+from playground.session.archive import atomic_write
 from playground.sweep.grid import parse_value
 
 # the columns of a results CSV; the swept paths go after run_id and combo
@@ -44,14 +43,11 @@ FIXED_COLUMNS = (
 
 
 def write_text_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically, creating its folder: a crash leaves the
+    previous file (the session writer's atomic_write)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return path
+    data = text.encode("utf-8")
+    return atomic_write(path, lambda f: f.write(data))
 
 
 def _csv_cell(v) -> str:
