@@ -22,6 +22,15 @@ def _fail(message: str) -> int:
     return EXIT_ERROR
 
 
+def _failed(e: PlaygroundError | OSError | MemoryError, path) -> int:
+    """EXIT_ERROR after one line saying what went wrong with ``path``."""
+    if isinstance(e, OSError):
+        return _fail(os_error(e, path))
+    if isinstance(e, MemoryError):
+        return _fail(f"{path}: not enough memory")
+    return _fail(str(e))
+
+
 def one_line(message: str, limit: int = 2000) -> str:
     """A message as one line of bounded length (a hostile file may put anything in one)."""
     text = " ".join(str(message).split())
@@ -138,12 +147,8 @@ def cmd_train_session(
         exp.train(steps=n)
         target = Path(out) if out is not None else _default_out(p, session)
         exp.save(target, view=exp.provenance.view_state)
-    except PlaygroundError as e:
-        return _fail(str(e))
-    except OSError as e:
-        return _fail(os_error(e, path))
-    except MemoryError:
-        return _fail(f"{path}: not enough memory")
+    except (PlaygroundError, OSError, MemoryError) as e:
+        return _failed(e, path)
     s = _summary(exp)
     s["saved"] = str(target)
     if as_json:
@@ -160,12 +165,8 @@ def cmd_info(path: str | Path, as_json: bool = False) -> int:
 
     try:
         exp = load(path)
-    except PlaygroundError as e:
-        return _fail(str(e))
-    except OSError as e:
-        return _fail(os_error(e, path))
-    except MemoryError:
-        return _fail(f"{path}: not enough memory")
+    except (PlaygroundError, OSError, MemoryError) as e:
+        return _failed(e, path)
     s = _summary(exp)
     if as_json:
         print(json.dumps(s, indent=2, allow_nan=False))
@@ -203,10 +204,6 @@ def cmd_export(
             else:
                 doc = [{"W": W.tolist(), "b": b.tolist()} for W, b in params]
                 wp.write_text(json.dumps(doc), encoding="utf-8")
-    except PlaygroundError as e:
-        return _fail(str(e))
-    except OSError as e:
-        return _fail(os_error(e, path))
-    except MemoryError:
-        return _fail(f"{path}: not enough memory")
+    except (PlaygroundError, OSError, MemoryError) as e:
+        return _failed(e, path)
     return 0

@@ -18,6 +18,16 @@ import numpy as np
 from playground import variants
 
 MAX_CURVE_POINTS = 1000  # record points kept per run for "steps to reach a target loss"
+# the losses and metrics of a result row (summarize_experiment), in the order files list them
+SCORE_COLUMNS = (
+    "final_train_loss",
+    "final_test_loss",
+    "best_train_loss",
+    "best_test_loss",
+    "final_train_metric",
+    "final_test_metric",
+    "best_test_metric",
+)
 
 
 def _f(x) -> float | None:

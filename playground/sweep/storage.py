@@ -13,6 +13,7 @@ from typing import Any
 from playground.errors import PlaygroundError
 from playground.session.archive import atomic_write
 from playground.sweep.grid import parse_value
+from playground.sweep.run import SCORE_COLUMNS
 
 # the columns of a results CSV; the swept paths go after run_id and combo
 FIXED_COLUMNS = (
@@ -25,13 +26,7 @@ FIXED_COLUMNS = (
     "steps",
     "epochs",
     "metric",
-    "final_train_loss",
-    "final_test_loss",
-    "best_train_loss",
-    "best_test_loss",
-    "final_train_metric",
-    "final_test_metric",
-    "best_test_metric",
+    *SCORE_COLUMNS,
     "wall_time",
     "elapsed",
     "target_loss",

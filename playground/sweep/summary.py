@@ -10,17 +10,12 @@ import math
 import numpy as np
 
 from playground.errors import SpecError
+from playground.sweep.run import SCORE_COLUMNS
 from playground.variants import target_loss
 
 # summary statistics are computed for these result columns
 STAT_COLUMNS = (
-    "final_train_loss",
-    "final_test_loss",
-    "best_train_loss",
-    "best_test_loss",
-    "final_train_metric",
-    "final_test_metric",
-    "best_test_metric",
+    *SCORE_COLUMNS,
     "steps_to_target",
     "time_to_target",
     "wall_time",
