@@ -10,7 +10,8 @@ rules they share live here:
   seed stops following the run seed), so seeds vary the weights, not the points.
 - :func:`target_loss` and :func:`reach`: "steps to a target loss", with the default target
   ``TARGET_FACTOR`` x the best final train loss.
-- :func:`describe_overrides` / :func:`flat_diff`: legend labels ("lr 0.1") and what differs.
+- :func:`describe_overrides` / :func:`flat_diff`: legend labels ("lr 0.1") and what differs;
+  :func:`setting_name`: a setting as the app names it ("learning rate").
 - :func:`build_race`: fresh experiments of several variants on one data set and, where the
   layer sizes allow, the same initial weights.
 
@@ -24,6 +25,7 @@ rules they share live here:
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -57,6 +59,23 @@ SHORT_NAMES = {
     "network.output_activation": "output",
     "seed": "seed",
 }
+# the names the app shows for settings (axes, table headers): "learning rate"
+SETTING_NAMES = {
+    "training.optimizer.lr": "learning rate",
+    "training.batch_size": "batch size",
+    "training.optimizer.name": "optimizer",
+    "network.init": "initialization",
+    "network.hidden.0.units": "neurons in layer 1",
+    "network.hidden.0.activation": "activation of layer 1",
+    "training.regularization.rate": "regularization rate",
+    "training.regularization.kind": "regularization",
+    "training.loss": "loss",
+    "network.output_activation": "output activation",
+    "data.noise": "noise",
+    "data.n_samples": "points",
+    "seed": "seed",
+}
+_HIDDEN = re.compile(r"network\.hidden\.(\d+)\.(units|activation|dropout)$")
 
 
 # --------------------------------------------------------------------------- building specs
@@ -167,6 +186,21 @@ def reach(steps, walls, losses, target: float | None) -> tuple[int | None, float
 
 
 # --------------------------------------------------------------------------- labels
+
+
+def setting_name(path: str) -> str:
+    """The name the app shows for a spec path ("learning rate", not training.optimizer.lr)."""
+    if path in SETTING_NAMES:
+        return SETTING_NAMES[path]
+    m = _HIDDEN.match(path)
+    if m:
+        what = {"units": "neurons", "activation": "activation", "dropout": "dropout"}[m.group(2)]
+        return (
+            f"{what} in layer {int(m.group(1)) + 1}"
+            if what == "neurons"
+            else f"{what} of layer {int(m.group(1)) + 1}"
+        )
+    return path.rsplit(".", 1)[-1].replace("_", " ")
 
 
 def short_name(path: str) -> str:

@@ -2,10 +2,11 @@
 
 ``heatmap_svg`` draws a metric over two swept axes, one annotated cell per combination,
 with a colour scale; ``lines_svg`` draws mean +- std with error bars over one swept axis.
-Axes are named as the app names its settings ("learning rate", not training.optimizer.lr,
-:func:`setting_name`). Background, text, frames and grid take their colours from a ``<style>``
-block (:data:`PALETTES`), so :func:`restyle` shows the same chart in the dark theme; a cell
-without data is left empty (transparent, dashed outline), never a white box.
+Axes are named as the app names its settings ("learning rate", not training.optimizer.lr:
+:func:`playground.variants.setting_name`). Background, text, frames and grid take their
+colours from a ``<style>`` block (:data:`PALETTES`), so :func:`restyle` shows the same chart
+in the dark theme; a cell without data is left empty (transparent, dashed outline), never a
+white box.
 """
 
 from __future__ import annotations
@@ -15,23 +16,7 @@ import re
 from xml.sax.saxutils import escape
 
 from playground.formatting import fmt
-
-SETTING_NAMES = {
-    "training.optimizer.lr": "learning rate",
-    "training.batch_size": "batch size",
-    "training.optimizer.name": "optimizer",
-    "network.init": "initialization",
-    "network.hidden.0.units": "neurons in layer 1",
-    "network.hidden.0.activation": "activation of layer 1",
-    "training.regularization.rate": "regularization rate",
-    "training.regularization.kind": "regularization",
-    "training.loss": "loss",
-    "network.output_activation": "output activation",
-    "data.noise": "noise",
-    "data.n_samples": "points",
-    "seed": "seed",
-}
-_HIDDEN = re.compile(r"network\.hidden\.(\d+)\.(units|activation|dropout)$")
+from playground.variants import setting_name
 
 PALETTES = {
     "light": {"bg": "#ffffff", "ink": "#222222", "dim": "#666666", "frame": "#888888", "grid": "#eeeeee"},
@@ -39,21 +24,6 @@ PALETTES = {
 }
 LIGHT_INK = "#f4f4f4"  # text on dark cells (not pure white: a white fill is a theme bug)
 DARK_INK = "#111111"
-
-
-def setting_name(path: str) -> str:
-    """The name the app shows for a spec path ("learning rate", not training.optimizer.lr)."""
-    if path in SETTING_NAMES:
-        return SETTING_NAMES[path]
-    m = _HIDDEN.match(path)
-    if m:
-        what = {"units": "neurons", "activation": "activation", "dropout": "dropout"}[m.group(2)]
-        return (
-            f"{what} in layer {int(m.group(1)) + 1}"
-            if what == "neurons"
-            else f"{what} of layer {int(m.group(1)) + 1}"
-        )
-    return path.rsplit(".", 1)[-1].replace("_", " ")
 
 
 def _style(theme: str) -> str:

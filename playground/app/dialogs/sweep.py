@@ -36,12 +36,12 @@ from PySide6.QtWidgets import (
 )
 
 from playground.errors import PlaygroundError
+from playground.formatting import fmt
 from playground.spec import ExperimentSpec
 from playground.sweep import SweepResult, parse_value, run_sweep
-from playground.sweep.svg import SETTING_NAMES, fmt, restyle, setting_name  # noqa: F401 (re-exported)
+from playground.variants import setting_name, variant_spec
 
 from .. import theme
-from ..race import variant_spec
 from ..tasks import Task
 
 SWEEP_PATHS = (
