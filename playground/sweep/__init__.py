@@ -19,7 +19,7 @@ One module per job:
 - :mod:`~playground.sweep.grid`: ``--grid`` parsing and the tasks (combination x seed)
 - :mod:`~playground.sweep.run`: one task in, one plain result out (any process)
 - :mod:`~playground.sweep.executors`: this process, a process pool, or Dask
-- :mod:`~playground.sweep.runner`: :func:`run_sweep`, resuming and storing as results arrive
+- :mod:`~playground.sweep.driver`: :func:`run_sweep`, the whole sweep: resuming, running, storing
 - :mod:`~playground.sweep.storage`: the CSV and JSON result files
 - :mod:`~playground.sweep.summary`: statistics over seeds, the default target, metric columns
 - :mod:`~playground.sweep.result`: :class:`SweepResult`
@@ -30,10 +30,10 @@ The ``playground sweep`` command is :mod:`playground.cli.sweep`.
 
 from __future__ import annotations
 
+from playground.sweep.driver import run_sweep
 from playground.sweep.grid import build_tasks, parse_grid, parse_value
 from playground.sweep.result import SweepResult
 from playground.sweep.run import run_task
-from playground.sweep.runner import run_sweep
 from playground.sweep.summary import METRICS, summarize
 
 __all__ = [

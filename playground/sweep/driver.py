@@ -1,5 +1,6 @@
-"""run_sweep: build the tasks, skip those a previous run of the same sweep finished, run the
-rest on an executor and store each result as it arrives."""
+"""run_sweep drives a whole sweep: build the tasks, skip those a previous run of the same
+sweep finished, run the rest on an executor and store each result as it arrives
+(:class:`ResultStore`)."""
 
 from __future__ import annotations
 
