@@ -1,5 +1,9 @@
 """Experiment: a spec, its data, a trainer and the metric history. The Python API.
 
+Where an experiment came from (its session file, the app's view state, its place in a race)
+is its :class:`Provenance`, one declared record that ``playground.session`` and the app fill
+in; the spec stays the truth of what the experiment is.
+
 >>> from playground import Experiment
 >>> exp = Experiment.from_spec({"data": {"name": "xor"}})
 >>> exp.train(steps=1000)["test_accuracy"]  # doctest: +SKIP
