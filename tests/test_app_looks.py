@@ -353,8 +353,8 @@ def test_sweep_dialog_chart_follows_the_dark_theme(qtbot, light_after):
 def test_race_gradient_plot_renders_its_label_and_is_not_clipped(qtbot):
     from test_app_race import diverging_spec
 
-    from playground.app.race import RaceController
-    from playground.app.race_view import RaceView
+    from playground.app.race.controller import RaceController
+    from playground.app.race.view import RaceView
 
     race = RaceController()
     try:

@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QMessageBox
 
 from playground.app.controller import ExperimentController
 from playground.app.main_window import MainWindow
-from playground.app.race import describe_overrides, flat_diff, variant_spec
 from playground.spec import default_spec
+from playground.variants import describe_overrides, flat_diff, variant_spec
 
 TIMEOUT = 300_000  # ms; generous: a cold compile on a busy machine is slow, and this is no speed check
 LRS = [{"training.optimizer.lr": v} for v in (0.001, 0.01, 0.1)]

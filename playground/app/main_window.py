@@ -1,160 +1,54 @@
 """The main window: data (left), network (centre), decision boundary (right), controls (right
-dock and toolbar), plots (bottom); menus, status bar, divergence banner, files and settings.
+dock and toolbar), plots (bottom), lessons (left, when one is open); menus and status bar.
 
-File actions have testable methods taking a path (``open_session``, ``save_session``,
-``export_history_csv``, ``export_plot``); the menu slots only add a file dialog around them.
+It builds the window from the panels and wires them to the one ExperimentController; the work
+is elsewhere: :mod:`.files` (open, save, export, recovery; the menu slots here only add the
+question about unsaved changes and a file dialog), :mod:`.race.mode` (race mode and lessons),
+:mod:`.dialogs` (sweep, help), :mod:`.window_parts` (banners, page stack).
 """
 
 from __future__ import annotations
 
-import os
-import sys
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QRect, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
     QDockWidget,
     QFileDialog,
-    QFrame,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
-    QPushButton,
     QSplitter,
-    QStackedWidget,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
-import playground
-from playground.errors import PlaygroundError, SessionError
+from playground.errors import PlaygroundError
 from playground.lessons import LESSONS
+from playground.resources import icon_path
 from playground.spec import default_spec
 
 from . import help_texts, settings, theme
-from .controller import ExperimentController, build_experiment
+from .controller import ExperimentController
+from .dialogs import help as help_dialogs
 from .dialogs.sweep import SweepDialog
+from .files import CSV_FILTER, SESSION_FILTER, SessionFiles
 from .panels.boundary import BoundaryView
 from .panels.controls import ControlsPanel, TrainingToolBar
 from .panels.data import DataPanel
 from .panels.lessons import LessonsPanel
 from .panels.network import NetworkView
 from .panels.plots import PlotsPanel
-from .race import RaceController
-from .race_view import RaceView
+from .race.controller import RaceController
+from .race.mode import RaceMode
+from .race.view import RaceView
+from .window_parts import DivergenceBanner, PageStack, WarningBanner
 
-SESSION_FILTER = "Neural Playground sessions (*.playground)"
-CSV_FILTER = "CSV files (*.csv)"
-RECOVERY_INTERVAL_MS = 60_000
 THREAD_STOP_WAIT_MS = 15 * 60_000  # closing waits this long for a running kernel compile
 SCREEN_SLACK_PX = 48  # a saved window may overhang its screen by a frame/title bar, not more
-WARNING_TEXTS = {
-    "not learning": "Not learning: the loss has stayed above where it started for many epochs. "
-    "A smaller learning rate usually helps; training goes on.",
-    "oscillating": "Oscillating: the loss keeps jumping up and down. "
-    "A smaller learning rate usually steadies it; training goes on.",
-}
-
-
-def session_module():
-    """playground.session if present (written in parallel); None keeps the app running without it."""
-    try:
-        from playground import session
-    except ImportError:
-        return None
-    return session
-
-
-class DivergenceBanner(QFrame):
-    """A prominent, dismissible message with actions, shown when a run diverges."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setObjectName("banner")
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(12, 6, 8, 6)
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.lower_button = QPushButton("Learning rate ÷ 10")
-        self.lower_button.setToolTip("Continue from the last finite weights with a 10x smaller learning rate")
-        self.reset_button = QPushButton("Reset")
-        self.dismiss_button = QPushButton("Dismiss")
-        lay.addWidget(self.label, 1)
-        for b in (self.lower_button, self.reset_button, self.dismiss_button):
-            lay.addWidget(b)
-        self.dismiss_button.clicked.connect(self.hide)
-        self.hide()
-
-    def show_message(self, text: str) -> None:
-        self.label.setText(text)
-        self.show()
-
-
-class WarningBanner(QFrame):
-    """A non-blocking note that training looks wrong ("not learning", "oscillating"); the run goes on.
-
-    Dismissing it hides this warning until the experiment's warning changes."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setObjectName("banner")
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(12, 4, 8, 4)
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.dismiss_button = QPushButton("Dismiss")
-        lay.addWidget(self.label, 1)
-        lay.addWidget(self.dismiss_button)
-        self.warning: str | None = None
-        self._dismissed: str | None = None
-        self.dismiss_button.clicked.connect(self._dismiss)
-        self.hide()
-
-    def set_warning(self, warning: str | None) -> None:
-        """Show (or hide, for None) the experiment's current warning."""
-        if warning != self.warning:
-            self.warning = warning
-            if warning != self._dismissed:
-                self._dismissed = None
-        if warning is None or warning == self._dismissed:
-            self.hide()
-            return
-        text = WARNING_TEXTS.get(warning, warning)  # a short key, or the engine's own sentence
-        if self.label.text() != text:
-            self.label.setText(text)
-        if self.isHidden():
-            self.show()
-
-    def _dismiss(self) -> None:
-        self._dismissed = self.warning
-        self.hide()
-
-
-class PageStack(QStackedWidget):
-    """A stacked widget as small as its *current* page allows (QStackedWidget takes the largest
-    minimum of all its pages, so the race view, once built, squeezed every dock beside the single
-    experiment)."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.currentChanged.connect(self._page_changed)
-
-    def minimumSizeHint(self):
-        page = self.currentWidget()
-        return page.minimumSizeHint() if page is not None else super().minimumSizeHint()
-
-    def sizeHint(self):
-        page = self.currentWidget()
-        return page.sizeHint() if page is not None else super().sizeHint()
-
-    @Slot(int)
-    def _page_changed(self, _index: int) -> None:
-        self.updateGeometry()
 
 
 class MainWindow(QMainWindow):
@@ -193,12 +87,8 @@ class MainWindow(QMainWindow):
         self.central_stack = PageStack()  # page 0: the experiment; page 1: race mode
         self.central_stack.addWidget(central)
         self.setCentralWidget(self.central_stack)
-        self.race: RaceController | None = None  # created on first use (it owns a thread)
-        self.race_view: RaceView | None = None
+        self.race_mode = RaceMode(self)
         self.sweep_dialog: SweepDialog | None = None
-        # the window layout (dock state, splitter) found when a mode (race, lesson) was entered:
-        # leaving the mode restores it; None in a mode means "the default layout"
-        self._layout_before_mode: tuple[QByteArray, QByteArray] | None = None
         self._restored_saved_layout = False
         self._layout_checked = False
         self._closed = False
@@ -229,17 +119,14 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.engine_label)
         self.statusBar().setSizeGripEnabled(True)
 
+        self.files = SessionFiles(self)
         self._build_menus()
         self._connect()
         self._apply_default_sizes()
         self._restore_settings()
-        self._update_title()
+        self.update_title()
         if c.engine_ready:
             self._on_engine_ready(True)
-        self.recovery_timer = QTimer(self)
-        self.recovery_timer.setInterval(RECOVERY_INTERVAL_MS)
-        self.recovery_timer.timeout.connect(self.write_recovery)
-        self.recovery_timer.start()
         if check_recovery:
             QTimer.singleShot(0, self.offer_recovery)
 
@@ -302,12 +189,11 @@ class MainWindow(QMainWindow):
             self.addDockWidget(area, d)
         self.toolbar.show()
         racing = self.racing
-        for d in (self.data_dock, self.controls_dock, self.plots_dock):
+        for d in self.single_docks():
             d.setVisible(not racing)
-        in_lesson = racing and self.race is not None and self.race.lesson_id is not None
-        self.lessons_dock.setVisible(in_lesson)
+        self.lessons_dock.setVisible(self.race_mode.in_lesson)
         if racing:
-            self._layout_before_mode = None  # leaving the race shows the default layout
+            self.race_mode.layout_before = None  # leaving the race shows the default layout
         self._apply_default_sizes()
 
     def _action(self, menu, text: str, slot, shortcut=None, tip: str | None = None) -> QAction:
@@ -337,10 +223,6 @@ class MainWindow(QMainWindow):
         self.save_as_action = self._action(
             f, "Save &As…", self.save_as_dialog, QKeySequence.StandardKey.SaveAs
         )
-        has_sessions = session_module() is not None
-        for a in (self.open_action, self.save_action, self.save_as_action):
-            a.setEnabled(has_sessions)
-        self.recent_menu.setEnabled(has_sessions)
         f.addSeparator()
         self._action(f, "&Import CSV…", lambda: self.import_csv(None), "Ctrl+I")
         export = f.addMenu("&Export Plot")
@@ -365,7 +247,7 @@ class MainWindow(QMainWindow):
         e.addAction(self.redo_action)
 
         tr = mb.addMenu("&Train")
-        for a in self._single_actions():
+        for a in self.single_actions():
             tr.addAction(a)
 
         v = mb.addMenu("&View")
@@ -413,15 +295,15 @@ class MainWindow(QMainWindow):
         c.engineReadyChanged.connect(self._on_engine_ready)
         c.snapshot.connect(self._on_snapshot)
         c.experimentReplaced.connect(self._on_replaced)
-        c.specChanged.connect(self._update_title)
+        c.specChanged.connect(self.update_title)
         # the Training form's width changes with the optimizer's settings
         c.specChanged.connect(self._update_panel_minimums)
         c.experimentReplaced.connect(self._update_panel_minimums)
-        c.undo_stack.cleanChanged.connect(self._update_title)
+        c.undo_stack.cleanChanged.connect(self.update_title)
         self.banner.lower_button.clicked.connect(self._lower_learning_rate)
         self.banner.reset_button.clicked.connect(self._banner_reset)
         self.lessons_panel.lessonChosen.connect(self.load_lesson)
-        self.lessons_panel.runRequested.connect(self.run_lesson)
+        self.lessons_panel.runRequested.connect(self.race_mode.run_lesson)
         c.engineReadyChanged.connect(self._enable_race_actions)
         self._enable_race_actions(c.engine_ready)
 
@@ -468,7 +350,7 @@ class MainWindow(QMainWindow):
         state = self.saveState()
         if self.racing:
             # race mode hides the single-experiment docks: store the layout they return to
-            state = self._layout_before_mode[0] if self._layout_before_mode else None
+            state = self.race_mode.layout_before[0] if self.race_mode.layout_before else None
         if state is None or not self.layout_fits() and not self.racing:
             settings.save_window(self.saveGeometry(), None)  # no squeezed layout comes back next time
         else:
@@ -483,6 +365,17 @@ class MainWindow(QMainWindow):
         order the session file lists their keys."""
         return (self.boundary_view, self.plots)
 
+    def view_state(self) -> dict:
+        """What a session file stores of the view: the theme and each panel's view state."""
+        state = {"theme": theme.current().name}
+        for panel in self._view_panels():
+            state.update(panel.view_state())
+        return state
+
+    def apply_view_state(self, vs: dict) -> None:
+        for panel in self._view_panels():
+            panel.apply_view_state(vs)
+
     # -- slots ---------------------------------------------------------------------------------
     @Slot(str)
     def _on_status_message(self, text: str) -> None:
@@ -490,20 +383,20 @@ class MainWindow(QMainWindow):
 
     @Slot(bool)
     def _on_engine_ready(self, _ready: bool) -> None:
-        self._set_engine_text()
+        self.set_engine_text()
 
     @Slot(bool)
     def _on_training_state(self, running: bool) -> None:
         if running:
             self.banner.hide()
-        self._set_engine_text()
+        self.set_engine_text()
 
-    def _set_engine_text(self, steps_per_s: float = 0.0) -> None:
+    def set_engine_text(self, steps_per_s: float = 0.0) -> None:
         c = self.controller
         if not c.engine_ready:
             text = "Preparing the engine…"
         elif self.racing and self.race is not None:
-            text = self._race_state_text()
+            text = self.race.state_text()
         elif c.experiment.status == "diverged":
             text = f"Diverged at step {c.experiment.diverged_step:,}"
         elif c.running:
@@ -511,26 +404,6 @@ class MainWindow(QMainWindow):
         else:
             text = "Paused"
         self.engine_label.setText(text)
-
-    def _race_state_text(self) -> str:
-        race = self.race
-        if race.running:
-            rate = f" — {race.steps_per_s:,.0f} steps/s each" if race.steps_per_s else "…"
-            return f"Race: training{rate}"
-        done = [
-            f is not None and (f.status == "diverged" or (m.stop_at is not None and f.step >= m.stop_at))
-            for m, f in zip(race.members, race.frames)
-        ]
-        if done and all(done):
-            return "Race finished"
-        if any(f is not None and f.step > 0 for f in race.frames):
-            return "Race paused"
-        return "Race ready: press Play"
-
-    @Slot()
-    def _on_race_state(self, *_args) -> None:
-        if self.racing:
-            self._set_engine_text()
 
     @Slot(object)
     def _on_snapshot(self, snap) -> None:
@@ -542,43 +415,34 @@ class MainWindow(QMainWindow):
                 f"Diverged at step {self.controller.experiment.diverged_step or snap.step:,}"
             )
         else:
-            self._set_engine_text(snap.steps_per_s)
+            self.set_engine_text(snap.steps_per_s)
 
     @Slot(str)
     def _on_diverged(self, message: str) -> None:
         self.banner.show_message(message or "The run diverged: try a smaller learning rate")
-        self._set_engine_text()
+        self.set_engine_text()
 
     @Slot()
     def _on_replaced(self) -> None:
         self.banner.hide()
         self.warning_banner.set_warning(None)
-        self._set_engine_text()
-        self._update_title()
+        self.set_engine_text()
+        self.update_title()
 
     def _lower_learning_rate(self) -> None:
         """The banner's "Learning rate ÷ 10": back to the last finite weights (and optimizer
         state), a 10x smaller rate, ready to train on; the change is one undo step."""
-        from dataclasses import replace
-
         c = self.controller
-        spec = c.spec
-        if hasattr(c.experiment, "recover"):
-            try:
-                training = c.call_in_worker(lambda exp: _recover(exp, 0.1))
-            except (PlaygroundError, TimeoutError, ValueError) as e:
-                self.show_error(str(e))
-                return
-            # the experiment has the new rate already: the edit only records it (and is undoable)
-            c.edit_spec(replace(spec, training=training), f"Learning rate {training.optimizer.lr:g}")
-        else:
-            opt = replace(spec.training.optimizer, lr=spec.training.optimizer.lr / 10)
-            c.edit_spec(
-                replace(spec, training=replace(spec.training, optimizer=opt)), f"Learning rate {opt.lr:g}"
-            )
+        try:
+            training = c.call_in_worker(lambda exp: _recover(exp, 0.1))
+        except (PlaygroundError, TimeoutError, ValueError) as e:
+            self.show_error(str(e))
+            return
+        # the experiment has the new rate already: the edit only records it (and is undoable)
+        c.edit_spec(replace(c.spec, training=training), f"Learning rate {training.optimizer.lr:g}")
         self.banner.hide()
         c.request_snapshot()
-        self._set_engine_text()
+        self.set_engine_text()
 
     def _banner_reset(self) -> None:
         self.controller.reset()
@@ -588,7 +452,7 @@ class MainWindow(QMainWindow):
         self.plots.set_plot_visible(key, on)
 
     @Slot()
-    def _update_title(self, *_args) -> None:
+    def update_title(self, *_args) -> None:
         name = (
             Path(self.controller.path).stem
             if self.controller.path
@@ -605,38 +469,16 @@ class MainWindow(QMainWindow):
         if self.race_view is not None:
             self.race_view.apply_theme()
         self.boundary_view.apply_theme()
-        if hasattr(self.network_view, "update"):
-            self.network_view.update()
+        self.network_view.update()
         self._update_panel_minimums()
         if persist:
             settings.set_theme(name)
 
     def show_help(self, key: str) -> QDialog:
-        dlg = QDialog(self)
-        dlg.setWindowTitle(help_texts.TOPICS[key][0])
-        dlg.resize(520, 360)
-        lay = QVBoxLayout(dlg)
-        text = QTextBrowser()
-        text.setOpenExternalLinks(False)
-        text.setHtml(help_texts.topic_html(key))
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(dlg.close)
-        lay.addWidget(text)
-        lay.addWidget(buttons)
-        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dlg.show()
-        return dlg
+        return help_dialogs.show_help(self, key)
 
     def show_about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About Neural Playground",
-            f"<h3>Neural Playground {playground.__version__}</h3>"
-            "<p>Watch neural networks learn by gradient descent: build a network, train it live, "
-            "see the decision boundary, the losses and the gradients.</p>"
-            "<p>Colours follow TensorFlow Playground: orange for negative / class 0, "
-            "blue for positive / class 1.</p>",
-        )
+        help_dialogs.show_about(self)
 
     @Slot(str)
     def show_error(self, message: str) -> QMessageBox:
@@ -652,16 +494,10 @@ class MainWindow(QMainWindow):
         box.open()
         return box
 
-    # -- files ---------------------------------------------------------------------------------------
+    # -- files (files.py does the work; these slots add the questions and file dialogs) --------------
     def new_experiment(self) -> None:
-        if not self.maybe_save():
-            return
-        self.controller.pause()
-        self.controller.set_experiment(
-            build_experiment(default_spec(), engine_ready=self.controller.engine_ready)
-        )
-        self.controller.mark_saved(None)
-        self._update_title()
+        if self.maybe_save():
+            self.files.new_experiment()
 
     def open_dialog(self) -> None:
         if not self.maybe_save():
@@ -679,31 +515,7 @@ class MainWindow(QMainWindow):
 
     def open_session(self, path: str) -> bool:
         """Open a ``.playground`` file; errors go to a message box. Returns whether it worked."""
-        session = session_module()
-        if session is None:
-            self.show_error("Sessions are not available in this build.")
-            return False
-        self.controller.pause()
-        try:
-            exps = session.load_race(path) if hasattr(session, "load_race") else [session.load(path)]
-        except (PlaygroundError, OSError, ValueError) as e:
-            msg = str(e) if isinstance(e, PlaygroundError) else f"Cannot open {path}: {e}"
-            self.show_error(msg)
-            return False
-        exp = exps[0]
-        if len(exps) > 1:
-            self.open_race(exps, path)
-            return True
-        if self.racing:
-            self.exit_race()
-        self.controller.set_experiment(exp)
-        self.controller.mark_saved(str(path))
-        self._apply_view_state(exp.provenance.view_state or {})
-        settings.add_recent_file(str(path))
-        settings.set_last_folder("sessions", path)
-        self._update_title()
-        self.statusBar().showMessage(f"Opened {path}", 5000)
-        return True
+        return self.files.open_session(path)
 
     def save(self) -> bool:
         if self.controller.path:
@@ -720,49 +532,7 @@ class MainWindow(QMainWindow):
         return self.save_session(path)
 
     def save_session(self, path: str) -> bool:
-        session = session_module()
-        if session is None:
-            self.show_error("Sessions are not available in this build.")
-            return False
-        if self.racing:
-            return self.save_race(path)
-        view_state = self._view_state()
-        name = self.controller.spec.name
-
-        def _save(exp):
-            if exp.spec.name != name:
-                from dataclasses import replace
-
-                exp.spec = replace(exp.spec, name=name)
-            session.save(exp, path, view_state=view_state)
-
-        try:
-            self.controller.call_in_worker(_save)
-        except (PlaygroundError, OSError, TimeoutError) as e:
-            return self._save_failed(path, e)
-        return self._saved(path, f"Saved {path}")
-
-    def _save_failed(self, path, error: Exception) -> bool:
-        self.show_error(str(error) if isinstance(error, PlaygroundError) else f"Cannot save {path}: {error}")
-        return False
-
-    def _saved(self, path, message: str) -> bool:
-        self.controller.mark_saved(str(path))
-        settings.add_recent_file(str(path))
-        settings.set_last_folder("sessions", path)
-        self._update_title()
-        self.statusBar().showMessage(message, 5000)
-        return True
-
-    def _view_state(self) -> dict:
-        state = {"theme": theme.current().name}
-        for panel in self._view_panels():
-            state.update(panel.view_state())
-        return state
-
-    def _apply_view_state(self, vs: dict) -> None:
-        for panel in self._view_panels():
-            panel.apply_view_state(vs)
+        return self.files.save_session(path)
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
@@ -779,7 +549,7 @@ class MainWindow(QMainWindow):
 
     def maybe_save(self) -> bool:
         """Ask about unsaved changes: True when it is fine to go on (saved or discarded)."""
-        if not self.controller.is_dirty() or session_module() is None:
+        if not self.controller.is_dirty():
             return True
         answer = self.ask(
             "Unsaved changes",
@@ -794,24 +564,10 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.StandardButton.Discard
 
     def import_csv(self, path: str | None) -> None:
-        opener = getattr(self.data_panel, "open_csv_dialog", None)
-        if opener is None:
-            self.show_error("CSV import is not available in this build.")
-            return
-        opener(path)
+        self.data_panel.open_csv_dialog(path)
 
     def export_history_csv(self, path: str) -> bool:
-        try:
-            from playground.session import atomic_write
-
-            text = self.controller.call_in_worker(lambda exp: exp.history.csv_text()).encode("utf-8")
-            atomic_write(path, lambda f: f.write(text))  # never a half-written file
-        except (OSError, TimeoutError) as e:
-            self.show_error(f"Cannot write {path}: {e}")
-            return False
-        settings.set_last_folder("exports", path)
-        self.statusBar().showMessage(f"History written to {path}", 5000)
-        return True
+        return self.files.export_history_csv(path)
 
     def export_history_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
@@ -821,27 +577,9 @@ class MainWindow(QMainWindow):
             self.export_history_csv(path)
 
     def export_plot(self, key: str, path: str) -> bool:
-        """Write one plot as PNG (pyqtgraph ImageExporter, 2x resolution) or SVG (by the suffix)."""
-        import pyqtgraph.exporters as ex
-
+        """Write one plot ("loss", "gradients", "metric", "boundary") as PNG or SVG (by the suffix)."""
         widget = self.boundary_view.plot if key == "boundary" else self.plots.plot_widgets()[key]
-        try:
-            if str(path).lower().endswith(".svg"):
-                _export_svg(widget, str(path))
-            else:
-                item = widget.getPlotItem()
-                exporter = ex.ImageExporter(item)
-                exporter.parameters()["width"] = max(800, int(item.sceneBoundingRect().width() * 2))
-                exporter.export(str(path))
-        except (OSError, ValueError) as e:
-            self.show_error(f"Cannot export the plot to {path}: {e}")
-            return False
-        if not Path(path).exists():
-            self.show_error(f"Cannot export the plot to {path}")
-            return False
-        settings.set_last_folder("exports", path)
-        self.statusBar().showMessage(f"Plot written to {path}", 5000)
-        return True
+        return self.files.export_plot(widget, path)
 
     def export_plot_dialog(self, key: str, fmt: str) -> None:
         filt = "PNG images (*.png)" if fmt == "png" else "SVG drawings (*.svg)"
@@ -852,47 +590,13 @@ class MainWindow(QMainWindow):
                 path += "." + fmt
             self.export_plot(key, path)
 
-    # -- recovery ---------------------------------------------------------------------------------------
-    @Slot()
-    def write_recovery(self) -> None:
-        session = session_module()
-        if session is None or not self.controller.is_dirty() or not hasattr(session, "write_recovery"):
-            return
-        try:
-            self.controller.call_in_worker(session.write_recovery, timeout=5.0)
-        except Exception as e:  # recovery is best effort; never interrupt the user
-            print(f"warning: could not write the recovery file: {e}", file=sys.stderr)
-
     def offer_recovery(self) -> None:
-        session = session_module()
-        if session is None or not hasattr(session, "newest_recovery"):
-            return
-        try:
-            path = session.newest_recovery()
-        except (PlaygroundError, OSError):
-            return
-        if not path or os.path.getmtime(path) <= settings.last_clean_exit():
-            return
-        answer = self.ask(
-            "Restore your work?",
-            "Neural Playground did not close properly last time. Restore the experiment it recovered?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.Yes,
-        )
-        if answer == QMessageBox.StandardButton.Yes:
-            try:
-                exp = session.load(path)
-            except (PlaygroundError, SessionError, OSError) as e:
-                self.show_error(str(e))
-                return
-            self.controller.set_experiment(exp)
-            self.controller.path = None
+        self.files.offer_recovery()
 
-    # -- race mode, lessons, sweeps -----------------------------------------------------------------
     def _build_race_menus(self, mb) -> None:
         r = mb.addMenu("&Race")
         self.race_action = self._action(
-            r, "&Race Variants…", self.race_dialog, "Ctrl+Shift+R", "Train 2-6 variants side by side"
+            r, "&Race Variants…", self.race_mode.edit, "Ctrl+Shift+R", "Train 2-6 variants side by side"
         )
         self.exit_race_action = self._action(r, "&Exit Race", self.exit_race)
         self.exit_race_action.setEnabled(False)
@@ -914,158 +618,44 @@ class MainWindow(QMainWindow):
             a.setEnabled(ready)
         self.lessons_panel.setEnabled(ready)
 
+    # -- race mode (race/mode.py does the work) ---------------------------------------------------
     @property
     def racing(self) -> bool:
-        return self.central_stack.currentIndex() == 1
+        return self.race_mode.active
 
-    def race_controller(self) -> RaceController:
-        if self.race is None:
-            self.race = RaceController(self)
-            self.race.errorOccurred.connect(self.show_error)
-            self.race.runningChanged.connect(self._on_race_state)
-            self.race.frame.connect(self._on_race_state)
-            self.race.membersChanged.connect(self._on_race_state)
-            self.race_view = RaceView(self.race)
-            self.race_view.exitRequested.connect(self.exit_race)
-            self.race_view.editRequested.connect(self.race_dialog)
-            self.central_stack.addWidget(self.race_view)
-        return self.race
+    @property
+    def race(self) -> RaceController | None:
+        """The race controller, once a race was shown (it owns a thread)."""
+        return self.race_mode.race
 
-    def _current_layout(self) -> tuple[QByteArray, QByteArray]:
+    @property
+    def race_view(self) -> RaceView | None:
+        return self.race_mode.view
+
+    def start_race(self, variants: list[dict], labels: list[str] | None = None) -> bool:
+        """Race variants (overrides dicts) of the current experiment; False (and why) if impossible."""
+        return self.race_mode.start(variants, labels)
+
+    def exit_race(self) -> None:
+        self.race_mode.exit()
+
+    def load_lesson(self, lesson_id: str) -> bool:
+        return self.race_mode.load_lesson(lesson_id)
+
+    def current_layout(self) -> tuple[QByteArray, QByteArray]:
+        """The dock layout and the central splitter's, as leaving a mode restores them."""
         return self.saveState(), self.splitter.saveState()
 
-    def _single_actions(self) -> tuple[QAction, ...]:
+    def single_docks(self) -> tuple[QDockWidget, ...]:
+        """The docks that show the single experiment (race mode hides them)."""
+        return (self.data_dock, self.controls_dock, self.plots_dock)
+
+    def single_actions(self) -> tuple[QAction, ...]:
         """The toolbar's actions on the single experiment (also in the Train menu)."""
         t = self.toolbar
         return (t.play_action, t.step_action, t.epoch_action, t.reset_action, t.seed_action)
 
-    def _enter_race_mode(self, layout: tuple[QByteArray, QByteArray] | None = None) -> None:
-        """Show the race; ``layout`` (default: the current one) is what leaving the race restores."""
-        if self.racing:
-            return
-        self._layout_before_mode = layout or self._current_layout()
-        self.controller.pause()
-        for d in (self.data_dock, self.controls_dock, self.plots_dock):  # they show the single experiment
-            d.hide()
-        self.toolbar.setEnabled(False)
-        for a in self._single_actions():  # Space and the Train menu act on the race meanwhile
-            a.setEnabled(False)
-        self.central_stack.setCurrentIndex(1)
-        self.exit_race_action.setEnabled(True)
-        self._set_engine_text()
-
-    def exit_race(self) -> None:
-        if self.race is not None:
-            self.race.pause()
-        if not self.racing:
-            return
-        self.central_stack.setCurrentIndex(0)
-        self.toolbar.setEnabled(True)
-        for a in self._single_actions():
-            a.setEnabled(True)
-        saved, self._layout_before_mode = self._layout_before_mode, None
-        if saved is None or not self.restoreState(saved[0]):
-            self.reset_layout()  # View > Reset layout was used in the race: the default layout
-        else:
-            self.splitter.restoreState(saved[1])
-        self.exit_race_action.setEnabled(False)
-        self.statusBar().clearMessage()  # "Lesson: … press Run" is about the race just left
-        self._set_engine_text()
-        self._update_title()
-
-    def start_race(self, variants: list[dict], labels: list[str] | None = None) -> bool:
-        """Race variants (overrides dicts) of the current experiment; False (and why) if impossible."""
-        race = self.race_controller()
-        try:
-            race.start(self.controller.spec, variants, labels, self.controller.experiment.dataset)
-        except PlaygroundError as e:
-            self.show_error(str(e))
-            return False
-        race.lesson_id = None
-        self.lessons_dock.hide()  # a race of the user's own: no lesson text
-        self._enter_race_mode()
-        return True
-
-    def race_dialog(self) -> None:
-        from .race_dialog import RaceDialog
-
-        exp = self.controller.experiment
-        dlg = RaceDialog(self.controller.spec, len(exp.dataset.X_train), self)
-        if self.racing and self.race is not None and self.race.lesson_id is None:
-            dlg.set_variants([m.overrides for m in self.race.members])
-        if dlg.exec():
-            self.start_race(dlg.variants())
-
-    def open_race(self, exps: list, path: str | None = None) -> None:
-        race = self.race_controller()
-        labels = [e.provenance.race_label or f"variant {i + 1}" for i, e in enumerate(exps)]
-        race.set_race(exps, labels, [e.provenance.race_overrides for e in exps])
-        view = exps[0].provenance.view_state or {}
-        if isinstance(view.get("race_target"), (int, float)):
-            race.set_target(float(view["race_target"]))
-        race.lesson_id = view.get("lesson") if isinstance(view.get("lesson"), str) else None
-        if race.lesson_id in LESSONS:
-            self.lessons_panel.show_lesson(race.lesson_id)
-        race.path = str(path) if path else None
-        self.controller.mark_saved(str(path) if path else None)
-        self._enter_race_mode()
-        if path:
-            settings.add_recent_file(str(path))
-            settings.set_last_folder("sessions", path)
-            self.statusBar().showMessage(f"Opened the race {path}", 5000)
-        self._update_title()
-
-    def save_race(self, path: str) -> bool:
-        try:
-            self.race.save(path, {"theme": theme.current().name})
-        except (PlaygroundError, OSError, TimeoutError) as e:
-            return self._save_failed(path, e)
-        return self._saved(path, f"Saved the race to {path}")
-
-    def load_lesson(self, lesson_id: str) -> bool:
-        """Open a lesson: its variants race (or its only variant opens), its text in the panel."""
-        lesson = LESSONS[lesson_id]
-        if len(lesson.variants) == 1:
-            self.exit_race()  # first: leaving a race restores its layout, then the lesson text shows
-        layout = self._current_layout()  # before the lesson text shows: leaving the lesson hides it
-        self.lessons_panel.show_lesson(lesson_id)
-        self.lessons_dock.show()
-        self.lessons_dock.raise_()
-        if len(lesson.variants) == 1:
-            v = lesson.variants[0]
-            self.controller.set_experiment(
-                build_experiment(v.spec, engine_ready=self.controller.engine_ready)
-            )
-            return True
-        race = self.race_controller()
-        try:
-            race.start_specs(
-                [v.spec for v in lesson.variants],
-                [v.title for v in lesson.variants],
-                [v.steps for v in lesson.variants],
-            )
-        except PlaygroundError as e:
-            self.show_error(str(e))
-            return False
-        race.lesson_id = lesson_id
-        self._enter_race_mode(layout)
-        self.statusBar().showMessage(f"Lesson: {lesson.title}. Press Run to train every variant.", 8000)
-        return True
-
-    def run_lesson(self, lesson_id: str) -> None:
-        if self.race is None or self.race.lesson_id != lesson_id or not self.racing:
-            if not self.load_lesson(lesson_id):
-                return
-        if len(LESSONS[lesson_id].variants) == 1:
-            self.controller.play()
-            return
-        if all(
-            f is not None and m.stop_at and f.step >= m.stop_at
-            for m, f in zip(self.race.members, self.race.frames)
-        ):
-            self.race.reset()  # finished: run it again from the start
-        self.race.play()
-
+    # -- sweeps --------------------------------------------------------------------------------------
     def show_sweep_dialog(self) -> SweepDialog:
         if self.sweep_dialog is None:
             self.sweep_dialog = SweepDialog(self.controller.spec, self)
@@ -1111,17 +701,16 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self.save_settings()
-        self.recovery_timer.stop()
+        self.files.stop()
         # The window goes at once; the worker threads stop between two units of work, and a
         # kernel compile running in one cannot be interrupted: wait for it (tens of seconds on a
         # first launch) rather than let a QThread be destroyed while it runs (Qt aborts then).
         self.hide()
         self.controller.shutdown(timeout_ms=THREAD_STOP_WAIT_MS)
-        if self.race is not None:
-            self.race.shutdown(timeout_ms=THREAD_STOP_WAIT_MS)
+        self.race_mode.shutdown(timeout_ms=THREAD_STOP_WAIT_MS)
         if self.sweep_dialog is not None:
             self.sweep_dialog.stop()
-        self.controller.undo_stack.cleanChanged.disconnect(self._update_title)
+        self.controller.undo_stack.cleanChanged.disconnect(self.update_title)
         settings.mark_clean_exit()
         event.accept()
 
@@ -1168,35 +757,9 @@ def _screen_areas() -> list[QRect]:
     return [screen.availableGeometry() for screen in QGuiApplication.screens()]
 
 
-def _export_svg(widget: QWidget, path: str) -> None:
-    """Vector export through QSvgGenerator: pyqtgraph 0.14's SVGExporter fails on the closed paths
-    Qt 6.11 writes ("not enough values to unpack")."""
-    from PySide6.QtCore import QRect
-    from PySide6.QtGui import QPainter
-    from PySide6.QtSvg import QSvgGenerator
-
-    gen = QSvgGenerator()
-    gen.setFileName(path)
-    gen.setSize(widget.size())
-    gen.setViewBox(QRect(0, 0, widget.width(), widget.height()))
-    gen.setTitle("Neural Playground plot")
-    painter = QPainter(gen)
-    try:
-        widget.render(painter)
-    finally:
-        painter.end()
-
-
 def app_icon() -> QIcon:
-    try:
-        from playground.resources import icon_path
-
-        path = icon_path()
-        if path.exists():
-            return QIcon(str(path))
-    except ImportError:
-        pass
-    return QIcon()
+    path = icon_path()
+    return QIcon(str(path)) if path.exists() else QIcon()
 
 
-__all__ = ["MainWindow", "DivergenceBanner", "app_icon"]
+__all__ = ["MainWindow", "app_icon"]

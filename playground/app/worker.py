@@ -4,12 +4,12 @@ Its loop (``run``) trains in chunks of ``experiment.train(..., should_stop=...)`
 exactly when the next snapshot is due (the engine checks between its nogil kernel calls, one per
 history row), or at once when a command is queued, and between chunks
 it runs the commands the GUI queued (:meth:`post`): play/pause, step, replace the experiment,
-apply training settings live... At most ``snapshot_hz`` times per second it builds a
-:class:`Snapshot` (plain copies, including the decision-boundary grid computed here, never in
-the GUI thread) and emits it. Signals are only ever connected to slots of QObjects living in
-the GUI thread (see shared/PITFALLS.md). The GUI acknowledges each snapshot and at most
-``max_unacked`` (1) is ever pending: a busy GUI is never flooded, it just gets the next snapshot
-later, carrying every history row since the last one (snapshots coalesce in the worker).
+apply training settings live... When its :class:`~playground.app.pacing.SnapshotPacer`
+allows (36 a second while training) it builds a :class:`Snapshot` (plain copies, including the
+decision-boundary grid computed here, never in the GUI thread) and emits it. Signals are only
+ever connected to slots of QObjects living in the GUI thread (see shared/PITFALLS.md). The GUI
+acknowledges each snapshot and at most one is ever pending: a busy GUI is never flooded, it just
+gets the next snapshot later, carrying every history row since the last one.
 
 No Qt object is touched from the commands: they only change the worker's plain state.
 """
@@ -27,6 +27,8 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from playground.experiment import Experiment
 from playground.spec import DataSpec, LayerSpec, NetworkSpec, default_spec
+
+from .pacing import HistoryCursor, RateMeter, SnapshotPacer
 
 ACK_POLL_S = 0.002  # a due snapshot waiting for the GUI's acknowledgement is retried this often
 MAX_HIDDEN_NEURONS_IN_GRID = 512  # beyond this, thumbnails of every neuron cost too much per frame
@@ -81,17 +83,17 @@ def warm_up_spec():
 class CommandWorker(QObject):
     """A worker-thread QObject driven by a queue of commands: ``post("name", *args)`` runs
     ``_cmd_name(*args)`` in the worker between units of work; ``call(fn)`` runs ``fn`` there
-    on ``_call_target()`` and hands back its result. Subclasses write the loop (``run``)."""
+    on ``_call_target()`` and hands back its result. Subclasses write the loop (``run``) and
+    send snapshots when their ``pacer`` allows; the GUI acknowledges each with :meth:`ack`."""
 
     commandFailed = Signal(str)
     busy_text = "the worker did not answer in time"
 
-    def __init__(self):
+    def __init__(self, pacer: SnapshotPacer):
         super().__init__()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._stop = threading.Event()
-        self._ack_lock = threading.Lock()
-        self._unacked = 0
+        self.pacer = pacer
 
     # -- thread-safe API ----------------------------------------------------------------
     def post(self, name: str, *args) -> None:
@@ -115,8 +117,7 @@ class CommandWorker(QObject):
 
     def ack(self) -> None:
         """The GUI has handled one snapshot."""
-        with self._ack_lock:
-            self._unacked = max(0, self._unacked - 1)
+        self.pacer.ack()
 
     # -- worker thread ----------------------------------------------------------------------
     def _drain(self, block: bool) -> None:
@@ -165,30 +166,25 @@ class TrainingWorker(CommandWorker):
     busy_text = "the training engine did not answer in time"
 
     def __init__(self, experiment: Experiment | None = None):
-        super().__init__()
+        # plots redraw once per snapshot: a little above 30 frames/s; the boundary heatmap and
+        # neuron thumbnails at 16; chunks end on time, so one ending just then counts as due
+        super().__init__(SnapshotPacer(hz=36.0, grid_hz=16.0, max_unacked=1, slack=0.999))
+        self.pacer.force()
         self._exp = experiment
         self._running = False
         self._pending_steps = 0
-        self._force_snapshot = True
-        self._force_grid = True
-        self._sent_key: tuple | None = None
-        self._sent_len = 0
-        self._last_snapshot = 0.0
-        self._last_grid = 0.0
+        self._cursor = HistoryCursor()
         self._chunk = 200  # steps of a first chunk, before the rate is known
         self._rate = 0.0  # measured steps/s of the current experiment (sizes chunks)
         self._deadline = 0.0
-        self._rate_window: list[tuple[float, int]] = []
+        self._rate_meter = RateMeter()
         self._relay_counter = 0
         # tunables (set before the thread starts, or through post)
         self.warm_up = True
-        self.snapshot_hz = 36.0  # plots redraw once per snapshot: a little above 30 frames/s
-        self.grid_hz = 16.0  # boundary heatmap and neuron thumbnails
         self.grid_resolution = 80
         self.grid_axes: tuple = (0, 1)  # the controller's axes (it validates them; set_grid, set_experiment)
         self._fresh_metrics: tuple | None = None  # (experiment id, step, metrics) after a live loss change
         self.target_chunk_s = 0.03  # upper bound; chunks also end when a snapshot is due
-        self.max_unacked = 1
         self.relay_per_loop = 0
         self.ready = False
 
@@ -209,7 +205,7 @@ class TrainingWorker(CommandWorker):
                 self.engineReady.emit(0.0)
             while not self._stop.is_set():
                 busy = self._exp is not None and (self._running or self._pending_steps > 0)
-                self._drain(block=not busy and not self._force_snapshot)
+                self._drain(block=not busy and not self.pacer.forced)
                 if self._stop.is_set():
                     break
                 if self._exp is None:
@@ -229,7 +225,7 @@ class TrainingWorker(CommandWorker):
         A snapshot that is due but not yet acknowledged by the GUI is polled for every
         ``ACK_POLL_S``, so it leaves as soon as the GUI is ready."""
         now = time.perf_counter()
-        due = self._last_snapshot + 1.0 / self.snapshot_hz
+        due = self.pacer.next_due()
         if due <= now:
             return now + ACK_POLL_S
         return min(due, now + self.target_chunk_s)
@@ -256,52 +252,26 @@ class TrainingWorker(CommandWorker):
             exp.train(steps=self._pending_steps)
             exp.record_now()  # a manual step shows on the curves at once
             self._pending_steps = 0
-            self._force_snapshot = self._force_grid = True
-        now = time.perf_counter()
-        self._rate_window.append((now, exp.step))
-        while len(self._rate_window) > 2 and now - self._rate_window[0][0] > 1.0:
-            self._rate_window.pop(0)
+            self.pacer.force()
+        self._rate_meter.add(exp.step)
         if exp.status == "diverged":
             self._running = False
             self._pending_steps = 0
-            self._force_snapshot = self._force_grid = True
+            self.pacer.force()
             self._maybe_snapshot()
             self.diverged.emit(exp.message)
 
     def steps_per_s(self) -> float:
-        w = self._rate_window
-        if not self._running or len(w) < 2 or w[-1][0] <= w[0][0]:
-            return 0.0
-        return (w[-1][1] - w[0][1]) / (w[-1][0] - w[0][0])
+        return self._rate_meter.rate() if self._running else 0.0
 
     def _maybe_snapshot(self) -> None:
-        now = time.perf_counter()
-        due = now - self._last_snapshot >= 0.999 / self.snapshot_hz  # chunks end on time (see _train_chunk)
-        if not (self._force_snapshot or (self._running and due)):
-            return
-        with self._ack_lock:
-            if self._unacked >= self.max_unacked and not self._force_snapshot:
-                return
-            self._unacked += 1
-        grid_due = self._force_grid or now - self._last_grid >= 1.0 / self.grid_hz
-        snap = self.build_snapshot(with_grid=grid_due)
-        self._last_snapshot = now
-        if grid_due:
-            self._last_grid = now
-        self._force_snapshot = self._force_grid = False
-        self.snapshotReady.emit(snap)
+        with_grid = self.pacer.take(self._running)
+        if with_grid is not None:
+            self.snapshotReady.emit(self.build_snapshot(with_grid=with_grid))
 
     def build_snapshot(self, with_grid: bool = True) -> Snapshot:
         exp = self._exp
-        h = exp.history
-        key = (id(exp), id(h), h.stride)
-        n = len(h)
-        if key != self._sent_key or n < self._sent_len:
-            start, reset = 0, True
-        else:
-            start, reset = self._sent_len, False
-        rows = {c: np.array(h[c][start:n]) for c in h.columns()}
-        self._sent_key, self._sent_len = key, n
+        reset, start, rows = self._cursor.take(exp)
         theta = exp.trainer.theta.copy()
         grid, grid_axes = None, tuple(self.grid_axes)
         if with_grid:
@@ -359,8 +329,8 @@ class TrainingWorker(CommandWorker):
         if self._running and not running and self._exp is not None:
             self._exp.record_now()  # paused between history rows: the curves show where it stopped
         self._running = bool(running)
-        self._rate_window.clear()
-        self._force_snapshot = True
+        self._rate_meter.clear()
+        self.pacer.force(grid=False)
 
     def _cmd_step(self, n: int) -> None:
         self._running = False
@@ -388,8 +358,8 @@ class TrainingWorker(CommandWorker):
         self._pending_steps = 0
         self._running = self._running and exp.status != "diverged"
         self._rate = 0.0
-        self._rate_window.clear()
-        self._force_snapshot = self._force_grid = True
+        self._rate_meter.clear()
+        self.pacer.force()
 
     def _cmd_apply_training(self, training, note) -> None:
         exp = self._exp
@@ -402,16 +372,16 @@ class TrainingWorker(CommandWorker):
             # current weights, so the next snapshot shows it even while paused
             with np.errstate(over="ignore", invalid="ignore"):
                 self._fresh_metrics = (id(exp), exp.step, exp.evaluate())
-        self._force_snapshot = True
+        self.pacer.force(grid=False)
 
     def _cmd_set_grid(self, axes: tuple, resolution: int | None = None) -> None:
         self.grid_axes = tuple(axes)
         if resolution is not None:
             self.grid_resolution = int(resolution)
-        self._force_snapshot = self._force_grid = True
+        self.pacer.force()
 
     def _cmd_snapshot(self) -> None:
-        self._force_snapshot = self._force_grid = True
+        self.pacer.force()
 
     def _cmd_set_relay(self, per_loop: int) -> None:
         self.relay_per_loop = int(per_loop)

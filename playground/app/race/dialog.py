@@ -250,7 +250,7 @@ class RaceDialog(QDialog):
         super().accept()
 
 
-if __name__ == "__main__":  # quick look: python -m playground.app.race_dialog
+if __name__ == "__main__":  # quick look: python -m playground.app.race.dialog
     from PySide6.QtWidgets import QApplication
 
     from playground.spec import default_spec

@@ -1,7 +1,7 @@
 """The race view: overlaid loss and gradient-norm curves (one colour per variant), a small
 decision boundary per variant and a live summary table with an editable target loss.
 
-Built from a :class:`~playground.app.race.RaceController`; it redraws from the controller's
+Built from a :class:`~playground.app.race.controller.RaceController`; it redraws from the controller's
 live histories on a ~30 fps timer, only when something changed, and keeps no state of its own
 beyond the plot items.
 """
@@ -30,12 +30,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import plotting, theme
-from .panels.boundary import classification_rgba
-from .panels.controls import space_guard
-from .race import TARGET_FACTOR, RaceController
+from playground.variants import TARGET_FACTOR
 
-LOG_FLOOR = plotting.LOG_FLOOR
+from .. import plotting, theme
+from ..panels.boundary import classification_rgba
+from ..panels.controls import space_guard
+from .controller import RaceController
+
 X_AXES = {
     "steps": ("step", "step"),
     "epochs": ("epoch", "epoch"),
@@ -120,7 +121,7 @@ class MiniBoundary(QWidget):
         self.image.clear()
         self._grid_id = None
         if dataset.task == "classification":
-            from .colors import class_colors_rgba
+            from ..colors import class_colors_rgba
 
             brushes = [pg.mkBrush(*c) for c in class_colors_rgba(np.asarray(y, dtype=np.int64))]
         else:
@@ -387,7 +388,7 @@ class RaceView(QWidget):
             ds = r.experiments[0].dataset
             y = np.ravel(ds.y_train).astype(np.float64)
             levels = (float(np.nanmin(y)), float(np.nanmax(y)))
-        floor = LOG_FLOOR if log else None
+        floor = plotting.LOG_FLOOR if log else None
         for i, lv in enumerate(r.live):
             x = lv[xcol]
             tr, te, g = lv["train_loss"], lv["test_loss"], lv["grad_norm"]
@@ -395,7 +396,7 @@ class RaceView(QWidget):
             ceiling = plotting.DRAW_CAP * start if start else None  # a diverged loss: far off the top
             plotting.set_curve(self.loss_curves[i], x, tr, floor, None, ceiling)
             plotting.set_curve(self.test_curves[i], x, te if show_test else x[:0], floor, None, ceiling)
-            plotting.set_curve(self.grad_curves[i], x, g, LOG_FLOOR)
+            plotting.set_curve(self.grad_curves[i], x, g, plotting.LOG_FLOOR)
             f = r.frames[i]
             if f is not None:
                 net, training = r.members[i].spec.network, r.members[i].spec.training
@@ -482,7 +483,7 @@ class RaceView(QWidget):
         self._force_redraw()
 
 
-if __name__ == "__main__":  # quick look: python -m playground.app.race_view
+if __name__ == "__main__":  # quick look: python -m playground.app.race.view
     from PySide6.QtWidgets import QApplication
 
     from playground.spec import default_spec

@@ -1,23 +1,17 @@
-"""Race mode: several variants of one experiment trained side by side, from the same start.
+"""The race's GUI-side owner: its members, their live histories and the worker thread.
 
-``playground.variants.build_race`` turns a base spec and per-variant dotted-path overrides
-into Experiments on the same data (one Dataset object) and, where the layer sizes match and the
-variant does not change the seed or the initializer, the same initial parameters (the base's).
-
-:class:`RaceWorker` lives in one QThread and trains every member round-robin, in chunks of
-equal step counts (sized so a round takes ~30 ms; the kernels release the GIL), and sends
-:class:`RaceSnapshot` s (plain copies: history rows, metrics, a small boundary grid per
-member) at most ``snapshot_hz`` times a second, acknowledged by the GUI like the main worker.
-A member that diverges stops; the others go on. :class:`RaceController` is the GUI-side
-owner: views subscribe to its signals and read its :class:`LiveHistory` per member.
+A race is several variants of one experiment trained side by side from the same start
+(``playground.variants.build_race``: the same data and, where the layer sizes match and the
+variant does not change the seed or the initializer, the same initial parameters). Views
+subscribe to :class:`RaceController`'s signals and read its :class:`LiveHistory` per member;
+the training runs in :class:`~playground.app.race.worker.RaceWorker`.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -25,10 +19,9 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from playground.errors import PlaygroundError
 from playground.experiment import Experiment
 from playground.spec import ExperimentSpec
-from playground.variants import (  # noqa: F401 (re-exported for the race dialog and view)
+from playground.variants import (
     MAX_VARIANTS,
     MIN_VARIANTS,
-    TARGET_FACTOR,
     build_race,
     describe_overrides,
     flat_diff,
@@ -37,193 +30,10 @@ from playground.variants import (  # noqa: F401 (re-exported for the race dialog
     variant_spec,
 )
 
-from .controller import UNFINISHED_THREADS, LiveHistory
-from .worker import CommandWorker
+from ..controller import UNFINISHED_THREADS, LiveHistory
+from .worker import MemberFrame, RaceSnapshot, RaceWorker
 
 RACE_COLORS = ("#0877bd", "#f59322", "#3fa34d", "#c2417b", "#8e6ccf", "#17a2b8", "#d4b21f", "#8c564b")
-
-
-# --------------------------------------------------------------------------- worker (its thread)
-
-
-@dataclass
-class MemberFrame:
-    """One member's numbers in a snapshot (duck-types a Snapshot for LiveHistory.apply)."""
-
-    index: int
-    experiment_id: int
-    step: int
-    epoch: float
-    wall_time: float
-    status: str
-    message: str
-    diverged_step: int | None
-    metrics: dict
-    history_reset: bool
-    history_start: int
-    history_rows: dict
-    grid: tuple | None = None  # (xs, ys, out (r, r, n_out))
-
-
-@dataclass
-class RaceSnapshot:
-    generation: int
-    running: bool
-    steps_per_s: float
-    play_seq: int  # the last play/pause command the worker had seen (stale ``running`` otherwise)
-    members: list[MemberFrame] = field(default_factory=list)
-
-
-class RaceWorker(CommandWorker):
-    """Trains every member round-robin in one thread; :meth:`post` is the thread-safe API."""
-
-    snapshotReady = Signal(object)
-    memberDiverged = Signal(int, str)
-    busy_text = "the race did not answer in time"
-
-    def __init__(self):
-        super().__init__()
-        self._exps: list[Experiment] = []
-        self._stop_at: list[int | None] = []
-        self._sent: list[tuple] = []
-        self._generation = 0
-        self._running = False
-        self._play_seq = 0
-        self._chunk = 20
-        self._force = self._force_grid = False
-        self._last_snap = self._last_grid = 0.0
-        self._rate: list[tuple[float, int]] = []
-        self.snapshot_hz = 30.0
-        self.grid_hz = 8.0
-        self.grid_resolution = 64
-        self.target_round_s = 0.03
-        self.max_unacked = 3
-
-    # -- loop ------------------------------------------------------------------------------
-    @Slot()
-    def run(self) -> None:
-        while not self._stop.is_set():
-            busy = self._running and bool(self._active())
-            self._drain(block=not busy and not self._force)
-            if self._stop.is_set():
-                break
-            if self._running:
-                self._round()
-            self._maybe_snapshot()
-
-    def _active(self) -> list[int]:
-        return [
-            i
-            for i, e in enumerate(self._exps)
-            if e.status != "diverged" and (self._stop_at[i] is None or e.step < self._stop_at[i])
-        ]
-
-    def _round(self) -> None:
-        active = self._active()
-        if not active:
-            self._running = False
-            self._force = self._force_grid = True
-            return
-        t0 = time.perf_counter()
-        for i in active:
-            exp = self._exps[i]
-            k = self._chunk if self._stop_at[i] is None else min(self._chunk, self._stop_at[i] - exp.step)
-            with np.errstate(all="ignore"):
-                exp.train(steps=k)
-            if exp.status == "diverged":
-                self._force = self._force_grid = True
-                self.memberDiverged.emit(i, exp.message)
-        dt = time.perf_counter() - t0
-        if dt > 0:
-            ideal = self._chunk * self.target_round_s / dt
-            self._chunk = int(max(1, min(20_000, 0.5 * self._chunk + 0.5 * ideal)))
-        now = time.perf_counter()
-        self._rate.append((now, sum(e.step for e in self._exps)))
-        while len(self._rate) > 2 and now - self._rate[0][0] > 1.0:
-            self._rate.pop(0)
-
-    def _steps_per_s(self) -> float:
-        w = self._rate
-        if not self._running or len(w) < 2 or w[-1][0] <= w[0][0] or not self._exps:
-            return 0.0
-        return (w[-1][1] - w[0][1]) / (w[-1][0] - w[0][0]) / len(self._exps)
-
-    def _maybe_snapshot(self) -> None:
-        now = time.perf_counter()
-        if not (self._force or (self._running and now - self._last_snap >= 1.0 / self.snapshot_hz)):
-            return
-        with self._ack_lock:
-            if self._unacked >= self.max_unacked and not self._force:
-                return
-            self._unacked += 1
-        with_grid = self._force_grid or now - self._last_grid >= 1.0 / self.grid_hz
-        snap = RaceSnapshot(self._generation, self._running, self._steps_per_s(), self._play_seq)
-        for i, exp in enumerate(self._exps):
-            snap.members.append(self._frame(i, exp, with_grid))
-        self._last_snap = now
-        if with_grid:
-            self._last_grid = now
-        self._force = self._force_grid = False
-        self.snapshotReady.emit(snap)
-
-    def _frame(self, i: int, exp: Experiment, with_grid: bool) -> MemberFrame:
-        h = exp.history
-        key, n = (id(exp), id(h), h.stride), len(h)
-        old_key, old_n = self._sent[i]
-        start, reset = (0, True) if key != old_key or n < old_n else (old_n, False)
-        self._sent[i] = (key, n)
-        grid = None
-        if with_grid:
-            theta = exp.trainer.theta.copy()
-            grid = exp.grid(resolution=self.grid_resolution, theta=theta)
-        return MemberFrame(
-            index=i,
-            experiment_id=id(exp),
-            step=exp.step,
-            epoch=exp.epoch,
-            wall_time=exp.wall_time,
-            status=exp.status,
-            message=exp.message,
-            diverged_step=exp.diverged_step,
-            metrics=exp.metrics(),
-            history_reset=reset,
-            history_start=start,
-            history_rows={c: np.array(h[c][start:n]) for c in h.columns()},
-            grid=grid,
-        )
-
-    # -- commands (worker thread) ---------------------------------------------------------------
-    def _call_target(self):
-        return self._exps
-
-    def _cmd_set_members(self, exps: list[Experiment], stop_at: list, generation: int) -> None:
-        self._exps, self._stop_at, self._generation = list(exps), list(stop_at), generation
-        self._sent = [(None, 0)] * len(exps)
-        self._running, self._chunk = False, 20
-        self._rate.clear()
-        self._force = self._force_grid = True
-
-    def _cmd_play(self, running: bool, seq: int = 0) -> None:
-        self._play_seq = seq
-        self._running = bool(running) and bool(self._active())
-        self._rate.clear()
-        self._force = self._force_grid = True
-
-    def _cmd_step(self, n: int) -> None:
-        """Train every active member ``n`` more steps (paused afterwards)."""
-        for i in self._active():
-            with np.errstate(all="ignore"):
-                self._exps[i].train(steps=int(n))
-            if self._exps[i].status == "diverged":
-                self.memberDiverged.emit(i, self._exps[i].message)
-        self._running = False
-        self._force = self._force_grid = True
-
-    def _cmd_snapshot(self) -> None:
-        self._force = self._force_grid = True
-
-
-# --------------------------------------------------------------------------- controller (GUI thread)
 
 
 @dataclass
@@ -263,8 +73,8 @@ class RaceController(QObject):
         self.running = False
         self.steps_per_s = 0.0
         self.target_override: float | None = None  # None: TARGET_FACTOR x best final train loss
-        self.lesson_id: str | None = None
-        self.path: str | None = None
+        self.lesson_id: str | None = None  # the lesson this race shows (start_specs, set_race)
+        self.path: str | None = None  # the file it was opened from or saved to (set_race, save)
         self.generation = 0
         self._play_seq = 0
         self._thread = QThread()
@@ -295,18 +105,31 @@ class RaceController(QObject):
         exps, shared = build_race(base, specs, dataset)
         self._adopt(base, exps, labels, [dict(o) for o in variants], shared)
 
-    def start_specs(self, specs: list[ExperimentSpec], labels: list[str], stop_at: list | None = None):
-        """A race of whole specs (lessons): the first one is the base."""
+    def start_specs(
+        self,
+        specs: list[ExperimentSpec],
+        labels: list[str],
+        stop_at: list | None = None,
+        lesson_id: str | None = None,
+    ):
+        """A race of whole specs (a lesson's variants): the first one is the base."""
         exps, shared = build_race(specs[0], specs)
         base = specs[0].to_dict()
         overrides = [flat_diff(base, s.to_dict()) for s in specs]
-        self._adopt(specs[0], exps, labels, overrides, shared, stop_at)
+        self._adopt(specs[0], exps, labels, overrides, shared, stop_at, lesson_id)
 
-    def set_race(self, exps: list[Experiment], labels: list[str], overrides: list[dict]) -> None:
-        """Adopt already built experiments (a race session that was opened)."""
-        self._adopt(exps[0].spec, exps, labels, overrides, [False] * len(exps))
+    def set_race(
+        self,
+        exps: list[Experiment],
+        labels: list[str],
+        overrides: list[dict],
+        path: str | None = None,
+        lesson_id: str | None = None,
+    ) -> None:
+        """Adopt already built experiments (a race session opened from ``path``)."""
+        self._adopt(exps[0].spec, exps, labels, overrides, [False] * len(exps), None, lesson_id, path)
 
-    def _adopt(self, base, exps, labels, overrides, shared, stop_at=None) -> None:
+    def _adopt(self, base, exps, labels, overrides, shared, stop_at=None, lesson_id=None, path=None) -> None:
         self.pause()
         self.generation += 1
         self.base_spec = base
@@ -321,7 +144,7 @@ class RaceController(QObject):
         self.frames = [None] * len(exps)
         self.grids = [None] * len(exps)  # the newest boundary grid of each member
         self.target_override = None
-        self.path = None
+        self.lesson_id, self.path = lesson_id, path
         self._worker.post("set_members", self.experiments, stop_at, self.generation)
         self.membersChanged.emit()
 
@@ -333,9 +156,7 @@ class RaceController(QObject):
         overrides = [m.overrides for m in self.members]
         stop_at = [m.stop_at for m in self.members]
         exps, shared = build_race(self.base_spec, [m.spec for m in self.members])
-        lesson, path = self.lesson_id, self.path
-        self._adopt(self.base_spec, exps, labels, overrides, shared, stop_at)
-        self.lesson_id, self.path = lesson, path
+        self._adopt(self.base_spec, exps, labels, overrides, shared, stop_at, self.lesson_id, self.path)
 
     # -- training ----------------------------------------------------------------------------
     def play(self) -> None:
@@ -377,6 +198,25 @@ class RaceController(QObject):
             print("warning: the race thread did not stop in time", file=sys.stderr)
             UNFINISHED_THREADS.append((self._thread, self._worker))
         return bool(done)
+
+    def finished(self) -> bool:
+        """Whether every member has diverged or reached its step limit."""
+        done = [
+            f is not None and (f.status == "diverged" or (m.stop_at is not None and f.step >= m.stop_at))
+            for m, f in zip(self.members, self.frames)
+        ]
+        return bool(done) and all(done)
+
+    def state_text(self) -> str:
+        """The race's state for the status bar."""
+        if self.running:
+            rate = f" — {self.steps_per_s:,.0f} steps/s each" if self.steps_per_s else "…"
+            return f"Race: training{rate}"
+        if self.finished():
+            return "Race finished"
+        if any(f is not None and f.step > 0 for f in self.frames):
+            return "Race paused"
+        return "Race ready: press Play"
 
     # -- saving --------------------------------------------------------------------------------
     def save(self, path: str, view: dict | None = None) -> None:
