@@ -1,6 +1,6 @@
 """ExperimentController: the one object that mutates experiments; every view subscribes to it.
 
-Interface for views (kept stable; widgets in ``playground/app/widgets`` rely on it):
+Interface for views (kept stable; the panels in ``playground/app/panels`` rely on it):
 
 - ``controller.experiments: list[Experiment]`` and ``controller.current`` (index; race mode
   later trains several side by side), ``controller.experiment`` (the current one) and
@@ -32,7 +32,6 @@ Interface for views (kept stable; widgets in ``playground/app/widgets`` rely on 
 from __future__ import annotations
 
 import random
-import sys
 from dataclasses import replace
 
 import numpy as np
@@ -44,11 +43,7 @@ from playground.experiment import Experiment
 from playground.history import LAYER_COLUMNS, SCALAR_COLUMNS
 from playground.spec import ExperimentSpec, default_spec
 
-from .worker import Snapshot, TrainingWorker
-
-# (thread, worker) pairs whose thread did not stop within a shutdown's time limit: kept referenced,
-# so Python never collects a QThread whose thread still runs (Qt aborts the process then)
-UNFINISHED_THREADS: list[tuple[QThread, QObject]] = []
+from .worker import Snapshot, TrainingWorker, stop_worker_thread
 
 RESET_MESSAGE = "Network changed: weights were reset"
 DATA_RESET_MESSAGE = "Data changed: weights were reset"
@@ -443,15 +438,7 @@ class ExperimentController(QObject):
         referenced until the process ends, never collected while they run. True when the
         thread has finished."""
         self._shut_down = True
-        if not self._thread.isRunning():
-            return True
-        self._worker.request_stop()
-        self._thread.quit()
-        done = self._thread.wait() if timeout_ms is None else self._thread.wait(int(timeout_ms))
-        if not done:
-            print("warning: the training thread did not stop in time", file=sys.stderr)
-            UNFINISHED_THREADS.append((self._thread, self._worker))
-        return bool(done)
+        return stop_worker_thread(self._thread, self._worker, timeout_ms, "training")
 
     # -- slots for worker signals (GUI thread) ---------------------------------------------------
     @Slot(object)

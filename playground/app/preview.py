@@ -95,12 +95,9 @@ def run_preview(make_widget, size=(900, 560), train: bool = True) -> None:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv)
-    try:
-        from playground.app.theme import apply_theme
+    from playground.app.theme import apply_theme
 
-        apply_theme("dark" if "--dark" in sys.argv else "light", app)
-    except ImportError:
-        app.setStyle("Fusion")
+    apply_theme("dark" if "--dark" in sys.argv else "light", app)
     controller = PreviewController()
     w = make_widget(controller)
     w.resize(*size)

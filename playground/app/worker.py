@@ -17,13 +17,14 @@ No Qt object is touched from the commands: they only change the worker's plain s
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from playground.experiment import Experiment
 from playground.spec import DataSpec, LayerSpec, NetworkSpec, default_spec
@@ -78,6 +79,27 @@ def warm_up_spec():
         data=DataSpec(kind="toy", name="xor", n_samples=16, train_fraction=0.5),
         network=NetworkSpec(hidden=(LayerSpec(3, "tanh"),), output_activation="sigmoid"),
     )
+
+
+# (thread, worker) pairs whose thread did not stop within a shutdown's time limit: kept referenced,
+# so Python never collects a QThread whose thread still runs (Qt aborts the process then)
+UNFINISHED_THREADS: list[tuple[QThread, QObject]] = []
+
+
+def stop_worker_thread(thread: QThread, worker: CommandWorker, timeout_ms: int | None, what: str) -> bool:
+    """Stop a worker's thread and wait until it has finished: a kernel compile in it cannot be
+    interrupted, so by default this waits for it. With ``timeout_ms`` and a thread still
+    running after it, the thread and worker stay referenced until the process ends, never
+    collected while they run. True when the thread has finished."""
+    if not thread.isRunning():
+        return True
+    worker.request_stop()
+    thread.quit()
+    done = thread.wait() if timeout_ms is None else thread.wait(int(timeout_ms))
+    if not done:
+        print(f"warning: the {what} thread did not stop in time", file=sys.stderr)
+        UNFINISHED_THREADS.append((thread, worker))
+    return bool(done)
 
 
 class CommandWorker(QObject):

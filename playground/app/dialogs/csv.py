@@ -794,6 +794,7 @@ class CsvImportDialog(QDialog):
 
     # -- validation --------------------------------------------------------------------------
     def _choices(self) -> dict:
+        """The column roles and options: make_tabular_dataset's and DataSpec's fields by name."""
         names = self.table.names if self.table is not None else []
         target = next((n for n, r in zip(names, self.roles) if r == "target"), None)
         feats = tuple(n for n, r in zip(names, self.roles) if r == "feature")
@@ -821,16 +822,7 @@ class CsvImportDialog(QDialog):
         table = self.table
 
         def run(_state):
-            ds = make_tabular_dataset(
-                table,
-                target=ch["target"],
-                features=ch["features"],
-                task=ch["task"],
-                missing=ch["missing"],
-                normalize=ch["normalize"],
-                train_fraction=ch["train_fraction"],
-                seed=0,
-            )
+            ds = make_tabular_dataset(table, **ch, seed=0)
             return {
                 "choices": ch,
                 "task": ds.task,
@@ -956,12 +948,7 @@ class CsvImportDialog(QDialog):
         return DataSpec(
             kind="csv",
             path=path,
-            target=ch["target"],
-            features=ch["features"],
-            task=ch["task"],
-            missing=ch["missing"],
-            normalize=ch["normalize"],
-            train_fraction=ch["train_fraction"],
+            **ch,
             delimiter=self.delimiter.currentData(),
             header=self.header.currentData(),
             skip_rows=self.skip_rows(),
@@ -997,12 +984,9 @@ if __name__ == "__main__":
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv)
-    try:
-        from playground.app.theme import apply_theme
+    from playground.app.theme import apply_theme
 
-        apply_theme("dark" if "--dark" in sys.argv else "light", app)
-    except ImportError:
-        app.setStyle("Fusion")
+    apply_theme("dark" if "--dark" in sys.argv else "light", app)
     args = [a for a in sys.argv[1:] if not a.startswith("--") and not a.endswith(".png")]
     dlg = CsvImportDialog(args[0] if args else str(samples_dir() / "iris.csv"))
     if "--grab" in sys.argv:

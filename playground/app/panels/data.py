@@ -306,17 +306,21 @@ class DataPanel(QWidget):
             cb.setIcon(feature_icon(name))
 
     # -- state -> widgets ----------------------------------------------------------------------
-    def refresh(self, *_args) -> None:
-        data = self.controller.spec.data
-        toy = data.kind == "toy"
-        for w in (
+    def _inputs(self) -> tuple:
+        """The controls whose signals edit the spec (silenced while they show it)."""
+        return (
             self.noise_slider,
             self.ratio_slider,
             self.points_spin,
             self.classes_spin,
             self.seed_spin,
             *self.feature_checks.values(),
-        ):
+        )
+
+    def refresh(self, *_args) -> None:
+        data = self.controller.spec.data
+        toy = data.kind == "toy"
+        for w in self._inputs():
             w.blockSignals(True)
         try:
             self.thumb_group.setExclusive(toy)
@@ -345,14 +349,7 @@ class DataPanel(QWidget):
                 cb.setEnabled(FEATURE_TRANSFORMS[name].needs <= dim)
                 cb.setChecked(name in on)
         finally:
-            for w in (
-                self.noise_slider,
-                self.ratio_slider,
-                self.points_spin,
-                self.classes_spin,
-                self.seed_spin,
-                *self.feature_checks.values(),
-            ):
+            for w in self._inputs():
                 w.blockSignals(False)
         self._refresh_csv(data)
 

@@ -10,7 +10,6 @@ the training runs in :class:`~playground.app.race.worker.RaceWorker`.
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +29,8 @@ from playground.variants import (
     variant_spec,
 )
 
-from ..controller import UNFINISHED_THREADS, LiveHistory
+from ..controller import LiveHistory
+from ..worker import stop_worker_thread
 from .worker import MemberFrame, RaceSnapshot, RaceWorker
 
 RACE_COLORS = ("#0877bd", "#f59322", "#3fa34d", "#c2417b", "#8e6ccf", "#17a2b8", "#d4b21f", "#8c564b")
@@ -185,19 +185,8 @@ class RaceController(QObject):
         return self._worker.call(fn, timeout)
 
     def shutdown(self, timeout_ms: int | None = None) -> bool:
-        """Stop the worker thread and wait until it has finished: a kernel compile in it cannot
-        be interrupted, so by default this waits for it. With ``timeout_ms`` and a thread still
-        running after it, the thread and worker stay referenced until the process ends, never
-        collected while they run. True when the thread has finished."""
-        if not self._thread.isRunning():
-            return True
-        self._worker.request_stop()
-        self._thread.quit()
-        done = self._thread.wait() if timeout_ms is None else self._thread.wait(int(timeout_ms))
-        if not done:
-            print("warning: the race thread did not stop in time", file=sys.stderr)
-            UNFINISHED_THREADS.append((self._thread, self._worker))
-        return bool(done)
+        """Stop the race thread (see :func:`~playground.app.worker.stop_worker_thread`)."""
+        return stop_worker_thread(self._thread, self._worker, timeout_ms, "race")
 
     def finished(self) -> bool:
         """Whether every member has diverged or reached its step limit."""
