@@ -56,7 +56,6 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.controller = controller or ExperimentController(default_spec())
         self._message_boxes: list[QMessageBox] = []
-        self._help_dialogs: list[QDialog] = []
         self.setWindowTitle("Neural Playground")
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
@@ -593,6 +592,7 @@ class MainWindow(QMainWindow):
     def offer_recovery(self) -> None:
         self.files.offer_recovery()
 
+    # -- race mode (race/mode.py does the work) ---------------------------------------------------
     def _build_race_menus(self, mb) -> None:
         r = mb.addMenu("&Race")
         self.race_action = self._action(
@@ -618,7 +618,6 @@ class MainWindow(QMainWindow):
             a.setEnabled(ready)
         self.lessons_panel.setEnabled(ready)
 
-    # -- race mode (race/mode.py does the work) ---------------------------------------------------
     @property
     def racing(self) -> bool:
         return self.race_mode.active
