@@ -217,7 +217,7 @@ def test_a_csv_with_too_many_columns_for_memory_is_refused(tmp_path, monkeypatch
 def test_the_boundary_changes_colour_where_accuracy_changes_class(loss, act):
     """The neutral middle of the boundary's colour scale is the decision threshold, so the
     drawn boundary is where a point's counted class flips (not 0 for a 0/1 linear output)."""
-    from playground.app.panels.boundary import classification_rgba, output_levels
+    from playground.app.boundary_colors import classification_rgba, output_levels
     from playground.engine.losses import decision_threshold
 
     lo, hi = output_levels(loss, act)

@@ -391,7 +391,7 @@ def test_race_gradient_plot_renders_its_label_and_is_not_clipped(qtbot):
 def test_the_boundary_heatmap_fades_to_the_dark_themes_zero_colour(light_after):
     """Where the network is undecided the boundary shows the theme's zero colour, not a light
     grey patch on the dark theme (binary lookup table and the per-class colours alike)."""
-    from playground.app.panels.boundary import _binary_lut, classification_rgba
+    from playground.app.boundary_colors import _binary_lut, classification_rgba
 
     theme.apply_theme("dark")
     mid = _binary_lut(False, colors.neutral())[128]

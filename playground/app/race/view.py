@@ -33,8 +33,8 @@ from PySide6.QtWidgets import (
 from playground.variants import TARGET_FACTOR
 
 from .. import plotting, theme
-from ..panels.boundary import classification_rgba
-from ..panels.controls import space_guard
+from ..boundary_colors import classification_rgba
+from ..space_guard import space_guard
 from .controller import RaceController
 
 X_AXES = {
