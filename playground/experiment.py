@@ -34,6 +34,16 @@ MIN_RECORD_STEPS = 100  # default history cadence: whole epochs, at least this m
 # history rows since the last settings change, spanning at least WATCH_MIN_EPOCHS epochs
 WATCH_RECORDS = 20
 WATCH_MIN_EPOCHS = 5.0
+# Live metrics (what ``train()`` returns between history rows) of a split larger than this
+# come from an evenly strided sample of this many of its rows (``eval_sample``), so a
+# train(steps) call costs its steps, not the rows; smaller splits are evaluated whole.
+# History rows are always exact (the whole split).
+EVAL_SAMPLE_ROWS = 16_384
+# With a split larger than the sample, the default history cadence is this many times
+# (all evaluated rows / training rows) epochs: a row evaluates every row forward once, an
+# epoch trains each training row forward and backward (about 3 passes), so exact rows then
+# take about a tenth of the training time.
+LARGE_RECORD_FACTOR = 3.0
 
 
 @dataclass
@@ -67,10 +77,18 @@ class _InProvenance:
 class Experiment:
     """One self-contained experiment: no module state, so several can run side by side."""
 
-    def __init__(self, spec: ExperimentSpec, dataset: Dataset | None = None, record_initial: bool = True):
+    def __init__(
+        self,
+        spec: ExperimentSpec,
+        dataset: Dataset | None = None,
+        record_initial: bool = True,
+        eval_sample_rows: int = EVAL_SAMPLE_ROWS,
+    ):
         """``record_initial=False`` skips evaluating the initial weights (no numba kernel runs:
-        a GUI builds its first experiment before the kernels are compiled)."""
+        a GUI builds its first experiment before the kernels are compiled).
+        ``eval_sample_rows``: see ``EVAL_SAMPLE_ROWS``."""
         self.spec = spec
+        self.eval_sample_rows = max(1, int(eval_sample_rows))
         self.dataset = dataset if dataset is not None else build_dataset(spec.data, spec.seed)
         check_memory_for_data(spec, self.dataset)  # many CSV columns can make the network too big
         self._check_compatible()
@@ -324,11 +342,24 @@ class Experiment:
     @property
     def record_every(self) -> int:
         """Steps between history rows: the spec's, or whole epochs, at least MIN_RECORD_STEPS
-        apart (a 25-step epoch would otherwise cost a metrics pass every 25 steps)."""
+        apart (a 25-step epoch would otherwise cost a metrics pass every 25 steps); with a
+        split larger than the live-metrics sample, at least ``LARGE_RECORD_FACTOR`` x
+        (evaluated rows / training rows) epochs apart, so exact rows stay a small share."""
         if self.spec.training.record_every:
             return self.spec.training.record_every
         spe = self.trainer.steps_per_epoch
-        return spe * -(-MIN_RECORD_STEPS // spe)
+        epochs = -(-MIN_RECORD_STEPS // spe)
+        if self.is_sampled:
+            ds = self.dataset
+            n_eval = len(ds.X_train) + len(ds.X_test)
+            epochs = max(epochs, math.ceil(LARGE_RECORD_FACTOR * n_eval / len(ds.X_train)))
+        return spe * epochs
+
+    @property
+    def is_sampled(self) -> bool:
+        """Whether live metrics come from a sample (a split has more rows than it)."""
+        ds = self.dataset
+        return max(len(ds.X_train), len(ds.X_test)) > self.eval_sample_rows
 
     # -- training -----------------------------------------------------------------------
     def train(
@@ -371,7 +402,7 @@ class Experiment:
             sq = self._last_layer_sq
             finite = np.isfinite(sq)
             self._last_metrics = {
-                **self.evaluate(),
+                **self.live_evaluate(),
                 "step": self.step,
                 "epoch": self.epoch,
                 "grad_norm": float(np.sqrt(sq[finite].sum())) if finite.any() else np.nan,
@@ -380,20 +411,30 @@ class Experiment:
         return self.metrics()
 
     def _prepare_eval(self) -> None:
-        """Buffers for the per-record metrics (rebuilt when targets or dtype change)."""
+        """Buffers for the per-record metrics (rebuilt when targets or dtype change): the
+        whole splits for history rows, and for live metrics the same or, for a split larger
+        than ``eval_sample_rows``, its strided sample (``eval_sample``)."""
         ds = self.dataset
-        cls = ds.task == "classification"
-        self._eval_sets = {}
+        self._eval_sets, self._live_sets = {}, {}
         for part, X, Y, y in (
             ("train", ds.X_train, self.Y_train, ds.y_train),
             ("test", ds.X_test, self.Y_test, ds.y_test),
         ):
-            es = self.trainer.eval_buffers(X, Y, np.asarray(y) if cls else None)
-            yt = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
-            es.sst = float(((yt - yt.mean(axis=0)) ** 2).sum()) if (not cls and len(y)) else 0.0
-            self._eval_sets[part] = es
+            self._eval_sets[part] = self._eval_set(X, Y, y)
+            if len(X) > self.eval_sample_rows:
+                rows = eval_sample(len(X), self.eval_sample_rows)
+                self._live_sets[part] = self._eval_set(X[rows], Y[rows], np.asarray(y)[rows])
+            else:
+                self._live_sets[part] = self._eval_sets[part]
         # one output: the class changes halfway between the two target codes
         self._threshold = decision_threshold(self.spec.training.loss, self.spec.network.output_activation)
+
+    def _eval_set(self, X, Y, y):
+        cls = self.dataset.task == "classification"
+        es = self.trainer.eval_buffers(X, Y, np.asarray(y) if cls else None)
+        yt = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        es.sst = float(((yt - yt.mean(axis=0)) ** 2).sum()) if (not cls and len(y)) else 0.0
+        return es
 
     def record_now(self) -> None:
         """Add a history row at the current step if the last one is older (interactive use:
@@ -512,10 +553,22 @@ class Experiment:
 
     def evaluate(self) -> dict:
         """Loss and accuracy (classification) or R^2 (regression) on train and test sets."""
+        return self._evaluate(self._eval_sets)
+
+    def live_evaluate(self) -> dict:
+        """``evaluate`` on the live-metrics sets: the whole splits of small data (then equal
+        to ``evaluate``), else the strided sample of each split larger than
+        ``eval_sample_rows``, and then ``"sample_size"``: that number of rows."""
+        out = self._evaluate(self._live_sets)
+        if self.is_sampled:
+            out["sample_size"] = self.eval_sample_rows
+        return out
+
+    def _evaluate(self, sets: dict) -> dict:
         out = {}
         cls = self.dataset.task == "classification"
         with np.errstate(over="ignore", invalid="ignore"):  # a run about to diverge is still reported
-            for part, es in self._eval_sets.items():
+            for part, es in sets.items():
                 loss, score = self.trainer.metrics(es, self._threshold)
                 out[f"{part}_loss"] = loss
                 if es.X.shape[0] == 0:
@@ -532,7 +585,7 @@ class Experiment:
     def _current_metrics(self) -> dict:
         """The latest metrics; after a loss change, the new loss on the current weights."""
         if self._metrics_stale:
-            self._last_metrics.update(self.evaluate())
+            self._last_metrics.update(self.live_evaluate())
             self._metrics_stale = False
         return self._last_metrics
 
@@ -625,6 +678,14 @@ class Experiment:
         change = max((s for s, _ in self.events), default=0)
         self._watch = (change, self._last_finite_loss(change))
         self._warning_sticky = self._warning_cache = None
+
+
+def eval_sample(n: int, size: int) -> np.ndarray:
+    """Rows of the live-metrics sample of an n-row split: ``size`` rows evenly strided from
+    row 0 (every n/size-th row). Chosen once per split; depends on n only, not the seed."""
+    if n <= size:
+        return np.arange(n, dtype=np.int64)
+    return np.arange(size, dtype=np.int64) * n // size
 
 
 def _plain(training: TrainingSpec) -> dict:
