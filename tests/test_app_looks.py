@@ -437,3 +437,22 @@ def test_a_long_sweep_title_fits_and_the_background_covers_the_chart():
     assert float(bg.get("x")) == pytest.approx(x0) and float(bg.get("width")) == pytest.approx(w, abs=1)
     short = ET.fromstring(heatmap_svg([[0.5]], [10], [0.1], "a", "b", "acc"))
     assert short.get("viewBox").startswith("0.0 0 ")  # a short title changes nothing
+
+
+def test_a_log_axis_labels_every_decade_by_one_rule(make_plots):
+    """Gradients from 1e-12 to 100: plain numbers from 0.01 to 1000, powers of ten beyond,
+    never "0.001" beside "10⁻⁵" on one axis."""
+    assert [plots.decade_label(e) for e in (-5, -3, -2, 0, 2, 3, 4)] == [
+        "10⁻⁵",
+        "10⁻³",
+        "0.01",
+        "1",
+        "100",
+        "1000",
+        "10⁴",
+    ]
+    _controller, panel = make_plots()
+    panel.grad_plot.getPlotItem().getViewBox().setRange(yRange=(-12, 2), padding=0)
+    labels = [t for t in _tick_labels(panel.grad_plot) if t]
+    assert labels and "0.001" not in labels and "0.0001" not in labels, labels
+    assert any(t.startswith("10⁻") for t in labels), labels

@@ -192,11 +192,33 @@ def readable_number(v: float, places: int) -> str:
     return f"{v:.{places}f}"
 
 
+_SUPERSCRIPT = str.maketrans(
+    "-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"
+)
+
+
+def decade_label(exponent: float) -> str:
+    """A log axis' label at 10**exponent: plain from 0.01 to 1000 ("0.01", "1", "100"), a
+    power of ten beyond ("10⁻⁵", "10⁶"), so one axis never mixes "0.0001" with "10⁻⁵"."""
+    e = round(exponent)
+    digit = 1
+    if abs(exponent - e) > 1e-9:  # a minor tick between decades (2, 3 ... 9 x 10^n)
+        e = math.floor(exponent)
+        digit = round(10.0 ** (exponent - e))
+    if -2 <= e <= 3:
+        return f"{digit * 10.0**e:.{max(0, -e)}f}"
+    power = "10" + str(e).translate(_SUPERSCRIPT)
+    return power if digit == 1 else f"{digit}\u00b7{power}"
+
+
 class ReadableAxis(pg.AxisItem):
-    """An axis whose linear tick labels read "500k", "1.5M" instead of "1.5e+06"."""
+    """An axis whose linear tick labels read "500k", "1.5M" instead of "1.5e+06", and whose
+    log labels follow one rule (:func:`decade_label`)."""
 
     def tickStrings(self, values, scale, spacing):
-        if self.logMode or spacing * scale <= 0:
+        if self.logMode:
+            return [decade_label(v + math.log10(scale)) if scale > 0 else "" for v in values]
+        if spacing * scale <= 0:
             return super().tickStrings(values, scale, spacing)
         places = max(0, math.ceil(-math.log10(spacing * scale)))
         return [readable_number(v * scale, places) for v in values]
