@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from playground.data.csv_numeric import read_numeric
 from playground.errors import DataError
 
 MISSING_TOKENS = frozenset({"", "NA", "NaN", "nan", "?", "null", "None"})
@@ -52,6 +53,7 @@ SAMPLE_BYTES = 64 * 1024
 SAMPLE_CHARS = SAMPLE_BYTES
 MAX_PREAMBLE = 10  # at most this many leading lines are skipped automatically
 MEMORY_FACTOR = 4  # refuse files larger than available memory / MEMORY_FACTOR
+NUMERIC_MIN_BYTES = 4 << 20  # files from this size first try csv_numeric's all-numeric parser
 _BOM = b"\xef\xbb\xbf"
 _MISSING_AS_NAN = {t: "nan" for t in MISSING_TOKENS}
 _QUOTE = '"'
@@ -818,6 +820,23 @@ def _read(p, fname, size, delimiter, header, skip_rows, progress, block_bytes, f
         rows.append(first)
         starts.append(first_line)
     data_start = lines.line + 1
+    info = {
+        "bytes": size,
+        "skipped_lines": skipped,
+        "skip_reason": skip_reason,
+        "header_line": first_line if has_header else None,
+        "row_names": row_names,
+    }
+    if not ws and not force_text and size >= NUMERIC_MIN_BYTES:
+        top = data_start if has_header else first_line
+        values = read_numeric(p, top - 1, delimiter, ncols)
+        if values is not None:  # every data line is plain numbers: the fast path's result
+            n = values.shape[1]
+            columns = [
+                Column(c, "numeric", values[j], np.zeros(n, dtype=bool), n) for j, c in enumerate(names)
+            ]
+            rn = np.arange(top, top + n, dtype=np.int64)
+            return Table(fname, columns, rn, delimiter=delimiter, has_header=has_header, info=info)
     cols = [_ColumnBuilder(n, j in force_text) for j, n in enumerate(names)]
     row_numbers: list[np.ndarray] = []
 
@@ -891,17 +910,4 @@ def _read(p, fname, size, delimiter, header, skip_rows, progress, block_bytes, f
     columns = [c.build() for c in cols]
     if delimiter != ",":
         columns = [_decimal_comma(c) for c in columns]
-    return Table(
-        source=fname,
-        columns=columns,
-        row_numbers=rn,
-        delimiter=delimiter,
-        has_header=has_header,
-        info={
-            "bytes": size,
-            "skipped_lines": skipped,
-            "skip_reason": skip_reason,
-            "header_line": first_line if has_header else None,
-            "row_names": row_names,
-        },
-    )
+    return Table(fname, columns, rn, delimiter=delimiter, has_header=has_header, info=info)
