@@ -398,3 +398,35 @@ def test_toolbar_loss_is_the_new_loss_after_a_loss_change(window, qtbot):
     window.undo_action.trigger()
     assert c.spec.training.loss == "bce"
     qtbot.waitUntil(lambda: bar.loss_label.text() == toolbar_text(before), timeout=TIMEOUT)
+
+
+def _varies(img) -> tuple[bool, bool]:
+    """(changes left to right, changes top to bottom) of a neuron picture."""
+    w, h = img.width(), img.height()
+    row = {img.pixelColor(x, h // 2).rgb() for x in range(0, w, max(1, w // 8))}
+    col = {img.pixelColor(w // 2, y).rgb() for y in range(0, h, max(1, h // 8))}
+    return len(row) > 1, len(col) > 1
+
+
+def test_csv_input_neurons_show_the_boundarys_plane(window, qtbot, tmp_path):
+    """With four inputs the input neurons are not blank: the two plotted columns vary along
+    their axis, the others (held at their mean, as in the boundary) are flat; picking other
+    axes redraws them."""
+    c = window.controller
+    canvas = window.network_view.canvas
+    load_csv(window, write_iris_like(tmp_path / "iris.csv"))
+    qtbot.waitUntil(lambda: all((0, j) in canvas.images for j in range(4)), timeout=TIMEOUT)
+    assert _varies(canvas.images[(0, 0)]) == (True, False)  # sepal_length along x
+    assert _varies(canvas.images[(0, 1)]) == (False, True)  # sepal_width along y
+    assert _varies(canvas.images[(0, 2)]) == (False, False)
+    assert _varies(canvas.images[(0, 3)]) == (False, False)
+    from PySide6.QtGui import QColor
+
+    from playground.app.colors import neutral
+
+    held = canvas.images[(0, 2)].pixelColor(5, 5)  # at its mean: about zero, the neutral colour
+    assert max(abs(a - b) for a, b in zip(held.getRgb()[:3], QColor(neutral()).getRgb()[:3])) < 40
+    c.set_axes((2, 3))
+    qtbot.waitUntil(lambda: _varies(canvas.images[(0, 2)]) == (True, False), timeout=TIMEOUT)
+    assert _varies(canvas.images[(0, 3)]) == (False, True)
+    assert _varies(canvas.images[(0, 0)]) == (False, False)

@@ -814,6 +814,8 @@ class NetworkView(QWidget):
         controller.specChanged.connect(self._on_spec_changed)
         controller.experimentReplaced.connect(self._on_experiment_replaced)
         controller.snapshot.connect(self._on_snapshot)
+        if hasattr(controller, "axesChanged"):  # the input pictures follow the boundary's axes
+            controller.axesChanged.connect(self._on_axes_changed)
         ctx = Qt.ShortcutContext.WidgetWithChildrenShortcut
         for keys, action in (
             ("Ctrl+0", lambda: self.set_zoom(1.0)),
@@ -954,36 +956,56 @@ class NetworkView(QWidget):
         self._fallback_grids()
         self.canvas.update()
 
+    def _plotted_axes(self, ds) -> tuple[int, int | None]:
+        """The raw columns the boundary shows (the controller's; (0, 1) or 1-D's (0, None))."""
+        if ds.raw_train.shape[1] <= 1:
+            return (0, None)
+        axes = getattr(self.controller, "axes", (0, 1))  # a PreviewController has none
+        return (int(axes[0]), None if axes[1] is None else int(axes[1]))
+
     def _input_images(self) -> None:
-        """Input neurons show their feature over the input plane (2-D and 1-D toy data)."""
+        """Input neurons show their feature over the plane the boundary shows: its two raw
+        columns vary, every other column is held at its mean (as ``Experiment.grid`` does),
+        so with more than two columns the held features are flat."""
         exp = self._experiment()
-        if exp is None or exp.dataset.raw_train.shape[1] > 2:
+        if exp is None:
             return
         ds = exp.dataset
-        b = ds.raw_bounds(pad=0.05)
-        xs = np.linspace(*b[0], GRID_RES)
-        ys = np.linspace(*(b[1] if len(b) > 1 else (-1.0, 1.0)), GRID_RES)
+        a, b = self._plotted_axes(ds)
+        bounds = ds.raw_bounds(pad=0.05)
+        xs = np.linspace(*bounds[a], GRID_RES)
+        ys = np.linspace(*(bounds[b] if b is not None else (-1.0, 1.0)), GRID_RES)
         gx, gy = np.meshgrid(xs, ys)
-        pts = np.column_stack([gx.ravel(), gy.ravel()])[:, : ds.raw_train.shape[1]]
+        raw = np.vstack([ds.raw_train, ds.raw_test]).astype(np.float64)
+        pts = np.tile(raw.mean(axis=0), (gx.size, 1))
+        pts[:, a] = gx.ravel()
+        if b is not None:
+            pts[:, b] = gy.ravel()
         try:
             feats = ds.pipeline.apply(pts)
         except Exception:  # a pipeline that cannot take grid points: plain neurons
             return
-        vals = feats.T.reshape(-1, GRID_RES, GRID_RES)
-        scale = np.maximum(np.abs(vals).max(axis=(1, 2), keepdims=True), 1e-12)
+        vals = np.asarray(feats, dtype=np.float64).T.reshape(-1, GRID_RES, GRID_RES)
+        # scaled by the larger of the picture's and the data's own range: a feature held at its
+        # mean is near zero (neutral), not stretched to full colour
+        data_max = np.abs(np.asarray(ds.X_train, dtype=np.float64)).max(axis=0)[:, None, None]
+        scale = np.maximum(np.maximum(np.abs(vals).max(axis=(1, 2), keepdims=True), data_max), 1e-12)
         self.canvas.set_column_grids(0, vals / scale)
 
     def _fallback_grids(self) -> None:
         """Neuron pictures before the first snapshot, only if the engine is already compiled."""
         exp = self._experiment()
-        if exp is None or exp.dataset.raw_train.shape[1] > 2:
+        if exp is None:
             return
         from playground.engine.kernels import predict_compiled
 
         if not predict_compiled():  # never compile on the GUI thread
             return
         try:
-            _, _, _, hid = exp.grid(resolution=GRID_RES, hidden=True, theta=exp.trainer.theta.copy())
+            a, b = self._plotted_axes(exp.dataset)
+            axes = (a, b if b is not None else 0)
+            theta = exp.trainer.theta.copy()
+            _, _, _, hid = exp.grid(axes=axes, resolution=GRID_RES, hidden=True, theta=theta)
         except Exception:
             return
         self._set_neuron_grids(np.moveaxis(hid, -1, 0))
@@ -1005,6 +1027,10 @@ class NetworkView(QWidget):
     def _on_experiment_replaced(self) -> None:
         self._pending = None
         self.rebuild()
+
+    def _on_axes_changed(self, _axes) -> None:
+        self._input_images()  # the hidden neurons' pictures follow with the next snapshot
+        self.canvas.update()
 
     def _on_snapshot(self, snap) -> None:
         self._pending = snap
