@@ -62,15 +62,21 @@ class FeaturePipeline:
 
     def features(self, raw: np.ndarray) -> np.ndarray:
         """Transforms only (no normalization)."""
+        F = self._features(raw)
+        return F if self.transforms else F.copy()
+
+    def _features(self, raw: np.ndarray) -> np.ndarray:
+        """``features`` that may return ``raw`` itself (read only: a million-row table is
+        not copied just to be normalised)."""
         raw = np.asarray(raw, dtype=np.float64)
         if raw.ndim == 1:
             raw = raw.reshape(-1, 1)
         if not self.transforms:
-            return raw.copy()
+            return raw
         return apply_transforms(self.transforms, raw)
 
     def fit(self, raw_train: np.ndarray) -> FeaturePipeline:
-        F = self.features(raw_train)
+        F = self._features(raw_train)
         k = F.shape[1]
         if self.normalize == "none" or F.shape[0] == 0:
             self.offset, self.scale = np.zeros(k), np.ones(k)
@@ -85,15 +91,16 @@ class FeaturePipeline:
         return self
 
     def apply(self, raw: np.ndarray) -> np.ndarray:
-        F = self.features(raw)
+        F = self._features(raw)
         if self.offset is None or self.scale is None:
             if self.normalize != "none":
                 raise RuntimeError("FeaturePipeline.apply before fit")
-            return F
+            return self.features(raw)
         with np.errstate(over="ignore", invalid="ignore"):
-            out = (F - self.offset) / self.scale
-            bad = ~np.isfinite(out) & np.isfinite(F)
-            if bad.any():  # F - offset overflowed (huge values): divide first
+            out = np.subtract(F, self.offset)  # (F - offset) / scale with one temporary
+            np.divide(out, self.scale, out=out)
+            bad = None if np.isfinite(out).all() else ~np.isfinite(out) & np.isfinite(F)
+            if bad is not None and bad.any():  # F - offset overflowed (huge values): divide first
                 cols = bad.any(axis=0)
                 out[:, cols] = F[:, cols] / self.scale[cols] - self.offset[cols] / self.scale[cols]
         return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -119,6 +120,14 @@ def _check_stray_text(col: Column, file: str) -> None:
         )
 
 
+def _rows_of(columns: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """``np.column_stack(columns)[rows]`` without stacking the whole table first."""
+    out = np.empty((len(rows), len(columns)))
+    for j, col in enumerate(columns):
+        out[:, j] = col[rows]
+    return out
+
+
 def make_tabular_dataset(
     table: Table,
     target: str | None,
@@ -231,7 +240,7 @@ def make_tabular_dataset(
     raw_cols: list[np.ndarray] = []
     input_names: list[str] = []
     for c in fcols:
-        vals = c.values[keep]
+        vals = c.values[keep] if rows_dropped else c.values
         if c.kind == "numeric":
             bad = ~np.isfinite(vals)
             if bad.any():
@@ -248,7 +257,7 @@ def make_tabular_dataset(
                     row=int(kept_rows[i]),
                     column=c.name,
                 )
-            raw_cols.append(vals.astype(np.float64))
+            raw_cols.append(vals.astype(np.float64, copy=False))
             input_names.append(c.name)
         else:
             cats = sorted(set(vals.tolist()))
@@ -262,7 +271,6 @@ def make_tabular_dataset(
             for cat in cats:
                 raw_cols.append((vals == cat).astype(np.float64))
                 input_names.append(f"{c.name}={cat}")
-    raw = np.column_stack(raw_cols) if raw_cols else np.empty((n, 0))
 
     # ---- target
     tvals = tcol.values[keep]
@@ -326,11 +334,13 @@ def make_tabular_dataset(
     seed_int = 0 if seed is None else int(seed) & 0xFFFFFFFFFFFFFFFF
     rng = np.random.default_rng(np.random.SeedSequence([seed_int, 0x7AB1]))
     tr, te = split_indices(n, train_fraction, rng)
-    pipeline = FeaturePipeline(transforms=(), normalize=normalize).fit(raw[tr])
-    X_train, X_test = pipeline.apply(raw[tr]), pipeline.apply(raw[te])
+    with ThreadPoolExecutor(max_workers=2) as pool:  # numpy copies and arithmetic free the GIL
+        raw_train, raw_test = pool.map(lambda idx: _rows_of(raw_cols, idx), (tr, te))
+        pipeline = FeaturePipeline(transforms=(), normalize=normalize).fit(raw_train)
+        X_train, X_test = pool.map(pipeline.apply, (raw_train, raw_test))
     for X in (X_train, X_test):
-        bad = ~np.isfinite(X)
-        if bad.any():  # cannot happen for finite inputs; refuse rather than train on inf
+        if not np.isfinite(X).all():  # cannot happen for finite inputs; refuse rather than train on inf
+            bad = ~np.isfinite(X)
             j = int(np.argmax(bad.any(axis=0)))
             raise DataError(
                 "values too large to normalize; rescale the column", file=file, column=input_names[j]
@@ -358,8 +368,8 @@ def make_tabular_dataset(
         y_train=y[tr],
         X_test=X_test,
         y_test=y[te],
-        raw_train=raw[tr],
-        raw_test=raw[te],
+        raw_train=raw_train,
+        raw_test=raw_test,
         input_names=list(input_names),
         feature_names=list(input_names),
         task=task,
