@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from playground.errors import SpecError
+from playground.errors import DataError, SpecError
 
 SCHEMA_VERSION = 1
 
@@ -581,14 +581,43 @@ def _bytes(n: int) -> str:
     return f"{n:,} bytes"
 
 
-def check_memory_for_data(spec: ExperimentSpec, dataset) -> None:
-    """check_memory with the inputs and outputs of ``dataset`` (the classes bound the outputs)."""
+def check_memory_for_data(spec: ExperimentSpec, dataset, available: int | None = None) -> None:
+    """check_memory with the inputs and outputs of ``dataset`` (the classes bound the outputs),
+    then a DataError if the buffers its rows need for training cannot fit (``data_memory``)."""
     n_in = int(dataset.X_train.shape[1])
     if dataset.task == "classification":
         n_out = max(int(dataset.n_classes or 1), 1)
     else:
         n_out = int(np.prod(np.shape(dataset.y_train)[1:], dtype=np.int64)) or 1
-    check_memory(spec, n_in, n_out, n_rows=len(dataset.X_train))
+    check_memory(spec, n_in, n_out, available, n_rows=len(dataset.X_train))
+    n_train, n_test = len(dataset.X_train), len(dataset.X_test)
+    need = data_memory(spec, n_in, n_out, n_train, n_test)
+    if need < MEMORY_CHECK_FLOOR and available is None:
+        return
+    if available is None:
+        from playground.data.csv_reader import available_memory
+
+        available = available_memory()
+        if available is None:
+            return
+    if need > available:
+        raise DataError(
+            f"its {n_train + n_test:,} rows x {n_out} network outputs need about {_bytes(need)} "
+            f"of memory for training and evaluation in {spec.training.dtype}, but only "
+            f"{_bytes(available)} are available; use fewer rows (or fewer classes)",
+            file=getattr(dataset, "info", {}).get("source"),
+        )
+
+
+def data_memory(spec: ExperimentSpec, n_in: int, n_out: int, n_train: int, n_test: int) -> int:
+    """Bytes an experiment allocates per data row beyond the data set: the metrics sets'
+    outputs, pre-activations and deltas (3 x rows x outputs) and, in float32, the float32
+    copies of the inputs (the trainer's and the metrics sets')."""
+    itemsize = 4 if spec.training.dtype == "float32" else 8
+    need = 3 * (n_train + n_test) * n_out * itemsize
+    if itemsize != 8:
+        need += (2 * n_train + n_test) * n_in * itemsize
+    return need
 
 
 def check_memory(

@@ -52,7 +52,8 @@ BLOCK_BYTES = 1 << 20
 SAMPLE_BYTES = 64 * 1024
 SAMPLE_CHARS = SAMPLE_BYTES
 MAX_PREAMBLE = 10  # at most this many leading lines are skipped automatically
-MEMORY_FACTOR = 4  # refuse files larger than available memory / MEMORY_FACTOR
+MEMORY_FACTOR = 4  # reading needs at least this many times the file size (text cells cost more)
+TABLE_FACTOR = 3  # a data set holds about this many float64 copies of its table
 NUMERIC_MIN_BYTES = 4 << 20  # files from this size first try csv_numeric's all-numeric parser
 _BOM = b"\xef\xbb\xbf"
 _MISSING_AS_NAN = {t: "nan" for t in MISSING_TOKENS}
@@ -723,13 +724,6 @@ def read_csv_table(
         raise DataError(
             f"file is {size / 1e6:.1f} MB, larger than the limit of {max_bytes / 1e6:.1f} MB", file=fname
         )
-    avail = available_memory()
-    if avail is not None and size * MEMORY_FACTOR > avail:
-        raise DataError(
-            f"file is {size / 1e6:.0f} MB but only {avail / 1e6:.0f} MB of memory is available; "
-            f"reading it needs about {MEMORY_FACTOR}x its size",
-            file=fname,
-        )
     if delimiter is not None:
         delimiter = _normalise_delimiter(delimiter)
     if skip_rows is not None:
@@ -748,6 +742,27 @@ def read_csv_table(
         if progress is not None:
             progress(1.0)
         return table
+
+
+def _check_memory(fname: str, size: int, sample: str, ncols: int) -> None:
+    """Refuse, before anything is allocated, a file whose data set would not fit in the
+    memory available now: its rows are estimated from the sample's bytes per line, and a
+    data set holds the table, its train/test rows and the network's inputs (about
+    ``TABLE_FACTOR`` x the table as float64), while reading holds the file too."""
+    avail = available_memory()
+    if avail is None:
+        return
+    per_line = len(sample.encode("utf-8", "replace")) / max(1, _count_lines(sample))
+    rows = size / max(per_line, 1.0)
+    table = rows * ncols * 8
+    need = max(MEMORY_FACTOR * size, size + TABLE_FACTOR * table)
+    if need > avail:
+        raise DataError(
+            f"file is {size / 1e6:,.0f} MB, about {rows:,.0f} rows x {ncols} columns "
+            f"({table / 1e6:,.0f} MB as numbers); loading it as a data set needs about "
+            f"{need / 1e6:,.0f} MB of memory, but only {avail / 1e6:,.0f} MB is available",
+            file=fname,
+        )
 
 
 def _fast_block(text: str, delimiter: str, ncols: int) -> np.ndarray | None:
@@ -780,6 +795,7 @@ def _read(p, fname, size, delimiter, header, skip_rows, progress, block_bytes, f
     else:
         skip = skip_rows
     recs = [r for r, _a, _b in _sample_records(sample, delimiter, skip_lines=skip)]
+    _check_memory(fname, size, sample, max((len(r) for r in recs), default=1))
     has_header = _detect_header(recs) if header is None else bool(header)
     # R's write.table (and pandas' implicit index): a header one field shorter than every
     # data row names all columns but the first, which holds row names
