@@ -590,7 +590,7 @@ def check_memory_for_data(spec: ExperimentSpec, dataset, available: int | None =
     else:
         n_out = int(np.prod(np.shape(dataset.y_train)[1:], dtype=np.int64)) or 1
     check_memory(spec, n_in, n_out, available, n_rows=len(dataset.X_train))
-    n_train, n_test = len(dataset.X_train), len(dataset.X_test)
+    n_train, n_test = len(dataset.X_train), len(getattr(dataset, "X_test", ()))
     need = data_memory(spec, n_in, n_out, n_train, n_test)
     if need < MEMORY_CHECK_FLOOR and available is None:
         return
