@@ -848,9 +848,9 @@ def _read(p, fname, size, delimiter, header, skip_rows, progress, block_bytes, f
         values = read_numeric(p, top - 1, delimiter, ncols)
         if values is not None:  # every data line is plain numbers: the fast path's result
             n = values.shape[1]
-            columns = [
-                Column(c, "numeric", values[j], np.zeros(n, dtype=bool), n) for j, c in enumerate(names)
-            ]
+            none_missing = np.zeros(n, dtype=bool)
+            none_missing.flags.writeable = False  # one mask for all columns: never written
+            columns = [Column(c, "numeric", values[j], none_missing, n) for j, c in enumerate(names)]
             rn = np.arange(top, top + n, dtype=np.int64)
             return Table(fname, columns, rn, delimiter=delimiter, has_header=has_header, info=info)
     cols = [_ColumnBuilder(n, j in force_text) for j, n in enumerate(names)]

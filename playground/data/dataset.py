@@ -176,15 +176,19 @@ class Dataset:
     def raw_bounds(self, pad: float = 0.0) -> list[tuple[float, float]]:
         """Per raw column (min, max) over train + test, widened on each side by ``pad`` times
         the column's span (a zero span is widened by ``pad`` or, if pad is 0, by 0.5)."""
-        both = np.vstack([self.raw_train, self.raw_test])
+        parts = [p for p in (self.raw_train, self.raw_test) if len(p)]
+        if parts and all(np.isfinite(p).all() for p in parts):  # usual: no copy of the data
+            los = np.min([p.min(axis=0) for p in parts], axis=0)
+            his = np.max([p.max(axis=0) for p in parts], axis=0)
+            finite = [(float(a), float(b)) for a, b in zip(los, his, strict=True)]
+        else:
+            finite = _finite_ranges(np.vstack([self.raw_train, self.raw_test]))
         out = []
-        for j in range(both.shape[1]):
-            col = both[:, j]
-            col = col[np.isfinite(col)]
-            if col.size == 0:
+        for lohi in finite:
+            if lohi is None:
                 out.append((-1.0, 1.0))
                 continue
-            lo, hi = float(col.min()), float(col.max())
+            lo, hi = lohi
             with np.errstate(over="ignore"):
                 span = min(hi - lo, _FMAX)  # finite even for -1e308..1e308
                 w = pad * span if span > 0 else (pad if pad > 0 else 0.5)
@@ -201,3 +205,13 @@ class Dataset:
             f"{self.info.get('source', '?')}: {self.task}, {kind}, {self.n_inputs} inputs, "
             f"{self.n_train} train / {self.n_test} test"
         )
+
+
+def _finite_ranges(both: np.ndarray) -> list[tuple[float, float] | None]:
+    """(min, max) of the finite values of each column, None for a column with none."""
+    out = []
+    for j in range(both.shape[1]):
+        col = both[:, j]
+        col = col[np.isfinite(col)]
+        out.append((float(col.min()), float(col.max())) if col.size else None)
+    return out
