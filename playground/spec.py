@@ -592,21 +592,26 @@ def check_memory_for_data(spec: ExperimentSpec, dataset, available: int | None =
     check_memory(spec, n_in, n_out, available, n_rows=len(dataset.X_train))
     n_train, n_test = len(dataset.X_train), len(getattr(dataset, "X_test", ()))
     need = data_memory(spec, n_in, n_out, n_train, n_test)
-    if need < MEMORY_CHECK_FLOOR and available is None:
-        return
-    if available is None:
-        from playground.data.csv_reader import available_memory
-
-        available = available_memory()
-        if available is None:
-            return
-    if need > available:
+    available = _short_of(need, available)
+    if available is not None:
         raise DataError(
             f"its {n_train + n_test:,} rows x {n_out} network outputs need about {_bytes(need)} "
             f"of memory for training and evaluation in {spec.training.dtype}, but only "
             f"{_bytes(available)} are available; use fewer rows (or fewer classes)",
             file=getattr(dataset, "info", {}).get("source"),
         )
+
+
+def _short_of(need: int, available: int | None) -> int | None:
+    """The memory available (measured now unless given) when ``need`` exceeds it, else None.
+    Needs below MEMORY_CHECK_FLOOR are not measured."""
+    if need < MEMORY_CHECK_FLOOR and available is None:
+        return None
+    if available is None:
+        from playground.data.csv_reader import available_memory
+
+        available = available_memory()
+    return available if available is not None and need > available else None
 
 
 def data_memory(spec: ExperimentSpec, n_in: int, n_out: int, n_train: int, n_test: int) -> int:
@@ -630,15 +635,8 @@ def check_memory(
     """SpecError naming ``network.hidden`` if the network's parameters and optimizer state
     cannot fit in the memory available now (before any allocation is tried)."""
     n_params, need = estimate_memory(spec, n_in, n_out, n_rows)
-    if need < MEMORY_CHECK_FLOOR and available is None:
-        return
-    if available is None:
-        from playground.data.csv_reader import available_memory
-
-        available = available_memory()
-        if available is None:
-            return
-    if need > available:
+    available = _short_of(need, available)
+    if available is not None:
         sizes = "-".join(str(s) for s in network_sizes(spec, n_in, n_out))
         raise SpecError(
             "network.hidden",

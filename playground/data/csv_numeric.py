@@ -63,28 +63,26 @@ def _parse_rows(buf, start, end, delim, out, row0):
             m = 0
             nd = 0  # significant digits in m
             digits = 0
-            frac = 0
-            while i < end and 48 <= buf[i] <= 57:
-                d = buf[i] - 48
+            frac = 0  # digits after the decimal point
+            dot = False
+            while i < end:
+                c = buf[i]
+                if c == 46 and not dot:  # .
+                    dot = True
+                    i += 1
+                    continue
+                if not 48 <= c <= 57:
+                    break
+                d = c - 48
                 if m > 0 or d > 0:
                     nd += 1
-                m = m * 10 + d
-                digits += 1
-                i += 1
                 if nd > 18:
                     return -1
-            if i < end and buf[i] == 46:  # .
-                i += 1
-                while i < end and 48 <= buf[i] <= 57:
-                    d = buf[i] - 48
-                    if m > 0 or d > 0:
-                        nd += 1
-                    m = m * 10 + d
-                    digits += 1
+                m = m * 10 + d
+                digits += 1
+                if dot:
                     frac += 1
-                    i += 1
-                    if nd > 18:
-                        return -1
+                i += 1
             if digits == 0:
                 return -1
             e = 0
