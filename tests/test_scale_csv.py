@@ -168,3 +168,13 @@ def test_block_size_does_not_matter(tmp_path, monkeypatch):
     monkeypatch.setattr(csv_reader, "NUMERIC_MIN_BYTES", 1 << 62)
     _same(fast, read_csv_table(p, block_bytes=777))
     np.testing.assert_array_equal(np.column_stack([c.values for c in fast.columns]), data)
+
+
+def test_warmup_compiles_the_numeric_parser():
+    """`playground warmup` (and the installers) compile the parser with the other kernels, so
+    a first large CSV does not wait for it."""
+    from playground.data import csv_numeric
+    from playground.engine.warmup import _warm_up_csv_parser
+
+    _warm_up_csv_parser()
+    assert csv_numeric._parse_rows.signatures and csv_numeric._count_rows.signatures

@@ -393,7 +393,7 @@ class TrainingWorker(CommandWorker):
             # the experiment's last metrics are the old loss's: evaluate the new one on the
             # current weights, so the next snapshot shows it even while paused
             with np.errstate(over="ignore", invalid="ignore"):
-                self._fresh_metrics = (id(exp), exp.step, exp.evaluate())
+                self._fresh_metrics = (id(exp), exp.step, exp.live_evaluate())  # sampled if big
         self.pacer.force(grid=False)
 
     def _cmd_set_grid(self, axes: tuple, resolution: int | None = None) -> None:

@@ -10,6 +10,7 @@ from playground.spec import ExperimentSpec
 
 
 def warm_up(dtypes: tuple[str, ...] = ("float64", "float32")) -> None:
+    _warm_up_csv_parser()
     rng = np.random.default_rng(0)
     X = rng.normal(size=(12, 2))
     Y = (X[:, :1] > 0).astype(float)
@@ -28,3 +29,16 @@ def warm_up(dtypes: tuple[str, ...] = ("float64", "float32")) -> None:
         tr.weight_norms()
         if dtype == "float64":
             tr.loss_and_grad()  # L-BFGS, landscapes (float64 only)
+
+
+def _warm_up_csv_parser() -> None:
+    """The numeric CSV parser (large all-number files) is numba code too: compile it here."""
+    import tempfile
+    from pathlib import Path
+
+    from playground.data.csv_numeric import read_numeric
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "warm.csv"
+        path.write_text("a,b\n1.5,2\n-3e2,4\n", encoding="utf-8")
+        read_numeric(path, 1, ",", 2)
