@@ -59,7 +59,9 @@ def wait_step(qtbot, c, predicate, timeout=TIMEOUT):
 def test_window_opens_on_the_demo_with_all_parts(window):
     c = window.controller
     assert c.spec.data.name == "spiral"
-    assert window.engine_label.text() in ("Paused", "Preparing the engine…")
+    assert window.engine_label.text() == "Paused" or window.engine_label.text().startswith(
+        "Preparing the engine"
+    )
     assert window.boundary_view.isVisible() and window.plots.isVisible()
     assert window.data_dock.widget() is window.data_panel
     assert np.isfinite(c.live["train_loss"]).all()  # the first row was evaluated once the engine was ready
@@ -361,3 +363,28 @@ def test_the_epoch_counter_reads_epoch_0_until_training_moves_it(window, qtbot):
     c.reset()
     wait_step(qtbot, c, lambda s: s.step == 0)
     qtbot.waitUntil(lambda: label.text() == "Epoch 0", timeout=TIMEOUT)
+
+
+def test_the_status_bar_names_what_the_engine_compiles_and_play_waits_for_it(qtbot):
+    """While the engine warms up the status bar says which phase and for how long; Play
+    pressed meanwhile says it will start, and training starts once the engine is ready."""
+    from playground.app.main_window import preparing_text
+    from playground.app.worker import WARM_UP_PHASES
+
+    c = ExperimentController(small_spec())
+    phases, messages = [], []
+    c.engineProgress.connect(lambda *p: phases.append(p))
+    c.statusMessage.connect(messages.append)
+    try:
+        assert not c.engine_ready
+        c.play()  # before the warm-up has even started
+        assert "Training starts as soon as the engine is ready" in messages
+        qtbot.waitUntil(lambda: c.engine_ready, timeout=TIMEOUT)
+        assert phases == [(name, i + 1, len(WARM_UP_PHASES)) for i, name in enumerate(WARM_UP_PHASES)]
+        qtbot.waitUntil(lambda: c.last_snapshot is not None and c.last_snapshot.step > 0, timeout=TIMEOUT)
+        assert c.running
+        c.pause()
+    finally:
+        c.shutdown()
+    assert preparing_text(("training step", 2, 3), 14.4) == "Preparing the engine: training step (2/3) · 14 s"
+    assert preparing_text(None, 0.0) == "Preparing the engine…"

@@ -32,6 +32,7 @@ Interface for views (kept stable; the panels in ``playground/app/panels`` rely o
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -217,6 +218,7 @@ class ExperimentController(QObject):
     trainingStateChanged = Signal(bool)
     diverged = Signal(str)
     engineReadyChanged = Signal(bool)
+    engineProgress = Signal(str, int, int)  # the warm-up's phase (what compiles), number, count
     errorOccurred = Signal(str)
     relayTick = Signal(int)  # re-emits the worker's high-rate test signal in the GUI thread
 
@@ -225,6 +227,8 @@ class ExperimentController(QObject):
     ):
         super().__init__(parent)
         self.engine_ready = False
+        self.engine_phase: tuple[str, int, int] | None = None  # (phase, number, count) while warming up
+        self.engine_started = time.perf_counter()
         self.running = False
         self.last_snapshot: Snapshot | None = None
         self.live = LiveHistory()
@@ -249,6 +253,7 @@ class ExperimentController(QObject):
         self._worker.snapshotReady.connect(self._on_snapshot)
         self._worker.diverged.connect(self._on_diverged)
         self._worker.engineReady.connect(self._on_engine_ready)
+        self._worker.engineProgress.connect(self._on_engine_progress)
         self._worker.commandFailed.connect(self._on_command_failed)
         self._worker.relay.connect(self._on_relay)
         # Start (and compile the kernels) once the event loop runs, so the compiler does not
@@ -364,6 +369,8 @@ class ExperimentController(QObject):
         if self.experiment.status == "diverged":
             self.statusMessage.emit("The run diverged: reset it or lower the learning rate first")
             return
+        if not self.engine_ready and not self.running:
+            self.statusMessage.emit("Training starts as soon as the engine is ready")
         self._set_running(True)
 
     def pause(self) -> None:
@@ -458,6 +465,11 @@ class ExperimentController(QObject):
             self.running = False
             self.trainingStateChanged.emit(False)
         self.diverged.emit(message)
+
+    @Slot(str, int, int)
+    def _on_engine_progress(self, phase: str, number: int, count: int) -> None:
+        self.engine_phase = (phase, number, count)
+        self.engineProgress.emit(phase, number, count)
 
     @Slot(float)
     def _on_engine_ready(self, seconds: float) -> None:

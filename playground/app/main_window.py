@@ -9,6 +9,7 @@ question about unsaved changes and a file dialog), :mod:`.race.mode` (race mode 
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -49,6 +50,21 @@ from .window_parts import DivergenceBanner, PageStack, WarningBanner
 
 THREAD_STOP_WAIT_MS = 15 * 60_000  # closing waits this long for a running kernel compile
 SCREEN_SLACK_PX = 48  # a saved window may overhang its screen by a frame/title bar, not more
+
+
+PREPARING_TIP = (
+    "The first launch compiles the training engine for this computer (up to a minute on a slow "
+    "or busy one); later launches load it in about a second. Play starts training as soon as "
+    "it is ready."
+)
+
+
+def preparing_text(phase: tuple[str, int, int] | None, seconds: float) -> str:
+    """The status bar while the engine warms up: what compiles, how far, for how long."""
+    if phase is None:
+        return "Preparing the engine…"
+    name, number, count = phase
+    return f"Preparing the engine: {name} ({number}/{count}) · {seconds:.0f} s"
 
 
 class MainWindow(QMainWindow):
@@ -113,9 +129,15 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
 
-        self.engine_label = QLabel("Preparing the engine…")
+        self.engine_label = QLabel(preparing_text(None, 0.0))
         self.engine_label.setObjectName("metric")
+        self.engine_label.setToolTip(PREPARING_TIP)
         self.statusBar().addPermanentWidget(self.engine_label)
+        self._engine_clock = QTimer(self)  # the seconds of "Preparing the engine" count up
+        self._engine_clock.setInterval(1000)
+        self._engine_clock.timeout.connect(self.set_engine_text)
+        if not controller.engine_ready:
+            self._engine_clock.start()
         self.statusBar().setSizeGripEnabled(True)
 
         self.files = SessionFiles(self)
@@ -292,6 +314,7 @@ class MainWindow(QMainWindow):
         c.diverged.connect(self._on_diverged)
         c.trainingStateChanged.connect(self._on_training_state)
         c.engineReadyChanged.connect(self._on_engine_ready)
+        c.engineProgress.connect(lambda *_: self.set_engine_text())
         c.snapshot.connect(self._on_snapshot)
         c.experimentReplaced.connect(self._on_replaced)
         c.specChanged.connect(self.update_title)
@@ -382,6 +405,8 @@ class MainWindow(QMainWindow):
 
     @Slot(bool)
     def _on_engine_ready(self, _ready: bool) -> None:
+        self._engine_clock.stop()
+        self.engine_label.setToolTip("")
         self.set_engine_text()
 
     @Slot(bool)
@@ -393,7 +418,7 @@ class MainWindow(QMainWindow):
     def set_engine_text(self, steps_per_s: float = 0.0) -> None:
         c = self.controller
         if not c.engine_ready:
-            text = "Preparing the engine…"
+            text = preparing_text(c.engine_phase, time.perf_counter() - c.engine_started)
         elif self.racing and self.race is not None:
             text = self.race.state_text()
         elif c.experiment.status == "diverged":

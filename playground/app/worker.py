@@ -71,6 +71,10 @@ class Snapshot:
         return self.history_start + n
 
 
+# what the warm-up compiles (or loads from numba's cache), in order: the status bar names it
+WARM_UP_PHASES = ("evaluation", "training step", "pictures")
+
+
 def warm_up_spec():
     """A throwaway tiny experiment that makes numba compile (or load) every kernel we use."""
     spec = default_spec()
@@ -182,6 +186,7 @@ class TrainingWorker(CommandWorker):
     snapshotReady = Signal(object)
     diverged = Signal(str)
     engineReady = Signal(float)  # seconds the warm-up took
+    engineProgress = Signal(str, int, int)  # warm-up phase: what compiles, its number, how many
     relay = Signal(int)  # high-rate test signal (soak test); silent unless relay_per_loop > 0
     finished = Signal()
 
@@ -216,8 +221,12 @@ class TrainingWorker(CommandWorker):
         try:
             if self.warm_up:
                 t0 = time.perf_counter()
-                exp = Experiment(warm_up_spec())
+                phases = len(WARM_UP_PHASES)
+                self.engineProgress.emit(WARM_UP_PHASES[0], 1, phases)
+                exp = Experiment(warm_up_spec())  # evaluates the initial weights
+                self.engineProgress.emit(WARM_UP_PHASES[1], 2, phases)
                 exp.train(steps=3)
+                self.engineProgress.emit(WARM_UP_PHASES[2], 3, phases)
                 exp.grid(resolution=4, hidden=True, theta=exp.trainer.theta.copy())
                 self.ready = True
                 self._refresh_if_cold(self._exp)
