@@ -456,3 +456,12 @@ def test_a_log_axis_labels_every_decade_by_one_rule(make_plots):
     labels = [t for t in _tick_labels(panel.grad_plot) if t]
     assert labels and "0.001" not in labels and "0.0001" not in labels, labels
     assert any(t.startswith("10⁻") for t in labels), labels
+
+
+def test_empty_plots_draw_their_grid(make_plots):
+    """Before any data every plot shows its grid lines (built with the plot's size, since an
+    empty plot's range never changes)."""
+    _controller, panel = make_plots()
+    for key in panel.plot_widgets():
+        x, _y = panel.grids[key].item.getData()
+        assert x is not None and len(x) >= 8, key  # at least a few lines each way

@@ -489,7 +489,8 @@ def finite_range(
 
 
 class GridLines:
-    """The plot's grid as one "pairs" curve inside the view box, rebuilt when the range changes.
+    """The plot's grid as one "pairs" curve inside the view box, rebuilt when the range or the
+    view's size changes (an empty plot's range never changes: its grid comes with its size).
 
     pyqtgraph draws its grid with the axis items across the view box, so each curve update
     repaints both axes with all their lines and labels (~3 ms per plot and frame, measured).
@@ -500,7 +501,9 @@ class GridLines:
         self.item = pg.PlotCurveItem(connect="pairs", antialias=False, skipFiniteCheck=True)
         self.item.setZValue(-100)
         self.item.setCacheMode(CACHED)  # changes with the range only; curves repaint over it
-        plot.getPlotItem().getViewBox().addItem(self.item, ignoreBounds=True)
+        vb = plot.getPlotItem().getViewBox()
+        vb.addItem(self.item, ignoreBounds=True)
+        vb.sigResized.connect(lambda _vb: self.rebuild())
         self.set_color()
 
     def set_color(self) -> None:
