@@ -465,3 +465,23 @@ def test_empty_plots_draw_their_grid(make_plots):
     for key in panel.plot_widgets():
         x, _y = panel.grids[key].item.getData()
         assert x is not None and len(x) >= 8, key  # at least a few lines each way
+
+
+def test_the_toolbar_marks_a_sampled_loss_as_an_estimate(qtbot):
+    """A large data set's live loss comes from a sample (metrics["sample_size"]): the toolbar
+    says "≈" and its tooltip says on how many rows; an exact loss has neither."""
+    from playground.app.controller import ExperimentController
+    from playground.app.panels.controls import TrainingToolBar
+
+    controller = ExperimentController(default_spec(), warm_up=False)
+    bar = TrainingToolBar(controller)
+    _KEEP.append((controller, bar))
+    controller.shutdown()
+    snap = SimpleNamespace(epoch=2.0, running=False, steps_per_s=0.0)
+    snap.metrics = {"train_loss": 0.25, "test_loss": 0.5, "sample_size": 16384}
+    bar._on_snapshot(snap)
+    assert bar.loss_label.text() == "train loss ≈0.2500   test loss ≈0.5000"
+    assert "16,384 rows" in bar.loss_label.toolTip()
+    snap.metrics = {"train_loss": 0.25, "test_loss": 0.5}
+    bar._on_snapshot(snap)
+    assert bar.loss_label.text() == "train loss 0.2500   test loss 0.5000" and not bar.loss_label.toolTip()

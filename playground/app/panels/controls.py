@@ -627,12 +627,21 @@ class TrainingToolBar(QToolBar):
     def _on_snapshot(self, snap) -> None:
         self.epoch_label.setText(epoch_text(snap.epoch))
         m = snap.metrics
+        sample = m.get("sample_size")  # a large split's live loss is estimated on a sample
         parts = []
         for key, label in (("train_loss", "train loss"), ("test_loss", "test loss")):
             v = m.get(key)
             if v is not None and v == v:
-                parts.append(f"{label} {v:.4f}")
+                parts.append(f"{label} {'≈' if sample else ''}{v:.4f}")
         self.loss_label.setText("   ".join(parts))
+        tip = (
+            f"Estimated on {int(sample):,} rows of each set (every n-th row) while training; "
+            "the plotted history rows are computed on every row"
+            if sample
+            else ""
+        )
+        if self.loss_label.toolTip() != tip:
+            self.loss_label.setToolTip(tip)
         self.rate_label.setText(
             f"{snap.steps_per_s:,.0f} steps/s" if snap.running and snap.steps_per_s else ""
         )
