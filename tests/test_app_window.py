@@ -388,3 +388,23 @@ def test_the_status_bar_names_what_the_engine_compiles_and_play_waits_for_it(qtb
         c.shutdown()
     assert preparing_text(("training step", 2, 3), 14.4) == "Preparing the engine: training step (2/3) · 14 s"
     assert preparing_text(None, 0.0) == "Preparing the engine…"
+
+
+def test_first_float32_use_says_the_engine_compiles_then_trains(window, qtbot):
+    """Switching the precision compiles that precision's kernels before training (the status
+    bar says so), once per process; training then goes on as usual."""
+    c = window.controller
+    seen = []
+    c.dtypeCompiling.connect(seen.append)
+    f32 = replace(c.spec, training=replace(c.spec.training, dtype="float32"))
+    c.edit_spec(f32, "Precision float32")
+    qtbot.waitUntil(lambda: seen == ["float32", ""], timeout=TIMEOUT)
+    assert not c.compiling_dtype and window.engine_label.text() == "Paused"
+    c.step_epoch()
+    wait_step(qtbot, c, lambda s: s.step > 0)
+    assert c.experiment.trainer.theta.dtype == np.float32
+    c.edit_spec(replace(f32, training=replace(f32.training, dtype="float64")), "Precision float64")
+    c.edit_spec(f32, "Precision float32")
+    c.step_epoch()
+    wait_step(qtbot, c, lambda s: s.step > 0)
+    assert seen == ["float32", ""]  # both precisions were ready: nothing compiled again

@@ -219,6 +219,7 @@ class ExperimentController(QObject):
     diverged = Signal(str)
     engineReadyChanged = Signal(bool)
     engineProgress = Signal(str, int, int)  # the warm-up's phase (what compiles), number, count
+    dtypeCompiling = Signal(str)  # a precision's kernels compile on first use ("" when ready)
     errorOccurred = Signal(str)
     relayTick = Signal(int)  # re-emits the worker's high-rate test signal in the GUI thread
 
@@ -229,6 +230,7 @@ class ExperimentController(QObject):
         self.engine_ready = False
         self.engine_phase: tuple[str, int, int] | None = None  # (phase, number, count) while warming up
         self.engine_started = time.perf_counter()
+        self.compiling_dtype = ""  # "float32" while that precision's kernels compile
         self.running = False
         self.last_snapshot: Snapshot | None = None
         self.live = LiveHistory()
@@ -254,6 +256,8 @@ class ExperimentController(QObject):
         self._worker.diverged.connect(self._on_diverged)
         self._worker.engineReady.connect(self._on_engine_ready)
         self._worker.engineProgress.connect(self._on_engine_progress)
+        self._worker.dtypeCompiling.connect(self._on_dtype_compiling)
+        self._worker.dtypeReady.connect(self._on_dtype_ready)
         self._worker.commandFailed.connect(self._on_command_failed)
         self._worker.relay.connect(self._on_relay)
         # Start (and compile the kernels) once the event loop runs, so the compiler does not
@@ -470,6 +474,18 @@ class ExperimentController(QObject):
     def _on_engine_progress(self, phase: str, number: int, count: int) -> None:
         self.engine_phase = (phase, number, count)
         self.engineProgress.emit(phase, number, count)
+
+    @Slot(str)
+    def _on_dtype_compiling(self, dtype: str) -> None:
+        self.compiling_dtype = dtype
+        self.dtypeCompiling.emit(dtype)
+
+    @Slot(str, float)
+    def _on_dtype_ready(self, dtype: str, seconds: float) -> None:
+        self.compiling_dtype = ""
+        self.dtypeCompiling.emit("")
+        if seconds >= 1.0:  # compiled, not just loaded from the cache
+            self.statusMessage.emit(f"{dtype} engine ready ({seconds:.1f} s)")
 
     @Slot(float)
     def _on_engine_ready(self, seconds: float) -> None:

@@ -315,6 +315,7 @@ class MainWindow(QMainWindow):
         c.trainingStateChanged.connect(self._on_training_state)
         c.engineReadyChanged.connect(self._on_engine_ready)
         c.engineProgress.connect(lambda *_: self.set_engine_text())
+        c.dtypeCompiling.connect(lambda *_: self.set_engine_text())
         c.snapshot.connect(self._on_snapshot)
         c.experimentReplaced.connect(self._on_replaced)
         c.specChanged.connect(self.update_title)
@@ -419,6 +420,8 @@ class MainWindow(QMainWindow):
         c = self.controller
         if not c.engine_ready:
             text = preparing_text(c.engine_phase, time.perf_counter() - c.engine_started)
+        elif c.compiling_dtype:
+            text = f"Preparing the {c.compiling_dtype} engine (first use on this computer)…"
         elif self.racing and self.race is not None:
             text = self.race.state_text()
         elif c.experiment.status == "diverged":

@@ -187,6 +187,8 @@ class TrainingWorker(CommandWorker):
     diverged = Signal(str)
     engineReady = Signal(float)  # seconds the warm-up took
     engineProgress = Signal(str, int, int)  # warm-up phase: what compiles, its number, how many
+    dtypeCompiling = Signal(str)  # a precision's kernels compile on first use ("" when done)
+    dtypeReady = Signal(str, float)  # that precision and the seconds it took
     relay = Signal(int)  # high-rate test signal (soak test); silent unless relay_per_loop > 0
     finished = Signal()
 
@@ -214,6 +216,7 @@ class TrainingWorker(CommandWorker):
         self.target_chunk_s = 0.03  # upper bound; chunks also end when a snapshot is due
         self.relay_per_loop = 0
         self.ready = False
+        self._warm_dtypes: set[str] = set()  # precisions whose kernels this process has ready
 
     # -- the loop -----------------------------------------------------------------------
     @Slot()
@@ -228,6 +231,9 @@ class TrainingWorker(CommandWorker):
                 exp.train(steps=3)
                 self.engineProgress.emit(WARM_UP_PHASES[2], 3, phases)
                 exp.grid(resolution=4, hidden=True, theta=exp.trainer.theta.copy())
+                self._warm_dtypes.add(exp.spec.training.dtype)
+                if self._exp is not None:  # built before the warm-up: its precision too
+                    self._warm_up_dtype(self._exp.spec.training.dtype)
                 self.ready = True
                 self._refresh_if_cold(self._exp)
                 self.engineReady.emit(time.perf_counter() - t0)
@@ -379,7 +385,24 @@ class TrainingWorker(CommandWorker):
             exp.reset()
             exp.provenance.built_cold = False
 
+    def _warm_up_dtype(self, dtype: str) -> None:
+        """Compile (or load) every kernel of ``dtype`` before an experiment of it trains, so
+        the window can say so (float32 on first use takes seconds) instead of freezing on
+        the first chunk."""
+        if dtype in self._warm_dtypes:
+            return
+        self._warm_dtypes.add(dtype)
+        self.dtypeCompiling.emit(dtype)
+        t0 = time.perf_counter()
+        spec = warm_up_spec()
+        exp = Experiment(replace(spec, training=replace(spec.training, dtype=dtype)))
+        exp.train(steps=3)
+        exp.grid(resolution=4, hidden=True, theta=exp.trainer.theta.copy())
+        self.dtypeReady.emit(dtype, time.perf_counter() - t0)
+
     def _cmd_set_experiment(self, exp: Experiment, axes: tuple | None = None) -> None:
+        if self.ready and self.warm_up:
+            self._warm_up_dtype(exp.spec.training.dtype)
         if self.ready:
             self._refresh_if_cold(exp)
         self._exp = exp
