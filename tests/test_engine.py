@@ -550,3 +550,16 @@ def test_an_experiment_can_be_built_without_evaluating_anything():
     assert len(exp.history) == 0 and math.isnan(exp.metrics()["train_loss"])
     exp.reset()
     assert len(exp.history) == 1 and exp.metrics()["train_loss"] > 0
+
+
+def test_predict_compiled_answers_per_precision():
+    """The GUI asks before drawing neuron pictures on its own thread: a precision whose
+    prediction kernel is not compiled yet must answer False (a first float32 use would
+    otherwise compile for seconds on the GUI thread)."""
+    from playground.engine.kernels import predict_compiled
+    from playground.experiment import Experiment
+
+    exp = Experiment.from_spec({})
+    exp.grid(resolution=4)
+    assert predict_compiled() and predict_compiled(np.float64) and predict_compiled("float64")
+    assert not predict_compiled(np.int8)  # never a parameter type: never compiled

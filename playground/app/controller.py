@@ -231,6 +231,7 @@ class ExperimentController(QObject):
         self.engine_phase: tuple[str, int, int] | None = None  # (phase, number, count) while warming up
         self.engine_started = time.perf_counter()
         self.compiling_dtype = ""  # "float32" while that precision's kernels compile
+        self._ready_dtypes: set[str] = set()  # precisions the worker has compiled (or loaded)
         self.running = False
         self.last_snapshot: Snapshot | None = None
         self.live = LiveHistory()
@@ -249,6 +250,8 @@ class ExperimentController(QObject):
         self._worker = TrainingWorker(self.experiment)
         self._worker.grid_axes = self._axes
         self._worker.warm_up = warm_up
+        if not warm_up:  # no warm-up (tests, tools): the caller has the kernels compiled
+            self._ready_dtypes = {"float64", "float32"}
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.run)
         # Only bound slots of this GUI-thread QObject: Qt queues them into the GUI thread.
@@ -327,7 +330,7 @@ class ExperimentController(QObject):
         old = self._spec
         reuse = spec.data == old.data and spec.seed == old.seed
         dataset = self.experiment.dataset if reuse else None
-        return build_experiment(spec, dataset, engine_ready=self.engine_ready)
+        return build_experiment(spec, dataset, engine_ready=self._kernels_ready(spec))
 
     def _set_spec(self, spec: ExperimentSpec, prebuilt: Experiment | None) -> None:
         """Make ``spec`` current (called by undo commands)."""
@@ -400,7 +403,9 @@ class ExperimentController(QObject):
     def reset(self) -> None:
         """Start again from the same initial weights (same seed)."""
         try:
-            exp = build_experiment(self._spec, self.experiment.dataset, engine_ready=self.engine_ready)
+            exp = build_experiment(
+                self._spec, self.experiment.dataset, engine_ready=self._kernels_ready(self._spec)
+            )
         except PlaygroundError as e:
             self._error(str(e))
             return
@@ -475,6 +480,11 @@ class ExperimentController(QObject):
         self.engine_phase = (phase, number, count)
         self.engineProgress.emit(phase, number, count)
 
+    def _kernels_ready(self, spec: ExperimentSpec) -> bool:
+        """Whether an experiment of ``spec`` can be evaluated on the GUI thread without
+        compiling: never wait for numba there (a first float32 use compiles for seconds)."""
+        return self.engine_ready and spec.training.dtype in self._ready_dtypes
+
     @Slot(str)
     def _on_dtype_compiling(self, dtype: str) -> None:
         self.compiling_dtype = dtype
@@ -482,8 +492,10 @@ class ExperimentController(QObject):
 
     @Slot(str, float)
     def _on_dtype_ready(self, dtype: str, seconds: float) -> None:
-        self.compiling_dtype = ""
-        self.dtypeCompiling.emit("")
+        self._ready_dtypes.add(dtype)
+        if self.compiling_dtype:
+            self.compiling_dtype = ""
+            self.dtypeCompiling.emit("")
         if seconds >= 1.0:  # compiled, not just loaded from the cache
             self.statusMessage.emit(f"{dtype} engine ready ({seconds:.1f} s)")
 

@@ -232,6 +232,7 @@ class TrainingWorker(CommandWorker):
                 self.engineProgress.emit(WARM_UP_PHASES[2], 3, phases)
                 exp.grid(resolution=4, hidden=True, theta=exp.trainer.theta.copy())
                 self._warm_dtypes.add(exp.spec.training.dtype)
+                self.dtypeReady.emit(exp.spec.training.dtype, 0.0)
                 if self._exp is not None:  # built before the warm-up: its precision too
                     self._warm_up_dtype(self._exp.spec.training.dtype)
                 self.ready = True

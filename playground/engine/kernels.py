@@ -804,10 +804,15 @@ def loss_and_grad_kernel(
     return total
 
 
-def predict_compiled() -> bool:
-    """Whether the prediction kernel is compiled already: a grid asked for now costs no compile
-    (the GUI thread asks before drawing neuron pictures, and never compiles)."""
-    return bool(predict_kernel.signatures)
+def predict_compiled(dtype=None) -> bool:
+    """Whether the prediction kernel is compiled already (for parameters of ``dtype``, if
+    given): a grid asked for now costs no compile (the GUI thread asks before drawing neuron
+    pictures, and never compiles)."""
+    sigs = predict_kernel.signatures
+    if dtype is None:
+        return bool(sigs)
+    want = np.dtype(dtype).name  # numba names its array element types as numpy does
+    return any(str(getattr(sig[0], "dtype", "")) == want for sig in sigs)
 
 
 @njit(**JIT)

@@ -999,7 +999,7 @@ class NetworkView(QWidget):
             return
         from playground.engine.kernels import predict_compiled
 
-        if not predict_compiled():  # never compile on the GUI thread
+        if not predict_compiled(exp.trainer.theta.dtype):  # never compile on the GUI thread
             return
         try:
             a, b = self._plotted_axes(exp.dataset)
