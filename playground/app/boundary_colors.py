@@ -40,6 +40,8 @@ def output_levels(loss: str, output_activation: str) -> tuple[float, float]:
 
 @functools.lru_cache(maxsize=8)
 def _binary_lut(discretize: bool, neutral_color: str) -> np.ndarray:
+    """``binary_lut`` of the current theme, cached per theme: ``neutral_color`` (the caller
+    passes ``colors.neutral()``) is only the cache key; the table reads the theme itself."""
     return binary_lut(discretize)
 
 

@@ -85,6 +85,21 @@ def warm_up_spec():
     )
 
 
+def compile_kernels(dtype: str, progress: Callable[[str, int, int], None] | None = None) -> None:
+    """Compile (or load from numba's cache) every kernel an app session of ``dtype`` uses, on
+    the tiny ``warm_up_spec``; ``progress(phase, number, count)`` hears each phase first."""
+    spec = warm_up_spec()
+    spec = replace(spec, training=replace(spec.training, dtype=dtype))
+    say = progress or (lambda *_: None)
+    count = len(WARM_UP_PHASES)
+    say(WARM_UP_PHASES[0], 1, count)
+    exp = Experiment(spec)  # evaluates the initial weights
+    say(WARM_UP_PHASES[1], 2, count)
+    exp.train(steps=3)
+    say(WARM_UP_PHASES[2], 3, count)
+    exp.grid(resolution=4, hidden=True, theta=exp.trainer.theta.copy())
+
+
 # (thread, worker) pairs whose thread did not stop within a shutdown's time limit: kept referenced,
 # so Python never collects a QThread whose thread still runs (Qt aborts the process then)
 UNFINISHED_THREADS: list[tuple[QThread, QObject]] = []
@@ -224,15 +239,10 @@ class TrainingWorker(CommandWorker):
         try:
             if self.warm_up:
                 t0 = time.perf_counter()
-                phases = len(WARM_UP_PHASES)
-                self.engineProgress.emit(WARM_UP_PHASES[0], 1, phases)
-                exp = Experiment(warm_up_spec())  # evaluates the initial weights
-                self.engineProgress.emit(WARM_UP_PHASES[1], 2, phases)
-                exp.train(steps=3)
-                self.engineProgress.emit(WARM_UP_PHASES[2], 3, phases)
-                exp.grid(resolution=4, hidden=True, theta=exp.trainer.theta.copy())
-                self._warm_dtypes.add(exp.spec.training.dtype)
-                self.dtypeReady.emit(exp.spec.training.dtype, 0.0)
+                dtype = warm_up_spec().training.dtype
+                compile_kernels(dtype, self.engineProgress.emit)
+                self._warm_dtypes.add(dtype)
+                self.dtypeReady.emit(dtype, 0.0)
                 if self._exp is not None:  # built before the warm-up: its precision too
                     self._warm_up_dtype(self._exp.spec.training.dtype)
                 self.ready = True
@@ -395,10 +405,7 @@ class TrainingWorker(CommandWorker):
         self._warm_dtypes.add(dtype)
         self.dtypeCompiling.emit(dtype)
         t0 = time.perf_counter()
-        spec = warm_up_spec()
-        exp = Experiment(replace(spec, training=replace(spec.training, dtype=dtype)))
-        exp.train(steps=3)
-        exp.grid(resolution=4, hidden=True, theta=exp.trainer.theta.copy())
+        compile_kernels(dtype)
         self.dtypeReady.emit(dtype, time.perf_counter() - t0)
 
     def _cmd_set_experiment(self, exp: Experiment, axes: tuple | None = None) -> None:
