@@ -612,6 +612,17 @@ class Experiment:
         Returns (xs, ys, out) with out shaped (resolution, resolution, n_out), and with
         hidden=True also every neuron's activation (resolution, resolution, n_neurons).
         """
+        xs, ys, X = self.grid_inputs(axes, resolution, bounds)
+        res = self.trainer.predict(X, hidden=hidden, theta=theta)
+        if hidden:
+            out, hid = res
+            return xs, ys, out.reshape(resolution, resolution, -1), hid.reshape(resolution, resolution, -1)
+        return xs, ys, res.reshape(resolution, resolution, -1)
+
+    def grid_inputs(self, axes: tuple[int, int] = (0, 1), resolution: int = 100, bounds=None):
+        """(xs, ys, X): the grid of :meth:`grid` and the network inputs at its points, row by
+        row (X has resolution**2 rows); the raw columns other than ``axes`` are held at
+        their mean. 1-D data uses only ``axes[0]``."""
         ds = self.dataset
         if bounds is None:
             b = ds.raw_bounds(pad=0.05)
@@ -624,12 +635,7 @@ class Experiment:
         pts[:, axes[0]] = gx.ravel()
         if ds.raw_train.shape[1] > 1:
             pts[:, axes[1]] = gy.ravel()
-        X = ds.pipeline.apply(pts)
-        res = self.trainer.predict(X, hidden=hidden, theta=theta)
-        if hidden:
-            out, hid = res
-            return xs, ys, out.reshape(resolution, resolution, -1), hid.reshape(resolution, resolution, -1)
-        return xs, ys, res.reshape(resolution, resolution, -1)
+        return xs, ys, ds.pipeline.apply(pts)
 
     def _raw_mean(self) -> np.ndarray:
         """Mean raw input over train + test (the grid's other inputs), computed once per data

@@ -956,12 +956,13 @@ class NetworkView(QWidget):
         self._fallback_grids()
         self.canvas.update()
 
-    def _plotted_axes(self, ds) -> tuple[int, int | None]:
-        """The raw columns the boundary shows (the controller's; (0, 1) or 1-D's (0, None))."""
+    def _grid_axes(self, ds) -> tuple[int, int]:
+        """The raw columns the boundary shows, as ``Experiment.grid`` takes them: the
+        controller's axes ((0, 0) for 1-D data, whose grid reads only the first)."""
         if ds.raw_train.shape[1] <= 1:
-            return (0, None)
+            return (0, 0)
         axes = getattr(self.controller, "axes", (0, 1))  # a PreviewController has none
-        return (int(axes[0]), None if axes[1] is None else int(axes[1]))
+        return (int(axes[0]), int(axes[1]))
 
     def _input_images(self) -> None:
         """Input neurons show their feature over the plane the boundary shows: its two raw
@@ -971,18 +972,8 @@ class NetworkView(QWidget):
         if exp is None:
             return
         ds = exp.dataset
-        a, b = self._plotted_axes(ds)
-        bounds = ds.raw_bounds(pad=0.05)
-        xs = np.linspace(*bounds[a], GRID_RES)
-        ys = np.linspace(*(bounds[b] if b is not None else (-1.0, 1.0)), GRID_RES)
-        gx, gy = np.meshgrid(xs, ys)
-        raw = np.vstack([ds.raw_train, ds.raw_test]).astype(np.float64)
-        pts = np.tile(raw.mean(axis=0), (gx.size, 1))
-        pts[:, a] = gx.ravel()
-        if b is not None:
-            pts[:, b] = gy.ravel()
         try:
-            feats = ds.pipeline.apply(pts)
+            _xs, _ys, feats = exp.grid_inputs(self._grid_axes(ds), GRID_RES)
         except Exception:  # a pipeline that cannot take grid points: plain neurons
             return
         vals = np.asarray(feats, dtype=np.float64).T.reshape(-1, GRID_RES, GRID_RES)
@@ -1002,9 +993,7 @@ class NetworkView(QWidget):
         if not predict_compiled(exp.trainer.theta.dtype):  # never compile on the GUI thread
             return
         try:
-            a, b = self._plotted_axes(exp.dataset)
-            axes = (a, b if b is not None else 0)
-            theta = exp.trainer.theta.copy()
+            axes, theta = self._grid_axes(exp.dataset), exp.trainer.theta.copy()
             _, _, _, hid = exp.grid(axes=axes, resolution=GRID_RES, hidden=True, theta=theta)
         except Exception:
             return
