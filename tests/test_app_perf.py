@@ -58,7 +58,7 @@ def test_window_draws_while_training(qtbot):
         print(f"\nframes/s {fps:.1f}, steps/s {steps_per_s:,.0f}, vs headless {ratio:.2f}")
         # what a person sees: the plots kept redrawing and training kept advancing
         assert w.plots.frames > frames0
-        assert steps_per_s > 0
+        assert controller.last_snapshot.step > step0  # training advanced (its speed is printed)
     finally:
         controller.pause()
         w.close()
