@@ -21,7 +21,8 @@ import numpy as np
 
 from playground.data.build import build_dataset
 from playground.data.dataset import Dataset
-from playground.engine import kernels as K
+from playground.engine import codes as C
+from playground.engine.codes import Record
 from playground.engine.losses import decision_threshold, decode_predictions, encode_targets, n_outputs
 from playground.engine.trainer import STATUS_TEXT, Trainer
 from playground.errors import SpecError
@@ -391,7 +392,7 @@ class Experiment:
             self._interval_losses.extend(report.batch_losses[: report.steps_done].tolist())
             if report.steps_done:
                 self._last_layer_sq = report.layer_grad_sq.copy()
-            if report.status != K.OK:
+            if report.status != C.OK:
                 self._diverged(report.status)
                 break
             if self.step % self.record_every == 0:
@@ -458,16 +459,17 @@ class Experiment:
         L = self.trainer.layout.n_layers
         prev = 0
         for r in rows:
-            k = int(r[0]) - step0
+            k = int(r[Record.STEP]) - step0
             self._interval_losses.extend(losses[prev:k].tolist())
             prev = k
-            sq = np.column_stack([r[5 : 5 + L], r[5 + L : 5 + 2 * L]])
-            self._append_row(int(r[0]), wall0 + dt * k / max(done, 1), r[1], r[2], r[3], r[4], sq,
-                             np.sqrt(r[5 + 2 * L : 5 + 3 * L]))  # fmt: skip
+            sq = np.column_stack([Record.grad_w_sq(r, L), Record.grad_b_sq(r, L)])
+            self._append_row(int(r[Record.STEP]), wall0 + dt * k / max(done, 1), r[Record.TRAIN_LOSS],
+                             r[Record.TRAIN_SCORE], r[Record.TEST_LOSS], r[Record.TEST_SCORE], sq,
+                             np.sqrt(Record.weight_sq(r, L)))  # fmt: skip
         self._interval_losses.extend(losses[prev:].tolist())
         if done:
             self._last_layer_sq = report.layer_grad_sq.copy()
-        if report.status != K.OK:
+        if report.status != C.OK:
             self._diverged(report.status)
         elif len(rows) and callback is not None:
             callback(self.metrics())

@@ -69,7 +69,7 @@ def test_live_metrics_use_the_sample(name):
     assert full["train_loss"] != m["train_loss"]
 
 
-@pytest.mark.parametrize("backend", ["gemm", "blas"])
+@pytest.mark.parametrize("backend", ["gemm", "loops"])
 def test_history_rows_are_exact(backend):
     exp = Experiment(_spec(), eval_sample_rows=N)
     exp.trainer.backend = backend

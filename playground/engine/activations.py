@@ -10,6 +10,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from playground.engine.codes import (
+    ELU,
+    GELU,
+    LEAKY_RELU,
+    LINEAR,
+    RELU,
+    SIGMOID,
+    SINE,
+    SOFTMAX,
+    SOFTPLUS,
+    TANH,
+)
 from playground.registry import Registry
 
 _erf = np.vectorize(math.erf, otypes=[float])
@@ -27,8 +39,6 @@ class Activation:
 
 
 ACTIVATIONS: Registry[Activation] = Registry("activation")
-
-LINEAR, SIGMOID, TANH, RELU, LEAKY_RELU, ELU, GELU, SOFTPLUS, SINE, SOFTMAX = range(10)
 
 
 def _sigmoid(z, s=0.0):
@@ -142,3 +152,5 @@ for _a in (
 
 HIDDEN_ACTIVATIONS = [n for n, a in ACTIVATIONS.items() if a.hidden]
 OUTPUT_ACTIVATIONS = [n for n, a in ACTIVATIONS.items() if a.output]
+
+BY_CODE: dict[int, Activation] = {a.code: a for _, a in ACTIVATIONS.items()}

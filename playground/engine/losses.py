@@ -7,9 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from playground.engine.codes import BCE, CCE, HINGE, HUBER, KL_DIV, MAE, MSE
 from playground.registry import Registry
-
-MSE, MAE, HUBER, BCE, CCE, HINGE, KL_DIV = range(7)
 
 
 @dataclass(frozen=True)

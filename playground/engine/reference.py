@@ -2,6 +2,8 @@
 
 Tests hold ``kernels.py`` to these within 1e-10 relative (float64). They also document
 the maths: forward is ``act(x @ W + b)``, losses are PyTorch's, updates are torch.optim's.
+The network twins are composed from the blocks' own twins (``blocks/*.py``), as the
+kernels are composed from the blocks' kernels.
 """
 
 from __future__ import annotations
@@ -10,28 +12,21 @@ import math
 
 import numpy as np
 
-from playground.engine import kernels as K
-from playground.engine.activations import ACTIVATIONS
-from playground.engine.rng import dropout_uniform_np, epoch_permutation_np
+from playground.engine import codes as C
+from playground.engine.blocks import dense, dropout
+from playground.engine.blocks.activation import forward_np as act
+from playground.engine.blocks.activation import grad_np as act_grad
+from playground.engine.blocks.loss import loss_and_delta_np as loss_and_delta
+from playground.engine.rng import epoch_permutation_np
 
-_BY_CODE = {a.code: a for _, a in ACTIVATIONS.items()}
-
-
-def act(code: int, z: np.ndarray, slope: float) -> np.ndarray:
-    return _BY_CODE[code].fn(z, slope) if code != K.LEAKY_RELU else np.where(z > 0, z, slope * z)
-
-
-def act_grad(code: int, z: np.ndarray, a: np.ndarray, slope: float) -> np.ndarray:
-    if code == K.LEAKY_RELU:
-        return np.where(z > 0, 1.0, slope)
-    return _BY_CODE[code].grad(z, a, slope)
+__all__ = ["act", "act_grad", "loss_and_delta"]  # the blocks' twins, under their old names here
 
 
 def forward(params, acts, slopes, X, drop=None, masks=None):
     """Returns (zs, as_) per layer; as_[0] is X. ``masks`` (hidden layers) apply dropout."""
     zs, outs = [], [X]
     for l, (W, b) in enumerate(params):
-        z = outs[-1] @ W + b
+        z = dense.forward_np(W, b, outs[-1])
         a = act(acts[l], z, slopes[l])
         if masks is not None and l < len(params) - 1 and masks[l] is not None:
             a = a * masks[l]
@@ -40,54 +35,13 @@ def forward(params, acts, slopes, X, drop=None, masks=None):
     return zs, outs
 
 
-def loss_and_delta(loss: int, out_code: int, z, a, Y, huber: float):
-    """Mean loss over the rows and dL/dz of the output layer."""
-    n, m = Y.shape
-    if loss == K.BCE:
-        lv = np.maximum(z, 0) - z * Y + np.log1p(np.exp(-np.abs(z)))
-        return lv.sum() / (n * m), (a - Y) / (n * m)
-    if loss in (K.CCE, K.KL_DIV):
-        zmax = z.max(axis=1, keepdims=True)
-        logp = z - (zmax + np.log(np.exp(z - zmax).sum(axis=1, keepdims=True)))
-        if loss == K.CCE:
-            lv = -(Y * logp).sum()
-        else:
-            safe = np.where(Y > 0, Y, 1.0)
-            lv = np.where(Y > 0, Y * (np.log(safe) - logp), 0.0).sum()
-        return lv / n, (a * Y.sum(axis=1, keepdims=True) - Y) / n
-    if loss == K.HINGE and m > 1:
-        c = np.argmax(Y, axis=1)
-        fc = a[np.arange(n), c][:, None]
-        margins = 1.0 - fc + a
-        margins[np.arange(n), c] = 0.0
-        pos = (margins > 0).astype(float)
-        d = pos.copy()
-        d[np.arange(n), c] = -pos.sum(axis=1)
-        lv = np.maximum(margins, 0).sum() / m
-        return lv / n, d / m * act_grad(out_code, z, a, 0.0) / n
-    d = a - Y
-    if loss == K.MSE:
-        lv, g = d * d, 2 * d
-    elif loss == K.MAE:
-        lv, g = np.abs(d), np.sign(d)
-    elif loss == K.HUBER:
-        small = np.abs(d) <= huber
-        lv = np.where(small, 0.5 * d * d, huber * (np.abs(d) - 0.5 * huber))
-        g = np.where(small, d, huber * np.sign(d))
-    else:  # binary hinge
-        margin = 1.0 - Y * a
-        lv = np.maximum(margin, 0)
-        g = np.where(margin > 0, -Y, 0.0)
-    return lv.sum() / (n * m), g * act_grad(out_code, z, a, 0.0) / (n * m)
-
-
 def backward(params, acts, slopes, zs, outs, delta, masks=None):
     grads = [None] * len(params)
     for l in range(len(params) - 1, -1, -1):
         W, _ = params[l]
-        grads[l] = (outs[l].T @ delta, delta.sum(axis=0))
+        dW, db, da = dense.backward_np(W, outs[l], delta)
+        grads[l] = (dW, db)
         if l > 0:
-            da = delta @ W.T
             a_prev = outs[l]
             if masks is not None and masks[l - 1] is not None:
                 mk = masks[l - 1]
@@ -98,7 +52,7 @@ def backward(params, acts, slopes, zs, outs, delta, masks=None):
 
 
 def regularize_and_clip(params, grads, hp):
-    kind, rate = int(hp[K.HP_REG_KIND]), hp[K.HP_REG_RATE]
+    kind, rate = int(hp[C.HP_REG_KIND]), hp[C.HP_REG_RATE]
     out = []
     for (W, _), (gW, gb) in zip(params, grads, strict=True):
         if kind == 1 and rate > 0:
@@ -106,7 +60,7 @@ def regularize_and_clip(params, grads, hp):
         elif kind == 2 and rate > 0:
             gW = gW + rate * W
         out.append((gW, gb))
-    clip = hp[K.HP_CLIP]
+    clip = hp[C.HP_CLIP]
     if clip > 0:
         total = math.sqrt(sum(float((g**2).sum()) for pair in out for g in pair))
         coef = clip / (total + 1e-6)
@@ -117,37 +71,37 @@ def regularize_and_clip(params, grads, hp):
 
 def optimizer_update(opt: int, p: np.ndarray, g: np.ndarray, state: np.ndarray, t: int, lr: float, hp):
     """torch.optim update of a flat vector; mutates ``state``; returns the new parameters."""
-    wd = hp[K.HP_WD]
-    if opt == K.OPT_SGD:
+    wd = hp[C.HP_WD]
+    if opt == C.OPT_SGD:
         g = g + wd * p
-        mom, damp = hp[K.HP_MOMENTUM], hp[K.HP_DAMPENING]
+        mom, damp = hp[C.HP_MOMENTUM], hp[C.HP_DAMPENING]
         if mom != 0:
             buf = g.copy() if t == 0 else mom * state[0] + (1 - damp) * g
             state[0] = buf
-            g = g + mom * buf if hp[K.HP_NESTEROV] > 0 else buf
+            g = g + mom * buf if hp[C.HP_NESTEROV] > 0 else buf
         return p - lr * g
-    if opt == K.OPT_ADAGRAD:
+    if opt == C.OPT_ADAGRAD:
         g = g + wd * p
-        clr = lr / (1 + t * hp[K.HP_LR_DECAY])
+        clr = lr / (1 + t * hp[C.HP_LR_DECAY])
         state[0] += g * g
-        return p - clr * g / (np.sqrt(state[0]) + hp[K.HP_EPS])
-    if opt == K.OPT_RMSPROP:
+        return p - clr * g / (np.sqrt(state[0]) + hp[C.HP_EPS])
+    if opt == C.OPT_RMSPROP:
         g = g + wd * p
-        alpha = hp[K.HP_ALPHA]
+        alpha = hp[C.HP_ALPHA]
         sq = alpha * state[0] + (1 - alpha) * g * g
         sq[sq < 1e-300] = 0.0
         state[0] = sq
-        if hp[K.HP_CENTERED] > 0:
+        if hp[C.HP_CENTERED] > 0:
             state[1] = alpha * state[1] + (1 - alpha) * g
-            avg = np.sqrt(sq - state[1] ** 2) + hp[K.HP_EPS]
+            avg = np.sqrt(sq - state[1] ** 2) + hp[C.HP_EPS]
         else:
-            avg = np.sqrt(sq) + hp[K.HP_EPS]
-        if hp[K.HP_MOMENTUM] > 0:
-            state[2] = hp[K.HP_MOMENTUM] * state[2] + g / avg
+            avg = np.sqrt(sq) + hp[C.HP_EPS]
+        if hp[C.HP_MOMENTUM] > 0:
+            state[2] = hp[C.HP_MOMENTUM] * state[2] + g / avg
             return p - lr * state[2]
         return p - lr * g / avg
-    b1, b2, eps = hp[K.HP_BETA1], hp[K.HP_BETA2], hp[K.HP_EPS]
-    if opt == K.OPT_ADAMW:
+    b1, b2, eps = hp[C.HP_BETA1], hp[C.HP_BETA2], hp[C.HP_EPS]
+    if opt == C.OPT_ADAMW:
         p = p * (1 - lr * wd)
     else:
         g = g + wd * p
@@ -158,7 +112,7 @@ def optimizer_update(opt: int, p: np.ndarray, g: np.ndarray, state: np.ndarray, 
     state[0], state[1] = m, v
     step = t + 1
     bc1, bc2 = 1 - b1**step, 1 - b2**step
-    if hp[K.HP_AMSGRAD] > 0:
+    if hp[C.HP_AMSGRAD] > 0:
         state[2] = np.maximum(state[2], v)
         v = state[2]
     return p - (lr / bc1) * m / (np.sqrt(v) / math.sqrt(bc2) + eps)
@@ -188,8 +142,7 @@ def batch_gradient(theta, X, Y, sizes, acts, slopes, drop, loss, huber, step=0, 
         for l in range(len(sizes) - 2):
             p = drop[l]
             if p > 0:
-                u = dropout_uniform_np(drop_key, step, l, X.shape[0], sizes[l + 1])
-                masks.append(np.where(u >= p, 1.0 / (1.0 - p), 0.0))
+                masks.append(dropout.mask_np(drop_key, step, l, X.shape[0], sizes[l + 1], p))
             else:
                 masks.append(None)
     zs, outs = forward(params, acts, slopes, X, drop, masks)
@@ -218,13 +171,13 @@ def train_steps(
     shuffle_key,
     drop_key,
 ):
-    """Twin of ``kernels.train_kernel``: returns (theta, state, batch_losses, steps_done, status)."""
+    """Twin of ``kernels.train_steps``: returns (theta, state, batch_losses, steps_done, status)."""
     theta = theta.copy()
     state = state.copy()
     n = X.shape[0]
     spe = -(-n // batch)
     losses = []
-    status = K.OK
+    status = C.OK
     for s, lr in enumerate(lrs):
         step = step0 + s
         epoch, k = divmod(step, spe)
@@ -235,14 +188,14 @@ def train_steps(
         )
         losses.append(lv)
         if not np.isfinite(lv):
-            status = K.DIVERGED_LOSS
+            status = C.DIVERGED_LOSS
             break
         # the kernel's check: squared norms of products in the parameters' dtype (a float32
         # gradient of 1e20 squares to inf), summed in float64
         with np.errstate(over="ignore", invalid="ignore"):
             gsq = sum(float(np.sum((g * g).astype(np.float64))) for pair in grads for g in pair)
         if not math.isfinite(gsq):
-            status = K.DIVERGED_GRAD
+            status = C.DIVERGED_GRAD
             break
         params = unflatten(theta, sizes)
         grads = regularize_and_clip(params, grads, hp)
@@ -253,10 +206,10 @@ def train_steps(
             new = new.astype(theta.dtype)
             new_state = new_state.astype(state.dtype)
         if not (np.isfinite(new).all() and np.isfinite(new_state).all()):
-            status = K.DIVERGED_PARAMS  # neither the parameters nor the state change
+            status = C.DIVERGED_PARAMS  # neither the parameters nor the state change
             break
         theta, state = new, new_state
-    return theta, state, np.array(losses), len(losses) - (status != K.OK), status
+    return theta, state, np.array(losses), len(losses) - (status != C.OK), status
 
 
 def predicted_classes(out: np.ndarray, threshold: float) -> np.ndarray:

@@ -14,9 +14,13 @@ from functools import cache
 
 import numpy as np
 
+from playground.engine import codes as C
 from playground.engine import kernels as K
+from playground.engine import readiness
 from playground.engine.activations import ACTIVATIONS
 from playground.engine.blas import gemm_for
+from playground.engine.blocks import Layer, Plan
+from playground.engine.blocks.registry import P_ACT, P_BOFF, P_END, P_WOFF
 from playground.engine.initializers import init_params
 from playground.engine.lbfgs import LBFGSState, lbfgs_kwargs, lbfgs_step
 from playground.engine.losses import LOSSES
@@ -25,23 +29,20 @@ from playground.engine.schedules import lr_at
 from playground.spec import ExperimentSpec
 
 OPT_CODES = {
-    "sgd": K.OPT_SGD,
-    "momentum": K.OPT_SGD,
-    "nesterov": K.OPT_SGD,
-    "adagrad": K.OPT_ADAGRAD,
-    "rmsprop": K.OPT_RMSPROP,
-    "adam": K.OPT_ADAM,
-    "adamw": K.OPT_ADAMW,
+    "sgd": C.OPT_SGD,
+    "momentum": C.OPT_SGD,
+    "nesterov": C.OPT_SGD,
+    "adagrad": C.OPT_ADAGRAD,
+    "rmsprop": C.OPT_RMSPROP,
+    "adam": C.OPT_ADAM,
+    "adamw": C.OPT_ADAMW,
 }
 STATUS_TEXT = {
-    K.DIVERGED_LOSS: "the loss became infinite or NaN",
-    K.DIVERGED_GRAD: "the gradient became infinite or NaN",
-    K.DIVERGED_PARAMS: "a weight or the optimizer state would have become infinite or NaN",
+    C.DIVERGED_LOSS: "the loss became infinite or NaN",
+    C.DIVERGED_GRAD: "the gradient became infinite or NaN",
+    C.DIVERGED_PARAMS: "a weight or the optimizer state would have become infinite or NaN",
 }
 EVAL_CHUNK = 512
-# Without numpy's OpenBLAS to call from numba, layers whose batch x fan_in x fan_out product
-# reaches this go through numpy matmul; below it the numba loops win (W1-sized nets).
-BLAS_MIN_MACS = 400_000
 
 
 PARALLEL_PREDICT_MIN = 8192  # rows from which prediction is split over two threads
@@ -74,38 +75,32 @@ class RunReport:
     """What one ``Trainer.run`` call did (plain data)."""
 
     steps_done: int
-    status: int  # kernels.OK or a DIVERGED_* code
+    status: int  # codes.OK or a DIVERGED_* code
     batch_losses: np.ndarray  # one per step done (plus the failing one on divergence)
     layer_grad_sq: np.ndarray  # (n_layers, 2): |dW|^2, |db|^2 of the last step's gradient
 
 
 class Layout:
-    """Where each layer's W and b sit in the flat parameter vector."""
+    """Where each layer's parameters sit in the flat parameter vector: a view of the network's
+    block plan (``blocks.Plan``) in the terms the rest of the program uses."""
 
-    def __init__(self, sizes: list[int]):
-        self.sizes = np.asarray(sizes, dtype=np.int64)
-        woff, boff, off = [], [], 0
-        for fin, fout in zip(sizes[:-1], sizes[1:], strict=True):
-            woff.append(off)
-            off += fin * fout
-            boff.append(off)
-            off += fout
-        self.woff = np.asarray(woff, dtype=np.int64)
-        self.boff = np.asarray(boff, dtype=np.int64)
-        self.n_params = off
-        self._starts = np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)[:-1]
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.sizes = plan.units  # [n_in, units of each layer...]
+        self.woff = plan.ints[:, P_WOFF].copy()
+        self.boff = plan.ints[:, P_BOFF].copy()
+        self.n_params = plan.n_params
 
     @property
     def n_layers(self) -> int:
-        return len(self.sizes) - 1
+        return self.plan.n_layers
 
     def views(self, theta: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """[(W, b)] views into theta, W shaped (fan_in, fan_out)."""
         out = []
-        for l in range(self.n_layers):
-            fin, fout = int(self.sizes[l]), int(self.sizes[l + 1])
-            w0, b0 = int(self.woff[l]), int(self.boff[l])
-            out.append((theta[w0:b0].reshape(fin, fout), theta[b0 : b0 + fout]))
+        for arrays in self.plan.arrays:
+            (_, wshape, w0), (_, bshape, b0) = arrays
+            out.append((theta[w0 : w0 + int(np.prod(wshape))].reshape(wshape), theta[b0 : b0 + bshape[0]]))
         return out
 
     def flatten(self, params, dtype) -> np.ndarray:
@@ -120,7 +115,7 @@ class Layout:
         return theta
 
     def activation_offsets(self, rows: int) -> np.ndarray:
-        return self._starts * rows
+        return self.plan.offsets(rows)
 
 
 class Trainer:
@@ -130,13 +125,14 @@ class Trainer:
         net, tr = spec.network, spec.training
         self.spec = spec
         self.dtype = np.dtype(tr.dtype)
-        self.layout = Layout([n_in] + [h.units for h in net.hidden] + [n_out])
-        codes = [ACTIVATIONS[h.activation].code for h in net.hidden] + [
-            ACTIVATIONS[net.output_activation].code
+        sizes = [n_in] + [h.units for h in net.hidden] + [n_out]
+        layers = [
+            Layer("dense", fin, h.units, ACTIVATIONS[h.activation].code, h.negative_slope, h.dropout)
+            for fin, h in zip(sizes, net.hidden, strict=False)
         ]
-        self.acts = np.asarray(codes, dtype=np.int64)
-        self.slopes = np.asarray([h.negative_slope for h in net.hidden] + [0.0])
-        self.drop = np.asarray([h.dropout for h in net.hidden] + [0.0])
+        layers.append(Layer("dense", sizes[-2], n_out, ACTIVATIONS[net.output_activation].code))
+        self.plan = Plan(layers)
+        self.layout = Layout(self.plan)
         self.loss = LOSSES[tr.loss].code
         self.set_data(X, Y)
         # np.uint64, never a Python int: numba types the first value it sees, and half of all
@@ -146,9 +142,26 @@ class Trainer:
         self.step = 0
         self.theta = self.initial_theta()
         self.reset_optimizer()
-        self.backend = "auto"  # "fused" | "gemm" | "blas" | "auto" (by layer size)
+        self.backend = "auto"  # "gemm" | "loops" | "auto" (gemm where numpy's OpenBLAS is found)
         self._alloc()
         self.snapshot()
+
+    # -- the network as the kernels read it ---------------------------------------------
+    @property
+    def acts(self) -> np.ndarray:
+        """Activation code of every layer (the last is the output activation)."""
+        return self.plan.ints[:, P_ACT]
+
+    @property
+    def slopes(self) -> np.ndarray:
+        return self.plan.floats[:, 0]
+
+    @property
+    def drop(self) -> np.ndarray:
+        return self.plan.floats[:, 1]
+
+    def _net(self, rows_aoff: np.ndarray) -> tuple:
+        return (self.plan.ints, self.plan.floats, rows_aoff)
 
     # -- set-up -----------------------------------------------------------------------
     def initial_theta(self) -> np.ndarray:
@@ -171,16 +184,16 @@ class Trainer:
     def _alloc(self) -> None:
         batch = min(self.spec.training.batch_size, self.n)
         rows = max(batch, EVAL_CHUNK)
-        width = int(self.layout.sizes.sum())
-        self.aoff = self.layout.activation_offsets(rows)
+        width = self.plan.width()
+        self.aoff = self.plan.offsets(rows)
         self._z = np.zeros(rows * width, dtype=self.dtype)
         self._a = np.zeros(rows * width, dtype=self.dtype)
         self._delta = np.zeros(rows * width, dtype=self.dtype)
         self._mask = np.ones(rows * width, dtype=self.dtype)
+        self._da = np.zeros(rows * self.plan.max_units(), dtype=self.dtype)
         self._grad = np.zeros(self.layout.n_params, dtype=self.dtype)
         self._spare = np.zeros(self.layout.n_params, dtype=self.dtype)
         self._perm = np.arange(self.n, dtype=np.int64)
-        self._da = None  # gemm path scratch, made on first use
         self._metrics_scratch = None
         self._hp = None
         self._all_rows = np.arange(self.n, dtype=np.int64)
@@ -263,22 +276,22 @@ class Trainer:
     def _make_hp_vector(self) -> np.ndarray:
         tr = self.spec.training
         r = tr.optimizer.resolved()
-        hp = np.zeros(K.N_HP)
-        hp[K.HP_MOMENTUM] = r.get("momentum", 0.0)
-        hp[K.HP_DAMPENING] = r.get("dampening", 0.0)
-        hp[K.HP_NESTEROV] = float(r.get("nesterov", False))
-        hp[K.HP_WD] = r.get("weight_decay", 0.0)
+        hp = np.zeros(C.N_HP)
+        hp[C.HP_MOMENTUM] = r.get("momentum", 0.0)
+        hp[C.HP_DAMPENING] = r.get("dampening", 0.0)
+        hp[C.HP_NESTEROV] = float(r.get("nesterov", False))
+        hp[C.HP_WD] = r.get("weight_decay", 0.0)
         b1, b2 = r.get("betas", (0.9, 0.999))
-        hp[K.HP_BETA1], hp[K.HP_BETA2] = b1, b2
-        hp[K.HP_EPS] = r.get("eps", 1e-8)
-        hp[K.HP_ALPHA] = r.get("alpha", 0.99)
-        hp[K.HP_CENTERED] = float(r.get("centered", False))
-        hp[K.HP_LR_DECAY] = r.get("lr_decay", 0.0)
-        hp[K.HP_AMSGRAD] = float(r.get("amsgrad", False))
-        hp[K.HP_CLIP] = tr.clip_norm or 0.0
-        hp[K.HP_REG_KIND] = {"none": 0, "l1": 1, "l2": 2}[tr.regularization.kind]
-        hp[K.HP_REG_RATE] = tr.regularization.rate
-        hp[K.HP_HUBER] = tr.huber_delta
+        hp[C.HP_BETA1], hp[C.HP_BETA2] = b1, b2
+        hp[C.HP_EPS] = r.get("eps", 1e-8)
+        hp[C.HP_ALPHA] = r.get("alpha", 0.99)
+        hp[C.HP_CENTERED] = float(r.get("centered", False))
+        hp[C.HP_LR_DECAY] = r.get("lr_decay", 0.0)
+        hp[C.HP_AMSGRAD] = float(r.get("amsgrad", False))
+        hp[C.HP_CLIP] = tr.clip_norm or 0.0
+        hp[C.HP_REG_KIND] = {"none": C.REG_NONE, "l1": C.REG_L1, "l2": C.REG_L2}[tr.regularization.kind]
+        hp[C.HP_REG_RATE] = tr.regularization.rate
+        hp[C.HP_HUBER] = tr.huber_delta
         return hp
 
     @property
@@ -304,240 +317,111 @@ class Trainer:
 
     # -- training -----------------------------------------------------------------------
     def resolved_backend(self) -> str:
-        """fused: numba loops (small nets); gemm: numba + OpenBLAS calls; blas: numpy matmul
-        driven from Python (where numpy's OpenBLAS cannot be called directly)."""
+        """gemm: the blocks call numpy's OpenBLAS from inside numba (fastest at every size
+        measured, W1's 2-8-8-1 included); loops: explicit numba loops, where no such BLAS is
+        found (e.g. numpy on Apple Accelerate) or when asked for."""
         if self.backend != "auto":
             return self.backend
-        if gemm_for(self.dtype) is not None:
-            return "gemm"  # fastest at every size measured, W1's 2-8-8-1 included
-        sizes = self.layout.sizes
-        macs = max(int(a) * int(b) for a, b in zip(sizes[:-1], sizes[1:])) * self.batch_size
-        return "blas" if macs >= BLAS_MIN_MACS else "fused"
+        return "gemm" if gemm_for(self.dtype) is not None else "loops"
 
-    def uses_blas(self) -> bool:
-        return self.resolved_backend() != "fused"
+    def on_twins(self) -> bool:
+        """Whether calls now run on the numpy twins (``twin.py``) because the compiled kernels
+        for this precision are not ready yet (``readiness.py``); checked at every call, so a
+        run switches to the kernels at a step boundary."""
+        return not readiness.kernels_ready(self.dtype)
+
+    def _gemm(self):
+        return gemm_for(self.dtype) if self.resolved_backend() == "gemm" else None
 
     def run(self, n_steps: int) -> RunReport:
         """Do up to n_steps optimizer steps; stops early (and says so) on divergence."""
+        if self.on_twins():
+            from playground.engine import twin
+
+            return twin.run(self, n_steps)
         if self.spec.training.optimizer.name == "lbfgs":
             return self._run_lbfgs(n_steps)
-        backend = self.resolved_backend()
-        if backend == "blas":
-            return self._run_blas(n_steps)
-        if backend == "gemm":
-            return self._run_kernel(K.train_kernel_gemm, *self._gemm_args(), n_steps)
-        return self._run_kernel(K.train_kernel, (), (), n_steps)
+        return self._run_kernel(K.train_steps, n_steps)
 
     def can_record_in_kernel(self) -> bool:
-        return self.spec.training.optimizer.name != "lbfgs" and self.resolved_backend() == "gemm"
+        if self.on_twins():
+            return False
+        return self.spec.training.optimizer.name != "lbfgs"
 
     def run_recorded(self, n_steps: int, record_every: int, train: EvalSet, test: EvalSet, threshold: float):
-        """Like ``run`` (gemm backend), evaluating a history row inside the kernel at every
-        multiple of ``record_every``; returns (RunReport, rows) with rows as documented in
-        ``kernels.train_record_gemm``."""
+        """Like ``run``, evaluating a history row inside the kernel at every multiple of
+        ``record_every``; returns (RunReport, rows) with rows laid out as ``codes.Record``."""
         if self._metrics_scratch is None:
             self._metrics_scratch = self._scratch()
         ez, ea, _, eaoff = self._metrics_scratch
-        rows = np.full((n_steps // record_every + 1, 5 + 3 * self.layout.n_layers), np.nan)
-        tail = (
-            record_every, train.X, train.Y, train.labels, train.out, train.out_z, train.delta,
-            test.X, test.Y, test.labels, test.out, test.out_z, test.delta,
-            train.classify, threshold, ez, ea, eaoff, EVAL_CHUNK, rows,
-            self._snap_theta, self._snap_state, self._snap_meta,
-        )  # fmt: skip
+        rows = np.full((n_steps // record_every + 1, C.Record.width(self.layout.n_layers)), np.nan)
         self._check_snapshot_buffers()
+        evals = (
+            self._eval_tuple(train), self._eval_tuple(test), self._net(eaoff), (ez, ea),
+            train.classify, threshold, EVAL_CHUNK,
+        )  # fmt: skip
+        tail = (record_every, evals, (self._snap_theta, self._snap_state, self._snap_meta), rows)
         snap_step = self.snapshot_step
-        report, (nrow,) = self._run_kernel(K.train_record_gemm, *self._gemm_args(), n_steps, tail)
+        report, (nrow,) = self._run_kernel(K.train_record, n_steps, tail)
         if self.snapshot_step != snap_step:
             self._snap_optimizer = self.spec.training.optimizer.name
             self._snap_lbfgs = None
         return report, rows[:nrow]
 
+    @staticmethod
+    def _eval_tuple(es: EvalSet) -> tuple:
+        return (es.X, es.Y, es.labels, es.out, es.out_z, es.delta)
+
     def _check_snapshot_buffers(self) -> None:
         if not self._snapshot_fits():
             self.snapshot()
 
-    def _gemm_args(self) -> tuple[tuple, tuple]:
-        """The gemm kernels' extra (head, scratch) arguments."""
-        if self._da is None:
-            self._da = np.zeros(self.batch_size * int(self.layout.sizes.max()), dtype=self.dtype)
-        return (gemm_for(self.dtype),), (self._da,)
-
-    def _run_kernel(self, kernel, head: tuple, scratch: tuple, n_steps: int, tail: tuple = ()):
-        """Call a multi-step training kernel (``head``, ``scratch`` and ``tail`` are its extra
-        arguments before the parameters, after the activation buffers and at the end) and do
-        the bookkeeping. Returns the RunReport, with the kernel's further results when it has a
+    def _run_kernel(self, kernel, n_steps: int, tail: tuple = ()):
+        """Call a multi-step training kernel (``tail``: its further arguments) and do the
+        bookkeeping. Returns the RunReport, with the kernel's further results when it has a
         ``tail``."""
         tr = self.spec.training
         lrs = self.learning_rates(self.step, n_steps)
         losses = np.zeros(n_steps, dtype=np.float64)
         layer_sq = np.zeros((self.layout.n_layers, 2), dtype=np.float64)
-        lay = self.layout
+        cfg = (self.loss, OPT_CODES[tr.optimizer.name], self.batch_size, self.step, self.opt_t)
         done, status, *more = kernel(
-            *head, self.theta, self._spare, self._grad, self.opt_state, self._state_spare,
-            self.X.ravel(), self.Y.ravel(),
-            self._perm, lay.sizes, self.acts, self.slopes, self.drop, lay.woff, lay.boff, self.aoff,
-            self._z, self._a, self._delta, self._mask, *scratch, self.loss, tr.huber_delta,
-            OPT_CODES[tr.optimizer.name], self.hp_vector(), lrs, self.step, self.opt_t, self.batch_size,
-            self.shuffle_key, self.drop_key, losses, layer_sq, *tail,
-        )  # fmt: skip
+            self._gemm(),
+            (self.theta, self._spare, self._grad),
+            (self.opt_state, self._state_spare),
+            (self.X.ravel(), self.Y.ravel(), self._perm),
+            self._net(self.aoff),
+            (self._z, self._a, self._delta, self._mask, self._da),
+            cfg,
+            self.hp_vector(),
+            lrs,
+            (self.shuffle_key, self.drop_key),
+            (losses, layer_sq),
+            *tail,
+        )
         self.step += done
         self.opt_t += done
-        n_losses = done + (1 if status != K.OK else 0)
+        n_losses = done + (1 if status != C.OK else 0)
         report = RunReport(done, status, losses[:n_losses], layer_sq)
         return (report, more) if tail else report
 
-    def _run_blas(self, n_steps: int) -> RunReport:
-        """The same steps as ``kernels.train_kernel``, with the matrix products in BLAS."""
-        tr = self.spec.training
-        lay = self.layout
-        sizes = [int(v) for v in lay.sizes]
-        L = lay.n_layers
-        B = self.batch_size
-        dt = self.dtype
-        acts = [np.empty((B, s), dtype=dt) for s in sizes]
-        zs = [np.empty((B, s), dtype=dt) for s in sizes[1:]]
-        deltas = [np.empty((B, s), dtype=dt) for s in sizes[1:]]
-        masks = [np.ones((B, s), dtype=dt) for s in sizes[1:]]
-        das = [np.empty((B, s), dtype=dt) for s in sizes]  # contiguous, or matmul leaves BLAS
-        W = [w for w, _ in lay.views(self.theta)]
-        bias = [b for _, b in lay.views(self.theta)]
-        gW = [w for w, _ in lay.views(self._grad)]
-        gb = [b for _, b in lay.views(self._grad)]
-        X2 = self.X
-        Yflat = self.Y.ravel()
-        lrs = self.learning_rates(self.step, n_steps)
-        hp = self.hp_vector()
-        opt = OPT_CODES[tr.optimizer.name]
-        losses = np.zeros(n_steps)
-        layer_sq = np.zeros((L, 2))
-        spe = self.steps_per_epoch
-        cur_epoch = -1
-        status, done = K.OK, 0
-        m = sizes[-1]
-        for s in range(n_steps):
-            step = self.step + s
-            epoch, k = divmod(step, spe)
-            if B < self.n and epoch != cur_epoch:
-                K.epoch_permutation(self.shuffle_key, epoch, self._perm)
-                cur_epoch = epoch
-            rows = self._perm[k * B : min((k + 1) * B, self.n)]
-            nb = len(rows)
-            np.take(X2, rows, axis=0, out=acts[0][:nb])
-            for l in range(L):
-                z = zs[l][:nb]
-                np.matmul(acts[l][:nb], W[l], out=z)
-                K.bias_act_kernel(
-                    self.acts[l],
-                    self.slopes[l],
-                    bias[l],
-                    z.ravel(),
-                    acts[l + 1][:nb].ravel(),
-                    nb,
-                    sizes[l + 1],
-                )
-                if l < L - 1 and self.drop[l] > 0:
-                    K.dropout_kernel(
-                        acts[l + 1][:nb].ravel(),
-                        masks[l][:nb].ravel(),
-                        nb,
-                        sizes[l + 1],
-                        self.drop[l],
-                        l,
-                        self.drop_key,
-                        step,
-                    )
-            lv = K.loss_delta_kernel(
-                self.loss,
-                self.acts[L - 1],
-                zs[L - 1][:nb].ravel(),
-                acts[L][:nb].ravel(),
-                Yflat,
-                rows,
-                deltas[L - 1][:nb].ravel(),
-                nb,
-                m,
-                tr.huber_delta,
-            )
-            losses[s] = lv
-            if not np.isfinite(lv):
-                status = K.DIVERGED_LOSS
-                break
-            for l in range(L - 1, -1, -1):
-                d = deltas[l][:nb]
-                np.matmul(acts[l][:nb].T, d, out=gW[l])
-                np.sum(d, axis=0, out=gb[l])
-                if l > 0:
-                    fin = sizes[l]
-                    dA = das[l][:nb]
-                    np.matmul(d, W[l].T, out=dA)
-                    K.act_backward_kernel(
-                        self.acts[l - 1],
-                        self.slopes[l - 1],
-                        zs[l - 1][:nb].ravel(),
-                        acts[l][:nb].ravel(),
-                        masks[l - 1][:nb].ravel(),
-                        self.drop[l - 1] > 0,
-                        dA.ravel(),
-                        deltas[l - 1][:nb].ravel(),
-                        nb,
-                        fin,
-                    )
-            status = K.finish_step_kernel(
-                self.theta,
-                self._spare,
-                self._grad,
-                self.opt_state,
-                self._state_spare,
-                lay.sizes,
-                lay.woff,
-                lay.boff,
-                hp,
-                opt,
-                self.opt_t + s,
-                lrs[s],
-                layer_sq,
-            )
-            if status != K.OK:
-                break
-            done += 1
-        self.step += done
-        self.opt_t += done
-        n_losses = done + (1 if status != K.OK else 0)
-        return RunReport(done, status, losses[:n_losses], layer_sq)
-
     def loss_and_grad(self, theta: np.ndarray | None = None, X=None, Y=None, train: bool = False):
         """Mean data loss and its gradient (flat) at any parameters: the landscape/inspector API."""
+        if self.on_twins():
+            from playground.engine import twin
+
+            return twin.loss_and_grad(self, theta, X, Y, train)
         theta = self.theta if theta is None else np.ascontiguousarray(theta, dtype=self.dtype)
         X = self.X if X is None else np.ascontiguousarray(X, dtype=self.dtype)
         Y = self.Y if Y is None else np.ascontiguousarray(Y, dtype=self.dtype)
         grad = np.zeros(self.layout.n_params, dtype=self.dtype)
         rows = np.arange(X.shape[0], dtype=np.int64)
-        chunk = self._a.shape[0] // int(self.layout.sizes.sum())
+        chunk = self._a.shape[0] // self.plan.width()
         lv = K.loss_and_grad_kernel(
-            theta,
-            grad,
-            X.ravel(),
-            Y.ravel(),
-            rows,
-            self.layout.sizes,
-            self.acts,
-            self.slopes,
-            self.drop,
-            self.layout.woff,
-            self.layout.boff,
-            self.aoff,
-            self._z,
-            self._a,
-            self._delta,
-            self._mask,
-            self.loss,
-            self.spec.training.huber_delta,
-            chunk,
-            train,
-            self.drop_key,
-            self.step,
-        )
+            self._gemm(), theta, grad, X.ravel(), Y.ravel(), rows, self._net(self.aoff),
+            (self._z, self._a, self._delta, self._mask, self._da), self.loss, self.spec.training.huber_delta,
+            chunk, train, self.drop_key, self.step,
+        )  # fmt: skip
         return float(lv), grad
 
     def _penalty(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -546,8 +430,7 @@ class Trainer:
         if reg.kind == "none" or reg.rate == 0:
             return 0.0, g
         total = 0.0
-        for l in range(self.layout.n_layers):
-            w0, b0 = int(self.layout.woff[l]), int(self.layout.boff[l])
+        for w0, b0 in zip(self.layout.woff, self.layout.boff, strict=True):
             w = theta[w0:b0]
             if reg.kind == "l2":
                 total += 0.5 * reg.rate * float(w @ w)
@@ -559,7 +442,7 @@ class Trainer:
 
     def _run_lbfgs(self, n_steps: int) -> RunReport:
         r = self.spec.training.optimizer.resolved()
-        losses, status, done = [], K.OK, 0
+        losses, status, done = [], C.OK, 0
         layer_sq = np.zeros((self.layout.n_layers, 2))
 
         def fun(theta):
@@ -571,14 +454,12 @@ class Trainer:
             lv, g = self.loss_and_grad(train=True)
             losses.append(lv)
             if not np.isfinite(lv):
-                status = K.DIVERGED_LOSS
+                status = C.DIVERGED_LOSS
                 break
-            for l in range(self.layout.n_layers):
-                w0, b0 = int(self.layout.woff[l]), int(self.layout.boff[l])
-                b1 = b0 + int(self.layout.sizes[l + 1])
+            for l, (w0, b0, b1) in enumerate(self.plan.ints[:, [P_WOFF, P_BOFF, P_END]]):
                 layer_sq[l] = (float(g[w0:b0] @ g[w0:b0]), float(g[b0:b1] @ g[b0:b1]))
             if not np.isfinite(layer_sq).all():
-                status = K.DIVERGED_GRAD
+                status = C.DIVERGED_GRAD
                 break
             theta = self.theta.astype(np.float64)
             lr = float(self.learning_rates(self.step, 1)[0])
@@ -586,7 +467,7 @@ class Trainer:
             with np.errstate(over="ignore", invalid="ignore"):
                 stored = theta.astype(self.dtype)  # finite in float64 may be inf in float32
             if not np.isfinite(stored).all():
-                status = K.DIVERGED_PARAMS  # neither the parameters nor the state change
+                status = C.DIVERGED_PARAMS  # neither the parameters nor the state change
                 break
             self.lbfgs = new_state
             self.theta[...] = stored
@@ -598,12 +479,15 @@ class Trainer:
     # -- evaluation -----------------------------------------------------------------------
     def _scratch(self):
         """Fresh evaluation buffers: prediction may run in another thread than training."""
-        width = int(self.layout.sizes.sum())
-        z = np.empty(EVAL_CHUNK * width, dtype=self.dtype)
-        return z, np.empty_like(z), np.empty_like(z), self.layout.activation_offsets(EVAL_CHUNK)
+        z = np.empty(EVAL_CHUNK * self.plan.width(), dtype=self.dtype)
+        return z, np.empty_like(z), np.empty_like(z), self.plan.offsets(EVAL_CHUNK)
 
     def predict(self, X: np.ndarray, hidden: bool = False, theta: np.ndarray | None = None):
         """Outputs (n, n_out); with hidden=True also every neuron's activation (n, sum(units))."""
+        if self.on_twins():
+            from playground.engine import twin
+
+            return twin.predict(self, X, hidden, theta)
         theta = self.theta.copy() if theta is None else np.ascontiguousarray(theta, dtype=self.dtype)
         X = np.ascontiguousarray(X, dtype=self.dtype)
         n = X.shape[0]
@@ -623,21 +507,7 @@ class Trainer:
 
     def _predict_rows(self, theta, X, out, hid) -> None:
         z, a, _, aoff = self._scratch()
-        K.predict_kernel(
-            theta,
-            X,
-            out,
-            self.layout.sizes,
-            self.acts,
-            self.slopes,
-            self.layout.woff,
-            self.layout.boff,
-            aoff,
-            z,
-            a,
-            EVAL_CHUNK,
-            hid,
-        )
+        K.predict_kernel(theta, X, out, self._net(aoff), (z, a), EVAL_CHUNK, hid)
 
     def eval_buffers(self, X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None) -> EvalSet:
         """Everything ``metrics`` needs for one data set, prepared once."""
@@ -658,38 +528,25 @@ class Trainer:
         Called by the thread that trains (its scratch buffers are not shared)."""
         if es.X.shape[0] == 0:
             return float("nan"), float("nan")
+        if self.on_twins():
+            from playground.engine import twin
+
+            return twin.metrics(self, es, threshold)
         if self._metrics_scratch is None:
             self._metrics_scratch = self._scratch()
         z, a, _, aoff = self._metrics_scratch
         res = np.empty(2)
         K.metrics_kernel(
-            self.theta,
-            es.X,
-            es.Y,
-            es.labels,
-            es.classify,
-            threshold,
-            self.layout.sizes,
-            self.acts,
-            self.slopes,
-            self.layout.woff,
-            self.layout.boff,
-            aoff,
-            z,
-            a,
-            es.out,
-            es.out_z,
-            es.delta,
-            self.loss,
-            self.spec.training.huber_delta,
-            EVAL_CHUNK,
-            res,
-        )
+            self.theta, self._eval_tuple(es), es.classify, threshold, self._net(aoff), (z, a), self.loss,
+            self.spec.training.huber_delta, EVAL_CHUNK, res,
+        )  # fmt: skip
         return float(res[0]), float(res[1])
 
     def weight_norms(self) -> np.ndarray:
+        if self.on_twins():
+            return np.sqrt([float(W.ravel() @ W.ravel()) for W, _ in self.layout.views(self.theta)])
         sq = np.empty(self.layout.n_layers)
-        K.weight_sq_kernel(self.theta, self.layout.sizes, self.layout.woff, self.layout.boff, sq)
+        K.weight_sq_kernel(self.theta, self.plan.ints, sq)
         return np.sqrt(sq)
 
     # -- state (sessions) -----------------------------------------------------------------

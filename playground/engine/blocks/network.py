@@ -1,0 +1,135 @@
+"""A network of blocks, composed once: the forward pass, the backward pass, the loss and
+gradient of a batch, and the prediction pass. Every training, evaluation and gradient
+kernel (``kernels.py``) runs through these; each dispatches on the block kind
+(``registry.P_KIND``).
+
+Arguments are grouped: ``net = (plan, fplan, aoff)`` (``registry.Plan``) and
+``bufs = (z, a, delta, mask, da)``: flat row-major buffers of pre-activations, activations,
+dL/dz, dropout masks (all ``rows * plan.width()``) and the input-gradient scratch
+(``rows * plan.max_units()``). ``gemm`` is a cblas ?gemm or None (explicit loops).
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from playground.engine.blocks import activation, dense, dropout
+from playground.engine.blocks import loss as loss_block
+from playground.engine.blocks.registry import F_DROP, F_SLOPE, P_ACT, P_IN, P_KIND, P_OUT
+from playground.engine.codes import BLOCK_DENSE
+from playground.engine.jit import JIT
+from playground.engine.rng import dropout_base
+
+
+@njit(**JIT)
+def forward(gemm, theta, net, bufs, nrows, train, base):
+    """Every block on the ``nrows`` inputs already in a[aoff[0]:]; dropout when ``train``."""
+    plan, fplan, aoff = net
+    z, a, _, mask, _ = bufs
+    n = plan.shape[0]
+    for l in range(n):
+        row = plan[l]
+        width = row[P_OUT]
+        if row[P_KIND] == BLOCK_DENSE:
+            dense.forward(gemm, theta, row, a, aoff[l], z, aoff[l + 1], nrows)
+        activation.forward(row[P_ACT], fplan[l, F_SLOPE], z, a, aoff[l + 1], nrows, width)
+        p = fplan[l, F_DROP]
+        if train and p > 0.0 and l < n - 1:
+            dropout.apply(a, mask, aoff[l + 1], nrows, width, p, l, base)
+
+
+@njit(**JIT)
+def backward(gemm, theta, grad, net, bufs, nrows, train):
+    """From dL/dz of the output (in delta) back to the first block, adding every block's
+    parameter gradient into ``grad``."""
+    plan, fplan, aoff = net
+    z, a, delta, mask, da = bufs
+    for l in range(plan.shape[0] - 1, -1, -1):
+        row = plan[l]
+        if row[P_KIND] == BLOCK_DENSE:
+            dense.backward(gemm, theta, grad, row, a, aoff[l], delta, aoff[l + 1], da, nrows, l > 0)
+        if l > 0:
+            prev = plan[l - 1]
+            use_mask = train and fplan[l - 1, F_DROP] > 0.0
+            activation.backward(
+                prev[P_ACT],
+                fplan[l - 1, F_SLOPE],
+                z,
+                a,
+                mask,
+                use_mask,
+                da,
+                delta,
+                aoff[l],
+                nrows,
+                prev[P_OUT],
+            )
+
+
+@njit(**JIT)
+def loss_and_grad(
+    gemm, theta, grad, X, Y, rows_idx, denom, net, bufs, loss, huber, train, drop_key, step, accumulate
+):
+    """Loss of the rows ``rows_idx`` of X (flat, row-major) summed and divided by ``denom``
+    rows, and its gradient into ``grad`` (zeroed first unless ``accumulate``: a full-batch
+    gradient is summed chunk by chunk)."""
+    plan, _, aoff = net
+    z, a, delta, _, _ = bufs
+    nrows = rows_idx.shape[0]
+    n_in = plan[0, P_IN]
+    for i in range(nrows):
+        src = rows_idx[i] * n_in
+        for k in range(n_in):
+            a[i * n_in + k] = X[src + k]
+    forward(gemm, theta, net, bufs, nrows, train, dropout_base(drop_key, step))
+    last = plan[plan.shape[0] - 1]
+    lval = loss_block.batch(
+        loss, last[P_ACT], z, a, Y, rows_idx, delta, aoff[plan.shape[0]], nrows, last[P_OUT], huber, denom
+    )
+    if not accumulate:
+        for t in range(grad.shape[0]):
+            grad[t] = 0.0
+    backward(gemm, theta, grad, net, bufs, nrows, train)
+    return lval
+
+
+@njit(**JIT)
+def predict(theta, X, out, out_z, want_z, net, z, a, chunk, hidden_out):
+    """Outputs for every row of X (n, n_in) into out (n, m); no dropout. If ``want_z`` the
+    output pre-activations go to out_z; if ``hidden_out`` has n rows, every block's
+    activations too, shape (n, sum of block widths): the per-neuron pictures.
+
+    Feature-major chunks (``dense.forward_columns``), ``aoff`` laid out for ``chunk`` rows."""
+    plan, fplan, aoff = net
+    n = X.shape[0]
+    n_in = plan[0, P_IN]
+    n_layers = plan.shape[0]
+    m = plan[n_layers - 1, P_OUT]
+    want_hidden = hidden_out.shape[0] == n
+    for start in range(0, n, chunk):
+        rows = min(chunk, n - start)
+        for k in range(n_in):
+            col = a[aoff[0] + k * rows : aoff[0] + (k + 1) * rows]
+            for i in range(rows):
+                col[i] = X[start + i, k]
+        for l in range(n_layers):
+            row = plan[l]
+            if row[P_KIND] == BLOCK_DENSE:
+                dense.forward_columns(theta, row, a, aoff[l], z, aoff[l + 1], rows)
+            activation.forward_columns(row[P_ACT], fplan[l, F_SLOPE], z, a, aoff[l + 1], rows, row[P_OUT])
+        off = aoff[n_layers]
+        for j in range(m):
+            for i in range(rows):
+                out[start + i, j] = a[off + j * rows + i]
+        if want_z:
+            for j in range(m):
+                for i in range(rows):
+                    out_z[start + i, j] = z[off + j * rows + i]
+        if want_hidden:
+            c = 0
+            for l in range(n_layers):
+                lo = aoff[l + 1]
+                for j in range(plan[l, P_OUT]):
+                    for i in range(rows):
+                        hidden_out[start + i, c] = a[lo + j * rows + i]
+                    c += 1

@@ -1,0 +1,118 @@
+"""Layer blocks: what each layer kind is, and how a network of them is laid out.
+
+A network is a sequence of blocks over one flat parameter vector ``theta``. Each block
+kind registers here with its parameter shapes (PyTorch's names; dense stores W as
+(fan_in, fan_out)) and fans for the initialisers; its numba kernels and numpy twins live in
+its own module (``dense.py``), and ``network.py`` composes them: the forward pass, the
+backward pass and the prediction pass dispatch on each block's kind code. A new kind
+(convolution, pooling, recurrent) adds a module, a code in ``codes.py`` and one branch in
+each of network.py's three loops; the optimizers, the trainer and the sessions only ever see
+the flat vector.
+
+The kernels read a network as a *plan*: an int64 array with one row per block (columns
+``P_*``) and a float64 array (columns ``F_*``); activation buffers are flat, block ``l``'s
+output at ``aoff[l + 1]`` (``Plan.offsets(rows)``). A block's weights (what L1/L2 penalise
+and ``|W|`` measures) are theta[P_WOFF:P_BOFF], its biases theta[P_BOFF:P_END].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from playground.registry import Registry
+
+# int columns of a plan row
+P_KIND, P_IN, P_OUT, P_WOFF, P_BOFF, P_END, P_ACT = range(7)
+N_P = 7
+# float columns
+F_SLOPE, F_DROP = range(2)
+N_F = 2
+
+
+@dataclass(frozen=True)
+class BlockKind:
+    name: str  # the spec's ``kind``
+    code: int  # codes.BLOCK_*
+    description: str
+    params: Callable[[int, int], tuple[tuple[str, tuple[int, ...]], ...]]  # (name, shape) per array
+    fans: Callable[[int, int], tuple[int, int]]  # (fan_in, fan_out) for the initialisers
+
+
+BLOCKS: Registry[BlockKind] = Registry("layer kind")
+
+
+def register(kind: BlockKind) -> BlockKind:
+    return BLOCKS.register(kind.name, kind)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One block of a network as the trainer builds it (sizes are per-sample units)."""
+
+    kind: str
+    n_in: int
+    n_out: int
+    activation: int  # codes.* activation code
+    slope: float = 0.0  # leaky relu
+    dropout: float = 0.0  # after the activation (hidden layers)
+
+
+class Plan:
+    """A network of blocks laid out over one flat parameter vector, as the kernels read it."""
+
+    def __init__(self, layers: list[Layer]):
+        if not layers:
+            raise ValueError("a network needs at least one layer")
+        for prev, nxt in zip(layers[:-1], layers[1:], strict=False):
+            if prev.n_out != nxt.n_in:
+                raise ValueError(
+                    f"a {nxt.kind} layer takes {nxt.n_in} inputs, the layer before gives {prev.n_out}"
+                )
+        self.layers = list(layers)
+        self.ints = np.zeros((len(layers), N_P), dtype=np.int64)
+        self.floats = np.zeros((len(layers), N_F), dtype=np.float64)
+        off = 0
+        self.arrays: list[list[tuple[str, tuple[int, ...], int]]] = []  # (name, shape, offset)
+        for l, layer in enumerate(layers):
+            kind = BLOCKS[layer.kind]
+            arrays = []
+            row = self.ints[l]
+            row[P_KIND], row[P_IN], row[P_OUT], row[P_ACT] = (
+                kind.code,
+                layer.n_in,
+                layer.n_out,
+                layer.activation,
+            )
+            row[P_WOFF] = off
+            row[P_BOFF] = -1
+            for name, shape in kind.params(layer.n_in, layer.n_out):
+                if name.startswith("bias") and row[P_BOFF] < 0:
+                    row[P_BOFF] = off
+                arrays.append((name, shape, off))
+                off += int(np.prod(shape))
+            row[P_END] = off
+            if row[P_BOFF] < 0:
+                row[P_BOFF] = off  # no bias: [WOFF, BOFF) are the weights, [BOFF, END) empty
+            self.floats[l] = (layer.slope, layer.dropout)
+            self.arrays.append(arrays)
+        self.n_params = off
+        units = [layers[0].n_in] + [layer.n_out for layer in layers]
+        self.units = np.asarray(units, dtype=np.int64)  # per-sample width of each activation slot
+        self._starts = np.concatenate([[0], np.cumsum(self.units)]).astype(np.int64)[:-1]
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.layers)
+
+    def offsets(self, rows: int) -> np.ndarray:
+        """Where each activation slot starts in flat buffers of ``rows`` rows."""
+        return self._starts * rows
+
+    def width(self) -> int:
+        return int(self.units.sum())
+
+    def max_units(self) -> int:
+        return int(self.units.max())
