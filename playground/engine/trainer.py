@@ -21,7 +21,6 @@ from playground.engine.activations import ACTIVATIONS
 from playground.engine.blas import gemm_for
 from playground.engine.blocks import Layer, Plan
 from playground.engine.blocks.registry import P_ACT, P_BOFF, P_END, P_WOFF
-from playground.engine.initializers import init_params
 from playground.engine.lbfgs import LBFGSState, lbfgs_kwargs, lbfgs_step
 from playground.engine.losses import LOSSES
 from playground.engine.rng import DROPOUT_TAG, SHUFFLE_TAG, derive_key
@@ -167,8 +166,7 @@ class Trainer:
     def initial_theta(self) -> np.ndarray:
         net = self.spec.network
         rng = np.random.default_rng([self.spec.seed, 0x1A17])
-        params = init_params([int(s) for s in self.layout.sizes], net.init, net.bias_init, rng)
-        return self.layout.flatten(params, self.dtype)
+        return self.plan.initial_theta(net.init, net.bias_init, rng, self.dtype)
 
     def set_data(self, X: np.ndarray, Y: np.ndarray) -> None:
         if X.ndim != 2 or X.shape[1] != self.layout.sizes[0]:

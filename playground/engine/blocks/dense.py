@@ -14,6 +14,7 @@ from numba import njit
 
 from playground.engine.blocks.registry import P_BOFF, P_IN, P_OUT, P_WOFF, BlockKind, register
 from playground.engine.codes import BLOCK_DENSE
+from playground.engine.initializers import init_bias, init_weight
 from playground.engine.jit import JIT_INLINE
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
@@ -181,6 +182,9 @@ DENSE = register(
         code=BLOCK_DENSE,
         description="fully connected: z = x @ W + b (torch.nn.Linear, W stored transposed)",
         params=lambda fin, fout: (("weight", (fin, fout)), ("bias", (fout,))),
-        fans=lambda fin, fout: (fin, fout),
+        init=lambda layer, init, bias_init, rng: [
+            init_weight(init, layer.n_in, layer.n_out, rng),
+            init_bias(bias_init, layer.n_in, layer.n_out, rng),
+        ],
     )
 )

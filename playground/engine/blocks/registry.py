@@ -2,7 +2,7 @@
 
 A network is a sequence of blocks over one flat parameter vector ``theta``. Each block
 kind registers here with its parameter shapes (PyTorch's names; dense stores W as
-(fan_in, fan_out)) and fans for the initialisers; its numba kernels and numpy twins live in
+(fan_in, fan_out)) and how they are initialised; its numba kernels and numpy twins live in
 its own module (``dense.py``), and ``network.py`` composes them: the forward pass, the
 backward pass and the prediction pass dispatch on each block's kind code. A new kind
 (convolution, pooling, recurrent) adds a module, a code in ``codes.py`` and one branch in
@@ -38,7 +38,8 @@ class BlockKind:
     code: int  # codes.BLOCK_*
     description: str
     params: Callable[[int, int], tuple[tuple[str, tuple[int, ...]], ...]]  # (name, shape) per array
-    fans: Callable[[int, int], tuple[int, int]]  # (fan_in, fan_out) for the initialisers
+    # initial arrays, in ``params`` order: init(layer, initializer name, bias_init, rng)
+    init: Callable[..., list[np.ndarray]]
 
 
 BLOCKS: Registry[BlockKind] = Registry("layer kind")
@@ -106,6 +107,15 @@ class Plan:
     @property
     def n_layers(self) -> int:
         return len(self.layers)
+
+    def initial_theta(self, init: str, bias_init, rng: np.random.Generator, dtype) -> np.ndarray:
+        """The flat parameter vector drawn block by block, each block's arrays in order."""
+        theta = np.empty(self.n_params, dtype=dtype)
+        for layer, arrays in zip(self.layers, self.arrays, strict=True):
+            values = BLOCKS[layer.kind].init(layer, init, bias_init, rng)
+            for (_, shape, off), v in zip(arrays, values, strict=True):
+                theta[off : off + int(np.prod(shape))] = np.asarray(v, dtype=np.float64).reshape(-1)
+        return theta
 
     def offsets(self, rows: int) -> np.ndarray:
         """Where each activation slot starts in flat buffers of ``rows`` rows."""
