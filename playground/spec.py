@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from playground.errors import DataError, SpecError
+from playground.shapes import ShapeError, check_order, layer_shapes
 
 SCHEMA_VERSION = 1
 
@@ -119,15 +120,74 @@ class DataSpec:
     delimiter: str | None = None
     header: bool | None = None
     skip_rows: int | None = None  # lines before the header; None skips a count row / title line
+    # image data (written by to_dict only when set, so the specs of before read the same):
+    size: tuple[int, ...] = ()  # [height, width]: an image folder's resize, a toy image's size
+    color: str | None = None  # image folder: "gray" | "rgb"; None: rgb if any image has colour
+    image_shape: tuple[int, ...] = ()  # CSV of pixel columns: [channels, height, width]
+
+
+# DataSpec fields that to_dict writes only when they differ from their defaults.
+DATA_OPTIONAL_FIELDS = ("size", "color", "image_shape")
+
+# The fields of each layer kind, in the order to_dict writes them (dense: as always).
+LAYER_FIELDS: dict[str, tuple[str, ...]] = {
+    "dense": ("units", "activation", "dropout", "kind", "negative_slope"),
+    "conv2d": (
+        "kind",
+        "filters",
+        "kernel_size",
+        "stride",
+        "padding",
+        "activation",
+        "bias",
+        "dropout",
+        "negative_slope",
+    ),
+    "maxpool2d": ("kind", "size", "stride"),
+    "avgpool2d": ("kind", "size", "stride"),
+    "flatten": ("kind",),
+}
+LAYER_KINDS = tuple(LAYER_FIELDS)
+PADDINGS = ("valid", "same")
+MAX_FILTERS = 100_000
+MAX_WINDOW = 1024  # kernel_size, pooling size and stride
 
 
 @dataclass(frozen=True)
 class LayerSpec:
+    """One entry of ``network.hidden``; ``kind`` says which fields apply (``LAYER_FIELDS``).
+
+    - ``dense`` (the default, so every older spec keeps its meaning): ``units``,
+      ``activation``, ``dropout``, ``negative_slope``.
+    - ``conv2d`` (``torch.nn.Conv2d``): ``filters`` (out_channels), ``kernel_size``
+      (square), ``stride`` (None: 1), ``padding`` ``"valid"`` (none) or ``"same"`` (stride 1
+      only, as in PyTorch), ``bias``, then ``activation``, ``dropout`` (element-wise, after
+      the activation) and ``negative_slope`` as for dense layers.
+    - ``maxpool2d`` / ``avgpool2d``: ``size`` (square window), ``stride`` (None: ``size``);
+      no padding, floor mode.
+    - ``flatten``: no fields.
+
+    When the last hidden layer gives images (conv or pooling), the output layer flattens
+    them first, as if a ``flatten`` layer ended the stack; so does a dense hidden layer that
+    follows one (``playground.shapes`` lists these implicit flattens). ``to_dict`` writes
+    only the fields of the layer's kind (``stride`` only when set).
+    """
+
     units: int = 8
     activation: str = "tanh"
     dropout: float = 0.0
     kind: str = "dense"
     negative_slope: float = 0.01
+    filters: int = 8
+    kernel_size: int = 3
+    stride: int | None = None  # conv2d: None = 1; pooling: None = size
+    padding: str = "valid"
+    bias: bool = True
+    size: int = 2
+
+    def to_dict(self) -> dict:
+        names = LAYER_FIELDS.get(self.kind, tuple(f.name for f in fields(self)))
+        return {n: getattr(self, n) for n in names if not (n == "stride" and self.stride is None)}
 
 
 @dataclass(frozen=True)
@@ -238,17 +298,17 @@ class ExperimentSpec:
             raise SpecError(e.path, f"{e.message} (in {short_path(p)})") from None
 
     def beside(self, folder: str | Path) -> ExperimentSpec:
-        """This spec with a relative CSV ``data.path`` made absolute when the file exists in
-        ``folder`` (where the spec file lives); otherwise unchanged."""
+        """This spec with a relative CSV (or image folder) ``data.path`` made absolute when
+        the file (folder) exists in ``folder`` (where the spec file lives); otherwise unchanged."""
         d = self.data
-        if d.kind != "csv" or not d.path:
+        if d.kind not in ("csv", "image") or not d.path:
             return self
         try:
             p = Path(d.path).expanduser()
             if p.is_absolute():
                 return self
             candidate = Path(folder) / p
-            if not candidate.is_file():
+            if not (candidate.is_file() if d.kind == "csv" else candidate.is_dir()):
                 return self
             return replace(self, data=replace(d, path=str(candidate.resolve())))
         except (OSError, ValueError, RuntimeError):  # a name too long, a symlink loop: left as given
@@ -351,11 +411,28 @@ def _build(cls, value: Any, path: str):
     for key in value:
         if key not in known:
             raise SpecError(_join(path, key), f"unknown key; expected one of: {', '.join(sorted(known))}")
+    if cls is LayerSpec:
+        _check_layer_keys(value, path)
     kwargs = {}
     for f in fields(cls):
         if f.name in value:
             kwargs[f.name] = _coerce(hints[f.name], value[f.name], _join(path, f.name))
     return cls(**kwargs)
+
+
+def _check_layer_keys(value: dict, path: str) -> None:
+    """A layer's keys must belong to its kind (a ``units`` on a pooling layer is a mistake
+    that would otherwise pass silently)."""
+    kind = value.get("kind", "dense")
+    if not isinstance(kind, str):
+        raise SpecError(_join(path, "kind"), "must be a string")
+    _choice(_join(path, "kind"), kind, LAYER_KINDS)
+    allowed = LAYER_FIELDS[kind]
+    for key in value:
+        if key not in allowed:
+            raise SpecError(
+                _join(path, key), f"does not apply to {kind} layers; their fields are: {', '.join(allowed)}"
+            )
 
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -437,6 +514,14 @@ def _finite_float(value: Any, path: str) -> float:
 
 
 def _to_plain(obj):
+    if isinstance(obj, LayerSpec):
+        return obj.to_dict()
+    if isinstance(obj, DataSpec):
+        return {
+            f.name: _to_plain(getattr(obj, f.name))
+            for f in fields(obj)
+            if f.name not in DATA_OPTIONAL_FIELDS or getattr(obj, f.name) != f.default
+        }
     if dataclasses.is_dataclass(obj):
         return {f.name: _to_plain(getattr(obj, f.name)) for f in fields(obj)}
     if isinstance(obj, (tuple, list)):
@@ -506,6 +591,8 @@ def validate(spec: ExperimentSpec) -> None:
     _validate_data(spec.data)
     _validate_network(spec.network)
     _validate_training(spec.training)
+    input_shape = data_input_shape(spec.data)
+    check_stack(spec, input_shape)
     loss, out = spec.training.loss, spec.network.output_activation
     if out not in LOSS_OUTPUTS[loss]:
         raise SpecError(
@@ -514,8 +601,8 @@ def validate(spec: ExperimentSpec) -> None:
         )
     # The smallest network the spec can make (the data may add inputs and outputs, which
     # Experiment checks again with check_memory once it knows them).
-    n_in = len(spec.data.features) or (2 if spec.data.kind == "toy" else 1)
-    check_memory(spec, n_in, 1)
+    if input_shape is not None:
+        check_memory(spec, math.prod(input_shape), 1, input_shape=input_shape)
 
 
 def adapt_training(spec: ExperimentSpec, task: str, n_classes: int) -> ExperimentSpec:
@@ -549,19 +636,35 @@ PARAM_VECTORS = 7
 MEMORY_CHECK_FLOOR = 256 << 20  # below this a network is never refused (no meminfo read)
 
 
-def network_sizes(spec: ExperimentSpec, n_in: int, n_out: int) -> list[int]:
-    return [int(n_in), *(int(h.units) for h in spec.network.hidden), int(n_out)]
+def _stack(spec: ExperimentSpec, n_in: int, n_out: int, input_shape=None) -> tuple[list[int], int]:
+    """(values per sample of the input and of each layer's output, parameter count)."""
+    shape = tuple(input_shape) if input_shape else (int(n_in),)
+    rows = layer_shapes(shape, spec.network.hidden, int(n_out))
+    sizes = [math.prod(shape), *(r.size for r in rows if not r.implicit)]
+    return sizes, sum(r.n_params for r in rows)
+
+
+def network_sizes(spec: ExperimentSpec, n_in: int, n_out: int, input_shape=None) -> list[int]:
+    """Values per sample of the input, each hidden layer's output and the output (``units``
+    for dense layers; ``channels * height * width`` of conv and pooling layers)."""
+    if input_shape is None and all(h.kind == "dense" for h in spec.network.hidden):
+        return [int(n_in), *(int(h.units) for h in spec.network.hidden), int(n_out)]
+    return _stack(spec, n_in, n_out, input_shape)[0]
 
 
 def estimate_memory(
-    spec: ExperimentSpec, n_in: int, n_out: int, n_rows: int | None = None
+    spec: ExperimentSpec, n_in: int, n_out: int, n_rows: int | None = None, input_shape=None
 ) -> tuple[int, int]:
-    """(parameter count, bytes the trainer needs) for this spec with ``n_in`` inputs and
-    ``n_out`` outputs: parameter-sized vectors in the spec's dtype, L-BFGS history in
-    float64, and the activations of one batch (at most ``n_rows`` training rows; for toy
-    data the spec's n_samples, else one row when the data is not known yet)."""
-    sizes = network_sizes(spec, n_in, n_out)
-    n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    """(parameter count, bytes the trainer needs) for this spec with ``n_in`` inputs (of
+    ``input_shape`` for images) and ``n_out`` outputs: parameter-sized vectors in the spec's
+    dtype, L-BFGS history in float64, and the activations of one batch (at most ``n_rows``
+    training rows; for toy data the spec's n_samples, else one row when the data is not
+    known yet)."""
+    if input_shape is None and all(h.kind == "dense" for h in spec.network.hidden):
+        sizes = network_sizes(spec, n_in, n_out)
+        n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    else:
+        sizes, n_params = _stack(spec, n_in, n_out, input_shape)
     itemsize = 4 if spec.training.dtype == "float32" else 8
     need = PARAM_VECTORS * n_params * itemsize
     opt = spec.training.optimizer
@@ -584,12 +687,15 @@ def _bytes(n: int) -> str:
 def check_memory_for_data(spec: ExperimentSpec, dataset, available: int | None = None) -> None:
     """check_memory with the inputs and outputs of ``dataset`` (the classes bound the outputs),
     then a DataError if the buffers its rows need for training cannot fit (``data_memory``)."""
-    n_in = int(dataset.X_train.shape[1])
+    input_shape = tuple(int(s) for s in dataset.X_train.shape[1:])
+    n_in = math.prod(input_shape)
+    image_shape = input_shape if len(input_shape) == 3 else None
+    check_stack(spec, input_shape)  # an image folder's size is only known now
     if dataset.task == "classification":
         n_out = max(int(dataset.n_classes or 1), 1)
     else:
         n_out = int(np.prod(np.shape(dataset.y_train)[1:], dtype=np.int64)) or 1
-    check_memory(spec, n_in, n_out, available, n_rows=len(dataset.X_train))
+    check_memory(spec, n_in, n_out, available, n_rows=len(dataset.X_train), input_shape=image_shape)
     n_train, n_test = len(dataset.X_train), len(getattr(dataset, "X_test", ()))
     need = data_memory(spec, n_in, n_out, n_train, n_test)
     available = _short_of(need, available)
@@ -631,13 +737,14 @@ def check_memory(
     n_out: int,
     available: int | None = None,
     n_rows: int | None = None,
+    input_shape=None,
 ) -> None:
     """SpecError naming ``network.hidden`` if the network's parameters and optimizer state
     cannot fit in the memory available now (before any allocation is tried)."""
-    n_params, need = estimate_memory(spec, n_in, n_out, n_rows)
+    n_params, need = estimate_memory(spec, n_in, n_out, n_rows, input_shape)
     available = _short_of(need, available)
     if available is not None:
-        sizes = "-".join(str(s) for s in network_sizes(spec, n_in, n_out))
+        sizes = "-".join(str(s) for s in network_sizes(spec, n_in, n_out, input_shape))
         raise SpecError(
             "network.hidden",
             f"a {sizes} network has {n_params:,} parameters and needs about {_bytes(need)} of memory "
@@ -647,7 +754,7 @@ def check_memory(
 
 
 def _validate_data(d: DataSpec) -> None:
-    _choice("data.kind", d.kind, ("toy", "csv"))
+    _choice("data.kind", d.kind, ("toy", "csv", "image"))
     _fraction("data.train_fraction", d.train_fraction)
     if d.normalize is not None:
         _choice("data.normalize", d.normalize, ("standard", "minmax", "none"))
@@ -672,33 +779,142 @@ def _validate_data(d: DataSpec) -> None:
             _choice(f"data.features[{i}]", f, TOY_FEATURES)
         if len(set(d.features)) != len(d.features):
             raise SpecError("data.features", "lists a feature twice")
+    elif d.kind == "image":
+        _validate_image_data(d)
     else:
         if not d.path:
             raise SpecError("data.path", "is required for CSV data")
-        if not d.target:
+        if d.image_shape:
+            _validate_image_shape(d)
+        elif not d.target:
             raise SpecError("data.target", "is required for CSV data")
+    if d.kind != "image":
+        for name in ("size", "color"):
+            if getattr(d, name):
+                raise SpecError(f"data.{name}", "applies to image data only (data.kind 'image')")
+    if d.kind != "csv" and d.image_shape:
+        raise SpecError("data.image_shape", "applies to CSV data only (images stored as pixel columns)")
     if d.delimiter is not None and len(d.delimiter) != 1:
         raise SpecError("data.delimiter", "must be a single character (a space means any whitespace)")
     if d.skip_rows is not None and not 0 <= d.skip_rows <= 1_000_000:
         raise SpecError("data.skip_rows", "must be between 0 and 1,000,000 (or null: detect)")
 
 
+MAX_IMAGE_SIDE = 4096
+MAX_IMAGE_VALUES = 10**8  # channels x height x width of one image
+MAX_IMAGE_SAMPLES = 1_000_000  # generated toy images
+
+
+def _pixels_scaled(d: DataSpec) -> None:
+    """Image data is scaled to [0, 1] and is classification: no other normalization or task."""
+    if d.normalize is not None:
+        raise SpecError("data.normalize", "image pixels are scaled to [0, 1]; leave normalize unset (null)")
+    if d.task not in (None, "classification"):
+        raise SpecError("data.task", "image data is classification (one class per folder or label)")
+
+
+def _validate_image_data(d: DataSpec) -> None:
+    _pixels_scaled(d)
+    if d.features:
+        raise SpecError("data.features", "does not apply to image data (every pixel is an input)")
+    if d.target:
+        raise SpecError("data.target", "does not apply to image data (the classes are the sub-folders)")
+    if d.color is not None:
+        _choice("data.color", d.color, ("gray", "rgb"))
+    if d.size:
+        if len(d.size) != 2:
+            raise SpecError("data.size", "must be [height, width]")
+        for i, side in enumerate(d.size):
+            _count(f"data.size[{i}]", side, MAX_IMAGE_SIDE)
+    if d.path:  # a folder of images; the name, samples and noise do not apply
+        return
+    if d.color is not None:
+        raise SpecError("data.color", "applies to an image folder (data.path) only")
+    from playground.data.images import IMAGE_DATASETS  # the data layer owns the names
+
+    _choice("data.name", d.name, IMAGE_DATASETS.names())
+    source = IMAGE_DATASETS[d.name]
+    if d.size:
+        if source.fixed_size:
+            h, w = source.default_size
+            raise SpecError("data.size", f"the {d.name} images are {h}x{w}; leave size unset")
+        for i, side in enumerate(d.size):
+            _count(f"data.size[{i}]", side, source.max_side, minimum=source.min_side)
+    if not source.fixed_size:
+        _count("data.n_samples", d.n_samples, MAX_IMAGE_SAMPLES, minimum=4)
+        if not 0.0 <= d.noise <= 1.0:
+            raise SpecError("data.noise", "must be in [0, 1]")
+
+
+def _validate_image_shape(d: DataSpec) -> None:
+    _pixels_scaled(d)
+    if len(d.image_shape) != 3:
+        raise SpecError("data.image_shape", "must be [channels, height, width] (e.g. [1, 28, 28])")
+    for i, side in enumerate(d.image_shape):
+        _count(f"data.image_shape[{i}]", side, MAX_IMAGE_SIDE)
+    if math.prod(d.image_shape) > MAX_IMAGE_VALUES:
+        raise SpecError("data.image_shape", f"has more than {MAX_IMAGE_VALUES:,} values per image")
+
+
 def _validate_network(n: NetworkSpec) -> None:
     if len(n.hidden) > MAX_LAYERS:
         raise SpecError("network.hidden", f"has {len(n.hidden):,} layers; at most {MAX_LAYERS:,} are allowed")
     for i, layer in enumerate(n.hidden):
-        p = f"network.hidden[{i}]"
-        _choice(f"{p}.kind", layer.kind, ("dense",))
-        if not 1 <= layer.units <= 100_000:
-            raise SpecError(f"{p}.units", "must be between 1 and 100000")
-        _choice(f"{p}.activation", layer.activation, ACTIVATIONS)
-        if not 0.0 <= layer.dropout < 1.0:
-            raise SpecError(f"{p}.dropout", "must be in [0, 1)")
-        _positive(f"{p}.negative_slope", layer.negative_slope, strict=False)
+        _validate_layer(f"network.hidden[{i}]", layer)
     _choice("network.output_activation", n.output_activation, OUTPUT_ACTIVATIONS)
     _choice("network.init", n.init, INITIALIZERS)
     if isinstance(n.bias_init, str):
         _choice("network.bias_init", n.bias_init, ("torch_default",))
+
+
+def _validate_layer(p: str, layer: LayerSpec) -> None:
+    _choice(f"{p}.kind", layer.kind, LAYER_KINDS)
+    kind = layer.kind
+    if kind == "dense":
+        if not 1 <= layer.units <= 100_000:
+            raise SpecError(f"{p}.units", "must be between 1 and 100000")
+    if kind == "conv2d":
+        _count(f"{p}.filters", layer.filters, MAX_FILTERS)
+        _count(f"{p}.kernel_size", layer.kernel_size, MAX_WINDOW)
+        _choice(f"{p}.padding", layer.padding, PADDINGS)
+    if kind in ("maxpool2d", "avgpool2d"):
+        _count(f"{p}.size", layer.size, MAX_WINDOW)
+    if kind in ("conv2d", "maxpool2d", "avgpool2d") and layer.stride is not None:
+        _count(f"{p}.stride", layer.stride, MAX_WINDOW)
+    if kind in ("dense", "conv2d"):
+        _choice(f"{p}.activation", layer.activation, ACTIVATIONS)
+        if not 0.0 <= layer.dropout < 1.0:
+            raise SpecError(f"{p}.dropout", "must be in [0, 1)")
+        _positive(f"{p}.negative_slope", layer.negative_slope, strict=False)
+
+
+def data_input_shape(d: DataSpec) -> tuple[int, ...] | None:
+    """The per-sample input shape the data of ``d`` gives, as far as the spec alone tells:
+    ``(channels, height, width)`` for images (an image folder without ``size``: None, known
+    once it is read; ``color`` unset counts one channel), ``(n,)`` for flat data (CSV
+    columns unknown: 1)."""
+    if d.kind == "image":
+        if d.path:
+            return ((3 if d.color == "rgb" else 1), *d.size) if d.size else None
+        from playground.data.images import IMAGE_DATASETS  # the data layer owns the names
+
+        return IMAGE_DATASETS[d.name].shape(d.size)
+    if d.kind == "csv" and d.image_shape:
+        return tuple(d.image_shape)
+    return (len(d.features) or (2 if d.kind == "toy" else 1),)
+
+
+def check_stack(spec: ExperimentSpec, input_shape: tuple[int, ...] | None) -> None:
+    """SpecError naming the layer field if ``network.hidden`` cannot be built on inputs of
+    ``input_shape`` (None: images of a size not known yet, so only the order is checked)."""
+    hidden = spec.network.hidden
+    try:
+        if input_shape is None:
+            check_order(hidden, images=True)
+        else:
+            layer_shapes(input_shape, hidden)
+    except ShapeError as e:
+        raise SpecError(e.path, e.message) from None
 
 
 def _validate_training(t: TrainingSpec) -> None:

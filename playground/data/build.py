@@ -1,4 +1,4 @@
-"""build_dataset(DataSpec, seed) -> Dataset, for toy generators and CSV files."""
+"""build_dataset(DataSpec, seed) -> Dataset, for toy generators, CSV files and images."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import numpy as np
 
 from playground.data.csv_reader import read_csv_table
 from playground.data.dataset import NORMALIZATIONS, Dataset, FeaturePipeline
+from playground.data.image_folder import build_image_folder_dataset
+from playground.data.images import IMAGE_DATASETS, build_named_images, image_dataset_from_table
 from playground.data.tabular import make_tabular_dataset
 from playground.data.toy import FEATURE_TRANSFORMS, TOY_DATASETS, default_features, split_indices
 from playground.errors import DataError, SpecError
@@ -72,7 +74,32 @@ def build_dataset(data_spec, seed: int | None = 0, progress=None) -> Dataset:
         return build_toy_dataset(data_spec, seed)
     if kind == "csv":
         return build_csv_dataset(data_spec, seed, progress=progress)
-    raise SpecError("data.kind", f"unknown data kind {kind!r}; choose 'toy' or 'csv'")
+    if kind == "image":
+        return build_image_dataset(data_spec, seed)
+    raise SpecError("data.kind", f"unknown data kind {kind!r}; choose 'toy', 'csv' or 'image'")
+
+
+def build_image_dataset(spec, seed: int | None = 0) -> Dataset:
+    """A folder of images (``path``) or a named image set (``digits``, ``bars``, ``shapes``)."""
+    frac = float(getattr(spec, "train_fraction", DEFAULT_TRAIN_FRACTION))
+    if not 0.0 < frac < 1.0:
+        raise SpecError("data.train_fraction", f"must be between 0 and 1, got {frac}")
+    size = tuple(getattr(spec, "size", ()) or ())
+    path = getattr(spec, "path", None)
+    if path:
+        resolved = resolve_data_path(path)
+        shown = short_path(path)
+        if not _exists(resolved):
+            raise DataError(f"folder not found (looked in {Path.cwd()} and {datasets_dir()})", file=shown)
+        return build_image_folder_dataset(
+            resolved, size or None, getattr(spec, "color", None), frac, _seed_of(spec, seed), shown=shown
+        )
+    name = getattr(spec, "name", "digits")
+    if name not in IMAGE_DATASETS:
+        choices = ", ".join(IMAGE_DATASETS)
+        raise SpecError("data.name", f"unknown image data set {name!r}; choose one of: {choices}")
+    n = int(getattr(spec, "n_samples", 500))
+    return build_named_images(name, n, float(getattr(spec, "noise", 0.0)), size, frac, _seed_of(spec, seed))
 
 
 def build_toy_dataset(spec, seed: int | None = 0) -> Dataset:
@@ -160,7 +187,23 @@ def build_csv_dataset(spec, seed: int | None = 0, progress=None) -> Dataset:
 
 def dataset_from_table(table, spec, seed: int | None = 0) -> Dataset:
     """The Dataset of a CSV data spec from an already read table (kept as ``ds.table``,
-    so a session can embed it and a loaded session needs no file)."""
+    so a session can embed it and a loaded session needs no file). With ``image_shape``
+    the rows are images (``images.image_dataset_from_table``)."""
+    image_shape = tuple(getattr(spec, "image_shape", ()) or ())
+    if image_shape:
+        ds = image_dataset_from_table(
+            table,
+            image_shape,
+            target=getattr(spec, "target", None),
+            features=tuple(getattr(spec, "features", ()) or ()) or None,
+            missing=getattr(spec, "missing", "drop") or "drop",
+            train_fraction=float(getattr(spec, "train_fraction", DEFAULT_TRAIN_FRACTION)),
+            seed=_seed_of(spec, seed),
+            file=str(table.source),
+        )
+        ds.info["path"] = str(getattr(spec, "path", table.source))
+        ds.table = table
+        return ds
     ds = make_tabular_dataset(
         table,
         target=getattr(spec, "target", None),

@@ -127,10 +127,12 @@ class FeaturePipeline:
 class Dataset:
     """Train/test data as the network sees it plus what the GUI needs to plot it.
 
-    X_*: float64 (n, n_features) after transforms + normalization. y_*: int64 (n,) class
-    indices (classification) or float64 (n, n_targets) (regression). raw_*: float64
+    X_*: float64 (n, n_features) after transforms + normalization; for image data
+    (``is_image``) float64 (n, channels, height, width) pixels in [0, 1]. y_*: int64 (n,)
+    class indices (classification) or float64 (n, n_targets) (regression). raw_*: float64
     (n, n_raw) inputs before transforms/normalization (toy: the coordinates; CSV: numeric
-    and one-hot columns).
+    and one-hot columns; images: the pixels as (n, c*h*w) views of X_*, with an identity
+    pipeline).
     """
 
     X_train: np.ndarray
@@ -150,7 +152,18 @@ class Dataset:
 
     @property
     def n_inputs(self) -> int:
-        return int(self.X_train.shape[1])
+        """Network inputs per sample (an image's channels x height x width)."""
+        return int(np.prod(self.X_train.shape[1:], dtype=np.int64))
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """One sample's shape: ``(n_features,)``, or ``(channels, height, width)`` for images."""
+        return tuple(int(s) for s in self.X_train.shape[1:])
+
+    @property
+    def is_image(self) -> bool:
+        """Image data: no 2-D input space, so no decision boundary to draw over it."""
+        return self.X_train.ndim == 4
 
     @property
     def n_classes(self) -> int:
@@ -196,6 +209,12 @@ class Dataset:
         return out
 
     def summary(self) -> str:
+        if self.is_image:
+            c, h, w = self.input_shape
+            return (
+                f"{self.info.get('source', '?')}: {self.n_classes} classes, {h}x{w} images with {c} "
+                f"channel{'s' if c > 1 else ''}, {self.n_train} train / {self.n_test} test"
+            )
         kind = (
             f"{self.n_classes} classes"
             if self.task == "classification"
