@@ -128,7 +128,7 @@ class Experiment:
         self.n_out = n_outputs(tr.loss, net.output_activation, ds.task, ds.n_classes or 0, n_targets)
         self.Y_train = encode_targets(ds.y_train, tr.loss, net.output_activation, ds.task, self.n_out)
         self.Y_test = encode_targets(ds.y_test, tr.loss, net.output_activation, ds.task, self.n_out)
-        self.trainer = Trainer(self.spec, ds.X_train.shape[1], self.n_out, ds.X_train, self.Y_train)
+        self.trainer = Trainer(self.spec, ds.X_train.shape[1:], self.n_out, ds.X_train, self.Y_train)
         self._prepare_eval()
         self.history = History(self.trainer.layout.n_layers)
         self._interval_losses: list[float] = []

@@ -28,7 +28,7 @@ def test_dense_plan_lays_out_weights_then_bias_layer_by_layer():
     assert rows[:, P_END].tolist() == [24, 96, 105]
     assert plan.units.tolist() == [2, 8, 8, 1] and plan.width() == 19 and plan.max_units() == 8
     assert plan.offsets(10).tolist() == [0, 20, 100, 180]
-    assert [name for name, _ in BLOCKS["dense"].params(3, 4)] == ["weight", "bias"]
+    assert [name for name, _ in BLOCKS["dense"].params(Layer("dense", 3, 4, C.RELU))] == ["weight", "bias"]
 
 
 def test_plan_initialisation_draws_what_init_params_draws():

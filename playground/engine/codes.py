@@ -25,7 +25,7 @@ OK, DIVERGED_LOSS, DIVERGED_GRAD, DIVERGED_PARAMS = range(4)
 REC_STEP, REC_TRAIN_LOSS, REC_TRAIN_SCORE, REC_TEST_LOSS, REC_TEST_SCORE = range(5)
 REC_N_SCALARS = 5
 # layer blocks (blocks/registry.py): the kind column of a network's plan
-BLOCK_DENSE = 0
+BLOCK_DENSE, BLOCK_CONV2D, BLOCK_MAXPOOL2D, BLOCK_AVGPOOL2D, BLOCK_FLATTEN = range(5)
 
 
 class Record:

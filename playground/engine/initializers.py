@@ -1,4 +1,5 @@
-"""Weight initializers: a registry of ``fn(fan_in, fan_out, rng) -> (fan_in, fan_out)`` float64 arrays.
+"""Weight initializers: a registry of ``fn(fan_in, fan_out, rng, shape=None)`` -> float64 arrays
+of shape (fan_in, fan_out) (or ``shape``: a convolution's weight).
 
 W is stored (fan_in, fan_out) as in ``engine/layout.py``. Every random initializer draws
 exactly ``fan_in * fan_out`` numbers from ``rng`` in C order (row by row); ``zeros`` draws
@@ -17,7 +18,7 @@ import numpy as np
 
 from playground.registry import Registry
 
-InitFn = Callable[[int, int, np.random.Generator], np.ndarray]
+InitFn = Callable[..., np.ndarray]  # fn(fan_in, fan_out, rng, shape=None)
 
 
 @dataclass(frozen=True)
@@ -30,47 +31,47 @@ class Initializer:
 INITIALIZERS: Registry[Initializer] = Registry("initializer")
 
 
-def _uniform(bound: float, fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
-    """U(-bound, bound) of shape (fan_in, fan_out)."""
-    return rng.uniform(-bound, bound, size=(fan_in, fan_out))
+def _uniform(bound: float, fan_in: int, fan_out: int, rng: np.random.Generator, shape=None) -> np.ndarray:
+    """U(-bound, bound) of shape (fan_in, fan_out), or of ``shape`` (a convolution's weight)."""
+    return rng.uniform(-bound, bound, size=shape or (fan_in, fan_out))
 
 
-def _normal(std: float, fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
-    """N(0, std^2) of shape (fan_in, fan_out)."""
-    return rng.normal(0.0, std, size=(fan_in, fan_out))
+def _normal(std: float, fan_in: int, fan_out: int, rng: np.random.Generator, shape=None) -> np.ndarray:
+    """N(0, std^2) of shape (fan_in, fan_out), or of ``shape``."""
+    return rng.normal(0.0, std, size=shape or (fan_in, fan_out))
 
 
-def glorot_uniform(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
-    return _uniform(math.sqrt(6.0 / (fan_in + fan_out)), fan_in, fan_out, rng)
+def glorot_uniform(fan_in: int, fan_out: int, rng: np.random.Generator, shape=None) -> np.ndarray:
+    return _uniform(math.sqrt(6.0 / (fan_in + fan_out)), fan_in, fan_out, rng, shape)
 
 
-def glorot_normal(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
-    return _normal(math.sqrt(2.0 / (fan_in + fan_out)), fan_in, fan_out, rng)
+def glorot_normal(fan_in: int, fan_out: int, rng: np.random.Generator, shape=None) -> np.ndarray:
+    return _normal(math.sqrt(2.0 / (fan_in + fan_out)), fan_in, fan_out, rng, shape)
 
 
-def he_uniform(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
-    return _uniform(math.sqrt(6.0 / fan_in), fan_in, fan_out, rng)
+def he_uniform(fan_in: int, fan_out: int, rng: np.random.Generator, shape=None) -> np.ndarray:
+    return _uniform(math.sqrt(6.0 / fan_in), fan_in, fan_out, rng, shape)
 
 
-def he_normal(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
-    return _normal(math.sqrt(2.0 / fan_in), fan_in, fan_out, rng)
+def he_normal(fan_in: int, fan_out: int, rng: np.random.Generator, shape=None) -> np.ndarray:
+    return _normal(math.sqrt(2.0 / fan_in), fan_in, fan_out, rng, shape)
 
 
-def lecun_normal(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
-    return _normal(math.sqrt(1.0 / fan_in), fan_in, fan_out, rng)
+def lecun_normal(fan_in: int, fan_out: int, rng: np.random.Generator, shape=None) -> np.ndarray:
+    return _normal(math.sqrt(1.0 / fan_in), fan_in, fan_out, rng, shape)
 
 
-def uniform(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
-    return _uniform(0.5, fan_in, fan_out, rng)
+def uniform(fan_in: int, fan_out: int, rng: np.random.Generator, shape=None) -> np.ndarray:
+    return _uniform(0.5, fan_in, fan_out, rng, shape)
 
 
-def zeros(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
-    return np.zeros((fan_in, fan_out))
+def zeros(fan_in: int, fan_out: int, rng: np.random.Generator, shape=None) -> np.ndarray:
+    return np.zeros(shape or (fan_in, fan_out))
 
 
-def torch_default(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
+def torch_default(fan_in: int, fan_out: int, rng: np.random.Generator, shape=None) -> np.ndarray:
     # nn.Linear: kaiming_uniform_(a=sqrt(5)) -> bound sqrt(6 / ((1 + 5) fan_in)) = 1 / sqrt(fan_in)
-    return _uniform(1.0 / math.sqrt(fan_in), fan_in, fan_out, rng)
+    return _uniform(1.0 / math.sqrt(fan_in), fan_in, fan_out, rng, shape)
 
 
 for _i in (
@@ -123,6 +124,14 @@ def init_weight(init: str, fan_in: int, fan_out: int, rng: np.random.Generator) 
     if fan_in < 1 or fan_out < 1:
         raise ValueError(f"layer sizes must be >= 1, got fan_in={fan_in}, fan_out={fan_out}")
     return np.ascontiguousarray(INITIALIZERS[init].fn(fan_in, fan_out, rng), dtype=np.float64)
+
+
+def init_weight_shaped(init: str, shape: tuple[int, ...], fan_in: int, fan_out: int, rng) -> np.ndarray:
+    """A weight array of ``shape`` whose distribution follows the fans (a convolution's
+    (out, in, kh, kw) weight: fan_in = in*kh*kw, fan_out = out*kh*kw, as PyTorch computes)."""
+    if fan_in < 1 or fan_out < 1:
+        raise ValueError(f"layer sizes must be >= 1, got fan_in={fan_in}, fan_out={fan_out}")
+    return np.ascontiguousarray(INITIALIZERS[init].fn(fan_in, fan_out, rng, shape=shape), dtype=np.float64)
 
 
 def init_bias(bias_init: float | str, fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:

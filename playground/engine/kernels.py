@@ -9,7 +9,8 @@ kernel has a numpy twin in ``reference.py``, and tests hold the two to 1e-10.
 Arguments are grouped in tuples (``params = (theta, spare, grad)``, ``opt_bufs = (state,
 state_spare)``, ``data = (X, Y, perm)``, ``net``, ``bufs`` as in network.py, ``cfg = (loss,
 opt, batch, step0, opt_t0)``, ``keys = (shuffle_key, drop_key)``, ``out = (batch_losses,
-layer_sq)``), prepared contiguous by ``trainer.py``, the checked wrapper.
+layer_sq)``), prepared contiguous by ``trainer.py``, the checked wrapper. ``gemm`` and
+``images`` come first and alone: numba prunes branches on their None-ness (network.py).
 """
 
 from __future__ import annotations
@@ -270,7 +271,7 @@ def _finish_step(theta, spare, grad, state, state_spare, plan, hp, opt, t, lr, l
 
 
 @njit(**JIT)
-def train_steps(gemm, params, opt_bufs, data, net, bufs, cfg, hp, lrs, keys, out):
+def train_steps(gemm, images, params, opt_bufs, data, net, bufs, cfg, hp, lrs, keys, out):
     """Run ``lrs.shape[0]`` optimizer steps from global step ``cfg[3]``.
 
     Returns (steps_done, status). On divergence the step that produced a non-finite loss,
@@ -305,7 +306,7 @@ def train_steps(gemm, params, opt_bufs, data, net, bufs, cfg, hp, lrs, keys, out
         start = k * batch
         rows = min(batch, n - start)
         lval = network.loss_and_grad(
-            gemm, theta, grad, X, Y, perm[start : start + rows], rows, net, bufs, loss, huber, True,
+            gemm, images, theta, grad, X, Y, perm[start : start + rows], rows, net, bufs, loss, huber, True,
             drop_key, step, False,
         )  # fmt: skip
         batch_losses[s] = lval
@@ -324,7 +325,22 @@ def train_steps(gemm, params, opt_bufs, data, net, bufs, cfg, hp, lrs, keys, out
 
 @njit(**JIT)
 def train_record(
-    gemm, params, opt_bufs, data, net, bufs, cfg, hp, lrs, keys, out, record_every, evals, snap, rows_out
+    gemm,
+    images,
+    params,
+    opt_bufs,
+    data,
+    net,
+    bufs,
+    cfg,
+    hp,
+    lrs,
+    keys,
+    out,
+    record_every,
+    evals,
+    snap,
+    rows_out,
 ):
     """``train_steps`` for lrs.shape[0] steps, evaluating a history row at every multiple of
     ``record_every`` (columns ``codes.Record``). Many rows per call: the caller (a GUI worker
@@ -355,7 +371,7 @@ def train_record(
         step = step0 + done
         n = min(record_every - step % record_every, n_steps - done)
         d, status = train_steps(
-            gemm, params, opt_bufs, data, net, bufs, (loss, opt, batch, step, opt_t0 + done), hp,
+            gemm, images, params, opt_bufs, data, net, bufs, (loss, opt, batch, step, opt_t0 + done), hp,
             lrs[done : done + n], keys, (batch_losses[done:], layer_sq),
         )  # fmt: skip
         done += d
@@ -364,11 +380,15 @@ def train_record(
         if (step0 + done) % record_every == 0:
             row = rows_out[nrow]
             row[REC_STEP] = step0 + done
-            metrics_kernel(theta, train_set, classify, threshold, enet, ebufs, loss, huber, chunk, res)
+            metrics_kernel(
+                images, theta, train_set, classify, threshold, enet, ebufs, loss, huber, chunk, res
+            )
             row[REC_TRAIN_LOSS] = res[0]
             row[REC_TRAIN_SCORE] = res[1]
             if test_set[0].shape[0] > 0:
-                metrics_kernel(theta, test_set, classify, threshold, enet, ebufs, loss, huber, chunk, res)
+                metrics_kernel(
+                    images, theta, test_set, classify, threshold, enet, ebufs, loss, huber, chunk, res
+                )
                 row[REC_TEST_LOSS] = res[0]
                 row[REC_TEST_SCORE] = res[1]
             else:
@@ -390,7 +410,7 @@ def train_record(
 
 @njit(**JIT)
 def loss_and_grad_kernel(
-    gemm, theta, grad, X, Y, rows_idx, net, bufs, loss, huber, chunk, train, drop_key, step
+    gemm, images, theta, grad, X, Y, rows_idx, net, bufs, loss, huber, chunk, train, drop_key, step
 ):
     """Mean loss over the given rows and its full gradient (for L-BFGS and landscapes),
     accumulated ``chunk`` rows at a time."""
@@ -401,8 +421,8 @@ def loss_and_grad_kernel(
     for start in range(0, nrows, chunk):
         rows = min(chunk, nrows - start)
         total += network.loss_and_grad(
-            gemm, theta, grad, X, Y, rows_idx[start : start + rows], nrows, net, bufs, loss, huber, train,
-            drop_key, step, True,
+            gemm, images, theta, grad, X, Y, rows_idx[start : start + rows], nrows, net, bufs, loss, huber,
+            train, drop_key, step, True,
         )  # fmt: skip
     return total
 
@@ -418,18 +438,18 @@ def predict_compiled(dtype=None) -> bool:
     if dtype is None:
         return bool(sigs)
     want = np.dtype(dtype).name  # numba names its array element types as numpy does
-    return any(str(getattr(sig[0], "dtype", "")) == want for sig in sigs)
+    return any(str(getattr(sig[1], "dtype", "")) == want for sig in sigs)  # sig[1]: theta
 
 
 @njit(**JIT)
-def predict_kernel(theta, X, out, net, ebufs, chunk, hidden_out):
+def predict_kernel(images, theta, X, out, net, ebufs, chunk, hidden_out):
     """Outputs of every row of X into out; every neuron's activation into hidden_out if it
     has X's rows (``network.predict``)."""
-    network.predict(theta, X, out, out, False, net, ebufs[0], ebufs[1], chunk, hidden_out)
+    network.predict(images, theta, X, out, out, False, net, ebufs[0], ebufs[1], chunk, hidden_out)
 
 
 @njit(**JIT)
-def metrics_kernel(theta, es, classify, threshold, net, ebufs, loss, huber, chunk, result):
+def metrics_kernel(images, theta, es, classify, threshold, net, ebufs, loss, huber, chunk, result):
     """Mean loss over a whole set (no dropout) and accuracy (classify) or the sum of squared
     errors (regression) into result[0:2]; ``es = (X, Y flat, labels, out, out_z, delta)``,
     the outputs land in ``out``. One nogil call per set, so recording metrics barely holds
@@ -444,7 +464,7 @@ def metrics_kernel(theta, es, classify, threshold, net, ebufs, loss, huber, chun
     n = X.shape[0]
     last = plan[plan.shape[0] - 1]
     m = last[P_OUT]
-    network.predict(theta, X, out, out_z, True, net, ebufs[0], ebufs[1], chunk, out[:0])
+    network.predict(images, theta, X, out, out_z, True, net, ebufs[0], ebufs[1], chunk, out[:0])
     of = out.ravel()
     zf = out_z.ravel()
     out_code = last[P_ACT]

@@ -231,3 +231,27 @@ def metrics(theta, X, Y, labels, classify, threshold, sizes, acts, slopes, loss,
     if classify:
         return lv, float(np.mean(predicted_classes(out, threshold) == np.asarray(labels)))
     return lv, float(((out - Y) ** 2).sum())
+
+
+def forward_blocks(plan, theta: np.ndarray, X: np.ndarray) -> list[np.ndarray]:
+    """Twin of the network forward for any blocks (no dropout): every block's activation,
+    per sample shaped as the block's output ((c, h, w) for image blocks, flat otherwise),
+    composed from the blocks' own twins. ``plan`` is a ``blocks.Plan``."""
+    from playground.engine.blocks import conv, pool
+
+    x = X.reshape((X.shape[0],) + (tuple(plan.layers[0].in_shape) or (plan.layers[0].n_in,)))
+    outs = []
+    for layer, arrays in zip(plan.layers, plan.arrays, strict=True):
+        views = [theta[off : off + int(np.prod(shape))].reshape(shape) for _, shape, off in arrays]
+        if layer.kind == "dense":
+            z = dense.forward_np(views[0], views[1], x.reshape(x.shape[0], -1))
+        elif layer.kind == "conv2d":
+            bias = views[1] if len(views) > 1 else None
+            z = conv.forward_np(views[0], bias, x, layer.stride, layer.pad, layer.out_shape[1:])
+        elif layer.kind in ("maxpool2d", "avgpool2d"):
+            z = pool.forward_np(layer.kind == "maxpool2d", x, layer.kernel, layer.stride, layer.out_shape[1:])
+        else:  # flatten
+            z = x.reshape(x.shape[0], -1)
+        x = act(layer.activation, z, layer.slope)
+        outs.append(x)
+    return outs

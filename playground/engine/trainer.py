@@ -7,6 +7,7 @@ trainers can live side by side (race mode) or in worker processes (sweeps).
 
 from __future__ import annotations
 
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from playground.engine.lbfgs import LBFGSState, lbfgs_kwargs, lbfgs_step
 from playground.engine.losses import LOSSES
 from playground.engine.rng import DROPOUT_TAG, SHUFFLE_TAG, derive_key
 from playground.engine.schedules import lr_at
+from playground.shapes import conv_padding, conv_stride, layer_shapes, pool_stride
 from playground.spec import ExperimentSpec
 
 OPT_CODES = {
@@ -95,11 +97,13 @@ class Layout:
         return self.plan.n_layers
 
     def views(self, theta: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """[(W, b)] views into theta, W shaped (fan_in, fan_out)."""
+        """[(W, b)] views into theta per block, in PyTorch's shapes except dense W, which is
+        (fan_in, fan_out); a block without weights or bias (pooling, flatten, a conv without
+        bias) gives empty arrays there."""
         out = []
         for arrays in self.plan.arrays:
-            (_, wshape, w0), (_, bshape, b0) = arrays
-            out.append((theta[w0 : w0 + int(np.prod(wshape))].reshape(wshape), theta[b0 : b0 + bshape[0]]))
+            got = [theta[off : off + int(np.prod(shape))].reshape(shape) for _, shape, off in arrays]
+            out.append((got[0] if got else theta[:0], got[1] if len(got) > 1 else theta[:0]))
         return out
 
     def flatten(self, params, dtype) -> np.ndarray:
@@ -117,21 +121,55 @@ class Layout:
         return self.plan.offsets(rows)
 
 
+def network_layers(net, input_shape: tuple[int, ...], n_out: int) -> list[Layer]:
+    """The blocks of a spec's network on inputs of ``input_shape`` (``(n,)`` or
+    ``(channels, height, width)``): its hidden layers, the implicit flattens where dense
+    layers meet images (``shapes.layer_shapes``), and the dense output layer."""
+    rows = layer_shapes(input_shape, net.hidden, n_out)
+    layers, shape = [], tuple(input_shape)
+    for r in rows:
+        n_in, n_out_r = math.prod(shape), r.size
+        h = net.hidden[r.index] if (r.index is not None and not r.implicit) else None
+        if r.kind == "dense":
+            if h is None:  # the output layer
+                layers.append(Layer("dense", n_in, n_out_r, ACTIVATIONS[net.output_activation].code))
+            else:
+                act = ACTIVATIONS[h.activation].code
+                layers.append(Layer("dense", n_in, n_out_r, act, h.negative_slope, h.dropout))
+        elif r.kind == "conv2d":
+            layers.append(
+                Layer(
+                    "conv2d", n_in, n_out_r, ACTIVATIONS[h.activation].code, h.negative_slope, h.dropout,
+                    in_shape=shape, out_shape=r.shape, kernel=int(h.kernel_size), stride=conv_stride(h),
+                    pad=conv_padding(h)[0], bias=bool(h.bias),
+                )
+            )  # fmt: skip
+        elif r.kind in ("maxpool2d", "avgpool2d"):
+            layers.append(
+                Layer(
+                    r.kind, n_in, n_out_r, C.LINEAR, in_shape=shape, out_shape=r.shape, kernel=int(h.size),
+                    stride=pool_stride(h),
+                )
+            )  # fmt: skip
+        else:  # flatten, written or implicit
+            layers.append(Layer("flatten", n_in, n_out_r, C.LINEAR))
+        shape = r.shape
+    return layers
+
+
 class Trainer:
     """Trains one network on one training set, step by step, exactly reproducibly."""
 
-    def __init__(self, spec: ExperimentSpec, n_in: int, n_out: int, X: np.ndarray, Y: np.ndarray):
-        net, tr = spec.network, spec.training
+    def __init__(self, spec: ExperimentSpec, n_in, n_out: int, X: np.ndarray, Y: np.ndarray):
+        """``n_in``: inputs per sample, or the (channels, height, width) of image inputs."""
+        tr = spec.training
         self.spec = spec
         self.dtype = np.dtype(tr.dtype)
-        sizes = [n_in] + [h.units for h in net.hidden] + [n_out]
-        layers = [
-            Layer("dense", fin, h.units, ACTIVATIONS[h.activation].code, h.negative_slope, h.dropout)
-            for fin, h in zip(sizes, net.hidden, strict=False)
-        ]
-        layers.append(Layer("dense", sizes[-2], n_out, ACTIVATIONS[net.output_activation].code))
-        self.plan = Plan(layers)
+        self.input_shape = tuple(int(v) for v in np.atleast_1d(n_in))
+        self.plan = Plan(network_layers(spec.network, self.input_shape, n_out))
         self.layout = Layout(self.plan)
+        # None: dense blocks only, and numba compiles no image code (network.py)
+        self._images = None if all(layer.kind == "dense" for layer in self.plan.layers) else True
         self.loss = LOSSES[tr.loss].code
         self.set_data(X, Y)
         # np.uint64, never a Python int: numba types the first value it sees, and half of all
@@ -144,6 +182,13 @@ class Trainer:
         self.backend = "auto"  # "gemm" | "loops" | "auto" (gemm where numpy's OpenBLAS is found)
         self._alloc()
         self.snapshot()
+
+    def _flat_inputs(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X)
+        if X.ndim < 2 or tuple(X.shape[1:]) not in (self.input_shape, (int(self.layout.sizes[0]),)):
+            want = ", ".join(str(v) for v in self.input_shape)
+            raise ValueError(f"X must be (n, {want}), got {X.shape}")
+        return X.reshape(X.shape[0], -1)
 
     # -- the network as the kernels read it ---------------------------------------------
     @property
@@ -159,6 +204,9 @@ class Trainer:
     def drop(self) -> np.ndarray:
         return self.plan.floats[:, 1]
 
+    def _bufs(self) -> tuple:
+        return (self._z, self._a, self._delta, self._mask, self._da, self._col)
+
     def _net(self, rows_aoff: np.ndarray) -> tuple:
         return (self.plan.ints, self.plan.floats, rows_aoff)
 
@@ -169,8 +217,8 @@ class Trainer:
         return self.plan.initial_theta(net.init, net.bias_init, rng, self.dtype)
 
     def set_data(self, X: np.ndarray, Y: np.ndarray) -> None:
-        if X.ndim != 2 or X.shape[1] != self.layout.sizes[0]:
-            raise ValueError(f"X must be (n, {self.layout.sizes[0]}), got {X.shape}")
+        """The training set: X (n, *input_shape) (images are stored flat, NCHW per row)."""
+        X = self._flat_inputs(X)
         if Y.shape != (X.shape[0], self.layout.sizes[-1]):
             raise ValueError(f"Y must be ({X.shape[0]}, {self.layout.sizes[-1]}), got {Y.shape}")
         if X.shape[0] == 0:
@@ -189,6 +237,7 @@ class Trainer:
         self._delta = np.zeros(rows * width, dtype=self.dtype)
         self._mask = np.ones(rows * width, dtype=self.dtype)
         self._da = np.zeros(rows * self.plan.max_units(), dtype=self.dtype)
+        self._col = np.zeros(self.plan.col_size(rows), dtype=self.dtype)
         self._grad = np.zeros(self.layout.n_params, dtype=self.dtype)
         self._spare = np.zeros(self.layout.n_params, dtype=self.dtype)
         self._perm = np.arange(self.n, dtype=np.int64)
@@ -325,8 +374,9 @@ class Trainer:
     def on_twins(self) -> bool:
         """Whether calls now run on the numpy twins (``twin.py``) because the compiled kernels
         for this precision are not ready yet (``readiness.py``); checked at every call, so a
-        run switches to the kernels at a step boundary."""
-        return not readiness.kernels_ready(self.dtype)
+        run switches to the kernels at a step boundary. Networks with image blocks always
+        use the kernels (they compile on first use): the twins cover dense networks."""
+        return self._images is None and not readiness.kernels_ready(self.dtype)
 
     def _gemm(self):
         return gemm_for(self.dtype) if self.resolved_backend() == "gemm" else None
@@ -385,11 +435,12 @@ class Trainer:
         cfg = (self.loss, OPT_CODES[tr.optimizer.name], self.batch_size, self.step, self.opt_t)
         done, status, *more = kernel(
             self._gemm(),
+            self._images,
             (self.theta, self._spare, self._grad),
             (self.opt_state, self._state_spare),
             (self.X.ravel(), self.Y.ravel(), self._perm),
             self._net(self.aoff),
-            (self._z, self._a, self._delta, self._mask, self._da),
+            self._bufs(),
             cfg,
             self.hp_vector(),
             lrs,
@@ -410,15 +461,14 @@ class Trainer:
 
             return twin.loss_and_grad(self, theta, X, Y, train)
         theta = self.theta if theta is None else np.ascontiguousarray(theta, dtype=self.dtype)
-        X = self.X if X is None else np.ascontiguousarray(X, dtype=self.dtype)
+        X = self.X if X is None else np.ascontiguousarray(self._flat_inputs(X), dtype=self.dtype)
         Y = self.Y if Y is None else np.ascontiguousarray(Y, dtype=self.dtype)
         grad = np.zeros(self.layout.n_params, dtype=self.dtype)
         rows = np.arange(X.shape[0], dtype=np.int64)
         chunk = self._a.shape[0] // self.plan.width()
         lv = K.loss_and_grad_kernel(
-            self._gemm(), theta, grad, X.ravel(), Y.ravel(), rows, self._net(self.aoff),
-            (self._z, self._a, self._delta, self._mask, self._da), self.loss, self.spec.training.huber_delta,
-            chunk, train, self.drop_key, self.step,
+            self._gemm(), self._images, theta, grad, X.ravel(), Y.ravel(), rows, self._net(self.aoff),
+            self._bufs(), self.loss, self.spec.training.huber_delta, chunk, train, self.drop_key, self.step,
         )  # fmt: skip
         return float(lv), grad
 
@@ -487,7 +537,7 @@ class Trainer:
 
             return twin.predict(self, X, hidden, theta)
         theta = self.theta.copy() if theta is None else np.ascontiguousarray(theta, dtype=self.dtype)
-        X = np.ascontiguousarray(X, dtype=self.dtype)
+        X = np.ascontiguousarray(self._flat_inputs(X), dtype=self.dtype)
         n = X.shape[0]
         out = np.empty((n, int(self.layout.sizes[-1])), dtype=self.dtype)
         width = int(self.layout.sizes[1:].sum())
@@ -505,13 +555,13 @@ class Trainer:
 
     def _predict_rows(self, theta, X, out, hid) -> None:
         z, a, _, aoff = self._scratch()
-        K.predict_kernel(theta, X, out, self._net(aoff), (z, a), EVAL_CHUNK, hid)
+        K.predict_kernel(self._images, theta, X, out, self._net(aoff), (z, a), EVAL_CHUNK, hid)
 
     def eval_buffers(self, X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None) -> EvalSet:
         """Everything ``metrics`` needs for one data set, prepared once."""
         n, m = X.shape[0], int(self.layout.sizes[-1])
         return EvalSet(
-            X=np.ascontiguousarray(X, dtype=self.dtype),
+            X=np.ascontiguousarray(self._flat_inputs(X), dtype=self.dtype),
             Y=np.ascontiguousarray(Y, dtype=self.dtype).ravel(),
             labels=np.ascontiguousarray(labels if labels is not None else np.zeros(n), dtype=np.int64),
             classify=labels is not None,
@@ -535,8 +585,8 @@ class Trainer:
         z, a, _, aoff = self._metrics_scratch
         res = np.empty(2)
         K.metrics_kernel(
-            self.theta, self._eval_tuple(es), es.classify, threshold, self._net(aoff), (z, a), self.loss,
-            self.spec.training.huber_delta, EVAL_CHUNK, res,
+            self._images, self.theta, self._eval_tuple(es), es.classify, threshold, self._net(aoff), (z, a),
+            self.loss, self.spec.training.huber_delta, EVAL_CHUNK, res,
         )  # fmt: skip
         return float(res[0]), float(res[1])
 

@@ -181,7 +181,7 @@ DENSE = register(
         name="dense",
         code=BLOCK_DENSE,
         description="fully connected: z = x @ W + b (torch.nn.Linear, W stored transposed)",
-        params=lambda fin, fout: (("weight", (fin, fout)), ("bias", (fout,))),
+        params=lambda layer: (("weight", (layer.n_in, layer.n_out)), ("bias", (layer.n_out,))),
         init=lambda layer, init, bias_init, rng: [
             init_weight(init, layer.n_in, layer.n_out, rng),
             init_bias(bias_init, layer.n_in, layer.n_out, rng),

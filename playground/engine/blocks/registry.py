@@ -24,9 +24,13 @@ import numpy as np
 
 from playground.registry import Registry
 
-# int columns of a plan row
+# int columns of a plan row: kind, per-sample input and output widths, parameter offsets
+# (weights [WOFF, BOFF), biases [BOFF, END)), activation code; then the image geometry of
+# convolution and pooling blocks (input and output (channels, height, width) in NCHW order,
+# kernel or window size, stride, zero padding before the first row/column)
 P_KIND, P_IN, P_OUT, P_WOFF, P_BOFF, P_END, P_ACT = range(7)
-N_P = 7
+P_CIN, P_HIN, P_WIN, P_COUT, P_HOUT, P_WOUT, P_K, P_STRIDE, P_PAD = range(7, 16)
+N_P = 16
 # float columns
 F_SLOPE, F_DROP = range(2)
 N_F = 2
@@ -37,7 +41,7 @@ class BlockKind:
     name: str  # the spec's ``kind``
     code: int  # codes.BLOCK_*
     description: str
-    params: Callable[[int, int], tuple[tuple[str, tuple[int, ...]], ...]]  # (name, shape) per array
+    params: Callable[..., tuple[tuple[str, tuple[int, ...]], ...]]  # params(layer): (name, shape) per array
     # initial arrays, in ``params`` order: init(layer, initializer name, bias_init, rng)
     init: Callable[..., list[np.ndarray]]
 
@@ -51,7 +55,8 @@ def register(kind: BlockKind) -> BlockKind:
 
 @dataclass(frozen=True)
 class Layer:
-    """One block of a network as the trainer builds it (sizes are per-sample units)."""
+    """One block of a network as the trainer builds it (sizes are per-sample units; image
+    blocks also carry their (channels, height, width) shapes)."""
 
     kind: str
     n_in: int
@@ -59,6 +64,12 @@ class Layer:
     activation: int  # codes.* activation code
     slope: float = 0.0  # leaky relu
     dropout: float = 0.0  # after the activation (hidden layers)
+    in_shape: tuple[int, ...] = ()
+    out_shape: tuple[int, ...] = ()
+    kernel: int = 0  # kernel or window size
+    stride: int = 1
+    pad: int = 0  # zeros before the first row/column (after: what the output size implies)
+    bias: bool = True
 
 
 class Plan:
@@ -89,7 +100,11 @@ class Plan:
             )
             row[P_WOFF] = off
             row[P_BOFF] = -1
-            for name, shape in kind.params(layer.n_in, layer.n_out):
+            if len(layer.in_shape) == 3 and len(layer.out_shape) == 3:
+                row[P_CIN], row[P_HIN], row[P_WIN] = layer.in_shape
+                row[P_COUT], row[P_HOUT], row[P_WOUT] = layer.out_shape
+                row[P_K], row[P_STRIDE], row[P_PAD] = layer.kernel, layer.stride, layer.pad
+            for name, shape in kind.params(layer):
                 if name.startswith("bias") and row[P_BOFF] < 0:
                     row[P_BOFF] = off
                 arrays.append((name, shape, off))
@@ -107,6 +122,10 @@ class Plan:
     @property
     def n_layers(self) -> int:
         return len(self.layers)
+
+    def parametric(self) -> list[int]:
+        """Indices of the blocks that have parameters."""
+        return [l for l, arrays in enumerate(self.arrays) if arrays]
 
     def initial_theta(self, init: str, bias_init, rng: np.random.Generator, dtype) -> np.ndarray:
         """The flat parameter vector drawn block by block, each block's arrays in order."""
@@ -126,3 +145,9 @@ class Plan:
 
     def max_units(self) -> int:
         return int(self.units.max())
+
+    def col_size(self, rows: int) -> int:
+        """The convolutions' im2col scratch for batches of ``rows`` (0 without them)."""
+        from playground.engine.blocks.conv import col_size
+
+        return max([col_size(layer, rows) for layer in self.layers if layer.kind == "conv2d"], default=0)
