@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before any Qt import
+# kernels compile in-process on first call (bitwise runs); the cold-start tests switch to quick
+os.environ.setdefault("PLAYGROUND_ENGINE_START", "compiled")
 
 import pytest
 

@@ -39,6 +39,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from playground.engine import readiness
 from playground.errors import PlaygroundError
 from playground.experiment import Experiment
 from playground.history import LAYER_COLUMNS, SCALAR_COLUMNS
@@ -220,6 +221,7 @@ class ExperimentController(QObject):
     engineReadyChanged = Signal(bool)
     engineProgress = Signal(str, int, int)  # the warm-up's phase (what compiles), number, count
     dtypeCompiling = Signal(str)  # a precision's kernels compile on first use ("" when ready)
+    compileProgress = Signal(object)  # quick start: a background compile's readiness.Progress
     errorOccurred = Signal(str)
     relayTick = Signal(int)  # re-emits the worker's high-rate test signal in the GUI thread
 
@@ -232,6 +234,8 @@ class ExperimentController(QObject):
         self.engine_started = time.perf_counter()
         self.compiling_dtype = ""  # "float32" while that precision's kernels compile
         self._ready_dtypes: set[str] = set()  # precisions the worker has compiled (or loaded)
+        # quick start: precision -> readiness.Progress of its background compile, while it runs
+        self.background_compiles: dict[str, readiness.Progress] = {}
         self.running = False
         self.last_snapshot: Snapshot | None = None
         self.live = LiveHistory()
@@ -261,6 +265,7 @@ class ExperimentController(QObject):
         self._worker.engineProgress.connect(self._on_engine_progress)
         self._worker.dtypeCompiling.connect(self._on_dtype_compiling)
         self._worker.dtypeReady.connect(self._on_dtype_ready)
+        self._worker.compileProgress.connect(self._on_compile_progress)
         self._worker.commandFailed.connect(self._on_command_failed)
         self._worker.relay.connect(self._on_relay)
         # Start (and compile the kernels) once the event loop runs, so the compiler does not
@@ -482,8 +487,28 @@ class ExperimentController(QObject):
 
     def _kernels_ready(self, spec: ExperimentSpec) -> bool:
         """Whether an experiment of ``spec`` can be evaluated on the GUI thread without
-        compiling: never wait for numba there (a first float32 use compiles for seconds)."""
+        compiling: never wait for numba there (a first float32 use compiles for seconds).
+        Quick start: always once the worker runs (the twins answer until the background
+        compile has filled the cache; then the kernels only load)."""
+        if self.engine_ready and self._worker.warm_up and readiness.start_mode() == "quick":
+            return True
         return self.engine_ready and spec.training.dtype in self._ready_dtypes
+
+    @Slot(object)
+    def _on_compile_progress(self, p: readiness.Progress) -> None:
+        if not p.ready:
+            first = p.dtype not in self.background_compiles
+            self.background_compiles[p.dtype] = p
+            if first and p.note:
+                self.statusMessage.emit(p.note)
+            self.compileProgress.emit(p)
+            return
+        self._ready_dtypes.add(p.dtype)
+        was_compiling = self.background_compiles.pop(p.dtype, None) is not None
+        self.compileProgress.emit(p)
+        if was_compiling or p.seconds > 0:
+            what = "Engine" if p.dtype == "float64" else f"The {p.dtype} engine"
+            self.statusMessage.emit(f"{what} ready (compiled in {p.seconds:.1f} s)")
 
     @Slot(str)
     def _on_dtype_compiling(self, dtype: str) -> None:
@@ -503,6 +528,8 @@ class ExperimentController(QObject):
     def _on_engine_ready(self, seconds: float) -> None:
         self.engine_ready = True
         self.engineReadyChanged.emit(True)
+        if self._worker.warm_up and readiness.start_mode() == "quick":
+            return  # trains at once; the background compile says when it is done
         self.statusMessage.emit(f"Engine ready ({seconds:.1f} s)")
 
     @Slot(str)

@@ -67,6 +67,21 @@ def preparing_text(phase: tuple[str, int, int] | None, seconds: float) -> str:
     return f"Preparing the engine: {name} ({number}/{count}) · {seconds:.0f} s"
 
 
+def compiling_text(progress: dict, running: bool, steps_per_s: float = 0.0) -> str:
+    """The status bar while the kernels compile in the background (quick start): what
+    compiles, how far, and that training goes on meanwhile on the numpy engine."""
+    parts = []
+    for dtype, p in sorted(progress.items()):
+        what = "the engine" if dtype == "float64" else f"the {dtype} engine"
+        step = f" ({p.number}/{p.count}: {p.phase})" if p.count else ""
+        parts.append(f"{what}{step}")
+    text = "Compiling " + " and ".join(parts) + " in the background…"
+    if running:
+        rate = f" — {steps_per_s:,.0f} steps/s" if steps_per_s else ""
+        return f"{text} training meanwhile with the numpy engine{rate}"
+    return f"{text} Play trains meanwhile with the numpy engine"
+
+
 class MainWindow(QMainWindow):
     def __init__(self, controller: ExperimentController | None = None, check_recovery: bool = False):
         super().__init__()
@@ -316,6 +331,7 @@ class MainWindow(QMainWindow):
         c.engineReadyChanged.connect(self._on_engine_ready)
         c.engineProgress.connect(lambda *_: self.set_engine_text())
         c.dtypeCompiling.connect(lambda *_: self.set_engine_text())
+        c.compileProgress.connect(self._on_compile_progress)
         c.snapshot.connect(self._on_snapshot)
         c.experimentReplaced.connect(self._on_replaced)
         c.specChanged.connect(self.update_title)
@@ -416,10 +432,17 @@ class MainWindow(QMainWindow):
             self.banner.hide()
         self.set_engine_text()
 
+    @Slot(object)
+    def _on_compile_progress(self, _progress) -> None:
+        last = self.controller.last_snapshot
+        self.set_engine_text(last.steps_per_s if last is not None else 0.0)
+
     def set_engine_text(self, steps_per_s: float = 0.0) -> None:
         c = self.controller
         if not c.engine_ready:
             text = preparing_text(c.engine_phase, time.perf_counter() - c.engine_started)
+        elif c.background_compiles and not self.racing:
+            text = compiling_text(c.background_compiles, c.running, steps_per_s)
         elif c.compiling_dtype:
             text = f"Preparing the {c.compiling_dtype} engine (first use on this computer)…"
         elif self.racing and self.race is not None:

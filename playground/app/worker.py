@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from playground.engine import readiness
 from playground.experiment import Experiment
 from playground.spec import DataSpec, LayerSpec, NetworkSpec, default_spec
 
@@ -204,6 +205,9 @@ class TrainingWorker(CommandWorker):
     engineProgress = Signal(str, int, int)  # warm-up phase: what compiles, its number, how many
     dtypeCompiling = Signal(str)  # a precision's kernels compile on first use ("" when done)
     dtypeReady = Signal(str, float)  # that precision and the seconds it took
+    # quick start: a precision's kernels compile in a background process meanwhile the numpy
+    # twins train; carries a readiness.Progress (plain data) whenever it moves on or is ready
+    compileProgress = Signal(object)
     relay = Signal(int)  # high-rate test signal (soak test); silent unless relay_per_loop > 0
     finished = Signal()
 
@@ -232,12 +236,21 @@ class TrainingWorker(CommandWorker):
         self.relay_per_loop = 0
         self.ready = False
         self._warm_dtypes: set[str] = set()  # precisions whose kernels this process has ready
+        self._watched: dict[str, tuple] = {}  # quick start: precision -> last progress sent
 
     # -- the loop -----------------------------------------------------------------------
     @Slot()
     def run(self) -> None:
         try:
-            if self.warm_up:
+            if self.warm_up and readiness.start_mode() == "quick":
+                # train at once (on the twins while a background process compiles): never wait
+                self._watch(warm_up_spec().training.dtype)
+                if self._exp is not None:
+                    self._watch(self._exp.spec.training.dtype)
+                self.ready = True
+                self._refresh_if_cold(self._exp)
+                self.engineReady.emit(0.0)
+            elif self.warm_up:
                 t0 = time.perf_counter()
                 dtype = warm_up_spec().training.dtype
                 compile_kernels(dtype, self.engineProgress.emit)
@@ -256,6 +269,8 @@ class TrainingWorker(CommandWorker):
                 self._drain(block=not busy and not self.pacer.forced)
                 if self._stop.is_set():
                     break
+                if self._watched:
+                    self._poll_compiles()
                 if self._exp is None:
                     continue
                 if self._running or self._pending_steps > 0:
@@ -396,11 +411,38 @@ class TrainingWorker(CommandWorker):
             exp.reset()
             exp.provenance.built_cold = False
 
+    def _watch(self, dtype: str) -> None:
+        """Quick start: make sure ``dtype``'s kernels are on their way (the first readiness
+        check starts the background compile) and report its progress from now on."""
+        if dtype in self._warm_dtypes or dtype in self._watched:
+            return
+        readiness.kernels_ready(dtype)
+        self._watched[dtype] = ()
+        self._poll_compiles()
+
+    def _poll_compiles(self) -> None:
+        """Send each watched compile's progress when it moved on; forget it once ready."""
+        for dtype, last in list(self._watched.items()):
+            p = readiness.progress(dtype)
+            if p.ready:
+                readiness.kernels_ready(dtype)  # switch this process over
+                del self._watched[dtype]
+                self._warm_dtypes.add(dtype)
+            key = (p.number, p.phase, p.ready, p.note)
+            if key != last:
+                if not p.ready:
+                    self._watched[dtype] = key
+                self.compileProgress.emit(p)
+
     def _warm_up_dtype(self, dtype: str) -> None:
         """Compile (or load) every kernel of ``dtype`` before an experiment of it trains, so
         the window can say so (float32 on first use takes seconds) instead of freezing on
-        the first chunk."""
+        the first chunk. Quick start: the twins train meanwhile a background process
+        compiles (``_watch``)."""
         if dtype in self._warm_dtypes:
+            return
+        if readiness.start_mode() == "quick":
+            self._watch(dtype)
             return
         self._warm_dtypes.add(dtype)
         self.dtypeCompiling.emit(dtype)

@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_bench)
 
     w = sub.add_parser("warmup", help="compile the engine's kernels ahead of time (installers run this)")
+    w.add_argument("--dtype", choices=("float64", "float32"), help="only this precision's kernels")
+    w.add_argument("--progress", action="store_true", help="print one line per compile phase")
     w.set_defaults(func=cmd_warmup)
 
     s = sub.add_parser("sweep", help="train every combination of hyper-parameters")
@@ -113,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return app_main(["--smoke-test"] if args.smoke_test else [])
     from playground.cli.session import one_line, os_error
+    from playground.engine import readiness
+
+    # the command line compiles in-process: bitwise-deterministic runs (the app starts quick)
+    readiness.set_start_mode("compiled")
 
     def fail(message: str) -> int:
         print(f"playground {args.command}: error: {one_line(message)}", file=sys.stderr)

@@ -12,10 +12,20 @@ def cmd_bench(args) -> int:
 
 
 def cmd_warmup(args) -> int:
-    """Compile (or load from the cache) every kernel a session can need."""
-    from playground.engine.warmup import warm_up
+    """Compile (or load from the cache) every kernel a session can need; with ``--dtype``
+    only that precision's (the app's background compile process), with ``--progress`` one
+    line per phase (``readiness.PROGRESS_PREFIX``)."""
+    from playground.engine.warmup import compile_and_mark, progress_printer, warm_up
 
     t0 = time.perf_counter()
-    warm_up()
-    print(f"engine ready in {time.perf_counter() - t0:.1f} s")
+    dtype = getattr(args, "dtype", None)
+    say = progress_printer(dtype or "all") if getattr(args, "progress", False) else None
+    if dtype:
+        compile_and_mark(dtype, say)
+    else:
+        warm_up(say=say)
+    try:
+        print(f"engine ready in {time.perf_counter() - t0:.1f} s", flush=True)
+    except OSError:  # the app that started this has gone: the cache is what counts
+        pass
     return 0

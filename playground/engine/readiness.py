@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 MODE_ENV = "PLAYGROUND_ENGINE_START"
+READY_DIR_ENV = "PLAYGROUND_READY_DIR"  # where markers and locks live (default: in numba's cache)
 MODES = ("quick", "compiled")
 PROGRESS_PREFIX = "playground-warmup:"  # progress lines of the compile process start with this
 
@@ -80,12 +81,10 @@ def set_start_mode(mode: str | None) -> None:
     global _mode
     if mode is not None and mode not in MODES:
         raise ValueError(f"start mode must be one of {MODES}, not {mode!r}")
-    _mode = mode
+    _mode = mode if mode is not None else _mode_from_env()
 
 
-def start_mode() -> str:
-    if _mode is not None:
-        return _mode
+def _mode_from_env() -> str:
     env = os.environ.get(MODE_ENV, "").strip().lower()
     if env in MODES:
         return env
@@ -93,6 +92,13 @@ def start_mode() -> str:
 
     # a worker process of a sweep (spawned by multiprocessing): bitwise runs, compile in-process
     return "compiled" if multiprocessing.parent_process() is not None else "quick"
+
+
+def start_mode() -> str:
+    global _mode
+    if _mode is None:
+        _mode = _mode_from_env()
+    return _mode
 
 
 def _name(dtype) -> str:
@@ -175,9 +181,8 @@ def source_stamp() -> str:
     recompiles when those change, so the marker must go stale with them)."""
     import numba
 
-    import playground
-
-    parts = [str(getattr(playground, "__version__", "?")), numba.__version__, sys.version]
+    version = getattr(sys.modules.get("playground"), "__version__", "?")  # the package is loaded
+    parts = [str(version), numba.__version__, sys.version]
     for f in _engine_files():
         try:
             st = f.stat()
@@ -194,6 +199,9 @@ def source_stamp() -> str:
 
 
 def _state_dir() -> Path:
+    override = os.environ.get(READY_DIR_ENV)
+    if override:
+        return Path(override)
     from playground._numba_cache import cache_dir
 
     return Path(cache_dir()) / "playground-ready"
@@ -238,7 +246,9 @@ def _start(job: _Job) -> None:
     env = {**os.environ, MODE_ENV: "compiled", "PYTHONUNBUFFERED": "1"}
     kwargs: dict = {"start_new_session": True} if os.name == "posix" else {}
     if os.name == "nt":
-        kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP | getattr(subprocess, "CREATE_NO_WINDOW", 0)
+        kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP | getattr(
+            subprocess, "CREATE_NO_WINDOW", 0
+        )
     try:
         job.proc = subprocess.Popen(
             compile_command(job.progress.dtype),
@@ -254,7 +264,9 @@ def _start(job: _Job) -> None:
     except OSError as e:
         _fallback(job, f"could not start the compile process ({e})")
         return
-    threading.Thread(target=_follow, args=(job,), name=f"playground-compile-{job.progress.dtype}", daemon=True).start()
+    threading.Thread(
+        target=_follow, args=(job,), name=f"playground-compile-{job.progress.dtype}", daemon=True
+    ).start()
 
 
 def _follow(job: _Job) -> None:

@@ -1,34 +1,169 @@
 """Compile every kernel a session on this machine can need, on tiny data, so that later
-calls (in the app's worker, or after an install) load them from numba's cache."""
+calls (in the app's worker, or after an install) load them from numba's cache.
+
+``compile_dtype`` compiles what a session of one precision uses, phase by phase;
+``compile_and_mark`` does it once per machine at a time (a lock file) and writes the marker
+``readiness.py`` trusts; ``warm_up`` (``playground warmup``, the installers) does every
+precision and the CSV reader.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+import time
+from collections.abc import Callable
+
 import numpy as np
 
+from playground.engine import readiness
 from playground.engine.trainer import Trainer
 from playground.spec import ExperimentSpec
 
+Say = Callable[[str, int, int], None]
 
-def warm_up(dtypes: tuple[str, ...] = ("float64", "float32")) -> None:
-    _warm_up_csv_parser()
+PHASES = ("training kernels", "training with history", "evaluation", "pictures", "gradients")
+CSV_PHASE = "CSV reader"
+LOCK_STALE_S = 15 * 60  # a lock older than this whose owner cannot be checked is abandoned
+
+
+def phases(dtype: str) -> tuple[str, ...]:
+    """What ``compile_dtype`` compiles for ``dtype``, in order (the status bar names them)."""
+    return PHASES + ((CSV_PHASE,) if np.dtype(dtype) == np.float64 else ())
+
+
+def compile_dtype(dtype: str, say: Say | None = None) -> None:
+    """Compile (or load from numba's cache) every kernel a session of ``dtype`` calls;
+    ``say(phase, number, count)`` hears each phase before it starts."""
+    say = say or (lambda *_: None)
+    names = phases(dtype)
+    count = len(names)
     rng = np.random.default_rng(0)
     X = rng.normal(size=(12, 2))
     Y = (X[:, :1] > 0).astype(float)
     labels = Y[:, 0].astype(np.int64)
-    for dtype in dtypes:
-        spec = ExperimentSpec.from_dict(
-            {
-                "network": {"hidden": [{"units": 3, "activation": "tanh", "dropout": 0.1}]},
-                "training": {"dtype": dtype, "batch_size": 4},
-            }
-        )
+    spec = ExperimentSpec.from_dict(
+        {
+            "network": {"hidden": [{"units": 3, "activation": "tanh", "dropout": 0.1}]},
+            "training": {"dtype": dtype, "batch_size": 4},
+        }
+    )
+    with readiness.forced():
         tr = Trainer(spec, 2, 1, X, Y)
+        es = tr.eval_buffers(X, Y, labels)
+        say(names[0], 1, count)
         tr.run(2)  # the backend this machine uses (gemm where numpy's OpenBLAS is found)
-        tr.predict(X, hidden=True)
-        tr.metrics(tr.eval_buffers(X, Y, labels), 0.5)
+        say(names[1], 2, count)
+        tr.run_recorded(4, 2, es, es, 0.5)  # Experiment.train records history inside the kernel
+        say(names[2], 3, count)
+        tr.metrics(es, 0.5)
         tr.weight_norms()
-        if dtype == "float64":
-            tr.loss_and_grad()  # L-BFGS, landscapes (float64 only)
+        say(names[3], 4, count)
+        tr.predict(X, hidden=True)
+        tr.predict(X)
+        say(names[4], 5, count)
+        tr.loss_and_grad()  # L-BFGS, landscapes
+        tr.loss_and_grad(train=True)
+    if CSV_PHASE in names:
+        say(CSV_PHASE, 6, count)
+        _warm_up_csv_parser()
+
+
+def compile_and_mark(dtype: str, say: Say | None = None) -> float:
+    """``compile_dtype`` under this machine's lock for ``dtype``, then the marker that says its
+    kernels are cached. Another process compiling it already: wait for it, then (cache filled)
+    this only loads. Returns the seconds spent."""
+    t0 = time.perf_counter()
+    with _MachineLock(readiness.lock_path(dtype)):
+        if not readiness.marker_path(dtype).is_file():
+            compile_dtype(dtype, say)
+            readiness.write_marker(dtype, time.perf_counter() - t0)
+    return time.perf_counter() - t0
+
+
+def warm_up(dtypes: tuple[str, ...] = ("float64", "float32"), say: Say | None = None) -> None:
+    """Everything (``playground warmup``, the installers): every precision, markers written."""
+    for dtype in dtypes:
+        t0 = time.perf_counter()
+        with _MachineLock(readiness.lock_path(dtype)):
+            compile_dtype(dtype, say)
+            readiness.write_marker(dtype, time.perf_counter() - t0)
+    if "float64" not in dtypes:
+        _warm_up_csv_parser()
+
+
+class _MachineLock:
+    """A lock file holding its owner's pid: one compile per precision per machine at once.
+    A lock whose owner has died is taken over."""
+
+    def __init__(self, path):
+        self.path = path
+        self.held = False
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                if _stale(self.path):
+                    try:
+                        os.unlink(self.path)
+                    except OSError:
+                        pass
+                    continue
+                time.sleep(0.2)
+                continue
+            except OSError:  # a read-only cache folder: compile unlocked
+                return self
+            with os.fdopen(fd, "w") as f:
+                f.write(str(os.getpid()))
+            self.held = True
+            return self
+
+    def __exit__(self, *exc):
+        if self.held:
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
+
+
+def _stale(path) -> bool:
+    try:
+        pid = int(path.read_text().strip() or "0")
+        age = time.time() - path.stat().st_mtime
+    except (OSError, ValueError):
+        return True  # vanished or half-written: try again
+    if os.name != "posix":  # no cheap liveness check (os.kill would terminate it)
+        return age > LOCK_STALE_S
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return pid == os.getpid()
+
+
+def progress_printer(dtype: str) -> Say:
+    """Progress lines for the parent (``readiness.parse_progress``); a parent that has gone
+    away (its pipe closed) is no reason to stop compiling."""
+    state = {"ok": True}
+
+    def say(phase: str, number: int, count: int) -> None:
+        if not state["ok"]:
+            return
+        try:
+            print(f"{readiness.PROGRESS_PREFIX} {number}/{count} {phase}", flush=True)
+        except OSError:
+            state["ok"] = False
+            try:
+                sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (lives until exit)
+            except OSError:
+                pass
+
+    return say
 
 
 def _warm_up_csv_parser() -> None:

@@ -1,0 +1,296 @@
+"""The trainer's calls on the numpy twins, while the compiled kernels are not ready yet.
+
+``Trainer`` calls these instead of its kernels when ``readiness.kernels_ready(dtype)`` is
+False (a first launch, while a background process compiles; ``readiness.py``). They do
+exactly what the kernels do, step for step: the same mini-batches (``rng`` shuffles), the
+same dropout masks, loss and delta, regularisation and clipping, torch.optim updates that
+commit only finite parameters and state, the same divergence statuses, ``layer_sq``, the
+learning-rate schedule and step counters. Built on ``reference.py`` (the kernels' twins,
+held to 1e-10 by tests), vectorised per layer, with the per-step Python kept small: a whole
+epoch's batches are gathered once. Results agree with the kernels to ~1e-12 relative, not
+bitwise (see ``readiness.py``).
+
+No numba here: nothing in this module compiles.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+
+import numpy as np
+
+from playground.engine import codes as C
+from playground.engine import reference as R
+from playground.engine.rng import dropout_uniform_np
+
+EVAL_ROWS = 65_536  # rows per chunk of prediction / metrics: bounded memory on big sets
+
+_M64 = (1 << 64) - 1
+_GOLDEN, _MIX1, _MIX2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+
+
+def _mix(x: int) -> int:
+    """``rng.splitmix64`` on Python ints (several times faster than numpy scalars)."""
+    z = (x + _GOLDEN) & _M64
+    z = ((z ^ (z >> 30)) * _MIX1) & _M64
+    z = ((z ^ (z >> 27)) * _MIX2) & _M64
+    return z ^ (z >> 31)
+
+
+def epoch_permutation(key: int, epoch: int, n: int) -> np.ndarray:
+    """``rng.epoch_permutation_np`` (the kernels' Fisher-Yates shuffle), faster."""
+    perm = list(range(n))
+    h = _mix(int(key) ^ _mix(int(epoch) & _M64))
+    for i in range(n - 1, 0, -1):
+        h = _mix(h)
+        j = h % (i + 1)
+        perm[i], perm[j] = perm[j], perm[i]
+    return np.asarray(perm, dtype=np.int64)
+
+
+class _Epoch:
+    """One epoch's training rows in batch order (gathered once, sliced per step)."""
+
+    def __init__(self, trainer, epoch: int):
+        n, B = trainer.n, trainer.batch_size
+        self.key = (epoch, B, id(trainer.X), id(trainer.Y), int(trainer.shuffle_key))
+        if B < n:
+            perm = epoch_permutation(trainer.shuffle_key, epoch, n)
+            trainer._perm[:] = perm  # as the kernel leaves it
+            self.X, self.Y = trainer.X[perm], trainer.Y[perm]
+        else:
+            self.X, self.Y = trainer.X, trainer.Y
+
+
+_epochs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _epoch(trainer, epoch: int) -> _Epoch:
+    cached = _epochs.get(trainer)
+    key = (epoch, trainer.batch_size, id(trainer.X), id(trainer.Y), int(trainer.shuffle_key))
+    if cached is None or cached.key != key:
+        cached = _Epoch(trainer, epoch)
+        _epochs[trainer] = cached
+    return cached
+
+
+# --------------------------------------------------------------------------- one batch
+
+
+def _forward(params, acts, slopes, X, dtype, masks=None):
+    """(zs, activations before dropout, activations after) per layer; outs[0] is X."""
+    zs, raw, outs = [], [X], [X]
+    last = len(params) - 1
+    for l, (W, b) in enumerate(params):
+        z = outs[-1] @ W
+        z += b
+        a = R.act(int(acts[l]), z, slopes[l]).astype(dtype, copy=False)
+        zs.append(z)
+        raw.append(a)
+        if masks is not None and l < last and masks[l] is not None:
+            a = (a * masks[l]).astype(dtype, copy=False)
+        outs.append(a)
+    return zs, raw, outs
+
+
+def _masks(trainer, step: int, rows: int):
+    """The kernels' dropout masks of every hidden layer (None where no dropout), rows local."""
+    drop, sizes = trainer.drop, trainer.layout.sizes
+    if not any(p > 0 for p in drop[:-1]):
+        return None
+    out = []
+    for l in range(len(sizes) - 2):
+        p = float(drop[l])
+        if p > 0:
+            u = dropout_uniform_np(trainer.drop_key, step, l, rows, int(sizes[l + 1]))
+            out.append(np.where(u >= p, 1.0 / (1.0 - p), 0.0).astype(trainer.dtype))
+        else:
+            out.append(None)
+    return out
+
+
+def _batch_grad(trainer, params, gviews, X, Y, masks, scale: float = 1.0, accumulate: bool = False):
+    """Loss of the rows X (mean over them, times ``scale``) and its gradient into ``gviews``
+    (added when ``accumulate``)."""
+    acts, slopes, dtype = trainer.acts, trainer.slopes, trainer.dtype
+    zs, raw, outs = _forward(params, acts, slopes, X, dtype, masks)
+    L = len(params)
+    lv, delta = R.loss_and_delta(
+        trainer.loss, int(acts[-1]), zs[-1], outs[-1], Y, trainer.spec.training.huber_delta
+    )
+    delta = np.asarray(delta, dtype=dtype)
+    if scale != 1.0:
+        lv, delta = lv * scale, delta * scale
+    for l in range(L - 1, -1, -1):
+        gW, gb = gviews[l]
+        if accumulate:
+            gW += outs[l].T @ delta
+            gb += delta.sum(axis=0)
+        else:
+            np.matmul(outs[l].T, delta, out=gW)
+            np.sum(delta, axis=0, out=gb)
+        if l > 0:
+            da = delta @ params[l][0].T
+            if masks is not None and masks[l - 1] is not None:
+                da *= masks[l - 1]
+            delta = (da * R.act_grad(int(acts[l - 1]), zs[l - 1], raw[l], slopes[l - 1])).astype(
+                dtype, copy=False
+            )
+    return float(lv)
+
+
+def _sq(x: np.ndarray) -> float:
+    """Sum of squares as the kernels take it: products in the array's dtype, summed in float64."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(np.sum(x * x, dtype=np.float64))
+
+
+# --------------------------------------------------------------------------- the calls
+
+
+def run(trainer, n_steps: int):
+    """``Trainer.run`` on the twins: up to n_steps optimizer steps, a ``RunReport``."""
+    from playground.engine.trainer import OPT_CODES, RunReport
+
+    tr = trainer.spec.training
+    if tr.optimizer.name == "lbfgs":
+        return trainer._run_lbfgs(n_steps)  # its gradients come from loss_and_grad below
+    lay = trainer.layout
+    L = lay.n_layers
+    dtype = trainer.dtype
+    theta, state = trainer.theta, trainer.opt_state
+    params = lay.views(theta)
+    grad = np.zeros(lay.n_params, dtype=dtype)
+    gviews = lay.views(grad)
+    wslices = [slice(int(w), int(b)) for w, b in zip(lay.woff, lay.boff, strict=True)]
+    hp = trainer.hp_vector()
+    opt = OPT_CODES[tr.optimizer.name]
+    reg_kind, reg_rate, clip = int(hp[C.HP_REG_KIND]), float(hp[C.HP_REG_RATE]), float(hp[C.HP_CLIP])
+    lrs = trainer.learning_rates(trainer.step, n_steps)
+    losses = np.zeros(n_steps)
+    layer_sq = np.zeros((L, 2))
+    B, spe = trainer.batch_size, trainer.steps_per_epoch
+    status, done = C.OK, 0
+    step0, t0 = trainer.step, trainer.opt_t
+    for s in range(n_steps):
+        step = step0 + s
+        epoch, k = divmod(step, spe)
+        ep = _epoch(trainer, epoch)
+        Xb, Yb = ep.X[k * B : (k + 1) * B], ep.Y[k * B : (k + 1) * B]
+        with np.errstate(all="ignore"):
+            lv = _batch_grad(trainer, params, gviews, Xb, Yb, _masks(trainer, step, Xb.shape[0]))
+        losses[s] = lv
+        if not math.isfinite(lv):
+            status = C.DIVERGED_LOSS
+            break
+        gsq = 0.0
+        for l, (gW, gb) in enumerate(gviews):
+            layer_sq[l] = (_sq(gW), _sq(gb))
+            gsq += layer_sq[l, 0] + layer_sq[l, 1]
+        if not math.isfinite(gsq):
+            status = C.DIVERGED_GRAD
+            break
+        with np.errstate(all="ignore"):
+            if reg_kind > 0 and reg_rate > 0:
+                for w in wslices:
+                    grad[w] += reg_rate * (np.sign(theta[w]) if reg_kind == C.REG_L1 else theta[w])
+            if clip > 0:
+                coef = clip / (math.sqrt(_sq(grad)) + 1e-6)
+                if coef < 1.0:
+                    grad *= coef
+            new_state = state.copy()
+            new = R.optimizer_update(opt, theta, grad, new_state, t0 + s, lrs[s], hp)
+            new = np.asarray(new).astype(dtype)  # finite as stored: float32 turns 1e39 into inf
+            new_state = new_state.astype(dtype, copy=False)
+        if not (np.isfinite(new).all() and np.isfinite(new_state).all()):
+            status = C.DIVERGED_PARAMS  # neither the parameters nor the state change
+            break
+        theta[...] = new
+        state[...] = new_state
+        done += 1
+    trainer.step += done
+    trainer.opt_t += done
+    n_losses = done + (1 if status != C.OK else 0)
+    return RunReport(done, status, losses[:n_losses], layer_sq)
+
+
+def predict(trainer, X: np.ndarray, hidden: bool = False, theta: np.ndarray | None = None):
+    """``Trainer.predict`` on the twins: outputs (n, n_out), and with ``hidden`` every
+    neuron's activation (n, sum of layer widths), layer by layer."""
+    dtype = trainer.dtype
+    theta = trainer.theta.copy() if theta is None else np.ascontiguousarray(theta, dtype=dtype)
+    X = np.ascontiguousarray(X, dtype=dtype)
+    lay = trainer.layout
+    params = lay.views(theta)
+    n = X.shape[0]
+    out = np.empty((n, int(lay.sizes[-1])), dtype=dtype)
+    hid = np.empty((n if hidden else 0, int(lay.sizes[1:].sum())), dtype=dtype)
+    with np.errstate(all="ignore"):
+        for start in range(0, n, EVAL_ROWS):
+            stop = min(n, start + EVAL_ROWS)
+            _, _, outs = _forward(params, trainer.acts, trainer.slopes, X[start:stop], dtype)
+            out[start:stop] = outs[-1]
+            if hidden:
+                hid[start:stop] = np.concatenate(outs[1:], axis=1)
+    return (out, hid) if hidden else out
+
+
+def metrics(trainer, es, threshold: float) -> tuple[float, float]:
+    """``Trainer.metrics`` on the twins: (mean loss, accuracy or sum of squared errors)."""
+    dtype = trainer.dtype
+    lay = trainer.layout
+    params = lay.views(trainer.theta)
+    n, m = es.X.shape[0], int(lay.sizes[-1])
+    Y = es.Y.reshape(n, m)
+    huber = trainer.spec.training.huber_delta
+    total = score = 0.0
+    with np.errstate(all="ignore"):
+        for start in range(0, n, EVAL_ROWS):
+            stop = min(n, start + EVAL_ROWS)
+            zs, _, outs = _forward(params, trainer.acts, trainer.slopes, es.X[start:stop], dtype)
+            lv, _ = R.loss_and_delta(
+                trainer.loss, int(trainer.acts[-1]), zs[-1], outs[-1], Y[start:stop], huber
+            )
+            total += float(lv) * (stop - start)
+            o = outs[-1]
+            es.out[start:stop] = o
+            es.out_z[start:stop] = zs[-1]
+            if es.classify:
+                score += float(np.sum(R.predicted_classes(o, threshold) == es.labels[start:stop]))
+            else:
+                score += float(np.sum((o.astype(np.float64) - Y[start:stop]) ** 2))
+    return total / n, (score / n if es.classify else score)
+
+
+def loss_and_grad(trainer, theta=None, X=None, Y=None, train: bool = False):
+    """``Trainer.loss_and_grad`` on the twins: mean data loss over every row and its flat
+    gradient, in the kernel's chunks (dropout masks are drawn per chunk, rows local)."""
+    from playground.engine.trainer import EVAL_CHUNK
+
+    dtype = trainer.dtype
+    theta = trainer.theta if theta is None else np.ascontiguousarray(theta, dtype=dtype)
+    X = trainer.X if X is None else np.ascontiguousarray(X, dtype=dtype)
+    Y = trainer.Y if Y is None else np.ascontiguousarray(Y, dtype=dtype)
+    lay = trainer.layout
+    params = lay.views(theta)
+    grad = np.zeros(lay.n_params, dtype=dtype)
+    gviews = lay.views(grad)
+    n = X.shape[0]
+    chunk = max(trainer.batch_size, EVAL_CHUNK)
+    total = 0.0
+    with np.errstate(all="ignore"):
+        for start in range(0, n, chunk):
+            stop = min(n, start + chunk)
+            masks = _masks(trainer, trainer.step, stop - start) if train else None
+            total += _batch_grad(
+                trainer,
+                params,
+                gviews,
+                X[start:stop],
+                Y[start:stop],
+                masks,
+                (stop - start) / n,
+                accumulate=True,
+            )
+    return float(total), grad
