@@ -381,7 +381,8 @@ class ExperimentController(QObject):
         if self.experiment.status == "diverged":
             self.statusMessage.emit("The run diverged: reset it or lower the learning rate first")
             return
-        if not self.engine_ready and not self.running:
+        quick = self._worker.warm_up and readiness.start_mode() == "quick"  # trains at once
+        if not self.engine_ready and not self.running and not quick:
             self.statusMessage.emit("Training starts as soon as the engine is ready")
         self._set_running(True)
 

@@ -126,10 +126,10 @@ def _batch_grad(trainer, params, gviews, X, Y, masks, scale: float = 1.0, accumu
         gW, gb = gviews[l]
         if accumulate:
             gW += outs[l].T @ delta
-            gb += delta.sum(axis=0)
+            gb += np.add.reduce(delta, axis=0)
         else:
             np.matmul(outs[l].T, delta, out=gW)
-            np.sum(delta, axis=0, out=gb)
+            np.add.reduce(delta, axis=0, out=gb)
         if l > 0:
             da = delta @ params[l][0].T
             if masks is not None and masks[l - 1] is not None:
@@ -141,9 +141,12 @@ def _batch_grad(trainer, params, gviews, X, Y, masks, scale: float = 1.0, accumu
 
 
 def _sq(x: np.ndarray) -> float:
-    """Sum of squares as the kernels take it: products in the array's dtype, summed in float64."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return float(np.sum(x * x, dtype=np.float64))
+    """Sum of squares as the kernels take it: products in the array's dtype, summed in float64
+    (call under ``np.errstate(all="ignore")``: a huge gradient squares to inf)."""
+    v = x.reshape(-1)
+    if v.dtype == np.float64:
+        return float(np.dot(v, v))
+    return float(np.add.reduce(v * v, dtype=np.float64))
 
 
 # --------------------------------------------------------------------------- the calls
@@ -151,68 +154,68 @@ def _sq(x: np.ndarray) -> float:
 
 def run(trainer, n_steps: int):
     """``Trainer.run`` on the twins: up to n_steps optimizer steps, a ``RunReport``."""
-    from playground.engine.trainer import OPT_CODES, RunReport
+    from playground.engine.trainer import RunReport
 
-    tr = trainer.spec.training
-    if tr.optimizer.name == "lbfgs":
+    if trainer.spec.training.optimizer.name == "lbfgs":
         return trainer._run_lbfgs(n_steps)  # its gradients come from loss_and_grad below
-    lay = trainer.layout
-    L = lay.n_layers
-    dtype = trainer.dtype
+    losses = np.zeros(n_steps)
+    layer_sq = np.zeros((trainer.layout.n_layers, 2))
+    with np.errstate(all="ignore"):
+        done, status = _steps(trainer, n_steps, losses, layer_sq)
+    trainer.step += done
+    trainer.opt_t += done
+    n_losses = done + (1 if status != C.OK else 0)
+    return RunReport(done, status, losses[:n_losses], layer_sq)
+
+
+def _steps(trainer, n_steps: int, losses: np.ndarray, layer_sq: np.ndarray) -> tuple[int, int]:
+    """The step loop of ``run`` (under errstate "ignore"); returns (steps done, status)."""
+    from playground.engine.trainer import OPT_CODES
+
+    lay, dtype = trainer.layout, trainer.dtype
     theta, state = trainer.theta, trainer.opt_state
     params = lay.views(theta)
     grad = np.zeros(lay.n_params, dtype=dtype)
     gviews = lay.views(grad)
     wslices = [slice(int(w), int(b)) for w, b in zip(lay.woff, lay.boff, strict=True)]
     hp = trainer.hp_vector()
-    opt = OPT_CODES[tr.optimizer.name]
+    opt = OPT_CODES[trainer.spec.training.optimizer.name]
     reg_kind, reg_rate, clip = int(hp[C.HP_REG_KIND]), float(hp[C.HP_REG_RATE]), float(hp[C.HP_CLIP])
     lrs = trainer.learning_rates(trainer.step, n_steps)
-    losses = np.zeros(n_steps)
-    layer_sq = np.zeros((L, 2))
     B, spe = trainer.batch_size, trainer.steps_per_epoch
-    status, done = C.OK, 0
     step0, t0 = trainer.step, trainer.opt_t
     for s in range(n_steps):
         step = step0 + s
         epoch, k = divmod(step, spe)
         ep = _epoch(trainer, epoch)
         Xb, Yb = ep.X[k * B : (k + 1) * B], ep.Y[k * B : (k + 1) * B]
-        with np.errstate(all="ignore"):
-            lv = _batch_grad(trainer, params, gviews, Xb, Yb, _masks(trainer, step, Xb.shape[0]))
+        lv = _batch_grad(trainer, params, gviews, Xb, Yb, _masks(trainer, step, Xb.shape[0]))
         losses[s] = lv
         if not math.isfinite(lv):
-            status = C.DIVERGED_LOSS
-            break
+            return s, C.DIVERGED_LOSS
         gsq = 0.0
         for l, (gW, gb) in enumerate(gviews):
-            layer_sq[l] = (_sq(gW), _sq(gb))
-            gsq += layer_sq[l, 0] + layer_sq[l, 1]
+            sw, sb = _sq(gW), _sq(gb)
+            layer_sq[l, 0], layer_sq[l, 1] = sw, sb
+            gsq += sw + sb
         if not math.isfinite(gsq):
-            status = C.DIVERGED_GRAD
-            break
-        with np.errstate(all="ignore"):
-            if reg_kind > 0 and reg_rate > 0:
-                for w in wslices:
-                    grad[w] += reg_rate * (np.sign(theta[w]) if reg_kind == C.REG_L1 else theta[w])
-            if clip > 0:
-                coef = clip / (math.sqrt(_sq(grad)) + 1e-6)
-                if coef < 1.0:
-                    grad *= coef
-            new_state = state.copy()
-            new = R.optimizer_update(opt, theta, grad, new_state, t0 + s, lrs[s], hp)
-            new = np.asarray(new).astype(dtype)  # finite as stored: float32 turns 1e39 into inf
-            new_state = new_state.astype(dtype, copy=False)
+            return s, C.DIVERGED_GRAD
+        if reg_kind > 0 and reg_rate > 0:
+            for w in wslices:
+                grad[w] += reg_rate * (np.sign(theta[w]) if reg_kind == C.REG_L1 else theta[w])
+        if clip > 0:
+            coef = clip / (math.sqrt(_sq(grad)) + 1e-6)
+            if coef < 1.0:
+                grad *= coef
+        new_state = state.copy()
+        new = R.optimizer_update(opt, theta, grad, new_state, t0 + s, lrs[s], hp)
+        new = np.asarray(new).astype(dtype)  # finite as stored: float32 turns 1e39 into inf
+        new_state = new_state.astype(dtype, copy=False)
         if not (np.isfinite(new).all() and np.isfinite(new_state).all()):
-            status = C.DIVERGED_PARAMS  # neither the parameters nor the state change
-            break
+            return s, C.DIVERGED_PARAMS  # neither the parameters nor the state change
         theta[...] = new
         state[...] = new_state
-        done += 1
-    trainer.step += done
-    trainer.opt_t += done
-    n_losses = done + (1 if status != C.OK else 0)
-    return RunReport(done, status, losses[:n_losses], layer_sq)
+    return n_steps, C.OK
 
 
 def predict(trainer, X: np.ndarray, hidden: bool = False, theta: np.ndarray | None = None):
