@@ -29,7 +29,7 @@ from playground.session.archive import (
 from playground.spec import check_memory, short_path
 
 FORMAT = "neural-playground-session"
-SESSION_SCHEMA_VERSION = 1
+SESSION_SCHEMA_VERSION = 2  # 2: networks of any layer blocks (network_sizes are block widths)
 DOCUMENT = "session.json"
 MAX_SPEC_BYTES = 16 << 20
 MAX_HISTORY_ROWS = 10_000_000
@@ -49,6 +49,15 @@ LBFGS_COUNT_MAX = 2**62  # far beyond any run (10**12 steps x 10**5 iterations),
 # into one of version + 1. Arrays may be renamed by editing doc["members"] only if the
 # loader is taught the old name too; keep migrations to the JSON wherever possible.
 MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+
+
+def _from_v1(doc: dict) -> dict:
+    """Format 1 held dense networks only; format 2 reads them unchanged (a layer without a
+    ``kind`` is dense, its ``network_sizes`` are the same numbers)."""
+    return {**doc, "schema_version": 2}
+
+
+MIGRATIONS[1] = _from_v1
 
 
 class SessionWarning(UserWarning):
@@ -478,10 +487,15 @@ def _expected_members(d: _Doc, spec, manifest) -> dict[str, tuple[str, tuple[int
         isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= 10**7 for s in sizes
     ):
         d.fail("network_sizes", "must list at least 2 positive layer sizes")
-    hidden = [h.units for h in spec.network.hidden]
-    if sizes[1:-1] != hidden:
-        d.fail("network_sizes", f"{sizes} does not match the spec's hidden layers {hidden}")
-    P = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    if all(h.kind == "dense" for h in spec.network.hidden):
+        hidden = [h.units for h in spec.network.hidden]
+        if sizes[1:-1] != hidden:
+            d.fail("network_sizes", f"{sizes} does not match the spec's hidden layers {hidden}")
+        P = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    else:  # image blocks: their parameters follow from the data's image shape, checked on load
+        P = d.get("n_params", int)
+        if not 1 <= P <= 10**9:
+            d.fail("n_params", "must be a positive number of parameters")
     L = len(sizes) - 1
     fdt = np.dtype(spec.training.dtype).newbyteorder("<").str
     exp: dict[str, tuple[str, tuple[int, ...]]] = {
@@ -689,7 +703,8 @@ def experiment_from_document(ar, doc: dict, p: Path):
     d.expected = _expected_members(d, spec, manifest)
     sizes = doc["network_sizes"]
     try:
-        check_memory(spec, sizes[0], sizes[-1])
+        if all(h.kind == "dense" for h in spec.network.hidden):  # image networks: once the data is read
+            check_memory(spec, sizes[0], sizes[-1])
     except SpecError as e:
         raise SessionError(f"{fname}: cannot open this session here: {e.message}") from None
 
@@ -706,6 +721,8 @@ def experiment_from_document(ar, doc: dict, p: Path):
     sizes = [int(s) for s in exp.trainer.layout.sizes]
     if sizes != doc["network_sizes"]:
         d.fail("network_sizes", f"is {doc['network_sizes']} but the data and spec give a network {sizes}")
+    if exp.trainer.layout.n_params != d.expected["trainer/theta.npy"][1][0]:
+        d.fail("n_params", f"the data and spec give a network of {exp.trainer.layout.n_params} parameters")
 
     def arr(name: str) -> np.ndarray:
         return ar.read_array(name, *d.expected[name])
