@@ -41,3 +41,19 @@ def test_a_cnn_session_resumes_exactly_and_says_its_format(tmp_path):
     np.testing.assert_array_equal(b.trainer.theta, a.trainer.theta)
     np.testing.assert_array_equal(b.trainer.opt_state, a.trainer.opt_state)
     assert b.metrics()["test_accuracy"] == a.metrics()["test_accuracy"]
+
+
+def test_cli_trains_saves_and_describes_a_cnn(tmp_path, capsys):
+    from playground.cli import main
+
+    spec = tmp_path / "cnn.json"
+    spec.write_text(json.dumps(SPEC), encoding="utf-8")
+    out = tmp_path / "cnn.playground"
+    assert main(["train", str(spec), "--steps", "30", "--out", str(out)]) == 0
+    assert main(["info", str(out)]) == 0
+    text = capsys.readouterr().out
+    shape = document.load(out).trainer.input_shape
+    assert len(shape) == 3 and f"input {'x'.join(map(str, shape))}, " in text
+    assert "conv2d 3@3x3 stride 1 relu -> 3x" in text and "maxpool2d 2x2 stride 2" in text
+    assert "dense 6 tanh -> 6" in text
+    assert document.load(out).step == 30

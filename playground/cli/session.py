@@ -78,7 +78,7 @@ def _summary(exp) -> dict:
     ds = exp.dataset
     data = {
         "kind": d.kind,
-        "name": d.name if d.kind == "toy" else d.path,
+        "name": d.name if d.kind == "toy" or (d.kind == "image" and not d.path) else d.path,
         "task": ds.task,
         "n_train": ds.n_train,
         "n_test": ds.n_test,
@@ -91,6 +91,8 @@ def _summary(exp) -> dict:
         "data": data,
         "network": [int(s) for s in exp.trainer.layout.sizes],
         "activations": [h.activation for h in spec.network.hidden] + [spec.network.output_activation],
+        "layers": _layers(exp),
+        "input_shape": "x".join(str(v) for v in exp.trainer.input_shape),
         "n_params": int(exp.trainer.layout.n_params),
         "optimizer": {"name": spec.training.optimizer.name, "lr": spec.training.optimizer.lr},
         "loss": spec.training.loss,
@@ -106,11 +108,37 @@ def _summary(exp) -> dict:
     }
 
 
+def _layers(exp) -> list[str]:
+    """One line per layer block: what it is and the shape it gives (``shapes.py``'s terms)."""
+    from playground.engine.activations import BY_CODE
+    from playground.shapes import format_shape
+
+    out = []
+    for layer in exp.trainer.plan.layers:
+        act = BY_CODE[layer.activation].name
+        shape = format_shape(layer.out_shape or (layer.n_out,))
+        if layer.kind == "conv2d":
+            what = f"conv2d {layer.out_shape[0]}@{layer.kernel}x{layer.kernel} stride {layer.stride} {act}"
+        elif layer.kind in ("maxpool2d", "avgpool2d"):
+            what = f"{layer.kind} {layer.kernel}x{layer.kernel} stride {layer.stride}"
+        elif layer.kind == "flatten":
+            what = "flatten"
+        else:
+            what = f"dense {layer.n_out} {act}"
+        out.append(f"{what} -> {shape}")
+    return out
+
+
 def _print_summary(s: dict) -> None:
     d = s["data"]
     print(f"data:       {d['kind']} {d['name']} ({d['task']}, {d['n_train']} train / {d['n_test']} test)")
-    net = "-".join(str(n) for n in s["network"])
-    print(f"network:    {net} ({', '.join(s['activations'])}; {s['n_params']} parameters)")
+    if any(not line.startswith("dense") for line in s["layers"]):
+        print(f"network:    input {s['input_shape']}, {s['n_params']} parameters")
+        for line in s["layers"]:
+            print(f"              {line}")
+    else:
+        net = "-".join(str(n) for n in s["network"])
+        print(f"network:    {net} ({', '.join(s['activations'])}; {s['n_params']} parameters)")
     print(f"optimizer:  {s['optimizer']['name']} lr={s['optimizer']['lr']:g}, batch {s['batch_size']}")
     print(f"loss:       {s['loss']}")
     print(f"progress:   step {s['step']}, epoch {s['epoch']:.2f}")
