@@ -202,9 +202,12 @@ def _state_dir() -> Path:
     override = os.environ.get(READY_DIR_ENV)
     if override:
         return Path(override)
-    from playground._numba_cache import cache_dir
+    from playground._numba_cache import cache_dir, install_cache_locator
 
-    return Path(cache_dir()) / "playground-ready"
+    base = Path(cache_dir())
+    if install_cache_locator() == "in-tree":  # numba caches in the package's __pycache__
+        base = base / "__pycache__"
+    return base / "playground-ready"
 
 
 def marker_path(dtype) -> Path:
