@@ -32,8 +32,10 @@ from PySide6.QtWidgets import (
 )
 
 from playground.app import colors
+from playground.data.images import IMAGE_DATASETS
 from playground.data.toy import FEATURE_TRANSFORMS, TOY_DATASETS, apply_transforms
-from playground.spec import TOY_FEATURES, DataSpec, adapt_training
+from playground.shapes import IMAGE_KINDS
+from playground.spec import TOY_FEATURES, DataSpec, adapt_training, default_spec
 
 THUMB = 54  # thumbnail picture size in pixels
 THUMB_COLUMNS = 4
@@ -47,6 +49,9 @@ FEATURE_LABELS = {
     "sin(x2)": "sin x\u2082",
 }
 SEED_AUTO = -1  # spin value shown as "auto": the data follow the experiment seed
+IMAGE_TRAIN_FRACTION = 0.75  # image data starts with a 25 % test set (W4 of BENCHMARKS.md)
+IMAGE_SAMPLES = 1000  # generated toy images (bars, shapes)
+IMAGE_NOISE = 0.1
 
 
 # ----------------------------------------------------------------------------- pictures
@@ -81,6 +86,39 @@ def toy_thumbnail(name: str, size: int = THUMB, n_points: int = 260, seed: int =
         p.drawEllipse(QPointF(cx, cy), r, r)
     p.end()
     return pm
+
+
+def image_thumbnail(name: str, size: int = THUMB) -> QPixmap:
+    """A 2x2 mosaic of four images of the image data set ``name`` (gray on transparent)."""
+    source = IMAGE_DATASETS[name]
+    X, _y = source.load(8, 0.0, np.random.default_rng(3), source.size())
+    tiles = [np.asarray(X[i, 0], dtype=np.float64) for i in (0, 1, 2, 5)]
+    h, w = tiles[0].shape
+    pad = 1
+    mosaic = np.zeros((2 * h + pad, 2 * w + pad))
+    for k, t in enumerate(tiles):
+        r, c = divmod(k, 2)
+        mosaic[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = t
+    v = (np.clip(mosaic, 0, 1) * 255).astype(np.uint8)
+    rgba = np.empty(v.shape + (4,), np.uint8)
+    rgba[..., 0] = rgba[..., 1] = rgba[..., 2] = 255 - v
+    rgba[..., 3] = 255
+    from PySide6.QtGui import QImage
+
+    img = QImage(rgba.data, rgba.shape[1], rgba.shape[0], rgba.shape[1] * 4, QImage.Format.Format_RGBA8888)
+    return QPixmap.fromImage(img.copy()).scaled(
+        size - 6, size - 6, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation
+    )
+
+
+def network_for_data(spec, images: bool):
+    """``spec.network`` made buildable on the new data: flat data drops the convolution,
+    pooling and flatten layers (the dense ones stay; none left: the default network)."""
+    hidden = spec.network.hidden
+    if images or not any(layer.kind in (*IMAGE_KINDS, "flatten") for layer in hidden):
+        return spec.network
+    dense = tuple(layer for layer in hidden if layer.kind == "dense")
+    return replace(spec.network, hidden=dense or default_spec().network.hidden)
 
 
 def feature_icon(name: str, size: int = 18) -> QIcon:
@@ -127,6 +165,8 @@ class DataPanel(QWidget):
 
         lay.addWidget(_Caption("Data set"))
         lay.addWidget(self._build_thumbnails())
+        lay.addWidget(_Caption("Images"))
+        lay.addWidget(self._build_image_buttons())
         csv_row = QHBoxLayout()
         self.import_button = QPushButton("Import CSV\u2026")
         self.import_button.setToolTip("Load a table from a CSV file: choose the target and input columns")
@@ -160,6 +200,7 @@ class DataPanel(QWidget):
             "#thumbnails QToolButton:checked { border: 2px solid palette(highlight);"
             " background: palette(base); }"
         )
+        self._thumbnails_box = box
         grid = QGridLayout(box)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setSpacing(2)
@@ -183,6 +224,43 @@ class DataPanel(QWidget):
             self.thumb_group.addButton(b)
             self.thumb_buttons[name] = b
             grid.addWidget(b, k // THUMB_COLUMNS, k % THUMB_COLUMNS)
+        return box
+
+    def _build_image_buttons(self) -> QWidget:
+        box = QWidget()
+        box.setObjectName("thumbnails")
+        box.setStyleSheet(self._thumbnails_box.styleSheet())
+        grid = QGridLayout(box)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(2)
+        self.image_buttons: dict[str, QToolButton] = {}
+        for k, name in enumerate(IMAGE_DATASETS.names()):
+            source = IMAGE_DATASETS[name]
+            b = QToolButton()
+            b.setCheckable(True)
+            b.setIcon(QIcon(image_thumbnail(name)))
+            b.setIconSize(QSize(THUMB, THUMB))
+            b.setText(name)
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+            f = b.font()
+            f.setPointSizeF(f.pointSizeF() * 0.85)
+            b.setFont(f)
+            h, w = source.default_size
+            b.setToolTip(
+                f"<b>{name}</b> (images {h}x{w}, {len(source.class_names)} classes)<br>{source.description}"
+            )
+            b.clicked.connect(lambda _=False, n=name: self.select_images(n))
+            self.thumb_group.addButton(b)
+            self.image_buttons[name] = b
+            grid.addWidget(b, 0, k)
+        self.folder_button = QToolButton()
+        self.folder_button.setCheckable(True)
+        self.folder_button.setText("Folder\u2026")
+        self.folder_button.setToolTip("A folder of images with one sub-folder per class")
+        self.folder_button.setMinimumHeight(THUMB + 20)
+        self.folder_button.clicked.connect(lambda: self.open_image_folder())
+        self.thumb_group.addButton(self.folder_button)
+        grid.addWidget(self.folder_button, 0, len(self.image_buttons))
         return box
 
     def _build_csv_box(self) -> QFrame:
@@ -326,6 +404,19 @@ class DataPanel(QWidget):
             self.thumb_group.setExclusive(toy)
             for name, b in self.thumb_buttons.items():
                 b.setChecked(toy and name == data.name)
+            image = data.kind == "image"
+            self.thumb_group.setExclusive(toy or image)
+            for name, b in self.image_buttons.items():
+                b.setChecked(image and not data.path and name == data.name)
+            self.folder_button.setChecked(image and bool(data.path))
+            self.folder_button.setToolTip(
+                f"Images from {data.path}"
+                if image and data.path
+                else "A folder of images with one sub-folder per class"
+            )
+            if not (toy or image):
+                for b in (*self.thumb_buttons.values(), *self.image_buttons.values(), self.folder_button):
+                    b.setChecked(False)
             self.thumb_group.setExclusive(True)
             pct = int(round(data.train_fraction * 100))
             self.ratio_slider.setValue(pct)
@@ -339,8 +430,9 @@ class DataPanel(QWidget):
             blobs = gen is not None and gen.task == "classification" and gen.fixed_classes is None
             self.classes_spin.setVisible(blobs)
             self.classes_label.setVisible(blobs)
+            generated = image and not data.path and name_is_generated(data.name)
             for w in (self.noise_slider, self.points_spin, self.noise_label):
-                w.setEnabled(toy)
+                w.setEnabled(toy or generated)
             dim = gen.input_dim if gen is not None else 0
             self.features_box.setVisible(toy)
             self.features_caption.setVisible(toy)
@@ -385,14 +477,50 @@ class DataPanel(QWidget):
         return ("x1",) if dim == 1 else ("x1", "x2")
 
     # -- edits -------------------------------------------------------------------------------
-    def _edit_data(self, data: DataSpec, text: str, task: tuple[str, int] | None = None) -> None:
+    def _edit_data(self, data: DataSpec, text: str, task: tuple[str, int] | None = None) -> bool:
         spec = self.controller.spec
         if data == spec.data:
-            return
-        new = replace(spec, data=data)
+            return True
+        images = data.kind == "image" or bool(data.image_shape)
+        new = replace(spec, data=data, network=network_for_data(spec, images))
         if task is not None:
             new = adapt_training(new, *task)
-        self.controller.edit_spec(new, text)
+        return self.controller.edit_spec(new, text) is not False
+
+    def select_images(self, name: str) -> None:
+        """Switch to the named image data set (digits, bars, shapes)."""
+        data = self.controller.spec.data
+        source = IMAGE_DATASETS[name]
+        was_image = data.kind == "image" and not data.path
+        new = DataSpec(
+            kind="image",
+            name=name,
+            n_samples=data.n_samples if was_image else IMAGE_SAMPLES,
+            noise=data.noise if was_image else IMAGE_NOISE,
+            train_fraction=data.train_fraction if data.kind == "image" else IMAGE_TRAIN_FRACTION,
+            seed=data.seed if data.kind == "image" else None,
+        )
+        self._edit_data(new, f"Data set {name} (images)", ("classification", len(source.class_names)))
+        self.refresh()
+
+    def open_image_folder(self, path: str | None = None) -> None:
+        """Use a folder of images (one sub-folder per class); asks for it when ``path`` is None."""
+        if path is None:
+            from PySide6.QtWidgets import QFileDialog
+
+            path = QFileDialog.getExistingDirectory(self, "Folder of images (one sub-folder per class)")
+        if not path:
+            self.refresh()
+            return
+        data = self.controller.spec.data
+        fraction = data.train_fraction if data.kind == "image" else IMAGE_TRAIN_FRACTION
+        new = DataSpec(kind="image", path=str(path), train_fraction=fraction)
+        text = f"Images from {Path(path).name}"
+        n_classes = sum(1 for p in Path(path).iterdir() if p.is_dir()) if Path(path).is_dir() else 0
+        task = ("classification", max(2, n_classes))
+        if not self._edit_data(new, text, task):  # images of several sizes: resize them all
+            self._edit_data(replace(new, size=(32, 32)), text + " (resized to 32x32)", task)
+        self.refresh()
 
     def select_toy(self, name: str) -> None:
         """Switch to the toy data set ``name`` (keeping noise, split and, where they fit, features)."""
@@ -471,6 +599,11 @@ class DataPanel(QWidget):
     def import_csv(self, data: DataSpec, task: tuple[str, int] | None = None) -> None:
         """Use the CSV data described by ``data`` (``task`` = (task, n_classes) when known)."""
         self._edit_data(data, f"Import {Path(data.path or '').name}", task)
+
+
+def name_is_generated(name: str) -> bool:
+    """A generated image set (noise and count apply), not the shipped digits."""
+    return name in IMAGE_DATASETS and not IMAGE_DATASETS[name].fixed_size
 
 
 def _slider(lo: int, hi: int, step: int, tip: str) -> QSlider:
