@@ -1,0 +1,156 @@
+"""The image views: confusion matrix = the trainer's predictions, a clicked sample's feature
+maps with every block's shape, filters, the misclassified gallery; flat data shows a message."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+
+from playground.app.controller import ExperimentController
+from playground.app.panels.images import ImageFeed, ImagesView, image_state
+from playground.spec import ExperimentSpec, default_spec
+
+W4 = {
+    "data": {"kind": "image", "name": "digits", "train_fraction": 0.75},
+    "network": {
+        "hidden": [
+            {"kind": "conv2d", "filters": 8, "kernel_size": 3, "padding": "same", "activation": "relu"},
+            {"kind": "maxpool2d", "size": 2},
+            {"kind": "conv2d", "filters": 16, "kernel_size": 3, "padding": "same", "activation": "relu"},
+            {"kind": "maxpool2d", "size": 2},
+            {"kind": "flatten"},
+        ],
+        "output_activation": "softmax",
+    },
+    "training": {"loss": "cce", "optimizer": {"name": "adam", "lr": 0.003}, "batch_size": 32},
+}
+
+
+@pytest.fixture
+def view(qtbot):
+    c = ExperimentController(ExperimentSpec.from_dict(W4), warm_up=False)
+    v = ImagesView(c)
+    qtbot.addWidget(v)
+    v.resize(1100, 640)
+    v.show()
+    yield c, v
+    c.shutdown()
+
+
+def _train(c, steps=300):
+    c.call_in_worker(lambda exp: exp.train(steps=steps))
+
+
+def test_confusion_matrix_counts_equal_the_trainers_predictions(view, qtbot):
+    c, v = view
+    _train(c)
+    v.tabs.setCurrentWidget(v.confusion)
+    v.request()
+    exp = c.experiment
+    out = c.call_in_worker(lambda e: e.trainer.predict(e.dataset.X_test))
+    pred, true = np.argmax(out, axis=1), exp.dataset.y_test
+    expected = np.zeros((10, 10), np.int64)
+    np.add.at(expected, (true, pred), 1)
+    assert np.array_equal(v.confusion.counts, expected)
+    assert expected.sum() == exp.dataset.n_test == 450
+    for t, p in [(0, 0), (3, 3), (8, 1)]:
+        n = int(expected[t, p])
+        assert v.confusion.cell_text(t, p) == (str(n) if n else "")
+    acc = np.trace(expected) / expected.sum()
+    assert f"{acc:.1%} of 450 test images right" in v.summary.text()
+    assert v.confusion.plot.getAxis("bottom")._tickLevels[0][3] == (3, "3")
+
+
+def test_clicking_a_sample_shows_its_feature_maps_for_every_block(view, qtbot):
+    c, v = view
+    _train(c, 100)
+    v.request()
+    assert v.pages.currentIndex() == 1 and v.samples.indices == list(range(48))
+    v.tabs.setCurrentWidget(v.filters)
+    # a real click on the 6th tile (row 0, column 5)
+    y0, x0, h, w = v.samples.boxes[5]
+    scene = v.samples.vb.mapViewToScene(QPointF(x0 + w / 2, y0 + h / 2))
+    pos = v.samples.mapFromScene(scene)
+    qtbot.mouseClick(v.samples.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(int(pos.x()), int(pos.y())))
+    qtbot.waitUntil(lambda: v.state is not None and v.state.sample == 5)
+    assert v.tabs.currentWidget() is v.maps
+    titles = v.maps.titles
+    assert titles[0].startswith("input: test image 5, class ")
+    assert [t.split("\u2192 ")[1].split(":")[0] for t in titles[1:]] == [
+        "8x8x8",
+        "8x4x4",
+        "16x4x4",
+        "16x2x2",
+        "64",
+        "10",
+    ]
+    assert "conv2d" in titles[1] and "maxpool2d" in titles[2] and titles[-1].startswith("output")
+    s = v.state
+    ref_out, ref_hid = c.call_in_worker(lambda e: e.trainer.predict(e.dataset.X_test[5:6], hidden=True))
+    assert np.allclose(s.maps[0][2].ravel(), ref_hid[0, :512])
+    assert np.allclose(s.sample_output, ref_out[0])
+    # the 8x8x8 conv maps: 8 tiles of 8x8 in one row, 1 pixel apart
+    assert v.maps.rows[1][2].image.shape[:2] == (10, 8 * 9 + 1)
+    v.samples.click_tile(7)
+    assert v.state.sample == 7 and v.maps.titles[0].startswith("input: test image 7")
+
+
+def test_filters_and_misclassified_gallery(view, qtbot):
+    c, v = view
+    _train(c, 30)
+    v.tabs.setCurrentWidget(v.filters)
+    v.request()
+    assert v.filters.titles == [
+        "1. conv2d: 8 filters 3x3 on 1 channel",
+        "3. conv2d: 16 filters 3x3 on 8 channels",
+    ]
+    assert v.filters.rows[1][2].image.shape[:2] == (8 * 4 + 1, 16 * 4 + 1)  # 8 rows (inputs) x 16 filters
+    W0 = c.call_in_worker(lambda e: e.trainer.layout.views(e.trainer.theta)[0][0].copy())
+    assert np.allclose(v.state.filters[0][1], W0)
+    v.tabs.setCurrentWidget(v.wrong)
+    wrong = v.state.wrong
+    assert len(wrong) > 0 and v.wrong.indices == [int(i) for i in wrong[:48]]
+    i = v.wrong.indices[0]
+    label = v.wrong.labels[0].textItem.toPlainText()
+    assert label == f"{v.state.predicted[i]} ({v.state.true[i]})"
+    v.wrong.click_tile(0)
+    assert v.state.sample == i and v.tabs.currentWidget() is v.maps
+
+
+def test_flat_data_shows_a_message_and_switching_back_and_forth(view, qtbot):
+    c, v = view
+    assert v.pages.currentIndex() == 1
+    spec = default_spec()
+    assert c.edit_spec(spec, "toy")
+    assert v.pages.currentIndex() == 0 and v.state is None
+    assert "image data" in v.message.text()
+    c.undo_stack.undo()
+    assert v.pages.currentIndex() == 1
+    assert v.state is not None and v.state.experiment_id == id(c.experiment)
+    bars = replace(c.spec, data=replace(c.spec.data, name="bars", n_samples=200))
+    bars = replace(
+        bars,
+        training=replace(bars.training, loss="bce"),
+        network=replace(bars.network, output_activation="sigmoid"),
+    )
+    assert c.edit_spec(bars, "bars")
+    v.tabs.setCurrentWidget(v.confusion)
+    v.request()
+    assert v.state.confusion.shape == (2, 2) and v.state.confusion.sum() == c.experiment.dataset.n_test
+
+
+def test_feed_paces_itself_and_skips_flat_data():
+    from playground.experiment import Experiment
+
+    feed = ImageFeed()
+    exp = Experiment(ExperimentSpec.from_dict(W4))
+    first = feed(exp)
+    assert first is not None and first.step == 0
+    assert feed(exp) is None  # same step, too soon
+    assert feed(Experiment(default_spec())) is None
+    assert image_state(Experiment(default_spec())) is None
