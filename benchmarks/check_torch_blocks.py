@@ -8,8 +8,10 @@ Two steps, because torch lives in its own venv:
 
 ``dump`` builds W4's network (shared/BENCHMARKS.md) and a few variants (stride, valid and
 even-kernel same padding, average pooling, no bias), runs one batch, and saves weights,
-data, outputs, the loss, the gradient, and the parameters after 5 Adam steps. ``check``
-rebuilds each network in torch with those weights and compares (float64).
+data, outputs, the loss, the gradient, and the parameters after 5 Adam steps; and recurrent
+networks (rnn, lstm, gru; last step or every step; truncated backpropagation through time)
+with their outputs, loss and gradient. ``check`` rebuilds each network in torch with those
+weights and compares (float64).
 """
 
 from __future__ import annotations
@@ -66,8 +68,84 @@ def dump(path: str) -> None:
         out[f"{i}/loss"], out[f"{i}/grad"] = np.array(lv), g
         tr.run(5)
         out[f"{i}/theta5"] = tr.theta.copy()
+    _dump_recurrent(out)
     np.savez(path, **out)
     print(f"wrote {path}")
+
+
+RECURRENT = [("rnn", False, 0), ("lstm", False, 0), ("gru", False, 0), ("lstm", True, 0), ("gru", True, 0),
+             ("lstm", False, 2), ("gru", False, 4)]  # fmt: skip
+T, F, H = 6, 2, 4
+
+
+def _dump_recurrent(out: dict) -> None:
+    from playground.engine import codes as C
+    from playground.engine.blocks import Layer
+    from playground.engine.trainer import Trainer
+    from playground.spec import ExperimentSpec
+
+    rng = np.random.default_rng(1)
+    X, Y = rng.normal(size=(9, T, F)), rng.normal(size=(9, 2))
+    out["rX"], out["rY"] = X, Y
+    spec = ExperimentSpec.from_dict(
+        {"network": {"output_activation": "linear", "init": "torch_default", "bias_init": "torch_default"},
+         "training": {"loss": "mse", "batch_size": 9}}
+    )  # fmt: skip
+    for j, (kind, retseq, bptt) in enumerate(RECURRENT):
+        n = T * H if retseq else H
+        layers = [
+            Layer(kind, T * F, n, C.LINEAR, in_shape=(T, F), units=H, return_sequences=retseq, bptt=bptt)
+        ]
+        layers += [Layer("flatten", n, n, C.LINEAR)] if retseq else []
+        layers += [Layer("dense", n, 2, C.LINEAR)]
+        tr = Trainer(spec, (T, F), 2, X, Y, layers=layers)
+        lv, g = tr.loss_and_grad()
+        out[f"r{j}/theta"], out[f"r{j}/grad"], out[f"r{j}/loss"] = tr.theta.copy(), g, np.array(lv)
+        out[f"r{j}/pred"] = tr.predict(X)
+
+
+def _check_recurrent(d) -> float:
+    import torch
+
+    X, Y = torch.tensor(d["rX"]), torch.tensor(d["rY"])
+    worst = 0.0
+    for j, (kind, retseq, bptt) in enumerate(RECURRENT):
+        cell = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[kind](F, H, batch_first=True)
+        lin = torch.nn.Linear(T * H if retseq else H, 2)
+        arrays = [cell.weight_ih_l0, cell.weight_hh_l0, cell.bias_ih_l0, cell.bias_hh_l0]
+        theta, off = d[f"r{j}/theta"], 0
+        with torch.no_grad():
+            for p in arrays:
+                p.copy_(torch.tensor(theta[off : off + p.numel()].reshape(p.shape)))
+                off += p.numel()
+            lin.weight.copy_(
+                torch.tensor(theta[off : off + lin.weight.numel()].reshape(lin.weight.shape[::-1]).T)
+            )
+            lin.bias.copy_(torch.tensor(theta[off + lin.weight.numel() :]))
+        if bptt:  # chunks of bptt steps counted from the end, the state detached between them
+            edges = sorted({max(T - i * bptt, 0) for i in range(T // bptt + 2)})
+            state = None
+            for a0, a1 in zip(edges[:-1], edges[1:], strict=True):
+                o, state = cell(X[:, a0:a1], state)
+                state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+            last = o[:, -1]
+        else:
+            o, _ = cell(X)
+            last = o.reshape(len(X), -1) if retseq else o[:, -1]
+        pred = lin(last)
+        loss = torch.nn.functional.mse_loss(pred, Y)
+        loss.backward()
+        grad = np.concatenate([p.grad.numpy().ravel() for p in arrays] + [lin.weight.grad.T.numpy().ravel(),
+                               lin.bias.grad.numpy()])  # fmt: skip
+        errs = {
+            "predictions": np.abs(pred.detach().numpy() - d[f"r{j}/pred"]).max(),
+            "loss": abs(loss.item() - float(d[f"r{j}/loss"])),
+            "gradient": np.abs(grad - d[f"r{j}/grad"]).max(),
+        }
+        worst = max(worst, *errs.values())
+        name = f"{kind} {'every step' if retseq else 'last step'}" + (f", bptt {bptt}" if bptt else "")
+        print(f"{name:36s} " + "  ".join(f"{k} {v:.1e}" for k, v in errs.items()))
+    return worst
 
 
 def _torch_net(hidden):
@@ -142,6 +220,7 @@ def check(path: str) -> int:
         }
         worst = max(worst, *errs.values())
         print(f"{name:36s} " + "  ".join(f"{k} {v:.1e}" for k, v in errs.items()))
+    worst = max(worst, _check_recurrent(d))
     print("max abs difference", f"{worst:.1e}")
     return 0 if worst < 1e-9 else 1
 

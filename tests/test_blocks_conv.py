@@ -123,3 +123,25 @@ def test_conv_parameters_have_pytorch_shapes_and_initialisation_bounds():
     # he_uniform: U(+-sqrt(6 / fan_in)), fan_in = in * k * k = 9; bias U(+-1 / sqrt(9))
     assert W.shape == (8, 1, 3, 3) and np.abs(W).max() <= np.sqrt(6 / 9) and np.abs(b).max() <= 1 / 3
     assert np.abs(W).max() > 0.5 * np.sqrt(6 / 9)
+
+
+def test_quick_start_evaluates_a_cnn_on_the_twins_and_trains_only_on_the_kernels(monkeypatch):
+    """While the kernels of non-dense blocks compile in the background, predictions and
+    metrics come from the blocks' numpy twins (the same numbers), and training waits."""
+    from playground.engine import readiness
+
+    tr, X, Y = _trainer(STACKS["two convs, flatten, dense"])
+    tr.run(4)
+    labels = Y.argmax(axis=1)
+    es = tr.eval_buffers(X, Y, labels)
+    kernel_pred, kernel_metrics = tr.predict(X, hidden=True), tr.metrics(es, 0.5)
+    assert tr.engine_key == "float64-blocks" and not tr.waits_for_kernels()
+    monkeypatch.setattr(readiness, "kernels_ready", lambda key: not readiness.split_key(key)[1])
+    assert tr.waits_for_kernels()
+    for got, want in zip(tr.predict(X, hidden=True), kernel_pred, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(tr.metrics(es, 0.5), kernel_metrics, rtol=1e-10)
+    waited = []
+    monkeypatch.setattr(readiness, "wait", lambda key, timeout=None: waited.append(key) or True)
+    monkeypatch.setattr(readiness, "kernels_ready", lambda key: bool(waited))  # ready once waited for
+    assert tr.run(2).steps_done == 2 and waited == ["float64-blocks"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 
 pytest.importorskip("PySide6")
@@ -122,3 +123,42 @@ def test_a_first_float32_use_compiles_in_the_background_too(qtbot, window, fake)
     assert "float32 engine" in window.engine_label.text()
     fake.finish("float32", 3.0)
     qtbot.waitUntil(lambda: "float32" not in c.background_compiles, timeout=TIMEOUT)
+
+
+def test_a_first_cnn_waits_for_its_kernels_without_training_on_the_gui(qtbot, fake):
+    """Networks with convolution (pooling, recurrent) blocks train only on the kernels: on a
+    first use the worker waits for their background compile (and says so), evaluating the
+    network on the blocks' numpy twins meanwhile; then it trains."""
+    from playground.app.controller import ExperimentController
+    from playground.app.main_window import compiling_text
+    from playground.spec import ExperimentSpec
+
+    spec = ExperimentSpec.from_dict(
+        {
+            "data": {"kind": "image", "name": "bars", "n_samples": 60},
+            "network": {
+                "hidden": [{"kind": "conv2d", "filters": 2, "kernel_size": 3, "activation": "relu"}],
+                "output_activation": "softmax",
+            },
+            "training": {"loss": "cce", "batch_size": 8},
+        }
+    )
+    c = ExperimentController(spec)
+    try:
+        qtbot.waitUntil(lambda: c.engine_ready, timeout=TIMEOUT)
+        assert c.experiment.trainer.engine_key == "float64-blocks"
+        assert np.isfinite(c.experiment.metrics()["train_loss"])  # evaluated on the twins
+        c.play()
+        qtbot.waitUntil(lambda: "float64-blocks" in fake.started, timeout=TIMEOUT)
+        qtbot.wait(600)
+        assert c.experiment.trainer.waits_for_kernels()
+        assert c.last_snapshot is None or c.last_snapshot.step == 0  # no training yet
+        progress = {"float64-blocks": readiness.Progress("float64-blocks", "training kernels", 1, 5)}
+        text = compiling_text(progress, True, 0.0, waiting=True)
+        assert text.startswith("Compiling the engine for convolution, pooling and recurrent layers (1/5")
+        assert "training starts when it is ready" in text
+        fake.finish("float64-blocks", 30.0)
+        qtbot.waitUntil(lambda: c.last_snapshot is not None and c.last_snapshot.step > 0, timeout=TIMEOUT)
+    finally:
+        c.pause()
+        c.shutdown()

@@ -508,8 +508,8 @@ class ExperimentController(QObject):
         was_compiling = self.background_compiles.pop(p.dtype, None) is not None
         self.compileProgress.emit(p)
         if was_compiling or p.seconds > 0:
-            what = "Engine" if p.dtype == "float64" else f"The {p.dtype} engine"
-            self.statusMessage.emit(f"{what} ready (compiled in {p.seconds:.1f} s)")
+            what = "engine" if p.dtype == "float64" else readiness.describe(p.dtype)
+            self.statusMessage.emit(f"{what[0].upper()}{what[1:]} ready (compiled in {p.seconds:.1f} s)")
 
     @Slot(str)
     def _on_dtype_compiling(self, dtype: str) -> None:

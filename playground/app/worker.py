@@ -87,8 +87,15 @@ def warm_up_spec():
 
 
 def compile_kernels(dtype: str, progress: Callable[[str, int, int], None] | None = None) -> None:
-    """Compile (or load from numba's cache) every kernel an app session of ``dtype`` uses, on
-    the tiny ``warm_up_spec``; ``progress(phase, number, count)`` hears each phase first."""
+    """Compile (or load from numba's cache) every kernel an app session of ``dtype`` (an
+    engine key: ``readiness.engine_key``) uses, on the tiny ``warm_up_spec``;
+    ``progress(phase, number, count)`` hears each phase first."""
+    if readiness.split_key(dtype)[1]:  # convolution, pooling, recurrent blocks: their own kernels
+        from playground.engine.warmup import compile_dtype
+
+        with readiness.forced():
+            compile_dtype(dtype, progress)
+        return
     spec = warm_up_spec()
     spec = replace(spec, training=replace(spec.training, dtype=dtype))
     say = progress or (lambda *_: None)
@@ -246,7 +253,7 @@ class TrainingWorker(CommandWorker):
                 # train at once (on the twins while a background process compiles): never wait
                 self._watch(warm_up_spec().training.dtype)
                 if self._exp is not None:
-                    self._watch(self._exp.spec.training.dtype)
+                    self._watch(self._exp.trainer.engine_key)
                 self.ready = True
                 self._refresh_if_cold(self._exp)
                 self.engineReady.emit(0.0)
@@ -257,7 +264,7 @@ class TrainingWorker(CommandWorker):
                 self._warm_dtypes.add(dtype)
                 self.dtypeReady.emit(dtype, 0.0)
                 if self._exp is not None:  # built before the warm-up: its precision too
-                    self._warm_up_dtype(self._exp.spec.training.dtype)
+                    self._warm_up_dtype(self._exp.trainer.engine_key)
                 self.ready = True
                 self._refresh_if_cold(self._exp)
                 self.engineReady.emit(time.perf_counter() - t0)
@@ -273,7 +280,11 @@ class TrainingWorker(CommandWorker):
                     self._poll_compiles()
                 if self._exp is None:
                     continue
-                if self._running or self._pending_steps > 0:
+                if self._exp.trainer.waits_for_kernels():
+                    # a first network with convolution, pooling or recurrent blocks on this
+                    # computer: it trains once the background compile is done (status bar)
+                    time.sleep(0.05)
+                elif self._running or self._pending_steps > 0:
                     self._train_chunk()
                 self._maybe_snapshot()
                 for _ in range(self.relay_per_loop):
@@ -452,7 +463,7 @@ class TrainingWorker(CommandWorker):
 
     def _cmd_set_experiment(self, exp: Experiment, axes: tuple | None = None) -> None:
         if self.ready and self.warm_up:
-            self._warm_up_dtype(exp.spec.training.dtype)
+            self._warm_up_dtype(exp.trainer.engine_key)
         if self.ready:
             self._refresh_if_cold(exp)
         self._exp = exp

@@ -83,7 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_bench)
 
     w = sub.add_parser("warmup", help="compile the engine's kernels ahead of time (installers run this)")
-    w.add_argument("--dtype", choices=("float64", "float32"), help="only this precision's kernels")
+    w.add_argument(
+        "--dtype",
+        choices=("float64", "float32", "float64-blocks", "float32-blocks"),
+        help="only this precision's kernels (-blocks: those of networks with convolution, pooling or "
+        "recurrent layers)",
+    )
     w.add_argument("--progress", action="store_true", help="print one line per compile phase")
     w.set_defaults(func=cmd_warmup)
 

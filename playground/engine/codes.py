@@ -26,6 +26,7 @@ REC_STEP, REC_TRAIN_LOSS, REC_TRAIN_SCORE, REC_TEST_LOSS, REC_TEST_SCORE = range
 REC_N_SCALARS = 5
 # layer blocks (blocks/registry.py): the kind column of a network's plan
 BLOCK_DENSE, BLOCK_CONV2D, BLOCK_MAXPOOL2D, BLOCK_AVGPOOL2D, BLOCK_FLATTEN = range(5)
+BLOCK_RNN, BLOCK_LSTM, BLOCK_GRU = range(5, 8)
 
 
 class Record:

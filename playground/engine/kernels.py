@@ -10,7 +10,7 @@ Arguments are grouped in tuples (``params = (theta, spare, grad)``, ``opt_bufs =
 state_spare)``, ``data = (X, Y, perm)``, ``net``, ``bufs`` as in network.py, ``cfg = (loss,
 opt, batch, step0, opt_t0)``, ``keys = (shuffle_key, drop_key)``, ``out = (batch_losses,
 layer_sq)``), prepared contiguous by ``trainer.py``, the checked wrapper. ``gemm`` and
-``images`` come first and alone: numba prunes branches on their None-ness (network.py).
+``nondense`` come first and alone: numba prunes branches on their None-ness (network.py).
 """
 
 from __future__ import annotations
@@ -271,7 +271,7 @@ def _finish_step(theta, spare, grad, state, state_spare, plan, hp, opt, t, lr, l
 
 
 @njit(**JIT)
-def train_steps(gemm, images, params, opt_bufs, data, net, bufs, cfg, hp, lrs, keys, out):
+def train_steps(gemm, nondense, params, opt_bufs, data, net, bufs, cfg, hp, lrs, keys, out):
     """Run ``lrs.shape[0]`` optimizer steps from global step ``cfg[3]``.
 
     Returns (steps_done, status). On divergence the step that produced a non-finite loss,
@@ -306,7 +306,7 @@ def train_steps(gemm, images, params, opt_bufs, data, net, bufs, cfg, hp, lrs, k
         start = k * batch
         rows = min(batch, n - start)
         lval = network.loss_and_grad(
-            gemm, images, theta, grad, X, Y, perm[start : start + rows], rows, net, bufs, loss, huber, True,
+            gemm, nondense, theta, grad, X, Y, perm[start : start + rows], rows, net, bufs, loss, huber, True,
             drop_key, step, False,
         )  # fmt: skip
         batch_losses[s] = lval
@@ -326,7 +326,7 @@ def train_steps(gemm, images, params, opt_bufs, data, net, bufs, cfg, hp, lrs, k
 @njit(**JIT)
 def train_record(
     gemm,
-    images,
+    nondense,
     params,
     opt_bufs,
     data,
@@ -371,7 +371,7 @@ def train_record(
         step = step0 + done
         n = min(record_every - step % record_every, n_steps - done)
         d, status = train_steps(
-            gemm, images, params, opt_bufs, data, net, bufs, (loss, opt, batch, step, opt_t0 + done), hp,
+            gemm, nondense, params, opt_bufs, data, net, bufs, (loss, opt, batch, step, opt_t0 + done), hp,
             lrs[done : done + n], keys, (batch_losses[done:], layer_sq),
         )  # fmt: skip
         done += d
@@ -381,13 +381,13 @@ def train_record(
             row = rows_out[nrow]
             row[REC_STEP] = step0 + done
             metrics_kernel(
-                images, theta, train_set, classify, threshold, enet, ebufs, loss, huber, chunk, res
+                nondense, theta, train_set, classify, threshold, enet, ebufs, loss, huber, chunk, res
             )
             row[REC_TRAIN_LOSS] = res[0]
             row[REC_TRAIN_SCORE] = res[1]
             if test_set[0].shape[0] > 0:
                 metrics_kernel(
-                    images, theta, test_set, classify, threshold, enet, ebufs, loss, huber, chunk, res
+                    nondense, theta, test_set, classify, threshold, enet, ebufs, loss, huber, chunk, res
                 )
                 row[REC_TEST_LOSS] = res[0]
                 row[REC_TEST_SCORE] = res[1]
@@ -410,7 +410,7 @@ def train_record(
 
 @njit(**JIT)
 def loss_and_grad_kernel(
-    gemm, images, theta, grad, X, Y, rows_idx, net, bufs, loss, huber, chunk, train, drop_key, step
+    gemm, nondense, theta, grad, X, Y, rows_idx, net, bufs, loss, huber, chunk, train, drop_key, step
 ):
     """Mean loss over the given rows and its full gradient (for L-BFGS and landscapes),
     accumulated ``chunk`` rows at a time."""
@@ -421,7 +421,7 @@ def loss_and_grad_kernel(
     for start in range(0, nrows, chunk):
         rows = min(chunk, nrows - start)
         total += network.loss_and_grad(
-            gemm, images, theta, grad, X, Y, rows_idx[start : start + rows], nrows, net, bufs, loss, huber,
+            gemm, nondense, theta, grad, X, Y, rows_idx[start : start + rows], nrows, net, bufs, loss, huber,
             train, drop_key, step, True,
         )  # fmt: skip
     return total
@@ -442,14 +442,14 @@ def predict_compiled(dtype=None) -> bool:
 
 
 @njit(**JIT)
-def predict_kernel(images, theta, X, out, net, ebufs, chunk, hidden_out):
+def predict_kernel(nondense, theta, X, out, net, ebufs, chunk, hidden_out):
     """Outputs of every row of X into out; every neuron's activation into hidden_out if it
     has X's rows (``network.predict``)."""
-    network.predict(images, theta, X, out, out, False, net, ebufs[0], ebufs[1], chunk, hidden_out)
+    network.predict(nondense, theta, X, out, out, False, net, ebufs, chunk, hidden_out)
 
 
 @njit(**JIT)
-def metrics_kernel(images, theta, es, classify, threshold, net, ebufs, loss, huber, chunk, result):
+def metrics_kernel(nondense, theta, es, classify, threshold, net, ebufs, loss, huber, chunk, result):
     """Mean loss over a whole set (no dropout) and accuracy (classify) or the sum of squared
     errors (regression) into result[0:2]; ``es = (X, Y flat, labels, out, out_z, delta)``,
     the outputs land in ``out``. One nogil call per set, so recording metrics barely holds
@@ -464,7 +464,7 @@ def metrics_kernel(images, theta, es, classify, threshold, net, ebufs, loss, hub
     n = X.shape[0]
     last = plan[plan.shape[0] - 1]
     m = last[P_OUT]
-    network.predict(images, theta, X, out, out_z, True, net, ebufs[0], ebufs[1], chunk, out[:0])
+    network.predict(nondense, theta, X, out, out_z, True, net, ebufs, chunk, out[:0])
     of = out.ravel()
     zf = out_z.ravel()
     out_code = last[P_ACT]

@@ -101,8 +101,34 @@ def start_mode() -> str:
     return _mode
 
 
-def _name(dtype) -> str:
-    return np.dtype(dtype).name
+BLOCKS_SUFFIX = "-blocks"  # the kernels of networks with other blocks than dense ones
+
+
+def engine_key(dtype, blocks: bool = False) -> str:
+    """What readiness is tracked for: a precision (``"float64"``), or its variant for networks
+    with convolution, pooling or recurrent blocks (``"float64-blocks"``): numba compiles the
+    code of those blocks only for such networks (``blocks/network.py``), so a dense session
+    never waits for it."""
+    return np.dtype(dtype).name + (BLOCKS_SUFFIX if blocks else "")
+
+
+def split_key(key) -> tuple[str, bool]:
+    """(precision, blocks) of an engine key (or of a plain dtype)."""
+    if isinstance(key, str) and key.endswith(BLOCKS_SUFFIX):
+        return np.dtype(key[: -len(BLOCKS_SUFFIX)]).name, True
+    return np.dtype(key).name, False
+
+
+def describe(key) -> str:
+    """'the engine', 'the float32 engine', 'the engine for convolution, pooling and recurrent
+    layers' ... (status bar texts)."""
+    dtype, blocks = split_key(key)
+    prec = "" if dtype == "float64" else f"{dtype} "
+    return f"the {prec}engine" + (" for convolution, pooling and recurrent layers" if blocks else "")
+
+
+def _name(key) -> str:
+    return engine_key(*split_key(key))
 
 
 def kernels_ready(dtype) -> bool:

@@ -160,16 +160,20 @@ def network_layers(net, input_shape: tuple[int, ...], n_out: int) -> list[Layer]
 class Trainer:
     """Trains one network on one training set, step by step, exactly reproducibly."""
 
-    def __init__(self, spec: ExperimentSpec, n_in, n_out: int, X: np.ndarray, Y: np.ndarray):
-        """``n_in``: inputs per sample, or the (channels, height, width) of image inputs."""
+    def __init__(self, spec: ExperimentSpec, n_in, n_out: int, X: np.ndarray, Y: np.ndarray, layers=None):
+        """``n_in``: inputs per sample, or its shape ((channels, height, width) of images,
+        (length, features) of sequences). ``layers``: the blocks to build instead of the
+        spec's network (``blocks.Layer`` list; tools and tests that compose blocks directly)."""
         tr = spec.training
         self.spec = spec
         self.dtype = np.dtype(tr.dtype)
         self.input_shape = tuple(int(v) for v in np.atleast_1d(n_in))
-        self.plan = Plan(network_layers(spec.network, self.input_shape, n_out))
+        self.plan = Plan(
+            layers if layers is not None else network_layers(spec.network, self.input_shape, n_out)
+        )
         self.layout = Layout(self.plan)
         # None: dense blocks only, and numba compiles no image code (network.py)
-        self._images = None if all(layer.kind == "dense" for layer in self.plan.layers) else True
+        self._nondense = None if all(layer.kind == "dense" for layer in self.plan.layers) else True
         self.loss = LOSSES[tr.loss].code
         self.set_data(X, Y)
         # np.uint64, never a Python int: numba types the first value it sees, and half of all
@@ -205,7 +209,7 @@ class Trainer:
         return self.plan.floats[:, 1]
 
     def _bufs(self) -> tuple:
-        return (self._z, self._a, self._delta, self._mask, self._da, self._col)
+        return (self._z, self._a, self._delta, self._mask, self._da, self._col, self._rec)
 
     def _net(self, rows_aoff: np.ndarray) -> tuple:
         return (self.plan.ints, self.plan.floats, rows_aoff)
@@ -238,6 +242,7 @@ class Trainer:
         self._mask = np.ones(rows * width, dtype=self.dtype)
         self._da = np.zeros(rows * self.plan.max_units(), dtype=self.dtype)
         self._col = np.zeros(self.plan.col_size(rows), dtype=self.dtype)
+        self._rec = np.zeros(self.plan.state_size(rows), dtype=self.dtype)
         self._grad = np.zeros(self.layout.n_params, dtype=self.dtype)
         self._spare = np.zeros(self.layout.n_params, dtype=self.dtype)
         self._perm = np.arange(self.n, dtype=np.int64)
@@ -371,18 +376,34 @@ class Trainer:
             return self.backend
         return "gemm" if gemm_for(self.dtype) is not None else "loops"
 
+    @property
+    def engine_key(self) -> str:
+        """What this network's kernels are tracked as (``readiness.engine_key``): its
+        precision, with ``-blocks`` when it has other blocks than dense ones."""
+        return readiness.engine_key(self.dtype, self._nondense is not None)
+
     def on_twins(self) -> bool:
         """Whether calls now run on the numpy twins (``twin.py``) because the compiled kernels
-        for this precision are not ready yet (``readiness.py``); checked at every call, so a
-        run switches to the kernels at a step boundary. Networks with image blocks always
-        use the kernels (they compile on first use): the twins cover dense networks."""
-        return self._images is None and not readiness.kernels_ready(self.dtype)
+        for this network are not ready yet (``readiness.py``); checked at every call, so a
+        run switches to the kernels at a step boundary."""
+        return not readiness.kernels_ready(self.engine_key)
+
+    def waits_for_kernels(self) -> bool:
+        """Whether training would wait now: networks with convolution, pooling or recurrent
+        blocks train only on the kernels (their numpy twins evaluate, for the pictures and
+        metrics, but are too slow to train on); a background process compiles them."""
+        return self._nondense is not None and self.on_twins()
+
+    def _await_kernels(self) -> None:
+        if self.waits_for_kernels():
+            readiness.wait(self.engine_key)
 
     def _gemm(self):
         return gemm_for(self.dtype) if self.resolved_backend() == "gemm" else None
 
     def run(self, n_steps: int) -> RunReport:
         """Do up to n_steps optimizer steps; stops early (and says so) on divergence."""
+        self._await_kernels()
         if self.on_twins():
             from playground.engine import twin
 
@@ -401,11 +422,11 @@ class Trainer:
         ``record_every``; returns (RunReport, rows) with rows laid out as ``codes.Record``."""
         if self._metrics_scratch is None:
             self._metrics_scratch = self._scratch()
-        ez, ea, _, eaoff = self._metrics_scratch
+        ez, ea, erec, eaoff = self._metrics_scratch
         rows = np.full((n_steps // record_every + 1, C.Record.width(self.layout.n_layers)), np.nan)
         self._check_snapshot_buffers()
         evals = (
-            self._eval_tuple(train), self._eval_tuple(test), self._net(eaoff), (ez, ea),
+            self._eval_tuple(train), self._eval_tuple(test), self._net(eaoff), (ez, ea, erec),
             train.classify, threshold, EVAL_CHUNK,
         )  # fmt: skip
         tail = (record_every, evals, (self._snap_theta, self._snap_state, self._snap_meta), rows)
@@ -435,7 +456,7 @@ class Trainer:
         cfg = (self.loss, OPT_CODES[tr.optimizer.name], self.batch_size, self.step, self.opt_t)
         done, status, *more = kernel(
             self._gemm(),
-            self._images,
+            self._nondense,
             (self.theta, self._spare, self._grad),
             (self.opt_state, self._state_spare),
             (self.X.ravel(), self.Y.ravel(), self._perm),
@@ -456,6 +477,7 @@ class Trainer:
 
     def loss_and_grad(self, theta: np.ndarray | None = None, X=None, Y=None, train: bool = False):
         """Mean data loss and its gradient (flat) at any parameters: the landscape/inspector API."""
+        self._await_kernels()
         if self.on_twins():
             from playground.engine import twin
 
@@ -467,7 +489,7 @@ class Trainer:
         rows = np.arange(X.shape[0], dtype=np.int64)
         chunk = self._a.shape[0] // self.plan.width()
         lv = K.loss_and_grad_kernel(
-            self._gemm(), self._images, theta, grad, X.ravel(), Y.ravel(), rows, self._net(self.aoff),
+            self._gemm(), self._nondense, theta, grad, X.ravel(), Y.ravel(), rows, self._net(self.aoff),
             self._bufs(), self.loss, self.spec.training.huber_delta, chunk, train, self.drop_key, self.step,
         )  # fmt: skip
         return float(lv), grad
@@ -526,9 +548,11 @@ class Trainer:
 
     # -- evaluation -----------------------------------------------------------------------
     def _scratch(self):
-        """Fresh evaluation buffers: prediction may run in another thread than training."""
+        """Fresh evaluation buffers (z, a, recurrent state, offsets): prediction may run in
+        another thread than training."""
         z = np.empty(EVAL_CHUNK * self.plan.width(), dtype=self.dtype)
-        return z, np.empty_like(z), np.empty_like(z), self.plan.offsets(EVAL_CHUNK)
+        rec = np.empty(self.plan.state_size(EVAL_CHUNK), dtype=self.dtype)
+        return z, np.empty_like(z), rec, self.plan.offsets(EVAL_CHUNK)
 
     def predict(self, X: np.ndarray, hidden: bool = False, theta: np.ndarray | None = None):
         """Outputs (n, n_out); with hidden=True also every neuron's activation (n, sum(units))."""
@@ -554,8 +578,8 @@ class Trainer:
         return (out, hid) if hidden else out
 
     def _predict_rows(self, theta, X, out, hid) -> None:
-        z, a, _, aoff = self._scratch()
-        K.predict_kernel(self._images, theta, X, out, self._net(aoff), (z, a), EVAL_CHUNK, hid)
+        z, a, rec, aoff = self._scratch()
+        K.predict_kernel(self._nondense, theta, X, out, self._net(aoff), (z, a, rec), EVAL_CHUNK, hid)
 
     def eval_buffers(self, X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None) -> EvalSet:
         """Everything ``metrics`` needs for one data set, prepared once."""
@@ -582,11 +606,11 @@ class Trainer:
             return twin.metrics(self, es, threshold)
         if self._metrics_scratch is None:
             self._metrics_scratch = self._scratch()
-        z, a, _, aoff = self._metrics_scratch
+        z, a, rec, aoff = self._metrics_scratch
         res = np.empty(2)
         K.metrics_kernel(
-            self._images, self.theta, self._eval_tuple(es), es.classify, threshold, self._net(aoff), (z, a),
-            self.loss, self.spec.training.huber_delta, EVAL_CHUNK, res,
+            self._nondense, self.theta, self._eval_tuple(es), es.classify, threshold, self._net(aoff),
+            (z, a, rec), self.loss, self.spec.training.huber_delta, EVAL_CHUNK, res,
         )  # fmt: skip
         return float(res[0]), float(res[1])
 

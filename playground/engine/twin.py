@@ -223,6 +223,8 @@ def predict(trainer, X: np.ndarray, hidden: bool = False, theta: np.ndarray | No
     neuron's activation (n, sum of layer widths), layer by layer."""
     dtype = trainer.dtype
     theta = trainer.theta.copy() if theta is None else np.ascontiguousarray(theta, dtype=dtype)
+    if trainer.waits_for_kernels():
+        return _predict_blocks(trainer, X, hidden, theta)
     X = np.ascontiguousarray(X, dtype=dtype)
     lay = trainer.layout
     params = lay.views(theta)
@@ -241,6 +243,8 @@ def predict(trainer, X: np.ndarray, hidden: bool = False, theta: np.ndarray | No
 
 def metrics(trainer, es, threshold: float) -> tuple[float, float]:
     """``Trainer.metrics`` on the twins: (mean loss, accuracy or sum of squared errors)."""
+    if trainer.waits_for_kernels():
+        return _metrics_blocks(trainer, es, threshold)
     dtype = trainer.dtype
     lay = trainer.layout
     params = lay.views(trainer.theta)
@@ -297,3 +301,51 @@ def loss_and_grad(trainer, theta=None, X=None, Y=None, train: bool = False):
                 accumulate=True,
             )
     return float(total), grad
+
+
+# --------------------------------------------------------------------------- any blocks
+# Networks with convolution, pooling or recurrent blocks: the blocks' own numpy twins
+# (``reference.forward_blocks``) evaluate them while their kernels compile, so the pictures
+# and the first metrics never wait (they train once the kernels are ready).
+
+
+def _predict_blocks(trainer, X, hidden, theta):
+    X = np.asarray(X, dtype=np.float64)
+    outs = []
+    with np.errstate(all="ignore"):
+        for start in range(0, len(X), EVAL_ROWS):
+            acts = R.forward_blocks(trainer.plan, theta.astype(np.float64), X[start : start + EVAL_ROWS])
+            outs.append([a.reshape(len(a), -1) for a in acts])
+    n_out = int(trainer.layout.sizes[-1])
+    if not outs:
+        out = np.empty((0, n_out), dtype=trainer.dtype)
+        width = int(trainer.layout.sizes[1:].sum())
+        return (out, np.empty((0, width), dtype=trainer.dtype)) if hidden else out
+    out = np.concatenate([o[-1] for o in outs]).astype(trainer.dtype)
+    if not hidden:
+        return out
+    return out, np.concatenate([np.concatenate(o, axis=1) for o in outs]).astype(trainer.dtype)
+
+
+def _metrics_blocks(trainer, es, threshold):
+    n, m = es.X.shape[0], int(trainer.layout.sizes[-1])
+    theta = trainer.theta.astype(np.float64)
+    Y = es.Y.reshape(n, m).astype(np.float64)
+    huber = trainer.spec.training.huber_delta
+    total = score = 0.0
+    last = trainer.plan.layers[-1]
+    with np.errstate(all="ignore"):
+        for start in range(0, n, EVAL_ROWS):
+            stop = min(n, start + EVAL_ROWS)
+            acts = R.forward_blocks(trainer.plan, theta, es.X[start:stop].astype(np.float64))
+            o = acts[-1]
+            # the loss works on the output layer's pre-activation (logits): the last, dense block's
+            W, b = trainer.layout.views(theta)[-1]
+            z = acts[-2].reshape(stop - start, -1) @ W + b
+            lv, _ = R.loss_and_delta(trainer.loss, last.activation, z, o, Y[start:stop], huber)
+            total += float(lv) * (stop - start)
+            if es.classify:
+                score += float(np.sum(R.predicted_classes(o, threshold) == es.labels[start:stop]))
+            else:
+                score += float(((o - Y[start:stop]) ** 2).sum())
+    return total / max(n, 1), (score / max(n, 1) if es.classify else score)

@@ -27,17 +27,47 @@ CSV_PHASE = "CSV reader"
 LOCK_STALE_S = 15 * 60  # a lock older than this whose owner cannot be checked is abandoned
 
 
-def phases(dtype: str) -> tuple[str, ...]:
-    """What ``compile_dtype`` compiles for ``dtype``, in order (the status bar names them)."""
-    return PHASES + ((CSV_PHASE,) if np.dtype(dtype) == np.float64 else ())
+def phases(key: str) -> tuple[str, ...]:
+    """What ``compile_dtype`` compiles for an engine key, in order (the status bar names them)."""
+    dtype, blocks = readiness.split_key(key)
+    return PHASES + ((CSV_PHASE,) if np.dtype(dtype) == np.float64 and not blocks else ())
 
 
-def compile_dtype(dtype: str, say: Say | None = None) -> None:
-    """Compile (or load from numba's cache) every kernel a session of ``dtype`` calls;
-    ``say(phase, number, count)`` hears each phase before it starts."""
+def _blocks_trainer(dtype: str) -> tuple[Trainer, np.ndarray, np.ndarray, np.ndarray]:
+    """A tiny network with a convolution, pooling and flatten (the kernels of every
+    non-dense block compile together: their branches share one specialisation)."""
+    from playground.engine import codes as C
+    from playground.engine.blocks import Layer
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 1, 4, 4))
+    Y = np.eye(2)[rng.integers(0, 2, 12)]
+    labels = Y.argmax(axis=1).astype(np.int64)
+    spec = ExperimentSpec.from_dict(
+        {
+            "network": {"output_activation": "softmax"},
+            "training": {"dtype": dtype, "batch_size": 4, "loss": "cce"},
+        }
+    )
+    layers = [
+        Layer(
+            "conv2d", 16, 32, C.RELU, in_shape=(1, 4, 4), out_shape=(2, 4, 4), kernel=3, pad=1, dropout=0.1
+        ),
+        Layer("maxpool2d", 32, 8, C.LINEAR, in_shape=(2, 4, 4), out_shape=(2, 2, 2), kernel=2, stride=2),
+        Layer("flatten", 8, 8, C.LINEAR),
+        Layer("dense", 8, 2, C.SOFTMAX),
+    ]
+    return Trainer(spec, (1, 4, 4), 2, X, Y, layers=layers), X, Y, labels
+
+
+def compile_dtype(key: str, say: Say | None = None) -> None:
+    """Compile (or load from numba's cache) every kernel a session of an engine key (a
+    precision, or its ``-blocks`` variant) calls; ``say(phase, number, count)`` hears each
+    phase before it starts."""
     say = say or (lambda *_: None)
-    names = phases(dtype)
+    names = phases(key)
     count = len(names)
+    dtype, blocks = readiness.split_key(key)
     rng = np.random.default_rng(0)
     X = rng.normal(size=(12, 2))
     Y = (X[:, :1] > 0).astype(float)
@@ -49,7 +79,10 @@ def compile_dtype(dtype: str, say: Say | None = None) -> None:
         }
     )
     with readiness.forced():
-        tr = Trainer(spec, 2, 1, X, Y)
+        if blocks:
+            tr, X, Y, labels = _blocks_trainer(dtype)
+        else:
+            tr = Trainer(spec, 2, 1, X, Y)
         es = tr.eval_buffers(X, Y, labels)
         say(names[0], 1, count)
         tr.run(2)  # the backend this machine uses (gemm where numpy's OpenBLAS is found)
@@ -81,8 +114,12 @@ def compile_and_mark(dtype: str, say: Say | None = None) -> float:
     return time.perf_counter() - t0
 
 
-def warm_up(dtypes: tuple[str, ...] = ("float64", "float32"), say: Say | None = None) -> None:
-    """Everything (``playground warmup``, the installers): every precision, markers written."""
+ALL_KEYS = ("float64", "float32", "float64-blocks", "float32-blocks")
+
+
+def warm_up(dtypes: tuple[str, ...] = ALL_KEYS, say: Say | None = None) -> None:
+    """Everything (``playground warmup``, the installers): every precision and its variant
+    for networks with convolution, pooling or recurrent blocks, markers written."""
     for dtype in dtypes:
         t0 = time.perf_counter()
         with _MachineLock(readiness.lock_path(dtype)):

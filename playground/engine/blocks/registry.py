@@ -30,7 +30,11 @@ from playground.registry import Registry
 # kernel or window size, stride, zero padding before the first row/column)
 P_KIND, P_IN, P_OUT, P_WOFF, P_BOFF, P_END, P_ACT = range(7)
 P_CIN, P_HIN, P_WIN, P_COUT, P_HOUT, P_WOUT, P_K, P_STRIDE, P_PAD = range(7, 16)
-N_P = 16
+# recurrent blocks: sequence length, features per step, units, whether every step is output,
+# truncation of backpropagation through time (0: full), the cell's activation (rnn), and
+# the per-sample width of the block's state scratch (recurrent.state_width)
+P_T, P_F, P_H, P_RETSEQ, P_BPTT, P_CELL, P_SW = range(16, 23)
+N_P = 23
 # float columns
 F_SLOPE, F_DROP = range(2)
 N_F = 2
@@ -44,6 +48,8 @@ class BlockKind:
     params: Callable[..., tuple[tuple[str, tuple[int, ...]], ...]]  # params(layer): (name, shape) per array
     # initial arrays, in ``params`` order: init(layer, initializer name, bias_init, rng)
     init: Callable[..., list[np.ndarray]]
+    # recurrent blocks: values of state scratch per sample (None: the block keeps no state)
+    state_width: Callable[..., int] | None = None
 
 
 BLOCKS: Registry[BlockKind] = Registry("layer kind")
@@ -70,6 +76,10 @@ class Layer:
     stride: int = 1
     pad: int = 0  # zeros before the first row/column (after: what the output size implies)
     bias: bool = True
+    units: int = 0  # recurrent: hidden units
+    return_sequences: bool = False
+    bptt: int = 0  # truncated backpropagation through time: steps (0: full)
+    cell_activation: int = 0  # rnn: tanh or relu (codes.*)
 
 
 class Plan:
@@ -104,6 +114,10 @@ class Plan:
                 row[P_CIN], row[P_HIN], row[P_WIN] = layer.in_shape
                 row[P_COUT], row[P_HOUT], row[P_WOUT] = layer.out_shape
                 row[P_K], row[P_STRIDE], row[P_PAD] = layer.kernel, layer.stride, layer.pad
+            if kind.state_width is not None:  # recurrent: in_shape = (length, features)
+                row[P_T], row[P_F] = layer.in_shape
+                row[P_H], row[P_RETSEQ], row[P_BPTT] = layer.units, layer.return_sequences, layer.bptt
+                row[P_CELL], row[P_SW] = layer.cell_activation, kind.state_width(layer)
             for name, shape in kind.params(layer):
                 if name.startswith("bias") and row[P_BOFF] < 0:
                     row[P_BOFF] = off
@@ -145,6 +159,10 @@ class Plan:
 
     def max_units(self) -> int:
         return int(self.units.max())
+
+    def state_size(self, rows: int) -> int:
+        """The recurrent blocks' state scratch for batches of ``rows`` (0 without them)."""
+        return rows * int(self.ints[:, P_SW].sum())
 
     def col_size(self, rows: int) -> int:
         """The convolutions' im2col scratch for batches of ``rows`` (0 without them)."""
