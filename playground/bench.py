@@ -99,6 +99,31 @@ W4_HIDDEN = [
 ]
 
 
+def make_w5():
+    """W5: x_t = sin(0.2 t) + 0.5 sin(0.31 t) + N(0, 0.05), 4000 points, windows of 20 -> the
+    next value, first 80 % (time order) for training; LSTM(1, 32) -> last step -> Dense 1,
+    MSE, Adam 1e-3, batch 32, float32. Returns the trainer and the test set."""
+    from playground.engine import codes as C
+    from playground.engine.blocks import Layer
+
+    rng = np.random.default_rng(SEED)
+    t = np.arange(4000)
+    x = np.sin(0.2 * t) + 0.5 * np.sin(0.31 * t) + rng.normal(0, 0.05, len(t))
+    win = np.lib.stride_tricks.sliding_window_view(x, 21)
+    X, Y = win[:, :20, None].copy(), win[:, 20:].copy()
+    cut = int(0.8 * len(X))
+    spec = ExperimentSpec.from_dict(
+        {
+            "seed": SEED,
+            "network": {"output_activation": "linear", "init": "torch_default", "bias_init": "torch_default"},
+            "training": {"loss": "mse", "batch_size": 32, "dtype": "float32",
+                         "optimizer": {"name": "adam", "lr": 1e-3}},
+        }
+    )  # fmt: skip
+    layers = [Layer("lstm", 20, 32, C.LINEAR, in_shape=(20, 1), units=32), Layer("dense", 32, 1, C.LINEAR)]
+    return Trainer(spec, (20, 1), 1, X[:cut], Y[:cut], layers=layers), X[cut:], Y[cut:]
+
+
 def make_w4() -> tuple[Workload, np.ndarray, np.ndarray]:
     """W4: the shipped 8x8 digits / 16 as (n, 1, 8, 8), 75 % / 25 % split (fixed seed); the
     network of shared/BENCHMARKS.md, Adam 1e-3, batch 32, float32. Returns the workload and
@@ -191,6 +216,24 @@ def run(quick: bool = False, log=print) -> dict:
     acc = float(np.mean(quality.predict(X4_test).argmax(axis=1) == y4_test))
     results[w4.name]["test_accuracy_2000"] = acc
     log(f"{'':<22} test accuracy after 2000 steps {acc:.3f}")
+
+    tr, X5_test, Y5_test = make_w5()
+    tr.run(2)
+    k = min(_calibrate(tr.run, target), 4000)
+
+    def w5_block(tr=tr, k=k):
+        tr.reset_optimizer()
+        tr.run(k)
+
+    med, lo, hi = _median_rate(w5_block, k, target, repeats)
+    name = "W5 LSTM sine float32"
+    results[name] = {"steps_per_s": med, "min": lo, "max": hi, "steps_per_block": k}
+    log(f"{name:<22} {med:>12,.0f} steps/s   (min {lo:,.0f}, max {hi:,.0f}; {k} steps per block)")
+    quality, _, _ = make_w5()  # untimed: test MSE after 2000 steps, as peers.py reports it
+    quality.run(2000)
+    mse = float(np.mean((quality.predict(X5_test) - Y5_test) ** 2))
+    results[name]["test_mse_2000"] = mse
+    log(f"{'':<22} test MSE after 2000 steps {mse:.4f}")
 
     for w in w3:
         tr = trainers[w.name]

@@ -456,6 +456,8 @@ class TrainingWorker(CommandWorker):
             self._watch(dtype)
             return
         self._warm_dtypes.add(dtype)
+        if readiness.split_key(dtype)[1]:
+            return  # compiled mode (tests, tools): a first CNN/RNN compiles what it uses when used
         self.dtypeCompiling.emit(dtype)
         t0 = time.perf_counter()
         compile_kernels(dtype)
