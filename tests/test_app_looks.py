@@ -456,6 +456,12 @@ def test_a_log_axis_labels_every_decade_by_one_rule(make_plots):
     labels = [t for t in _tick_labels(panel.grad_plot) if t]
     assert labels and "0.001" not in labels and "0.0001" not in labels, labels
     assert any(t.startswith("10⁻") for t in labels), labels
+    # a narrow range (early training: 0.06 to 2) has minor ticks at 2..9 of each decade: only
+    # 1, 2 and 5 are labelled, so the labels do not run into each other
+    panel.grad_plot.getPlotItem().getViewBox().setRange(yRange=(math.log10(0.06), math.log10(2.0)), padding=0)
+    labels = [t for t in _tick_labels(panel.grad_plot) if t]
+    assert {"0.1", "0.2", "0.5", "1"} <= set(labels), labels
+    assert not {"0.3", "0.4", "0.6", "0.7", "0.8", "0.9", "0.07", "0.08", "0.09"} & set(labels), labels
 
 
 def test_empty_plots_draw_their_grid(make_plots):

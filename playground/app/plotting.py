@@ -197,6 +197,14 @@ _SUPERSCRIPT = str.maketrans(
 )
 
 
+MAX_LOG_MINOR_LABELS = 6  # more minor ticks than this on a log axis: label 1, 2 and 5 only
+
+
+def _log_digit(exponent: float) -> int:
+    """The leading digit of 10**exponent (1 at a decade, 2..9 between)."""
+    return round(10.0 ** (exponent - math.floor(exponent + 1e-9)))
+
+
 def decade_label(exponent: float) -> str:
     """A log axis' label at 10**exponent: plain from 0.01 to 1000 ("0.01", "1", "100"), a
     power of ten beyond ("10⁻⁵", "10⁶"), so one axis never mixes "0.0001" with "10⁻⁵"."""
@@ -217,7 +225,13 @@ class ReadableAxis(pg.AxisItem):
 
     def tickStrings(self, values, scale, spacing):
         if self.logMode:
-            return [decade_label(v + math.log10(scale)) if scale > 0 else "" for v in values]
+            if scale <= 0:
+                return ["" for _ in values]
+            labels = [decade_label(v + math.log10(scale)) for v in values]
+            if len(values) > MAX_LOG_MINOR_LABELS:  # 2..9 between decades: "2" and "5" only
+                keep = [_log_digit(v + math.log10(scale)) in (1, 2, 5) for v in values]
+                labels = [t if k else "" for t, k in zip(labels, keep, strict=True)]
+            return labels
         if spacing * scale <= 0:
             return super().tickStrings(values, scale, spacing)
         places = max(0, math.ceil(-math.log10(spacing * scale)))
