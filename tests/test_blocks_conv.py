@@ -131,23 +131,34 @@ def test_conv_parameters_have_pytorch_shapes_and_initialisation_bounds():
     assert np.abs(W).max() > 0.5 * np.sqrt(6 / 9)
 
 
-def test_quick_start_evaluates_a_cnn_on_the_twins_and_trains_only_on_the_kernels(monkeypatch):
-    """While the kernels of non-dense blocks compile in the background, predictions and
-    metrics come from the blocks' numpy twins (the same numbers), and training waits."""
+def test_quick_start_trains_a_cnn_on_the_blocks_twins_as_the_kernels_would(monkeypatch):
+    """While the kernels of non-dense blocks compile in the background, the trainer runs on
+    the blocks' numpy twins: the same batches, dropout masks, updates and numbers (float64)."""
     from playground.engine import readiness
 
-    tr, X, Y = _trainer(STACKS["two convs, flatten, dense"])
-    tr.run(4)
+    stack = [{**STACKS["two convs, flatten, dense"][0], "dropout": 0.2}] + STACKS[
+        "two convs, flatten, dense"
+    ][1:]
+    kern, X, Y = _trainer(stack, opt="adam")
+    twins, _, _ = _trainer(stack, opt="adam")
+    assert kern.engine_key == "float64-blocks"
+    r_kern = kern.run(9)
     labels = Y.argmax(axis=1)
-    es = tr.eval_buffers(X, Y, labels)
-    kernel_pred, kernel_metrics = tr.predict(X, hidden=True), tr.metrics(es, 0.5)
-    assert tr.engine_key == "float64-blocks" and not tr.waits_for_kernels()
+    want = (
+        kern.predict(X, hidden=True),
+        kern.metrics(kern.eval_buffers(X, Y, labels), 0.5),
+        kern.loss_and_grad(),
+    )
     monkeypatch.setattr(readiness, "kernels_ready", lambda key: not readiness.split_key(key)[1])
-    assert tr.waits_for_kernels()
-    for got, want in zip(tr.predict(X, hidden=True), kernel_pred, strict=True):
-        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
-    np.testing.assert_allclose(tr.metrics(es, 0.5), kernel_metrics, rtol=1e-10)
-    waited = []
-    monkeypatch.setattr(readiness, "wait", lambda key, timeout=None: waited.append(key) or True)
-    monkeypatch.setattr(readiness, "kernels_ready", lambda key: bool(waited))  # ready once waited for
-    assert tr.run(2).steps_done == 2 and waited == ["float64-blocks"]
+    assert twins.on_twins()  # the kernels of dense networks are ready, those of blocks are not
+    r_twin = twins.run(9)
+    np.testing.assert_allclose(r_twin.batch_losses, r_kern.batch_losses, rtol=1e-12)
+    np.testing.assert_allclose(r_twin.layer_grad_sq, r_kern.layer_grad_sq, rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(twins.theta, kern.theta, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(twins.opt_state, kern.opt_state, rtol=1e-12, atol=1e-14)
+    for got, exp in zip(twins.predict(X, hidden=True), want[0], strict=True):
+        np.testing.assert_allclose(got, exp, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(twins.metrics(twins.eval_buffers(X, Y, labels), 0.5), want[1], rtol=1e-10)
+    lv, g = twins.loss_and_grad()
+    assert lv == pytest.approx(want[2][0], rel=1e-12)
+    np.testing.assert_allclose(g, want[2][1], rtol=1e-10, atol=1e-14)

@@ -123,3 +123,19 @@ def test_lstm_parameters_have_pytorch_names_shapes_and_init():
     bound = 1 / np.sqrt(8)  # torch: every array U(+-1/sqrt(hidden_size))
     lo, hi = tr.plan.arrays[0][0][2], tr.plan.ints[0, 5]
     assert np.abs(tr.theta[lo:hi]).max() <= bound and np.abs(tr.theta[lo:hi]).max() > 0.8 * bound
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_quick_start_trains_recurrent_networks_on_the_blocks_twins(kind, monkeypatch):
+    """Before their kernels are compiled, recurrent networks train on the numpy twins with the
+    kernels' numbers (every step output, truncated backpropagation, Adam)."""
+    from playground.engine import readiness
+
+    kern, _ = _trainer(kind, retseq=True, bptt=2, opt="adam")
+    twins, _ = _trainer(kind, retseq=True, bptt=2, opt="adam")
+    r_kern = kern.run(11)
+    monkeypatch.setattr(readiness, "kernels_ready", lambda key: not readiness.split_key(key)[1])
+    assert twins.on_twins()
+    r_twin = twins.run(11)
+    np.testing.assert_allclose(r_twin.batch_losses, r_kern.batch_losses, rtol=1e-12)
+    np.testing.assert_allclose(twins.theta, kern.theta, rtol=1e-12, atol=1e-14)

@@ -125,10 +125,10 @@ def test_a_first_float32_use_compiles_in_the_background_too(qtbot, window, fake)
     qtbot.waitUntil(lambda: "float32" not in c.background_compiles, timeout=TIMEOUT)
 
 
-def test_a_first_cnn_waits_for_its_kernels_without_training_on_the_gui(qtbot, fake):
-    """Networks with convolution (pooling, recurrent) blocks train only on the kernels: on a
-    first use the worker waits for their background compile (and says so), evaluating the
-    network on the blocks' numpy twins meanwhile; then it trains."""
+def test_a_first_cnn_trains_at_once_on_the_twins_while_its_kernels_compile(qtbot, fake):
+    """Networks with convolution (pooling, recurrent) blocks have kernels of their own (an
+    engine key of their own): on a first use they train at once on the blocks' numpy twins
+    while those compile in the background, and the status bar names what compiles."""
     from playground.app.controller import ExperimentController
     from playground.app.main_window import compiling_text
     from playground.spec import ExperimentSpec
@@ -150,15 +150,12 @@ def test_a_first_cnn_waits_for_its_kernels_without_training_on_the_gui(qtbot, fa
         assert np.isfinite(c.experiment.metrics()["train_loss"])  # evaluated on the twins
         c.play()
         qtbot.waitUntil(lambda: "float64-blocks" in fake.started, timeout=TIMEOUT)
-        qtbot.wait(600)
-        assert c.experiment.trainer.waits_for_kernels()
-        assert c.last_snapshot is None or c.last_snapshot.step == 0  # no training yet
+        qtbot.waitUntil(lambda: c.last_snapshot is not None and c.last_snapshot.step > 20, timeout=TIMEOUT)
+        assert c.experiment.trainer.on_twins()
         progress = {"float64-blocks": readiness.Progress("float64-blocks", "training kernels", 1, 5)}
-        text = compiling_text(progress, True, 0.0, waiting=True)
+        text = compiling_text(progress, True, 250.0)
         assert text.startswith("Compiling the engine for convolution, pooling and recurrent layers (1/5")
-        assert "training starts when it is ready" in text
-        fake.finish("float64-blocks", 30.0)
-        qtbot.waitUntil(lambda: c.last_snapshot is not None and c.last_snapshot.step > 0, timeout=TIMEOUT)
+        assert "training meanwhile with the numpy engine — 250 steps/s" in text
     finally:
         c.pause()
         c.shutdown()

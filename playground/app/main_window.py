@@ -68,17 +68,14 @@ def preparing_text(phase: tuple[str, int, int] | None, seconds: float) -> str:
     return f"Preparing the engine: {name} ({number}/{count}) · {seconds:.0f} s"
 
 
-def compiling_text(progress: dict, running: bool, steps_per_s: float = 0.0, waiting: bool = False) -> str:
+def compiling_text(progress: dict, running: bool, steps_per_s: float = 0.0) -> str:
     """The status bar while the kernels compile in the background (quick start): what
-    compiles, how far, and that training goes on meanwhile on the numpy engine (or, for
-    ``waiting`` networks with other blocks than dense ones, that it starts when ready)."""
+    compiles, how far, and that training goes on meanwhile on the numpy engine."""
     parts = []
     for key, p in sorted(progress.items()):
         step = f" ({p.number}/{p.count}: {p.phase})" if p.count else ""
         parts.append(f"{readiness.describe(key)}{step}")
     text = "Compiling " + " and ".join(parts) + " in the background…"
-    if waiting:
-        return f"{text} training starts when it is ready (first use on this computer)"
     if running:
         rate = f" — {steps_per_s:,.0f} steps/s" if steps_per_s else ""
         return f"{text} training meanwhile with the numpy engine{rate}"
@@ -445,9 +442,7 @@ class MainWindow(QMainWindow):
         if not c.engine_ready:
             text = preparing_text(c.engine_phase, time.perf_counter() - c.engine_started)
         elif c.background_compiles and not self.racing:
-            exp = c.experiment
-            waiting = exp is not None and exp.trainer.waits_for_kernels()
-            text = compiling_text(c.background_compiles, c.running, steps_per_s, waiting)
+            text = compiling_text(c.background_compiles, c.running, steps_per_s)
         elif c.compiling_dtype:
             text = f"Preparing {readiness.describe(c.compiling_dtype)} (first use on this computer)…"
         elif self.racing and self.race is not None:

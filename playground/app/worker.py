@@ -280,11 +280,7 @@ class TrainingWorker(CommandWorker):
                     self._poll_compiles()
                 if self._exp is None:
                     continue
-                if self._exp.trainer.waits_for_kernels():
-                    # a first network with convolution, pooling or recurrent blocks on this
-                    # computer: it trains once the background compile is done (status bar)
-                    time.sleep(0.05)
-                elif self._running or self._pending_steps > 0:
+                if self._running or self._pending_steps > 0:
                     self._train_chunk()
                 self._maybe_snapshot()
                 for _ in range(self.relay_per_loop):

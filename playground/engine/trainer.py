@@ -388,22 +388,11 @@ class Trainer:
         run switches to the kernels at a step boundary."""
         return not readiness.kernels_ready(self.engine_key)
 
-    def waits_for_kernels(self) -> bool:
-        """Whether training would wait now: networks with convolution, pooling or recurrent
-        blocks train only on the kernels (their numpy twins evaluate, for the pictures and
-        metrics, but are too slow to train on); a background process compiles them."""
-        return self._nondense is not None and self.on_twins()
-
-    def _await_kernels(self) -> None:
-        if self.waits_for_kernels():
-            readiness.wait(self.engine_key)
-
     def _gemm(self):
         return gemm_for(self.dtype) if self.resolved_backend() == "gemm" else None
 
     def run(self, n_steps: int) -> RunReport:
         """Do up to n_steps optimizer steps; stops early (and says so) on divergence."""
-        self._await_kernels()
         if self.on_twins():
             from playground.engine import twin
 
@@ -477,7 +466,6 @@ class Trainer:
 
     def loss_and_grad(self, theta: np.ndarray | None = None, X=None, Y=None, train: bool = False):
         """Mean data loss and its gradient (flat) at any parameters: the landscape/inspector API."""
-        self._await_kernels()
         if self.on_twins():
             from playground.engine import twin
 

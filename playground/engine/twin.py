@@ -22,6 +22,7 @@ import numpy as np
 
 from playground.engine import codes as C
 from playground.engine import reference as R
+from playground.engine.blocks.registry import P_BOFF, P_END, P_WOFF
 from playground.engine.rng import dropout_uniform_np
 
 EVAL_ROWS = 65_536  # rows per chunk of prediction / metrics: bounded memory on big sets
@@ -177,7 +178,9 @@ def _steps(trainer, n_steps: int, losses: np.ndarray, layer_sq: np.ndarray) -> t
     params = lay.views(theta)
     grad = np.zeros(lay.n_params, dtype=dtype)
     gviews = lay.views(grad)
-    wslices = [slice(int(w), int(b)) for w, b in zip(lay.woff, lay.boff, strict=True)]
+    spans = [(int(w), int(b), int(e)) for w, b, e in trainer.plan.ints[:, [P_WOFF, P_BOFF, P_END]]]
+    wslices = [slice(w, b) for w, b, _ in spans]
+    blocks = trainer._nondense is not None
     hp = trainer.hp_vector()
     opt = OPT_CODES[trainer.spec.training.optimizer.name]
     reg_kind, reg_rate, clip = int(hp[C.HP_REG_KIND]), float(hp[C.HP_REG_RATE]), float(hp[C.HP_CLIP])
@@ -189,13 +192,16 @@ def _steps(trainer, n_steps: int, losses: np.ndarray, layer_sq: np.ndarray) -> t
         epoch, k = divmod(step, spe)
         ep = _epoch(trainer, epoch)
         Xb, Yb = ep.X[k * B : (k + 1) * B], ep.Y[k * B : (k + 1) * B]
-        lv = _batch_grad(trainer, params, gviews, Xb, Yb, _masks(trainer, step, Xb.shape[0]))
+        if blocks:
+            lv = _blocks_grad(trainer, theta, grad, Xb, Yb, step, True)
+        else:
+            lv = _batch_grad(trainer, params, gviews, Xb, Yb, _masks(trainer, step, Xb.shape[0]))
         losses[s] = lv
         if not math.isfinite(lv):
             return s, C.DIVERGED_LOSS
         gsq = 0.0
-        for l, (gW, gb) in enumerate(gviews):
-            sw, sb = _sq(gW), _sq(gb)
+        for l, (w0, b0, e0) in enumerate(spans):
+            sw, sb = _sq(grad[w0:b0]), _sq(grad[b0:e0])
             layer_sq[l, 0], layer_sq[l, 1] = sw, sb
             gsq += sw + sb
         if not math.isfinite(gsq):
@@ -223,7 +229,7 @@ def predict(trainer, X: np.ndarray, hidden: bool = False, theta: np.ndarray | No
     neuron's activation (n, sum of layer widths), layer by layer."""
     dtype = trainer.dtype
     theta = trainer.theta.copy() if theta is None else np.ascontiguousarray(theta, dtype=dtype)
-    if trainer.waits_for_kernels():
+    if trainer._nondense is not None:
         return _predict_blocks(trainer, X, hidden, theta)
     X = np.ascontiguousarray(X, dtype=dtype)
     lay = trainer.layout
@@ -243,7 +249,7 @@ def predict(trainer, X: np.ndarray, hidden: bool = False, theta: np.ndarray | No
 
 def metrics(trainer, es, threshold: float) -> tuple[float, float]:
     """``Trainer.metrics`` on the twins: (mean loss, accuracy or sum of squared errors)."""
-    if trainer.waits_for_kernels():
+    if trainer._nondense is not None:
         return _metrics_blocks(trainer, es, threshold)
     dtype = trainer.dtype
     lay = trainer.layout
@@ -289,6 +295,19 @@ def loss_and_grad(trainer, theta=None, X=None, Y=None, train: bool = False):
     with np.errstate(all="ignore"):
         for start in range(0, n, chunk):
             stop = min(n, start + chunk)
+            if trainer._nondense is not None:
+                total += _blocks_grad(
+                    trainer,
+                    theta,
+                    grad,
+                    X[start:stop],
+                    Y[start:stop],
+                    trainer.step,
+                    train,
+                    (stop - start) / n,
+                    True,
+                )
+                continue
             masks = _masks(trainer, trainer.step, stop - start) if train else None
             total += _batch_grad(
                 trainer,
@@ -304,9 +323,108 @@ def loss_and_grad(trainer, theta=None, X=None, Y=None, train: bool = False):
 
 
 # --------------------------------------------------------------------------- any blocks
-# Networks with convolution, pooling or recurrent blocks: the blocks' own numpy twins
-# (``reference.forward_blocks``) evaluate them while their kernels compile, so the pictures
-# and the first metrics never wait (they train once the kernels are ready).
+# Networks with convolution, pooling or recurrent blocks, composed from the blocks' own numpy
+# twins (float64 inside): their batches' gradients for training and, through
+# ``reference.forward_blocks``, their predictions and metrics, while their kernels compile
+# (W4 ~245 and W5 ~270 steps/s here: slow, but training from the first second).
+
+
+def _block_forward(layer, views, x):
+    """One block's pre-activation z for inputs x (per-sample shaped), and what backward needs."""
+    from playground.engine.blocks import conv, pool, recurrent
+
+    if layer.kind == "dense":
+        return x.reshape(len(x), -1) @ views[0] + views[1], None
+    if layer.kind == "conv2d":
+        bias = views[1] if len(views) > 1 else None
+        return conv.forward_np(views[0], bias, x, layer.stride, layer.pad, layer.out_shape[1:]), None
+    if layer.kind in ("maxpool2d", "avgpool2d"):
+        return pool.forward_np(
+            layer.kind == "maxpool2d", x, layer.kernel, layer.stride, layer.out_shape[1:]
+        ), None
+    if layer.kind == "flatten":
+        return x.reshape(len(x), -1), None
+    relu = layer.cell_activation == C.RELU
+    hs, cache = recurrent.forward_steps_np(layer.kind, views, x, relu)
+    z = hs[:, 1:].reshape(len(x), -1) if layer.return_sequences else hs[:, -1]
+    return z, (hs, cache)
+
+
+def _block_backward(layer, views, x, dz, saved):
+    """(gradients of the block's arrays, dL/dx) for dL/dz = dz."""
+    from playground.engine.blocks import conv, pool, recurrent
+
+    if layer.kind == "dense":
+        x2 = x.reshape(len(x), -1)
+        return [x2.T @ dz, dz.sum(axis=0)], (dz @ views[0].T).reshape(x.shape)
+    if layer.kind == "conv2d":
+        dz = dz.reshape((len(x),) + tuple(layer.out_shape))
+        dW, db, dx = conv.backward_np(views[0], x, dz, layer.stride, layer.pad)
+        return ([dW, db] if len(views) > 1 else [dW]), dx
+    if layer.kind in ("maxpool2d", "avgpool2d"):
+        dz = dz.reshape((len(x),) + tuple(layer.out_shape))
+        return [], pool.backward_np(layer.kind == "maxpool2d", x, dz, layer.kernel, layer.stride)
+    if layer.kind == "flatten":
+        return [], dz.reshape(x.shape)
+    hs, cache = saved
+    n, T = x.shape[0], x.shape[1]
+    dh = np.zeros((n, T, layer.units), dtype=dz.dtype)
+    if layer.return_sequences:
+        dh[...] = dz.reshape(n, T, layer.units)
+    else:
+        dh[:, -1] = dz
+    *grads, dx = recurrent.backward_np(
+        layer.kind, views, x, hs, cache, dh, layer.bptt, layer.cell_activation == C.RELU
+    )
+    return grads, dx
+
+
+def _blocks_grad(trainer, theta, grad, X, Y, step, train, scale=1.0, accumulate=False):
+    """``_batch_grad`` for a network of any blocks (float64 inside, as the twins are): the loss
+    of rows X (times ``scale``) and its gradient into the flat ``grad``, with the kernels'
+    dropout masks."""
+    plan = trainer.plan
+    th = np.asarray(theta, dtype=np.float64)
+    n = len(X)
+    x = np.asarray(X, dtype=np.float64).reshape((n,) + tuple(trainer.input_shape))
+    inputs, zs, raws, masks, saved = [], [], [], [], []
+    last = plan.n_layers - 1
+    for l, (layer, arrays) in enumerate(zip(plan.layers, plan.arrays, strict=True)):
+        views = [th[off : off + int(np.prod(shape))].reshape(shape) for _, shape, off in arrays]
+        if layer.in_shape:
+            x = x.reshape((n,) + tuple(layer.in_shape))
+        z, keep = _block_forward(layer, views, x)
+        a = R.act(layer.activation, z.reshape(n, -1), layer.slope)
+        mask = None
+        if train and layer.dropout > 0 and l < last:
+            u = dropout_uniform_np(trainer.drop_key, step, l, n, layer.n_out)
+            mask = np.where(u >= layer.dropout, 1.0 / (1.0 - layer.dropout), 0.0)
+        inputs.append(x)
+        zs.append(z.reshape(n, -1))
+        raws.append(a)
+        masks.append(mask)
+        saved.append(keep)
+        x = a * mask if mask is not None else a
+    Yf = np.asarray(Y, dtype=np.float64)
+    lv, delta = R.loss_and_delta(
+        trainer.loss, plan.layers[-1].activation, zs[-1], x, Yf, trainer.spec.training.huber_delta
+    )
+    lv, delta = lv * scale, delta * scale
+    if not accumulate:
+        grad[...] = 0.0
+    for l in range(last, -1, -1):
+        layer, arrays = plan.layers[l], plan.arrays[l]
+        views = [th[off : off + int(np.prod(shape))].reshape(shape) for _, shape, off in arrays]
+        grads, dx = _block_backward(layer, views, inputs[l], delta, saved[l])
+        for (_, shape, off), g in zip(arrays, grads, strict=True):
+            grad[off : off + int(np.prod(shape))] += np.asarray(g).reshape(-1)
+        if l > 0:
+            prev = plan.layers[l - 1]
+            da = dx.reshape(n, -1)
+            if masks[l - 1] is not None:
+                da = da * masks[l - 1]
+            delta = da * R.act_grad(prev.activation, zs[l - 1], raws[l - 1], prev.slope)
+    return float(lv)
 
 
 def _predict_blocks(trainer, X, hidden, theta):

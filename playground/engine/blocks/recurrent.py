@@ -254,29 +254,94 @@ def _sig(v):
 
 def forward_np(kind: str, arrays, x: np.ndarray, return_sequences: bool, relu: bool = False) -> np.ndarray:
     """x (n, T, F) -> (n, units) or (n, T, units), as torch's layers with zero initial state."""
+    hs, _ = forward_steps_np(kind, arrays, x, relu)
+    return hs[:, 1:] if return_sequences else hs[:, -1]
+
+
+def forward_steps_np(kind: str, arrays, x: np.ndarray, relu: bool = False):
+    """Every step's hidden state (n, T+1, units) (h_0 = 0 first) and what backpropagation
+    needs (cell states, gate values), as ``backward_np`` takes them."""
     W_ih, W_hh, b_ih, b_hh = arrays
     n, T, _ = x.shape
     H = W_hh.shape[1]
-    h = np.zeros((n, H))
-    c = np.zeros((n, H))
-    outs = []
+    hs, cs, gates_ = [np.zeros((n, H), dtype=x.dtype)], [np.zeros((n, H), dtype=x.dtype)], []
     for t in range(T):
+        h = hs[-1]
         gx = x[:, t] @ W_ih.T + b_ih
         gh = h @ W_hh.T + b_hh
         if kind == "lstm":
             i, f, g, o = np.split(gx + gh, 4, axis=1)
-            c = _sig(f) * c + _sig(i) * np.tanh(g)
-            h = _sig(o) * np.tanh(c)
+            i, f, g, o = _sig(i), _sig(f), np.tanh(g), _sig(o)
+            cs.append(f * cs[-1] + i * g)
+            hs.append(o * np.tanh(cs[-1]))
+            gates_.append((i, f, g, o))
         elif kind == "gru":
             r = _sig(gx[:, :H] + gh[:, :H])
             zg = _sig(gx[:, H : 2 * H] + gh[:, H : 2 * H])
-            nn = np.tanh(gx[:, 2 * H :] + r * gh[:, 2 * H :])
-            h = (1 - zg) * nn + zg * h
+            ghn = gh[:, 2 * H :]
+            nn = np.tanh(gx[:, 2 * H :] + r * ghn)
+            hs.append((1 - zg) * nn + zg * h)
+            gates_.append((r, zg, nn, ghn))
         else:
             v = gx + gh
-            h = np.maximum(v, 0.0) if relu else np.tanh(v)
-        outs.append(h)
-    return np.stack(outs, axis=1) if return_sequences else h
+            hs.append(np.maximum(v, 0.0) if relu else np.tanh(v))
+    return np.stack(hs, axis=1), (cs, gates_)
+
+
+def backward_np(kind: str, arrays, x, hs, cache, dh_out, bptt: int = 0, relu: bool = False):
+    """Backpropagation through time: (d weight_ih, d weight_hh, d bias_ih, d bias_hh, dx) for
+    dL/dh of every step ``dh_out`` (n, T, units) (zeros where a step is not an output); with
+    ``bptt`` = k > 0 the recurrent gradient is cut every k steps from the end."""
+    W_ih, W_hh, _, _ = arrays
+    cs, gates_ = cache
+    n, T, _ = x.shape
+    H = W_hh.shape[1]
+    dW_ih, dW_hh = np.zeros_like(W_ih), np.zeros_like(W_hh)
+    db_ih, db_hh = np.zeros(W_ih.shape[0], dtype=x.dtype), np.zeros(W_ih.shape[0], dtype=x.dtype)
+    dx = np.zeros_like(x)
+    dh = np.zeros((n, H), dtype=x.dtype)
+    dc = np.zeros((n, H), dtype=x.dtype)
+    for t in range(T - 1, -1, -1):
+        dh = dh + dh_out[:, t]
+        hp = hs[:, t]
+        direct = 0.0
+        if kind == "lstm":
+            i, f, g, o = gates_[t]
+            tc = np.tanh(cs[t + 1])
+            dct = dc + dh * o * (1 - tc * tc)
+            dA = np.concatenate(
+                [
+                    dct * g * i * (1 - i),
+                    dct * cs[t] * f * (1 - f),
+                    dct * i * (1 - g * g),
+                    dh * tc * o * (1 - o),
+                ],
+                axis=1,
+            )
+            dR = dA
+            dc = dct * f
+        elif kind == "gru":
+            r, zg, nn, ghn = gates_[t]
+            dan = dh * (1 - zg) * (1 - nn * nn)
+            dar = dan * ghn * r * (1 - r)
+            daz = dh * (hp - nn) * zg * (1 - zg)
+            dA = np.concatenate([dar, daz, dan], axis=1)
+            dR = np.concatenate([dar, daz, dan * r], axis=1)
+            direct = dh * zg
+        else:
+            h = hs[:, t + 1]
+            dA = dh * ((h > 0).astype(x.dtype) if relu else 1 - h * h)
+            dR = dA
+        dW_ih += dA.T @ x[:, t]
+        dW_hh += dR.T @ hp
+        db_ih += dA.sum(axis=0)
+        db_hh += dR.sum(axis=0)
+        dx[:, t] = dA @ W_ih
+        if bptt > 0 and (T - t) % bptt == 0:
+            dh, dc = np.zeros_like(dh), np.zeros_like(dc)
+        else:
+            dh = dR @ W_hh + direct
+    return dW_ih, dW_hh, db_ih, db_hh, dx
 
 
 # --------------------------------------------------------------------------- the blocks
