@@ -160,6 +160,20 @@ def _calibrate(fn_k, target: float, start: int = 16) -> int:
         k *= 4
 
 
+def _time_steps(name: str, tr: Trainer, target: float, repeats: int, results: dict, log) -> None:
+    """Median steps/s of ``tr`` over timing blocks (Adam's moments reset per block)."""
+    tr.run(2)
+    k = min(_calibrate(tr.run, target), 4000)
+
+    def block(tr=tr, k=k):
+        tr.reset_optimizer()
+        tr.run(k)
+
+    med, lo, hi = _median_rate(block, k, target, repeats)
+    results[name] = {"steps_per_s": med, "min": lo, "max": hi, "steps_per_block": k}
+    log(f"{name:<22} {med:>12,.0f} steps/s   (min {lo:,.0f}, max {hi:,.0f}; {k} steps per block)")
+
+
 def run(quick: bool = False, log=print) -> dict:
     target = 0.3 if quick else 1.0
     repeats = 3 if quick else 7
@@ -200,17 +214,7 @@ def run(quick: bool = False, log=print) -> dict:
         log(f"W1 grid {m}x{m:<14} {1e3 / med:>12.3f} ms      (min {1e3 / hi:.3f}, max {1e3 / lo:.3f})")
 
     w4, X4_test, y4_test = make_w4()
-    tr = w4.trainer()
-    tr.run(2)
-    k = min(_calibrate(tr.run, target), 4000)
-
-    def w4_block(tr=tr, k=k):
-        tr.reset_optimizer()
-        tr.run(k)
-
-    med, lo, hi = _median_rate(w4_block, k, target, repeats)
-    results[w4.name] = {"steps_per_s": med, "min": lo, "max": hi, "steps_per_block": k}
-    log(f"{w4.name:<22} {med:>12,.0f} steps/s   (min {lo:,.0f}, max {hi:,.0f}; {k} steps per block)")
+    _time_steps(w4.name, w4.trainer(), target, repeats, results, log)
     quality = w4.trainer()  # untimed: test accuracy after 2000 steps, as peers.py reports it
     quality.run(2000)
     acc = float(np.mean(quality.predict(X4_test).argmax(axis=1) == y4_test))
@@ -218,17 +222,8 @@ def run(quick: bool = False, log=print) -> dict:
     log(f"{'':<22} test accuracy after 2000 steps {acc:.3f}")
 
     tr, X5_test, Y5_test = make_w5()
-    tr.run(2)
-    k = min(_calibrate(tr.run, target), 4000)
-
-    def w5_block(tr=tr, k=k):
-        tr.reset_optimizer()
-        tr.run(k)
-
-    med, lo, hi = _median_rate(w5_block, k, target, repeats)
     name = "W5 LSTM sine float32"
-    results[name] = {"steps_per_s": med, "min": lo, "max": hi, "steps_per_block": k}
-    log(f"{name:<22} {med:>12,.0f} steps/s   (min {lo:,.0f}, max {hi:,.0f}; {k} steps per block)")
+    _time_steps(name, tr, target, repeats, results, log)
     quality, _, _ = make_w5()  # untimed: test MSE after 2000 steps, as peers.py reports it
     quality.run(2000)
     mse = float(np.mean((quality.predict(X5_test) - Y5_test) ** 2))

@@ -22,6 +22,7 @@ from numba import njit
 
 from playground.engine.blocks import loss as loss_block
 from playground.engine.blocks import network
+from playground.engine.blocks.dense import _dot
 from playground.engine.blocks.registry import P_ACT, P_BOFF, P_END, P_OUT, P_WOFF
 from playground.engine.codes import (
     DIVERGED_GRAD,
@@ -235,14 +236,6 @@ def _copy2(dst, src):
 
 
 # --------------------------------------------------------------------------- one step
-
-
-@njit(**JIT)
-def _dot(x, y):
-    s = 0.0
-    for j in range(x.shape[0]):
-        s += x[j] * y[j]
-    return s
 
 
 @njit(**JIT)

@@ -35,6 +35,15 @@ from playground.engine.jit import JIT_INLINE
 
 
 @njit(**JIT_INLINE)
+def geometry(row):
+    """(C_in, H_in, W_in, C_out, H_out, W_out, kernel, stride, padding) of a plan row."""
+    return (
+        row[P_CIN], row[P_HIN], row[P_WIN], row[P_COUT], row[P_HOUT], row[P_WOUT], row[P_K], row[P_STRIDE],
+        row[P_PAD],
+    )  # fmt: skip
+
+
+@njit(**JIT_INLINE)
 def _span(kk, pad, s, n_in, n_out):
     """Output positions o with 0 <= o*s - pad + kk < n_in: range(lo, hi)."""
     lo = max(0, -((kk - pad) // s))
@@ -44,9 +53,7 @@ def _span(kk, pad, s, n_in, n_out):
 
 @njit(**JIT_INLINE)
 def forward(theta, row, a, soff, z, doff, rows):
-    cin, hin, win = row[P_CIN], row[P_HIN], row[P_WIN]
-    cout, hout, wout = row[P_COUT], row[P_HOUT], row[P_WOUT]
-    k, s, pad = row[P_K], row[P_STRIDE], row[P_PAD]
+    cin, hin, win, cout, hout, wout, k, s, pad = geometry(row)
     woff, boff = row[P_WOFF], row[P_BOFF]
     has_bias = row[P_END] > boff
     nin = cin * hin * win
@@ -77,9 +84,7 @@ def forward(theta, row, a, soff, z, doff, rows):
 @njit(**JIT_INLINE)
 def backward(theta, grad, row, a, soff, delta, doff, da, rows, want_input_grad):
     """grad(W), grad(b) += this batch's; da[:rows*n_in] = dL/d(input) if wanted."""
-    cin, hin, win = row[P_CIN], row[P_HIN], row[P_WIN]
-    cout, hout, wout = row[P_COUT], row[P_HOUT], row[P_WOUT]
-    k, s, pad = row[P_K], row[P_STRIDE], row[P_PAD]
+    cin, hin, win, cout, hout, wout, k, s, pad = geometry(row)
     woff, boff = row[P_WOFF], row[P_BOFF]
     has_bias = row[P_END] > boff
     nin = cin * hin * win
@@ -180,9 +185,7 @@ def forward_gemm(gemm, theta, row, a, soff, z, doff, rows, col):
 
 @njit(**JIT_INLINE)
 def backward_gemm(gemm, theta, grad, row, a, soff, delta, doff, da, rows, want_input_grad, col):
-    cin, hin, win = row[P_CIN], row[P_HIN], row[P_WIN]
-    cout, hout, wout = row[P_COUT], row[P_HOUT], row[P_WOUT]
-    k, s, pad = row[P_K], row[P_STRIDE], row[P_PAD]
+    cin, hin, win, cout, hout, wout, k, s, pad = geometry(row)
     hw = hout * wout
     ckk = cin * k * k
     n = rows * hw
@@ -243,9 +246,7 @@ def col_size(layer, rows: int) -> int:
 
 @njit(**JIT_INLINE)
 def forward_columns(theta, row, a, soff, z, doff, rows):
-    cin, hin, win = row[P_CIN], row[P_HIN], row[P_WIN]
-    cout, hout, wout = row[P_COUT], row[P_HOUT], row[P_WOUT]
-    k, s, pad = row[P_K], row[P_STRIDE], row[P_PAD]
+    cin, hin, win, cout, hout, wout, k, s, pad = geometry(row)
     woff, boff = row[P_WOFF], row[P_BOFF]
     has_bias = row[P_END] > boff
     hw = hout * wout

@@ -11,15 +11,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from playground.engine.blocks.conv import geometry
 from playground.engine.blocks.registry import (
-    P_CIN,
-    P_HIN,
-    P_HOUT,
     P_IN,
-    P_K,
-    P_STRIDE,
-    P_WIN,
-    P_WOUT,
     BlockKind,
     register,
 )
@@ -43,9 +37,7 @@ def _argmax(a, base, win, k):
 
 @njit(**JIT_INLINE)
 def forward(is_max, row, a, soff, z, doff, rows):
-    c, hin, win = row[P_CIN], row[P_HIN], row[P_WIN]
-    hout, wout = row[P_HOUT], row[P_WOUT]
-    k, s = row[P_K], row[P_STRIDE]
+    c, hin, win, _, hout, wout, k, s, _ = geometry(row)
     nin = c * hin * win
     nout = c * hout * wout
     inv = 1.0 / (k * k)
@@ -69,9 +61,7 @@ def forward(is_max, row, a, soff, z, doff, rows):
 @njit(**JIT_INLINE)
 def backward(is_max, row, a, soff, delta, doff, da, rows):
     """da[:rows*n_in] = dL/d(input) (the window's argmax gets it all, or an equal share)."""
-    c, hin, win = row[P_CIN], row[P_HIN], row[P_WIN]
-    hout, wout = row[P_HOUT], row[P_WOUT]
-    k, s = row[P_K], row[P_STRIDE]
+    c, hin, win, _, hout, wout, k, s, _ = geometry(row)
     nin = c * hin * win
     nout = c * hout * wout
     inv = 1.0 / (k * k)
@@ -96,9 +86,7 @@ def backward(is_max, row, a, soff, delta, doff, da, rows):
 
 @njit(**JIT_INLINE)
 def forward_columns(is_max, row, a, soff, z, doff, rows):
-    c, hin, win = row[P_CIN], row[P_HIN], row[P_WIN]
-    hout, wout = row[P_HOUT], row[P_WOUT]
-    k, s = row[P_K], row[P_STRIDE]
+    c, hin, win, _, hout, wout, k, s, _ = geometry(row)
     inv = 1.0 / (k * k)
     for ch in range(c):
         for oh in range(hout):

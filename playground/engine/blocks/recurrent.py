@@ -74,32 +74,29 @@ def _mm(gemm, ta, tb, M, N, K, A, ao, lda, B, bo, ldb, beta, C, co, ldc):
 
 
 @njit(**JIT_INLINE)
-def _layout(row, rows):
-    T, H = row[P_T], row[P_H]
+def _layout(row, rows, roff):
+    """Where a block's arrays sit in theta and its state in ``rec`` (from ``roff``): gates G,
+    G*units, weight_ih, weight_hh, bias_ih, bias_hh offsets, then the state regions."""
+    T, F, H = row[P_T], row[P_F], row[P_H]
     kind = row[P_KIND]
     G = 4 if kind == BLOCK_LSTM else (3 if kind == BLOCK_GRU else 1)
-    hs = 0  # (T+1, rows, H) hidden states
-    cs = (T + 1) * rows * H  # (T+1, rows, H) cell states (LSTM)
+    GH = G * H
+    hs = roff  # (T+1, rows, H) hidden states
+    cs = hs + (T + 1) * rows * H  # (T+1, rows, H) cell states (LSTM)
     gs = cs + ((T + 1) * rows * H if kind == BLOCK_LSTM else 0)  # (T, rows, 4H) gate values
     da = gs + T * rows * 4 * H  # (rows, 4H) pre-activation gradients / forward pre-activations
     dgh = da + rows * 4 * H  # (rows, 3H) GRU: recurrent part / forward W_hh h + b_hh
     dh = dgh + rows * 3 * H  # (rows, H) x 3: dh, dc, scratch
-    return G, hs, cs, gs, da, dgh, dh
+    w = row[P_WOFF]
+    b = row[P_BOFF]
+    return G, GH, w, w + GH * F, b, b + GH, hs, cs, gs, da, dgh, dh
 
 
 @njit(**JIT_INLINE)
 def forward(gemm, theta, row, a, soff, z, doff, rows, rec, roff, columns):
     T, F, H = row[P_T], row[P_F], row[P_H]
     kind = row[P_KIND]
-    G, hs, cs, gs, pre, gh, _ = _layout(row, rows)
-    GH = G * H
-    wih, whh = row[P_WOFF], row[P_WOFF] + GH * F
-    bih, bhh = row[P_BOFF], row[P_BOFF] + GH
-    hs += roff
-    cs += roff
-    gs += roff
-    pre += roff
-    gh += roff
+    G, GH, wih, whh, bih, bhh, hs, cs, gs, pre, gh, _ = _layout(row, rows, roff)
     for t in range(rows * H):
         rec[hs + t] = 0.0
         if kind == BLOCK_LSTM:
@@ -165,16 +162,7 @@ def forward(gemm, theta, row, a, soff, z, doff, rows, rec, roff, columns):
 def backward(gemm, theta, grad, row, a, soff, delta, doff, da, rows, want_input_grad, rec, roff):
     T, F, H = row[P_T], row[P_F], row[P_H]
     kind = row[P_KIND]
-    G, hs, cs, gs, dA, dgh, dh = _layout(row, rows)
-    GH = G * H
-    wih, whh = row[P_WOFF], row[P_WOFF] + GH * F
-    bih, bhh = row[P_BOFF], row[P_BOFF] + GH
-    hs += roff
-    cs += roff
-    gs += roff
-    dA += roff
-    dgh += roff
-    dh += roff
+    G, GH, wih, whh, bih, bhh, hs, cs, gs, dA, dgh, dh = _layout(row, rows, roff)
     dc = dh + rows * H
     tmp = dc + rows * H
     bptt = row[P_BPTT]
