@@ -31,6 +31,18 @@ W4 = {
 }
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _compiled_blocks():
+    """Compile the CNN's kernels here, with no timeout: from an empty numba cache on a busy
+    machine that takes minutes, longer than a worker call waits."""
+    from playground.experiment import Experiment
+
+    exp = Experiment(ExperimentSpec.from_dict(W4))
+    exp.train(steps=2)
+    exp.trainer.predict(exp.dataset.X_test[:3], hidden=True)
+    exp.evaluate()
+
+
 @pytest.fixture
 def view(qtbot):
     c = ExperimentController(ExperimentSpec.from_dict(W4), warm_up=False)
@@ -154,3 +166,43 @@ def test_feed_paces_itself_and_skips_flat_data():
     assert feed(exp) is None  # same step, too soon
     assert feed(Experiment(default_spec())) is None
     assert image_state(Experiment(default_spec())) is None
+
+
+def test_network_and_boundary_views_on_image_data(qtbot):
+    from playground.app.panels.boundary import BoundaryView
+    from playground.app.panels.network import NetworkView
+
+    c = ExperimentController(default_spec(), warm_up=False)
+    try:
+        net, boundary = NetworkView(c), BoundaryView(c)
+        for w in (net, boundary):
+            qtbot.addWidget(w)
+            w.show()
+        assert net.drawable() and not net.scroll.isHidden() and net.stack_label.isHidden()
+        assert c.edit_spec(ExperimentSpec.from_dict(W4), "W4")
+        assert not net.drawable() and net.scroll.isHidden() and not net.stack_label.isHidden()
+        text = net.stack_label.text()
+        for part in (
+            "input 1x8x8",
+            "conv2d \u2192 <b>8x8x8</b> \u00b7 80 parameters",
+            "<b>16x2x2</b>",
+            "650 parameters",
+        ):
+            assert part in text
+        assert boundary.plot.isHidden() and not boundary.image_message.isHidden()
+        c.play()
+        qtbot.waitUntil(lambda: c.experiment.step > 50, timeout=20000)
+        c.pause()
+        qtbot.wait(100)
+        boundary.redraw()
+        c.undo_stack.undo()  # back to the spiral: the diagram and the boundary again
+        assert net.drawable() and not net.scroll.isHidden() and len(net.canvas.sizes) == 4
+        assert not boundary.plot.isHidden() and boundary.image_message.isHidden()
+        c.undo_stack.redo()
+        dense_on_digits = replace(
+            c.spec, network=replace(c.spec.network, hidden=default_spec().network.hidden)
+        )
+        assert c.edit_spec(dense_on_digits, "dense on digits")
+        assert not net.drawable() and "dense \u2192 <b>8</b>" in net.stack_label.text()
+    finally:
+        c.shutdown()

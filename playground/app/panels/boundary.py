@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, QTimer, Slot
+from PySide6.QtCore import QRectF, Qt, QTimer, Slot
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -109,6 +109,15 @@ class BoundaryView(QWidget):
         lay.addLayout(top)
         lay.addLayout(axes_row)
         lay.addWidget(self.plot, 1)
+        self.image_message = QLabel(
+            "Image data has no 2-D input plane to draw a decision boundary over: the image views "
+            "show the network's predictions, feature maps and filters instead."
+        )
+        self.image_message.setWordWrap(True)
+        self.image_message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image_message.setObjectName("dim")
+        self.image_message.hide()
+        lay.addWidget(self.image_message, 1)
 
         controller.experimentReplaced.connect(self._on_replaced)
         controller.axesChanged.connect(self._on_axes_changed)
@@ -142,8 +151,24 @@ class BoundaryView(QWidget):
             return names[x], (targets[0] if targets else "prediction")
         return names[x], names[y]
 
+    def is_image(self) -> bool:
+        """Image data: no plane to draw over (the pixels are not two axes)."""
+        return bool(getattr(self.dataset, "is_image", False))
+
     @Slot()
     def _on_replaced(self) -> None:
+        image = self.is_image()
+        self.plot.setVisible(not image)
+        self.image_message.setVisible(image)
+        for w in (self.test_check, self.discrete_check):
+            w.setVisible(not image)
+        if image:
+            for w in (self.x_label, self.x_combo, self.y_label, self.y_combo, self.held_label):
+                w.hide()
+            self._grid = None
+            self.image.clear()
+            self.title.setText("Decision boundary")
+            return
         names = axis_names(self.dataset)
         many = len(names) > 2
         for combo in (self.x_combo, self.y_combo):
@@ -161,6 +186,8 @@ class BoundaryView(QWidget):
 
     @Slot(object)
     def _on_axes_changed(self, _axes) -> None:
+        if self.is_image():
+            return
         self._grid = None
         self.image.clear()  # the old heatmap is over other columns: blank until the new grid
         self._show_axes()
@@ -212,6 +239,8 @@ class BoundaryView(QWidget):
     @Slot(object)
     def _on_snapshot(self, snap) -> None:
         # a grid over other axes is one the worker computed before it heard of the new ones
+        if self.is_image():
+            return
         if snap.grid is not None and tuple(snap.grid_axes) == tuple(self.axes):
             self._grid = snap.grid
             self._dirty = True

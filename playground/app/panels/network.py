@@ -5,6 +5,10 @@ Each neuron is a small heatmap of its output over the input plane; connections a
 layer sit its controls (neurons +/-, activation, dropout). Layers wider than
 ``MAX_VISIBLE`` are drawn collapsed (first few, "… N more", last few) so a 10,000-unit layer
 costs what a 12-unit one does. All edits go through ``controller.edit_spec`` (undoable).
+
+The diagram is of dense networks on flat data. For image data, or a stack with convolution,
+pooling or flatten layers, the view shows the stack as a list of blocks with their output
+shapes instead (the Layers panel edits it; the image views show its maps and filters).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from PySide6.QtWidgets import (
 )
 
 from playground.app import colors
+from playground.shapes import format_shape, stack_report
 from playground.spec import ACTIVATIONS, LayerSpec
 
 MAX_VISIBLE = 12  # a layer wider than this is drawn collapsed
@@ -800,6 +805,12 @@ class NetworkView(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.scroll)
+        self.stack_label = QLabel()  # image data / image layers: the stack as text
+        self.stack_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.stack_label.setWordWrap(True)
+        self.stack_label.setTextFormat(Qt.TextFormat.RichText)
+        self.stack_label.hide()
+        lay.addWidget(self.stack_label)
         self.layer_controls: list[_LayerControls] = []
         self._layers_box = self._make_layers_box()
         self._output_box = QLabel(self.canvas)
@@ -915,7 +926,41 @@ class NetworkView(QWidget):
     def _experiment(self):
         return getattr(self.controller, "experiment", None)
 
+    def drawable(self) -> bool:
+        """Whether the diagram applies: a dense network on flat data."""
+        exp = self._experiment()
+        if exp is not None and exp.dataset.is_image:
+            return False
+        return all(layer.kind == "dense" for layer in self.controller.spec.network.hidden)
+
+    def _show_stack(self) -> None:
+        """The network as a list of blocks, for networks the diagram does not draw."""
+        spec = self.controller.spec
+        exp = self._experiment()
+        lines = []
+        if exp is not None:
+            shape = exp.dataset.input_shape
+            rows, err = stack_report(shape, spec.network.hidden, int(exp.trainer.layout.sizes[-1]))
+            lines.append(f"input {format_shape(shape)}")
+            for r in rows:
+                kind = "flatten" if r.implicit else (r.kind if r.index is not None else "output dense")
+                params = f" · {r.n_params:,} parameters" if r.n_params else ""
+                lines.append(f"{kind} → <b>{format_shape(r.shape)}</b>{params}")
+            if err is not None:
+                lines.append(f"<span style='color:#d62728'>{err}</span>")
+        self.stack_label.setText(
+            "<p><b>NETWORK</b></p><p>" + "<br>".join(lines) + "</p><p style='color:gray'>The diagram draws "
+            "dense networks on flat data. Edit these layers in the <b>Layers</b> panel; the image "
+            "views show their feature maps and filters.</p>"
+        )
+
     def rebuild(self) -> None:
+        drawable = self.drawable()
+        self.scroll.setVisible(drawable)
+        self.stack_label.setVisible(not drawable)
+        if not drawable:
+            self._show_stack()
+            return
         spec = self.controller.spec
         exp = self._experiment()
         hidden = spec.network.hidden
@@ -1018,10 +1063,14 @@ class NetworkView(QWidget):
         self.rebuild()
 
     def _on_axes_changed(self, _axes) -> None:
+        if not self.drawable():
+            return
         self._input_images()  # the hidden neurons' pictures follow with the next snapshot
         self.canvas.update()
 
     def _on_snapshot(self, snap) -> None:
+        if self.stack_label.isVisible() or not self.drawable():
+            return
         self._pending = snap
         if not self._frame_timer.isActive():
             wait = max(0.0, FRAME_MS - (time.perf_counter() - self._last_frame) * 1000.0)
