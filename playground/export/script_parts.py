@@ -67,7 +67,8 @@ def _number(values, name):
             try:
                 v[i] = float(s)
             except (TypeError, ValueError):
-                raise ValueError(f"prepare: column {name!r}, row {i + 1}: {s!r} is not a number") from None
+                where = f"column {name!r}, row {i + 1}"
+                raise ValueError(f"prepare: {where}: {str(s)!r} is not a number") from None
     bad = ~np.isfinite(v)
     if bad.any():
         i = int(np.argmax(bad))
@@ -480,7 +481,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     run = Training()
     _TRAINING[:] = [run]
-    every = args.every or max(1, min(STEPS_PER_EPOCH, max(args.steps // 20, 1)))
+    every = args.every or max(1, args.steps // 10)
     fmt = "  ".join
     print(f"step {run.step}: " + fmt(f"{k} {v:.6g}" for k, v in run.evaluate().items()))
     run.train(args.steps, every)
