@@ -18,12 +18,13 @@ the app's, and prints the largest differences (float64 cases must agree to 1e-6)
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
-N_STEPS = 30  # steps compared after the export
+N_STEPS = int(os.environ.get("CHECK_EXPORT_STEPS", 30))  # steps compared after the export
 WARM_STEPS = 20  # steps trained before the export
 
 
@@ -44,8 +45,12 @@ CONV = {"kind": "conv2d", "activation": "relu", "filters": 4, "kernel_size": 3}
 CASES = {
     "spiral MLP, adam, batch 10": _spec(SPIRAL, TANH8, "bce", "sigmoid"),
     "spiral MLP, adam, full batch": _spec(SPIRAL, TANH8, "bce", "sigmoid", batch=1000),
-    "spiral x1*x2 sin features, minmax, sgd momentum, step schedule, clip": _spec(
-        {**SPIRAL, "features": ["x1", "x2", "x1*x2", "sin(x1)", "x2^2"], "normalize": "minmax"},
+    "spiral, all 7 features, minmax, sgd momentum, step schedule, clip": _spec(
+        {
+            **SPIRAL,
+            "features": ["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"],
+            "normalize": "minmax",
+        },
         [{"units": 6, "activation": "leaky_relu", "negative_slope": 0.2}],
         "bce",
         "sigmoid",
@@ -102,6 +107,9 @@ CASES = {
         lr=0.05,
         schedule={"kind": "exponential", "unit": "epoch", "gamma": 0.9},
     ),  # fmt: skip
+    "spiral3 multi-class hinge (multi_margin_loss), linear output": _spec(
+        {"kind": "toy", "name": "spiral3", "n_samples": 300}, TANH8, "hinge", "linear", batch=25
+    ),
     "circle mae sigmoid, lbfgs full batch": _spec(
         {"kind": "toy", "name": "circle", "n_samples": 200},
         TANH8,
