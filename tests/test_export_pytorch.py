@@ -324,7 +324,7 @@ def test_prepare_says_what_is_wrong_with_its_input(tmp_path):
             prepare(X)
     img = _ns(Experiment.from_spec(_spec(DATA["digits"], [{"units": 3}], "cce", "softmax")), tmp_path)
     assert img["prepare_array"](np.zeros((2, 64))).shape == (2, 1, 8, 8)
-    with pytest.raises(ValueError, match=r"X must be \(n, 1, 8, 8\) images or \(n, 64\) pixel rows"):
+    with pytest.raises(ValueError, match=r"X must be \(n, 1, 8, 8\) arrays or \(n, 64\) rows"):
         img["prepare_array"](np.zeros((2, 63)))
 
 
@@ -448,3 +448,28 @@ def test_the_cli_exports_a_saved_session(tmp_path, capsys):
     assert "nope.playground" in capsys.readouterr().err
     assert cmd_export_pytorch(tmp_path / "run.playground", tmp_path / "x.txt") == 2
     assert "must end in .py" in capsys.readouterr().err
+
+
+def test_csv_rows_the_app_dropped_are_not_exported_and_the_split_is_the_apps(tmp_path):
+    rng = np.random.default_rng(5)
+    lines = ["size,colour,weight,price"]
+    for i in range(60):
+        colour = "NA" if i % 11 == 3 else ["red", "green", "blue"][i % 3]
+        weight = "" if i % 13 == 5 else f"{rng.normal(3, 1):.3f}"
+        lines.append(f"{rng.uniform(1, 9):.3f},{colour},{weight},{rng.normal(10, 2):.3f}")
+    (tmp_path / "shop.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    data = {"kind": "csv", "path": str(tmp_path / "shop.csv"), "target": "price", "train_fraction": 0.6}
+    exp = Experiment.from_spec({**_spec(data, [{"units": 3}], "mse", "linear"), "seed": 11})
+    out = tmp_path / "out"
+    out.mkdir()
+    ns = _ns(exp, out)
+    X_train, y_train, X_test, y_test = ns["load_data"]()
+    ds = exp.dataset
+    assert ds.info["rows_dropped"] > 0 and len(y_train) + len(y_test) == 60 - ds.info["rows_dropped"]
+    assert ns["ENCODING"][1] == ("colour", ["blue", "green", "red"])
+    assert np.array_equal(y_train.ravel(), ds.y_train.ravel()) and np.array_equal(
+        y_test.ravel(), ds.y_test.ravel()
+    )
+    np.testing.assert_allclose(ns["prepare_array"](X_train), ds.X_train, rtol=1e-15, atol=1e-15)
+    np.testing.assert_allclose(ns["prepare_array"](X_test), ds.X_test, rtol=1e-15, atol=1e-15)
+    assert ns["CSV_DELIMITER"] == "," and ns["CSV_HEADER"] is True

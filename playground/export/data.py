@@ -52,11 +52,12 @@ def data_parts(experiment) -> tuple[dict, dict[str, np.ndarray]]:
     """(constants for the script's data half, the data archive's arrays)."""
     ds, spec = experiment.dataset, experiment.spec
     pipe = ds.pipeline
-    k = int(np.prod(ds.input_shape)) if ds.is_image else None
+    arrays_in = ds.X_train.ndim > 2  # images (n, c, h, w), or sequences: stored whole, not as columns
+    k = int(np.prod(ds.input_shape)) if arrays_in else None
     const = {
-        "IMAGES": ds.is_image,
+        "ARRAYS": arrays_in,
         "TRANSFORMS": list(pipe.transforms),
-        "PIXEL_SCALE": float(ds.info.get("pixel_scale", 1.0)) if ds.is_image else 1.0,
+        "PIXEL_SCALE": float(ds.info.get("pixel_scale", 1.0)) if arrays_in else 1.0,
         "CSV_DELIMITER": None,
         "CSV_HEADER": True,
         "CSV_SKIP_LINES": 0,
@@ -67,10 +68,15 @@ def data_parts(experiment) -> tuple[dict, dict[str, np.ndarray]]:
         const["CSV_HEADER"] = bool(ds.table.has_header)
         const["CSV_SKIP_LINES"] = int(ds.table.info.get("skipped_lines", 0) or 0)
     arrays: dict[str, np.ndarray] = {"train/y": np.asarray(ds.y_train), "test/y": np.asarray(ds.y_test)}
-    if ds.is_image:
+    identity = False
+    if arrays_in:
         s = const["PIXEL_SCALE"]
-        arrays["train/X"] = ds.X_train * s if s != 1.0 else ds.X_train
-        arrays["test/X"] = ds.X_test * s if s != 1.0 else ds.X_test
+        for part, raw, X in (("train", ds.raw_train, ds.X_train), ("test", ds.raw_test, ds.X_test)):
+            if raw is not None and raw.size == X.size:  # the inputs before the pipeline
+                X = np.asarray(raw, dtype=np.float64).reshape(X.shape)
+            else:
+                identity = True  # only the network's inputs are known: no pipeline to apply
+            arrays[f"{part}/X"] = X * s if s != 1.0 else X
         names, encoding = [], []
     else:
         text = text_columns(ds, spec)
@@ -88,6 +94,7 @@ def data_parts(experiment) -> tuple[dict, dict[str, np.ndarray]]:
                 raise ExportError(f"the input feature {t!r} has no PyTorch export yet")
         k = len(pipe.transforms) if pipe.transforms else sum(1 if c is None else len(c) for _, c in encoding)
     const["RAW_COLUMNS"], const["ENCODING"] = names, encoding
-    const["OFFSET"] = np.zeros(k) if pipe.offset is None else np.asarray(pipe.offset, dtype=np.float64)
-    const["SCALE"] = np.ones(k) if pipe.scale is None else np.asarray(pipe.scale, dtype=np.float64)
+    fitted = pipe.offset is not None and pipe.scale is not None and not identity
+    const["OFFSET"] = np.asarray(pipe.offset, dtype=np.float64) if fitted else np.zeros(k)
+    const["SCALE"] = np.asarray(pipe.scale, dtype=np.float64) if fitted else np.ones(k)
     return const, arrays

@@ -110,7 +110,7 @@ def _block(layer, index: int) -> list[Module]:
     kind = layer.kind
     if kind == "dense":
         keys = (f"layers.{index}.weight", f"layers.{index}.bias")
-        return [Module(f"nn.Linear({layer.n_in}, {layer.n_out})", "dense", keys)]
+        return [Module(f"nn.Linear({layer.n_in}, {layer.n_out})", "", keys)]
     if kind == "conv2d":
         cin, h, w = layer.in_shape
         cout, ho, wo = layer.out_shape
@@ -120,17 +120,17 @@ def _block(layer, index: int) -> list[Module]:
         keys = (f"layers.{index}.weight",) + ((f"layers.{index}.bias",) if layer.bias else ())
         bias = "" if layer.bias else ", bias=False"
         if after_h == after_w == pad:
-            return [Module(f"nn.Conv2d({cin}, {cout}, {k}, stride={s}, padding={pad}{bias})", "conv2d", keys)]
+            return [Module(f"nn.Conv2d({cin}, {cout}, {k}, stride={s}, padding={pad}{bias})", "", keys)]
         keys = tuple(key.replace(f"layers.{index}.", f"layers.{index + 1}.") for key in keys)
         return [
             Module(f"nn.ZeroPad2d(({pad}, {after_w}, {pad}, {after_h}))"),
-            Module(f"nn.Conv2d({cin}, {cout}, {k}, stride={s}{bias})", "conv2d", keys),
+            Module(f"nn.Conv2d({cin}, {cout}, {k}, stride={s}{bias})", "", keys),
         ]
     if kind in ("maxpool2d", "avgpool2d"):
         cls = "MaxPool2d" if kind == "maxpool2d" else "AvgPool2d"
-        return [Module(f"nn.{cls}({int(layer.kernel)}, stride={int(layer.stride)})", kind)]
+        return [Module(f"nn.{cls}({int(layer.kernel)}, stride={int(layer.stride)})")]
     if kind == "flatten":
-        return [Module("nn.Flatten()", "flatten")]
+        return [Module("nn.Flatten()")]
     if kind in ("rnn", "lstm", "gru"):
         T, feats = layer.in_shape
         args = f"{kind!r}, {feats}, {layer.units}"
@@ -141,7 +141,7 @@ def _block(layer, index: int) -> list[Module]:
         if kind == "rnn":
             args += f", nonlinearity={'relu' if layer.cell_activation == C.RELU else 'tanh'!r}"
         names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-        return [Module(f"Recurrent({args})", kind, tuple(f"layers.{index}.cell.{n}_l0" for n in names))]
+        return [Module(f"Recurrent({args})", "", tuple(f"layers.{index}.cell.{n}_l0" for n in names))]
     raise ExportError(f"the layer kind {kind!r} has no PyTorch export yet")
 
 
@@ -160,6 +160,7 @@ def network_modules(layers, input_shape) -> tuple[list[Module], list[tuple[int, 
         if keys:
             keyed.append((l, keys))
         cur = _gives(layer)
+        block[-1].comment = f"block {l}: {layer.kind}, output {' x '.join(map(str, cur))}"
         if l == last:
             break
         act = _act_source(layer.activation, layer.slope)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import io
 import keyword
+import pprint
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,7 +74,7 @@ def _array_source(v: np.ndarray) -> str:
         return f"np.zeros({v.size})"
     if v.size and (v == 1.0).all():
         return f"np.ones({v.size})"
-    return "np.array([" + ", ".join(repr(float(x)) for x in v) + "])"
+    return "np.array(" + pprint.pformat([float(x) for x in v], width=100, compact=True) + ")"
 
 
 def _constants(experiment, trainer, data_const: dict, penalised, stem: str) -> str:
@@ -84,7 +85,7 @@ def _constants(experiment, trainer, data_const: dict, penalised, stem: str) -> s
     values = {
         "DTYPE_NAME": str(trainer.dtype),
         "INPUT_SHAPE": tuple(int(v) for v in trainer.input_shape),
-        "IMAGES": data_const["IMAGES"],
+        "ARRAYS": data_const["ARRAYS"],
         "RAW_COLUMNS": data_const["RAW_COLUMNS"],
         "ENCODING": data_const["ENCODING"],
         "TRANSFORMS": data_const["TRANSFORMS"],
@@ -127,7 +128,9 @@ def _constants(experiment, trainer, data_const: dict, penalised, stem: str) -> s
         f'WEIGHTS_FILE = os.path.join(HERE, "{stem}.npz")',
         f'DATA_FILE = os.path.join(HERE, "{stem}_data.npz")',
     ]
-    lines += [f"{k} = {v!r}" for k, v in values.items()]
+    lines += [
+        f"{k} = {pprint.pformat(v, width=100, compact=True, sort_dicts=False)}" for k, v in values.items()
+    ]
     lines.append(f"OFFSET = {_array_source(data_const['OFFSET'])}")
     lines.append(f"SCALE = {_array_source(data_const['SCALE'])}")
     used = [t for t in TRANSFORM_SOURCE if t in data_const["TRANSFORMS"]]
@@ -230,7 +233,7 @@ def check_numpy_half(export: TorchExport, experiment) -> None:
     ns = numpy_namespace(export.script)
     ds = experiment.dataset
     for part, X, Y in (("train", ds.X_train, experiment.Y_train), ("test", ds.X_test, experiment.Y_test)):
-        if ns["IMAGES"]:
+        if ns["ARRAYS"]:
             raw = export.data[f"{part}/X"]
         else:
             cols = [export.data[f"{part}/{j}"] for j in range(len(ns["RAW_COLUMNS"]))]

@@ -101,12 +101,12 @@ def _normalize(F):
 def prepare_array(X):
     """Raw inputs, as in the data file, -> the float64 array the model takes (n, *INPUT_SHAPE)."""
     size = int(np.prod(INPUT_SHAPE))
-    if IMAGES:
+    if ARRAYS:
         A = np.asarray(X, dtype=np.float64)
         if A.ndim < 2 or int(np.prod(A.shape[1:])) != size:
             raise ValueError(
-                f"prepare: X must be (n, {', '.join(map(str, INPUT_SHAPE))}) images or (n, {size}) pixel "
-                f"rows, got shape {A.shape}"
+                f"prepare: X must be (n, {', '.join(map(str, INPUT_SHAPE))}) arrays or (n, {size}) rows, "
+                f"got shape {A.shape}"
             )
         F = A.reshape(len(A), size) / PIXEL_SCALE
     else:
@@ -145,7 +145,7 @@ def load_data(path=None):
     with np.load(path or DATA_FILE, allow_pickle=False) as d:
         out = []
         for part in ("train", "test"):
-            if IMAGES:
+            if ARRAYS:
                 X = d[f"{part}/X"]
             else:
                 cols = [d[f"{part}/{j}"] for j in range(len(RAW_COLUMNS))]
@@ -399,6 +399,15 @@ class Training:
         z = model.logits(self.X_train[rows])
         return data_loss(z, model.output(z), self.Y_train[rows])
 
+    def _closure(self, rows, seen):
+        """L-BFGS's closure: the loss with its penalty, its gradient; ``seen`` gets the data loss."""
+        self.optimizer.zero_grad()
+        loss = self._loss(rows)
+        seen.append(loss.item())
+        total = loss + penalty()
+        total.backward()
+        return total
+
     def train(self, steps, every=0, log=print):
         """``steps`` optimizer steps; returns each step's data loss (of its batch, with dropout)."""
         n, losses = len(self.X_train), []
@@ -408,17 +417,8 @@ class Training:
             for group in self.optimizer.param_groups:
                 group["lr"] = learning_rate(self.step)
             if OPTIMIZER == "lbfgs":
-                rows, seen = torch.arange(n), []
-
-                def closure():
-                    self.optimizer.zero_grad()
-                    loss = self._loss(rows)
-                    seen.append(loss.item())
-                    total = loss + penalty()
-                    total.backward()
-                    return total
-
-                self.optimizer.step(closure)
+                seen = []
+                self.optimizer.step(lambda seen=seen: self._closure(torch.arange(n), seen))
                 loss_value = seen[0]
             else:
                 rows = torch.as_tensor(batch_rows(self.step, n))
