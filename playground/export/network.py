@@ -246,5 +246,9 @@ def optimizer_source(trainer) -> str:
         r["betas"] = tuple(float(b) for b in r["betas"])
     if name == "lbfgs":
         r["line_search_fn"] = "strong_wolfe"
-    args = ", ".join(f"{k}={v!r}" for k, v in r.items())
-    return f"torch.optim.{OPTIMIZER_CLASS[name]}(module.parameters(), {args})"
+    args = ["module.parameters()"] + [f"{k}={v!r}" for k, v in r.items()]
+    call = f"torch.optim.{OPTIMIZER_CLASS[name]}({', '.join(args)})"
+    if len(call) <= 90:
+        return call
+    inner = "".join(f"        {a},\n" for a in args)
+    return f"torch.optim.{OPTIMIZER_CLASS[name]}(\n{inner}    )"
