@@ -1,0 +1,193 @@
+"""GAN mode's worker: a QThread that owns the GanTrainer, trains it in chunks and sends
+GanSnapshots.
+
+Chunks are sized so one takes ~30 ms (the kernels release the GIL, so the GUI paints
+meanwhile). A snapshot carries plain copies: the new loss rows, the generated points, and,
+at the pacer's slower grid rate, the discriminator's heatmap, the generator's arrows, the
+warped noise grid and the fit (``GanTrainer`` computes all of them on the current state).
+Commands (``post``) run between chunks: play / pause, one D step, one G step, a new
+trainer. The first kernel call compiles numba code: the worker does it before anything
+else, and the view says "Preparing the engine…" until the first snapshot arrives.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import Signal, Slot
+
+from playground.gan.model import GanTrainer, StepResult
+
+from ..pacing import RateMeter, SnapshotPacer
+from ..worker import CommandWorker
+
+SHOWN_SAMPLES = 1000
+ARROWS = 150
+HEATMAP = 64
+WARP = 17
+
+
+@dataclass
+class GanSnapshot:
+    generation: int  # a new trainer (reset, new data, a loaded session) starts a new generation
+    iteration: int
+    d_steps: int
+    g_steps: int
+    running: bool
+    iterations_per_s: float
+    status: str  # "ok" | "diverged"
+    message: str
+    loss: str
+    records_reset: bool  # rows replace what the view holds (first snapshot, decimation)
+    records: np.ndarray  # (n, 5) new per-iteration rows (kernels.REC_*)
+    record_stride: int
+    records_start: int  # index of records[0] among the kept rows
+    generated: np.ndarray  # (SHOWN_SAMPLES, 2)
+    real: np.ndarray | None = None  # sent with each new generation
+    extent: tuple | None = None
+    grid: tuple | None = None  # (xs, ys, values (n, n))
+    arrows: tuple | None = None  # (points, directions)
+    warped: np.ndarray | None = None  # (WARP, WARP, 2)
+    fit: dict | None = None
+    step: StepResult | None = None  # the single step this snapshot follows
+
+
+class GanWorker(CommandWorker):
+    snapshotReady = Signal(object)
+    diverged = Signal(str)
+    busy_text = "the GAN trainer did not answer in time"
+
+    def __init__(self, trainer: GanTrainer):
+        super().__init__(SnapshotPacer(hz=30.0, grid_hz=10.0, max_unacked=3))
+        self._tr = trainer
+        self._generation = 0
+        self._running = False
+        self._chunk = 50
+        self._rate = RateMeter()
+        self._sent = 0  # kept record rows already sent
+        self._stride = trainer.record_stride
+        self._new_generation = True
+        self._step: StepResult | None = None
+        self._status, self._message = "ok", ""
+        self.target_chunk_s = 0.03
+
+    # -- loop ------------------------------------------------------------------------------
+    @Slot()
+    def run(self) -> None:
+        GanTrainer(self._tr.spec).run(1)  # compile (or load) the kernels of this precision
+        self.pacer.force()
+        while not self._stop.is_set():
+            self._drain(block=not self._running and not self.pacer.forced)
+            if self._stop.is_set():
+                break
+            if self._running:
+                self._train_chunk()
+            self._maybe_snapshot()
+
+    def _train_chunk(self) -> None:
+        t0 = time.perf_counter()
+        with np.errstate(all="ignore"):
+            rep = self._tr.run(self._chunk)
+        dt = time.perf_counter() - t0
+        if dt > 0:
+            ideal = self._chunk * self.target_chunk_s / dt
+            self._chunk = int(max(1, min(100_000, 0.5 * self._chunk + 0.5 * ideal)))
+        self._rate.add(self._tr.iteration)
+        if not rep.ok:
+            self._running = False
+            self._status, self._message = "diverged", rep.message
+            self.pacer.force()
+            self.diverged.emit(rep.message)
+
+    def _maybe_snapshot(self) -> None:
+        with_grid = self.pacer.take(self._running)
+        if with_grid is None:
+            return
+        self.snapshotReady.emit(self.build_snapshot(with_grid or self._new_generation))
+
+    def build_snapshot(self, with_grid: bool = True) -> GanSnapshot:
+        tr = self._tr
+        reset = self._new_generation or tr.record_stride != self._stride
+        if reset:
+            self._sent, self._stride = 0, tr.record_stride
+        rows = tr.records[self._sent :].copy()
+        start = self._sent
+        self._sent = len(tr.records)
+        snap = GanSnapshot(
+            generation=self._generation,
+            iteration=tr.iteration,
+            d_steps=tr.d_steps,
+            g_steps=tr.g_steps,
+            running=self._running,
+            iterations_per_s=self._rate.rate() if self._running else 0.0,
+            status=self._status,
+            message=self._message,
+            loss=tr.spec.training.loss,
+            records_reset=reset,
+            records=rows,
+            record_stride=tr.record_stride,
+            records_start=start,
+            generated=tr.samples(SHOWN_SAMPLES),
+            step=self._step,
+        )
+        self._step = None
+        if self._new_generation:
+            snap.real = tr.real_samples(SHOWN_SAMPLES)
+            snap.extent = tr.view_extent()
+            self._new_generation = False
+        if with_grid:
+            snap.extent = snap.extent or tr.view_extent()
+            snap.grid = tr.discriminator_grid(HEATMAP, snap.extent)
+            snap.arrows = tr.generator_arrows(snap.generated[:ARROWS])
+            snap.warped = tr.noise_grid(WARP)[1]
+            snap.fit = tr.fit()
+        return snap
+
+    # -- commands (worker thread) -------------------------------------------------------------
+    def _call_target(self):
+        return self._tr
+
+    def _cmd_play(self, running: bool) -> None:
+        self._running = bool(running) and self._status == "ok"
+        self._rate.clear()
+        self.pacer.force()
+
+    def _cmd_d_step(self) -> None:
+        self._single(self._tr.d_step)
+
+    def _cmd_g_step(self) -> None:
+        self._single(self._tr.g_step)
+
+    def _cmd_iteration(self) -> None:
+        """One iteration: d_steps D steps, then a G step (the step shown is the G step's)."""
+        for _ in range(self._tr.spec.training.d_steps):
+            self._tr.d_step()
+        self._single(self._tr.g_step)
+
+    def _single(self, fn) -> None:
+        self._running = False
+        with np.errstate(all="ignore"):
+            self._step = fn()
+        if self._step.status != 0:
+            self._status, self._message = "diverged", "a step made the weights infinite or NaN"
+        self.pacer.force()
+
+    def _cmd_set_trainer(self, trainer: GanTrainer, generation: int) -> None:
+        self._tr = trainer
+        self._generation = generation
+        self._new_generation = True
+        self._status, self._message = "ok", ""
+        self._running = False
+        self._rate.clear()
+        self._chunk = 50
+        self.pacer.force()
+
+    def _cmd_update_spec(self, spec) -> None:
+        """Training settings live (loss, learning rates, batch sizes, d_steps)."""
+        self._tr.update_spec(spec)
+        self.pacer.force()
+
+    def _cmd_snapshot(self) -> None:
+        self.pacer.force()

@@ -1,0 +1,96 @@
+"""GAN mode's view on a real controller and worker thread: what a person sees after playing,
+stepping, switching the loss, painting points and reopening a saved session."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from playground.app.gan.controller import GanController  # noqa: E402
+from playground.app.gan.view import GanView  # noqa: E402
+from playground.gan import GanTrainer  # noqa: E402
+from tests.test_gan import small_spec  # noqa: E402
+
+TIMEOUT = 300_000  # ms: a cold compile on a busy machine is slow; this is no speed check
+
+
+@pytest.fixture
+def view(qtbot):
+    spec = small_spec().with_changes("training.dtype", "float64")
+    c = GanController(spec)
+    v = GanView(c)
+    qtbot.addWidget(v)
+    v.resize(1000, 640)
+    v.show()
+    qtbot.waitUntil(lambda: c.last_snapshot is not None and c.last_snapshot.grid is not None, timeout=TIMEOUT)
+    yield v
+    c.shutdown()
+
+
+def test_play_trains_and_draws_every_layer(view, qtbot):
+    c = view.controller
+    c.play()
+    qtbot.waitUntil(
+        lambda: c.last_snapshot.iteration > 200 and c.last_snapshot.fit is not None, timeout=TIMEOUT
+    )
+    c.pause()
+    assert view.play_button.text() == "Play"
+    snap = c.last_snapshot
+    assert view.heatmap.image is not None and view.heatmap.image.shape == (64, 64)
+    assert len(view.fake.data) == len(snap.generated) and len(view.real.data) > 0
+    assert view.arrows.xData is not None and len(view.arrows.xData) == 2 * 150
+    assert np.isfinite(view.warp.xData[np.isfinite(view.warp.xData)]).all()
+    assert view.d_curve.xData is not None and len(view.d_curve.xData) > 0
+    assert "modes covered" in view.fit_label.text() and "Iteration" in view.fit_label.text()
+    view.layer_boxes["heatmap"].setChecked(False)
+    assert not view.heatmap.isVisible()
+
+
+def test_single_steps_report_what_moved(view, qtbot):
+    c = view.controller
+    before = c.last_snapshot.d_steps
+    view.d_button.click()
+    qtbot.waitUntil(lambda: c.last_snapshot.d_steps == before + 1, timeout=TIMEOUT)
+    assert view.status.text().startswith("D step")
+    g0 = c.last_snapshot.g_steps
+    view.g_button.click()
+    qtbot.waitUntil(lambda: c.last_snapshot.g_steps == g0 + 1, timeout=TIMEOUT)
+    assert "points moved" in view.status.text()
+    assert len(view.arrows.xData) == 2 * 300  # before -> after lines
+
+
+def test_loss_switch_keeps_training_and_painting_restarts(view, qtbot):
+    c = view.controller
+    c.play()
+    qtbot.waitUntil(lambda: c.last_snapshot.iteration > 50, timeout=TIMEOUT)
+    view.loss_combo.setCurrentIndex(view.loss_combo.findData("wgan_gp"))
+    qtbot.waitUntil(lambda: c.last_snapshot.loss == "wgan_gp", timeout=TIMEOUT)
+    assert c.last_snapshot.iteration > 50  # the same trainer goes on
+    view.paint_at([(0.0, 1.0), (1.0, 0.0), (-1.0, -1.0)])
+    qtbot.waitUntil(
+        lambda: c.last_snapshot.generation == 1 and c.last_snapshot.grid is not None, timeout=TIMEOUT
+    )
+    assert c.spec.data.kind == "points" and len(c.spec.data.points) == 3
+    assert view.data_combo.currentData() == "points"
+    assert c.last_snapshot.iteration == 0
+
+
+def test_save_and_open_resume_exactly(view, qtbot, tmp_path):
+    c = view.controller
+    c.play()
+    qtbot.waitUntil(lambda: c.last_snapshot.iteration > 100, timeout=TIMEOUT)
+    c.pause()
+    path = tmp_path / "s.playground-gan"
+    c.save(path)
+    saved_at = c.worker.call(lambda tr: tr.iteration)
+    theta = c.worker.call(lambda tr: tr.theta_g.copy())
+    c.reset()
+    qtbot.waitUntil(lambda: c.last_snapshot.generation == 1, timeout=TIMEOUT)
+    c.open(path)
+    qtbot.waitUntil(lambda: c.last_snapshot.generation == 2, timeout=TIMEOUT)
+    assert c.last_snapshot.iteration == saved_at
+    np.testing.assert_array_equal(c.worker.call(lambda tr: tr.theta_g), theta)
+    fresh = GanTrainer(c.spec)
+    assert not np.array_equal(fresh.theta_g, theta)
