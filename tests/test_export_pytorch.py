@@ -322,6 +322,7 @@ def test_prepare_says_what_is_wrong_with_its_input(tmp_path):
             "species": ["daisy"],
         },
         "different lengths": {**good, "species": ["setosa", "setosa"]},
+        "column 'petal_length', row 1: the value is missing ('NA')": {**good, "petal_length": ["NA"]},
     }
     for message, X in cases.items():
         with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -477,3 +478,35 @@ def test_csv_rows_the_app_dropped_are_not_exported_and_the_split_is_the_apps(tmp
     np.testing.assert_allclose(ns["prepare_array"](X_train), ds.X_train, rtol=1e-15, atol=1e-15)
     np.testing.assert_allclose(ns["prepare_array"](X_test), ds.X_test, rtol=1e-15, atol=1e-15)
     assert ns["CSV_DELIMITER"] == "," and ns["CSV_HEADER"] is True
+
+
+def test_sequence_data_is_exported_as_arrays_through_its_pipeline(tmp_path):
+    """Data whose samples are sequences (n, length, features), as issue 13's sequence data
+    gives: stored as arrays before the pipeline, prepared to the network's input shape."""
+    from playground.data.dataset import Dataset
+
+    flat = Experiment.from_spec(
+        _spec({"kind": "csv", "path": "iris.csv", "target": "species"}, [], "cce", "softmax")
+    )
+    ds = flat.dataset
+    seq = Dataset(
+        X_train=ds.X_train.reshape(-1, 4, 1), y_train=ds.y_train, X_test=ds.X_test.reshape(-1, 4, 1),
+        y_test=ds.y_test, raw_train=ds.raw_train, raw_test=ds.raw_test, input_names=ds.input_names,
+        feature_names=ds.feature_names, task=ds.task, class_names=ds.class_names,
+        target_names=ds.target_names, pipeline=ds.pipeline, info=dict(ds.info),
+    )  # fmt: skip
+    exp = Experiment(flat.spec, dataset=seq)
+    layers = [
+        Layer("lstm", 4, 3, C.LINEAR, in_shape=(4, 1), units=3),
+        Layer("dense", 3, exp.n_out, C.SOFTMAX),
+    ]
+    exp.trainer = Trainer(exp.spec, (4, 1), exp.n_out, seq.X_train, exp.Y_train, layers=layers)
+    ns = _ns(exp, tmp_path)
+    assert ns["ARRAYS"] and ns["INPUT_SHAPE"] == (4, 1)
+    X_train, _, X_test, _ = ns["load_data"]()
+    assert X_train.shape == seq.X_train.shape
+    assert np.allclose(X_train[:, :, 0], ds.raw_train)  # the measurements before standardisation
+    np.testing.assert_allclose(ns["prepare_array"](X_test), seq.X_test, rtol=1e-15, atol=1e-15)
+    assert _sequential((tmp_path / "model.py").read_text(encoding="utf-8")) == [
+        "Recurrent('lstm', 1, 3)", "nn.Linear(3, 3)"
+    ]  # fmt: skip

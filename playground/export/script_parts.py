@@ -29,6 +29,7 @@ TRANSFORM_SOURCE = {
 
 NUMPY_PART = '''
 M64 = (1 << 64) - 1
+MISSING = {"", "NA", "NaN", "nan", "?", "null", "None"}  # what the app's CSV reader reads as missing
 
 
 def _shown(names, limit=8):
@@ -64,6 +65,8 @@ def _number(values, name):
     else:
         v = np.empty(len(values))
         for i, s in enumerate(values):
+            if str(s).strip() in MISSING:
+                raise ValueError(f"prepare: column {name!r}, row {i + 1}: the value is missing ({str(s)!r})")
             try:
                 v[i] = float(s)
             except (TypeError, ValueError):
