@@ -156,6 +156,26 @@ RECURRENT = {
 }
 
 
+SEQ = {"kind": "sequence", "name": "sine", "length": 12, "n_samples": 300}
+SPEC_RECURRENT = {
+    "spec: LSTM on sine sequences, adam, batch 32": _spec(
+        SEQ, [{"kind": "lstm", "units": 8}], "mse", "linear", batch=32, clip_norm=1.0
+    ),
+    "spec: GRU every step -> RNN relu, rmsprop": _spec(
+        SEQ,
+        [
+            {"kind": "gru", "units": 6, "return_sequences": True},
+            {"kind": "rnn", "units": 4, "activation": "relu"},
+        ],
+        "mse",
+        "linear",
+        opt="rmsprop",
+        lr=0.003,
+        batch=64,
+    ),  # fmt: skip
+}
+
+
 def _recurrent_experiment(kind, shape, retseq, bptt, batch):
     from playground import Experiment
     from playground.engine import codes as C
@@ -181,6 +201,7 @@ def _recurrent_experiment(kind, shape, retseq, bptt, batch):
 def dump(folder: str) -> None:
     from playground import Experiment
     from playground.engine import readiness
+    from playground.errors import PlaygroundError
     from playground.export import export_pytorch
 
     readiness.set_start_mode("compiled")
@@ -188,6 +209,13 @@ def dump(folder: str) -> None:
     root.mkdir(parents=True, exist_ok=True)
     index = []
     cases = [(name, lambda s=s: Experiment.from_spec(s)) for name, s in CASES.items()]
+    for name, s in SPEC_RECURRENT.items():  # recurrent layers and sequence data in the spec (issue 13)
+        try:
+            Experiment.from_spec(s)
+        except PlaygroundError as e:
+            print(f"skipped {name}: {e}")
+            continue
+        cases.append((name, lambda s=s: Experiment.from_spec(s)))
     cases += [(name, lambda a=a: _recurrent_experiment(*a)) for name, a in RECURRENT.items()]
     for i, (name, build) in enumerate(cases):
         exp = build()
