@@ -211,6 +211,8 @@ def optimizer_state(trainer, where, order: np.ndarray) -> dict:
     if trainer.opt_t == 0:
         return out
     if name == "lbfgs":
+        if trainer.lbfgs is None:  # no history kept: torch starts a fresh one too
+            return out
         s = trainer.lbfgs.to_arrays()
         for k, v in s.items():
             if k in ("old_dirs", "old_stps"):
