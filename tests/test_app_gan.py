@@ -94,3 +94,38 @@ def test_save_and_open_resume_exactly(view, qtbot, tmp_path):
     np.testing.assert_array_equal(c.worker.call(lambda tr: tr.theta_g), theta)
     fresh = GanTrainer(c.spec)
     assert not np.array_equal(fresh.theta_g, theta)
+
+
+def test_window_saves_opens_and_stops_its_thread(qtbot, tmp_path):
+    from playground.app.gan.controller import GanController
+    from playground.app.gan.window import GanWindow
+
+    c = GanController(small_spec())
+    w = GanWindow(c)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: c.last_snapshot is not None, timeout=TIMEOUT)
+    c.iteration()
+    qtbot.waitUntil(lambda: c.last_snapshot.iteration == 1, timeout=TIMEOUT)
+    path = str(tmp_path / "w.playground-gan")
+    assert w.save_session(path)
+    c.reset()
+    qtbot.waitUntil(
+        lambda: c.last_snapshot.iteration == 0 and c.last_snapshot.generation == 1, timeout=TIMEOUT
+    )
+    assert w.open_session(path)
+    qtbot.waitUntil(lambda: c.last_snapshot.iteration == 1, timeout=TIMEOUT)
+    bad = tmp_path / "bad.playground-gan"
+    bad.write_bytes(b"not a zip")
+    from PySide6.QtWidgets import QMessageBox
+
+    shown = []
+    w_warning = QMessageBox.warning
+    QMessageBox.warning = lambda *a, **k: shown.append(a[2])
+    try:
+        assert not w.open_session(str(bad))
+    finally:
+        QMessageBox.warning = w_warning
+    assert "bad.playground-gan" in shown[0]
+    w.close()
+    assert not c.thread.isRunning()

@@ -38,6 +38,7 @@ from playground.engine.codes import (
     DIVERGED_PARAMS,
     ELU,
     GELU,
+    LEAKY_RELU,
     OK,
     RELU,
     SIGMOID,
@@ -138,7 +139,15 @@ def forward(plan, slopes, theta, starts, z, a, rows):
     for l in range(plan.shape[0]):
         doff = starts[l + 1] * rows
         dense.forward_columns(theta, plan[l], a, starts[l] * rows, z, doff, rows)
-        activation.forward_columns(plan[l, P_ACT], slopes[l], z, a, doff, rows, plan[l, P_OUT])
+        if plan[l, P_ACT] == LEAKY_RELU:  # branch-free, so it vectorises (GAN's usual choice)
+            n = rows * plan[l, P_OUT]
+            zz = z[doff : doff + n]
+            aa = a[doff : doff + n]
+            s = slopes[l]
+            for t in range(n):
+                aa[t] = zz[t] if zz[t] > 0.0 else s * zz[t]
+        else:
+            activation.forward_columns(plan[l, P_ACT], slopes[l], z, a, doff, rows, plan[l, P_OUT])
 
 
 @njit(**JIT)
@@ -175,9 +184,12 @@ def backward(plan, slopes, theta, grad, starts, z, a, d, dx, rows, want_grad, wa
                 slope = slopes[l - 1]
                 zz = z[soff + k * rows : soff + (k + 1) * rows]
                 aa = a[soff + k * rows : soff + (k + 1) * rows]
-                if code == RELU:  # the common case, branch-free so it vectorises
+                if code == RELU:  # the common cases, branch-free so they vectorise
                     for i in range(rows):
                         tgt[i] = tgt[i] if zz[i] > 0.0 else 0.0
+                elif code == LEAKY_RELU:
+                    for i in range(rows):
+                        tgt[i] = tgt[i] if zz[i] > 0.0 else slope * tgt[i]
                 else:
                     for i in range(rows):
                         tgt[i] *= activation.act_grad(code, zz[i], aa[i], slope)
