@@ -430,3 +430,19 @@ def test_sliced_wasserstein_is_a_distance_in_data_units():
     shifted = sliced_wasserstein(a, a + [3.0, 0.0])
     # the mean |projection of (3, 0)| over directions: 3 * mean|cos| = 3 * 2 / pi
     assert shifted == pytest.approx(6 / np.pi, rel=1e-2)
+
+
+def test_records_stay_bounded_and_do_not_depend_on_chunking(monkeypatch):
+    from playground.gan import model
+
+    monkeypatch.setattr(model, "MAX_RECORD_ROWS", 16)
+    spec = small_spec(d_steps=1)
+    a, b = GanTrainer(spec), GanTrainer(spec)
+    ra = a.run(70)
+    for n in (5, 30, 1, 34):
+        b.run(n)
+    assert len(a.records) <= 16 and a.record_stride == 8
+    np.testing.assert_array_equal(a.records, b.records)
+    assert a.record_stride == b.record_stride
+    # kept rows are the iterations record_iterations() names
+    np.testing.assert_array_equal(a.records, ra.records[a.record_iterations() - 1])

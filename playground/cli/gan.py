@@ -39,6 +39,14 @@ def _open(path: Path):
     return GanTrainer(GanSpec.from_file(path))
 
 
+def _compile(tr) -> None:
+    """Compile (or load from the cache) the kernels before timing: a throwaway iteration."""
+    from playground.gan.model import GanTrainer
+
+    if tr.backend == "numba":
+        GanTrainer(tr.spec, real=tr.real).run(1)
+
+
 def result(tr, iterations: int, seconds: float, status: str, message: str = "") -> dict:
     fit = tr.fit()
     last = tr.records[-1] if len(tr.records) else None
@@ -68,6 +76,7 @@ def cmd_gan(args) -> int:
     if not 0 <= n <= MAX_ITERATIONS:
         raise SpecError("--iterations", f"must be between 0 and {MAX_ITERATIONS:,}")
     tr = _open(Path(args.file))
+    _compile(tr)
     start = tr.iteration
     t0 = time.perf_counter()
     status, message = "ok", ""
