@@ -372,6 +372,7 @@ def main() -> int:
 
     from PySide6.QtWidgets import QApplication
 
+    sys.setswitchinterval(0.001)  # as the app does: the trainer thread waits less for the GIL
     app = QApplication.instance() or QApplication(sys.argv)
     controller = GanController()
     view = GanView(controller)

@@ -27,6 +27,7 @@ SHOWN_SAMPLES = 1000
 ARROWS = 150
 HEATMAP = 64
 WARP = 17
+FIT_EVERY_S = 0.3
 
 
 @dataclass
@@ -60,11 +61,11 @@ class GanWorker(CommandWorker):
     busy_text = "the GAN trainer did not answer in time"
 
     def __init__(self, trainer: GanTrainer):
-        super().__init__(SnapshotPacer(hz=30.0, grid_hz=10.0, max_unacked=3))
+        super().__init__(SnapshotPacer(hz=36.0, grid_hz=12.0, max_unacked=2, slack=0.999))
         self._tr = trainer
         self._generation = 0
         self._running = False
-        self._chunk = 50
+        self._its_per_s = 2000.0  # estimate, sizes the chunks
         self._rate = RateMeter()
         self._sent = 0  # kept record rows already sent
         self._stride = trainer.record_stride
@@ -72,6 +73,7 @@ class GanWorker(CommandWorker):
         self._step: StepResult | None = None
         self._status, self._message = "ok", ""
         self.target_chunk_s = 0.03
+        self._fit_at = 0.0
 
     # -- loop ------------------------------------------------------------------------------
     @Slot()
@@ -87,13 +89,16 @@ class GanWorker(CommandWorker):
             self._maybe_snapshot()
 
     def _train_chunk(self) -> None:
+        """Train until about when the next snapshot is due (at most ``target_chunk_s``), so
+        snapshots leave at the pacer's rate however long building one takes."""
         t0 = time.perf_counter()
+        target = min(self.target_chunk_s, max(0.002, self.pacer.next_due() - t0))
+        n = int(max(1, min(100_000, self._its_per_s * target)))
         with np.errstate(all="ignore"):
-            rep = self._tr.run(self._chunk)
+            rep = self._tr.run(n)
         dt = time.perf_counter() - t0
-        if dt > 0:
-            ideal = self._chunk * self.target_chunk_s / dt
-            self._chunk = int(max(1, min(100_000, 0.5 * self._chunk + 0.5 * ideal)))
+        if dt > 0 and rep.iterations:
+            self._its_per_s = 0.7 * self._its_per_s + 0.3 * rep.iterations / dt
         self._rate.add(self._tr.iteration)
         if not rep.ok:
             self._running = False
@@ -142,7 +147,10 @@ class GanWorker(CommandWorker):
             snap.grid = tr.discriminator_grid(HEATMAP, snap.extent)
             snap.arrows = tr.generator_arrows(snap.generated[:ARROWS])
             snap.warped = tr.noise_grid(WARP)[1]
-            snap.fit = tr.fit()
+            now = time.perf_counter()
+            if now - self._fit_at >= FIT_EVERY_S or not self._running:
+                snap.fit = tr.fit()  # the costliest part (~4 ms): a few times a second
+                self._fit_at = now
         return snap
 
     # -- commands (worker thread) -------------------------------------------------------------
@@ -181,7 +189,6 @@ class GanWorker(CommandWorker):
         self._status, self._message = "ok", ""
         self._running = False
         self._rate.clear()
-        self._chunk = 50
         self.pacer.force()
 
     def _cmd_update_spec(self, spec) -> None:
