@@ -129,3 +129,23 @@ def test_window_saves_opens_and_stops_its_thread(qtbot, tmp_path):
     assert "bad.playground-gan" in shown[0]
     w.close()
     assert not c.thread.isRunning()
+
+
+def test_quick_start_trains_on_the_twin_then_switches_to_the_kernels(qtbot):
+    from playground.engine import readiness
+
+    readiness.set_start_mode("quick")
+    try:
+        c = GanController(small_spec())
+        v = GanView(c)
+        qtbot.addWidget(v)
+        qtbot.waitUntil(lambda: c.last_snapshot is not None, timeout=TIMEOUT)
+        assert c.last_snapshot.engine.startswith("numpy twin")
+        c.play()
+        qtbot.waitUntil(lambda: c.last_snapshot.engine == "kernels", timeout=TIMEOUT)
+        at_switch = c.last_snapshot.iteration
+        qtbot.waitUntil(lambda: c.last_snapshot.iteration > at_switch + 100, timeout=TIMEOUT)
+        assert c.worker.call(lambda tr: tr.backend) == "numba"
+        c.shutdown()
+    finally:
+        readiness.set_start_mode("compiled")

@@ -361,6 +361,8 @@ class GanView(QWidget):
                     " — mode collapse", f" — <b style='color:{colors.ERROR_RED}'>mode collapse</b>"
                 )
             head += f"<br>{text}; {100 * fit['share_near']:.0f}% of the samples near the data"
+        if snap.engine != "kernels":
+            head += f"<br><i>Training on the {snap.engine}</i>"
         if snap.status != "ok":
             head += f"<br><b style='color:{colors.ERROR_RED}'>diverged: {snap.message}</b>"
         self.fit_label.setText(head)

@@ -6,19 +6,26 @@ meanwhile). A snapshot carries plain copies: the new loss rows, the generated po
 at the pacer's slower grid rate, the discriminator's heatmap, the generator's arrows, the
 warped noise grid and the fit (``GanTrainer`` computes all of them on the current state).
 Commands (``post``) run between chunks: play / pause, one D step, one G step, a new
-trainer. The first kernel call compiles numba code: the worker does it before anything
-else, and the view says "Preparing the engine…" until the first snapshot arrives.
+trainer. Cold start: in the app's quick mode a separate process compiles the kernels into
+numba's cache (``playground.gan.warmup``) while this worker trains on the numpy twin, and
+it switches to the kernels at a chunk boundary when that process is done (the state is
+the same arrays; twin and kernels agree to ~1e-15). In compiled mode (tests, the CLI) it
+compiles in this thread before the first snapshot.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import Signal, Slot
 
-from playground.gan.model import GanTrainer, StepResult
+from playground.engine import readiness
+from playground.gan.model import StepResult
+from playground.gan.warmup import compile_kernels
 
 from ..pacing import RateMeter, SnapshotPacer
 from ..worker import CommandWorker
@@ -53,6 +60,7 @@ class GanSnapshot:
     warped: np.ndarray | None = None  # (WARP, WARP, 2)
     fit: dict | None = None
     step: StepResult | None = None  # the single step this snapshot follows
+    engine: str = "kernels"  # or the numpy twin while the kernels compile
 
 
 class GanWorker(CommandWorker):
@@ -60,7 +68,7 @@ class GanWorker(CommandWorker):
     diverged = Signal(str)
     busy_text = "the GAN trainer did not answer in time"
 
-    def __init__(self, trainer: GanTrainer):
+    def __init__(self, trainer):
         super().__init__(SnapshotPacer(hz=36.0, grid_hz=12.0, max_unacked=2, slack=0.999))
         self._tr = trainer
         self._generation = 0
@@ -74,19 +82,74 @@ class GanWorker(CommandWorker):
         self._status, self._message = "ok", ""
         self.target_chunk_s = 0.03
         self._fit_at = 0.0
+        self._ready: set[str] = set()  # precisions whose kernels this process can call
+        self._compile_proc: subprocess.Popen | None = None
+        self._compiling: str | None = None
 
     # -- loop ------------------------------------------------------------------------------
     @Slot()
     def run(self) -> None:
-        GanTrainer(self._tr.spec).run(1)  # compile (or load) the kernels of this precision
+        self._prepare(self._tr.dtype.name)
         self.pacer.force()
         while not self._stop.is_set():
+            self._poll_compile()
             self._drain(block=not self._running and not self.pacer.forced)
             if self._stop.is_set():
                 break
             if self._running:
                 self._train_chunk()
             self._maybe_snapshot()
+        if self._compile_proc is not None and self._compile_proc.poll() is None:
+            self._compile_proc.kill()
+
+    # -- cold start: the numpy twin until the kernels are compiled ------------------------------
+    def _prepare(self, dtype: str) -> None:
+        """Make the kernels of ``dtype`` usable: in compiled mode (CLI, tests) compile them
+        here; in quick mode (the app) start a process that compiles them into numba's cache
+        and train on the numpy twin meanwhile (a frozen app, or a failed start: here)."""
+        if dtype in self._ready:
+            self._tr.backend = "numba"
+            return
+        if (
+            readiness.start_mode() == "quick"
+            and not getattr(sys, "frozen", False)
+            and self._compile_proc is None
+        ):
+            try:
+                self._compile_proc = subprocess.Popen(
+                    [sys.executable, "-m", "playground.gan.warmup", dtype],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                self._compiling = dtype
+                self._tr.backend = "numpy"
+                return
+            except OSError:
+                self._compile_proc = None
+        if self._compile_proc is not None:  # another precision is compiling: wait on the twin
+            self._tr.backend = "numpy"
+            return
+        compile_kernels(dtype)
+        self._ready.add(dtype)
+        self._tr.backend = "numba"
+
+    def _poll_compile(self) -> None:
+        proc = self._compile_proc
+        if proc is None or proc.poll() is None:
+            return
+        dtype, self._compile_proc, self._compiling = self._compiling, None, None
+        if proc.returncode != 0:
+            compile_kernels(dtype)  # the process failed: compile here instead
+        self._ready.add(dtype)
+        if self._tr.dtype.name == dtype:
+            self._tr.backend = "numba"  # at a chunk boundary: the same state, now on the kernels
+        else:
+            self._prepare(self._tr.dtype.name)
+        self.pacer.force()
+
+    @property
+    def engine(self) -> str:
+        return "kernels" if self._tr.backend == "numba" else "numpy twin (compiling the kernels…)"
 
     def _train_chunk(self) -> None:
         """Train until about when the next snapshot is due (at most ``target_chunk_s``), so
@@ -136,6 +199,7 @@ class GanWorker(CommandWorker):
             records_start=start,
             generated=tr.samples(SHOWN_SAMPLES),
             step=self._step,
+            engine=self.engine,
         )
         self._step = None
         if self._new_generation:
@@ -182,8 +246,9 @@ class GanWorker(CommandWorker):
             self._status, self._message = "diverged", "a step made the weights infinite or NaN"
         self.pacer.force()
 
-    def _cmd_set_trainer(self, trainer: GanTrainer, generation: int) -> None:
+    def _cmd_set_trainer(self, trainer, generation: int) -> None:
         self._tr = trainer
+        self._prepare(trainer.dtype.name)
         self._generation = generation
         self._new_generation = True
         self._status, self._message = "ok", ""
