@@ -149,3 +149,32 @@ def test_quick_start_trains_on_the_twin_then_switches_to_the_kernels(qtbot):
         c.shutdown()
     finally:
         readiness.set_start_mode("compiled")
+
+
+def test_networks_form_edits_the_spec(view, qtbot):
+    c = view.controller
+    form = view.settings
+    d = form.boxes["discriminator"]
+    d.lr.setValue(0.0025)
+    d.lr.editingFinished.emit()
+    assert c.spec.discriminator.optimizer.lr == 0.0025
+    assert c.last_snapshot.generation == 0  # a learning rate goes to the running trainer
+    g = form.boxes["generator"]
+    g.layers.setText("12, 9, 5")
+    g.layers.editingFinished.emit()
+    assert [h.units for h in c.spec.generator.hidden] == [12, 9, 5]
+    qtbot.waitUntil(lambda: c.last_snapshot.generation == 1, timeout=TIMEOUT)
+    assert c.worker.call(lambda tr: tr.gplan.n_params) == (3 * 12 + 12) + (12 * 9 + 9) + (9 * 5 + 5) + (
+        5 * 2 + 2
+    )
+    g.layers.setText("12, x")
+    g.layers.editingFinished.emit()
+    assert "generator.hidden" in form.error.text()
+    assert [h.units for h in c.spec.generator.hidden] == [12, 9, 5]
+    g.layers.setText("0")
+    g.layers.editingFinished.emit()
+    assert "generator.hidden[0].units" in form.error.text()
+    assert g.layers.text() == "12, 9, 5"  # the form shows the experiment again
+    form.d_steps.setValue(3)
+    form.d_steps.editingFinished.emit()
+    assert c.spec.training.d_steps == 3

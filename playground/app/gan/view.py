@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -35,6 +36,7 @@ from playground.gan.spec import DISTRIBUTIONS, LOSSES, GanDataSpec
 from .. import colors, theme
 from ..plotting import ema
 from .controller import GanController
+from .settings_form import GanSettingsForm
 
 LOSS_LABELS = {
     "minimax": "minimax (original)",
@@ -166,7 +168,11 @@ class GanView(QWidget):
         side = QWidget()
         sl = QVBoxLayout(side)
         sl.setContentsMargins(0, 0, 0, 0)
-        sl.addWidget(self.losses, 1)
+        self.settings = GanSettingsForm(self.controller)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.losses, "Losses")
+        self.tabs.addTab(self.settings, "Networks")
+        sl.addWidget(self.tabs, 1)
         sl.addWidget(self.fit_label)
         sl.addWidget(self.status)
         split = QSplitter(Qt.Orientation.Horizontal)
