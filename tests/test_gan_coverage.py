@@ -1,5 +1,5 @@
 """The default GAN settings learn the ring: >= 6 of 8 modes covered for >= 4 of 5 seeds after
-20,000 iterations (about 2 s each here; issue 14 asks for within 60 s)."""
+10,000 iterations (about 5 s each here; issue 14 asks for within 60 s)."""
 
 from __future__ import annotations
 
