@@ -33,6 +33,7 @@ CASES = [
     ("wgan_gp", "gelu", "linear", "momentum", 2, 0),
     ("wgan_gp", "elu", "tanh", "sgd", 2, 0),
     ("wgan_clip", "relu", "linear", "rmsprop", 2, 3),
+    ("wgan_gp", "leaky_relu", "linear", "adam", 8, 5),  # the default settings' kind
 ]
 
 
