@@ -1,10 +1,13 @@
 """`playground gan`: train a GAN spec (JSON) or resume a GAN session headless.
 
     playground gan SPEC.json|SESSION.playground-gan [--iterations N] [--json] [--out OUT.playground-gan]
+    playground gan SPEC.json --compare training.loss=minimax,non_saturating,wgan_gp [--every N]
 
 Prints the iterations done, iterations/s, both losses and the fit (modes covered, sliced
-Wasserstein distance, mode collapse), or one JSON object with --json. Exit code 0, 1 when
-training diverged, 2 for a bad spec, file or argument (one error line, as every command).
+Wasserstein distance, mode collapse), or one JSON object with --json. ``--compare`` races
+variants of the spec from the same start (``playground.gan.race``) and prints their fit
+every ``--every`` iterations. Exit code 0, 1 when training diverged, 2 for a bad spec,
+file or argument (one error line, as every command).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ def add_gan_parser(subparsers) -> None:
     g.add_argument("--iterations", type=int, default=None, help=f"default {DEFAULT_ITERATIONS}")
     g.add_argument("--json", action="store_true", help="print one JSON object with the result")
     g.add_argument("--out", help="save the trained session to this .playground-gan file")
+    g.add_argument("--compare", help="race variants from the same start: dotted.path=value1,value2,...")
+    g.add_argument("--every", type=int, default=None, help="--compare: iterations between fit rows")
     g.set_defaults(func=cmd_gan)
 
 
@@ -76,6 +81,8 @@ def cmd_gan(args) -> int:
     if not 0 <= n <= MAX_ITERATIONS:
         raise SpecError("--iterations", f"must be between 0 and {MAX_ITERATIONS:,}")
     tr = _open(Path(args.file))
+    if args.compare:
+        return _compare(args, tr, n)
     _compile(tr)
     start = tr.iteration
     t0 = time.perf_counter()
@@ -112,3 +119,28 @@ def cmd_gan(args) -> int:
         if args.out:
             print(f"Saved GAN session to {args.out}")
     return 1 if status == "diverged" else 0
+
+
+def _compare(args, tr, n: int) -> int:
+    from playground.gan.race import parse_compare, race, variants
+
+    if args.out:
+        raise SpecError("--out", "does not go with --compare (a race saves no session)")
+    every = args.every or max(1, n // 5)
+    if every < 1:
+        raise SpecError("--every", "must be >= 1")
+    path, values = parse_compare(args.compare)
+    entries = race(variants(tr.spec, path, values), n, every)
+    if args.json:
+        print(json.dumps([{"label": e.label, "status": e.status, "rows": e.rows} for e in entries]))
+    else:
+        print(f"{'variant':<28} {'iteration':>10} {'modes':>7} {'distance':>9}  collapse")
+        for e in entries:
+            for r in e.rows:
+                modes = f"{r['modes_covered']}/{r['modes']}"
+                collapse = "yes" if r["collapse"] else ""
+                dist = r["sliced_wasserstein"]
+                print(f"{e.label:<28} {r['iteration']:>10,} {modes:>7} {dist:>9.4f}  {collapse}")
+            if e.status != "ok":
+                print(f"{e.label:<28} diverged")
+    return 1 if any(e.status != "ok" for e in entries) else 0
