@@ -206,3 +206,56 @@ def test_network_and_boundary_views_on_image_data(qtbot):
         assert not net.drawable() and "dense \u2192 <b>8</b>" in net.stack_label.text()
     finally:
         c.shutdown()
+
+
+def test_window_shows_image_views_for_images_and_the_boundary_again_after_undo(qtbot):
+    """Digits by the data panel's click, W4 in the layer editor, train: the centre shows the
+    image views with the worker's feed (no decision-boundary grid is computed), the tiles'
+    classes are the trainer's predictions; undo back to the spiral: the boundary is drawn."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from playground.app.main_window import MainWindow
+
+    c = ExperimentController(default_spec(), warm_up=False)
+    w = MainWindow(c)
+    w.ask = lambda *a, **k: QMessageBox.StandardButton.Discard  # never block on a modal question
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        assert w.result_stack.currentWidget() is w.boundary_view
+        w.data_panel.select_images("digits")
+        assert c.experiment.dataset.is_image
+        assert w.result_stack.currentWidget() is w.images_view
+        assert c.edit_spec(ExperimentSpec.from_dict(W4), "W4")
+        assert w.layers_panel.rows_text()[1][1] == "8x8x8"
+        grids: list = []
+        extras: list = []
+
+        def seen(snap):
+            grids.append(snap.grid)
+            extras.append(snap.extra.get("images"))
+
+        c.snapshot.connect(seen)
+        c.play()
+        qtbot.waitUntil(lambda: c.experiment.step > 40 and any(e is not None for e in extras), timeout=30000)
+        c.pause()
+        qtbot.waitUntil(lambda: not c.running, timeout=5000)
+        assert all(g is None for g in grids)  # images: no grid over a plane is computed
+        v = w.images_view
+        v.request()  # paused: the state of the weights now
+        n = len(v.samples.indices)
+        assert n > 0 and v.state.step == c.experiment.step
+        out = c.call_in_worker(lambda e: e.trainer.predict(e.dataset.X_test[:n]))
+        assert [int(t.textItem.toPlainText()) for t in v.samples.labels[:n]] == list(np.argmax(out, axis=1))
+        c.undo_stack.undo()  # W4 -> dense layers on digits
+        c.undo_stack.undo()  # digits -> spiral
+        assert not c.experiment.dataset.is_image
+        assert w.result_stack.currentWidget() is w.boundary_view
+        c.step_once()
+        qtbot.waitUntil(lambda: w.boundary_view._grid is not None, timeout=20000)
+        w.boundary_view.redraw()
+        assert w.boundary_view.image.image is not None
+    finally:
+        c.pause()
+        w.close()
+        c.shutdown()

@@ -442,6 +442,11 @@ class ExperimentController(QObject):
     def request_snapshot(self) -> None:
         self._worker.post("snapshot")
 
+    def add_snapshot_extra(self, name: str, fn) -> None:
+        """Have the worker compute ``fn(experiment, theta)`` with each snapshot, into
+        ``snapshot.extra[name]`` (None: nothing new). ``fn`` runs in the worker thread."""
+        self._worker.snapshot_extras[name] = fn
+
     def call_in_worker(self, fn, timeout: float = 10.0):
         """Run ``fn(experiment)`` where the experiment is safe to read (between chunks)."""
         if not self._thread.isRunning() or not self._worker.ready:

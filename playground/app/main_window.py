@@ -41,6 +41,8 @@ from .files import CSV_FILTER, SESSION_FILTER, SessionFiles
 from .panels.boundary import BoundaryView
 from .panels.controls import ControlsPanel, TrainingToolBar
 from .panels.data import DataPanel
+from .panels.images import ImagesView
+from .panels.layers import LayersPanel
 from .panels.lessons import LessonsPanel
 from .panels.network import NetworkView
 from .panels.plots import PlotsPanel
@@ -98,10 +100,16 @@ class MainWindow(QMainWindow):
 
         self.network_view = NetworkView(c)
         self.boundary_view = BoundaryView(c)
+        self.images_view = ImagesView(c)
+        # the right of the centre: the decision boundary over the input plane, or for image
+        # data (no plane) the image views: predictions, feature maps, filters, confusion
+        self.result_stack = PageStack()
+        self.result_stack.addWidget(self.boundary_view)
+        self.result_stack.addWidget(self.images_view)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("central_splitter")
         self.splitter.addWidget(self.network_view)
-        self.splitter.addWidget(self.boundary_view)
+        self.splitter.addWidget(self.result_stack)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setChildrenCollapsible(False)
@@ -136,6 +144,10 @@ class MainWindow(QMainWindow):
         self.plots_dock = self._dock(
             "Live plots", "plots_dock", self.plots, Qt.DockWidgetArea.BottomDockWidgetArea
         )
+        self.layers_panel = LayersPanel(c)
+        self.layers_dock = self._dock(
+            "Layers", "layers_dock", self.layers_panel, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
         self.lessons_panel = LessonsPanel()
         self.lessons_dock = self._dock(
             "Lesson", "lessons_dock", self.lessons_panel, Qt.DockWidgetArea.LeftDockWidgetArea
@@ -159,6 +171,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
         self._apply_default_sizes()
+        self.show_result_page()
         self._restore_settings()
         self.update_title()
         if c.engine_ready:
@@ -183,7 +196,8 @@ class MainWindow(QMainWindow):
         controls = max(300, self.controls_panel.minimumWidth())
         self.resizeDocks([self.data_dock, self.controls_dock], [240, controls], Qt.Orientation.Horizontal)
         self.resizeDocks([self.plots_dock], [265], Qt.Orientation.Vertical)
-        self.splitter.setSizes([520, 380])
+        images = self.result_stack.currentWidget() is self.images_view
+        self.splitter.setSizes([300, 600] if images else [520, 380])
 
     @Slot()
     def _update_panel_minimums(self, *_args) -> None:
@@ -218,6 +232,7 @@ class MainWindow(QMainWindow):
             (self.data_dock, Qt.DockWidgetArea.LeftDockWidgetArea),
             (self.controls_dock, Qt.DockWidgetArea.RightDockWidgetArea),
             (self.plots_dock, Qt.DockWidgetArea.BottomDockWidgetArea),
+            (self.layers_dock, Qt.DockWidgetArea.LeftDockWidgetArea),
             (self.lessons_dock, Qt.DockWidgetArea.LeftDockWidgetArea),
         )
         for d, area in areas:
@@ -307,7 +322,7 @@ class MainWindow(QMainWindow):
             v.addAction(a)
             self.plot_actions[key] = a
         v.addSeparator()
-        for d in (self.data_dock, self.controls_dock, self.plots_dock, self.lessons_dock):
+        for d in (self.data_dock, self.layers_dock, self.controls_dock, self.plots_dock, self.lessons_dock):
             v.addAction(d.toggleViewAction())
         v.addSeparator()
         self.reset_layout_action = self._action(
@@ -474,10 +489,22 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_replaced(self) -> None:
+        self.show_result_page()
         self.banner.hide()
         self.warning_banner.set_warning(None)
         self.set_engine_text()
         self.update_title()
+
+    def show_result_page(self) -> None:
+        """The image views for image data, else the decision boundary; the network view
+        (a list of blocks for image networks) gets less room when it is a list."""
+        image = bool(self.controller.experiment.dataset.is_image)
+        page = self.images_view if image else self.boundary_view
+        if self.result_stack.currentWidget() is not page:
+            self.result_stack.setCurrentWidget(page)
+            total = max(sum(self.splitter.sizes()), 900)
+            left = 300 if image else int(total * 0.58)
+            self.splitter.setSizes([left, total - left])
 
     def _lower_learning_rate(self) -> None:
         """The banner's "Learning rate ÷ 10": back to the last finite weights (and optimizer
@@ -698,7 +725,7 @@ class MainWindow(QMainWindow):
 
     def single_docks(self) -> tuple[QDockWidget, ...]:
         """The docks that show the single experiment (race mode hides them)."""
-        return (self.data_dock, self.controls_dock, self.plots_dock)
+        return (self.data_dock, self.layers_dock, self.controls_dock, self.plots_dock)
 
     def single_actions(self) -> tuple[QAction, ...]:
         """The toolbar's actions on the single experiment (also in the Train menu)."""

@@ -65,13 +65,27 @@ def nice_end(v: float) -> float:
     return next((m * scale for m in NICE_STEPS if m * scale >= v * (1 - 1e-12)), 10.0 * scale)
 
 
-def ema(values: np.ndarray, alpha: float = EMA_ALPHA, start: float = np.nan) -> np.ndarray:
-    """Exponential moving average that skips NaN and infinities (they stay NaN, the average carries over)."""
+EMA_LAG_FRACTION = 0.05  # early on, the average spans at most this share of the rows so far
+
+
+def ema(
+    values: np.ndarray, alpha: float = EMA_ALPHA, start: float = np.nan, first_row: int | None = None
+) -> np.ndarray:
+    """Exponential moving average that skips NaN and infinities (they stay NaN, the average carries over).
+
+    With ``first_row`` (the index of ``values[0]`` in its series) the weight of row ``i`` is
+    ``max(alpha, 1 / (EMA_LAG_FRACTION * (i + 1)))``: the average never spans more than ~5% of
+    the rows so far, so a short history (a slow network, a few rows an epoch) is drawn as it
+    is, not as a curve lagging far behind the numbers shown; from 200 rows on it is ``alpha``.
+    The weight depends on the row index only, so the average stays incremental."""
     out = np.empty_like(values)
     acc = start if math.isfinite(start) else math.nan
     for i, v in enumerate(values.tolist()):
         if math.isfinite(v):
-            acc = v if acc != acc else acc + alpha * (v - acc)
+            a = alpha
+            if first_row is not None:
+                a = max(alpha, min(1.0, 1.0 / (EMA_LAG_FRACTION * (first_row + i + 1))))
+            acc = v if acc != acc or a >= 1.0 else acc + a * (v - acc)
             out[i] = acc
         else:
             out[i] = np.nan

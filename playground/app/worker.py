@@ -244,6 +244,10 @@ class TrainingWorker(CommandWorker):
         self.ready = False
         self._warm_dtypes: set[str] = set()  # precisions whose kernels this process has ready
         self._watched: dict[str, tuple] = {}  # quick start: precision -> last progress sent
+        # name -> fn(experiment, theta) computed with each snapshot into ``snap.extra[name]``
+        # (views that need more than the weights, e.g. the image views' feature maps); a fn
+        # returns None when it has nothing new. Set through the controller's add_snapshot_extra.
+        self.snapshot_extras: dict[str, Callable] = {}
 
     # -- the loop -----------------------------------------------------------------------
     @Slot()
@@ -344,8 +348,17 @@ class TrainingWorker(CommandWorker):
         reset, start, rows = self._cursor.take(exp)
         theta = exp.trainer.theta.copy()
         grid, grid_axes = None, tuple(self.grid_axes)
-        if with_grid:
+        if with_grid and not exp.dataset.is_image:  # images: no input plane to draw over
             grid, grid_axes = self._grid(exp, theta)
+        extra = {}
+        for name, fn in list(self.snapshot_extras.items()):
+            try:
+                value = fn(exp, theta)
+            except Exception as e:  # a view's extra must never stop training
+                self.commandFailed.emit(f"{name}: {e}")
+                continue
+            if value is not None:
+                extra[name] = value
         metrics = exp.metrics()
         fresh = self._fresh_metrics
         if fresh is not None:
@@ -371,6 +384,7 @@ class TrainingWorker(CommandWorker):
             events=list(exp.events),
             grid=grid,
             grid_axes=grid_axes,
+            extra=extra,
         )
 
     def _grid(self, exp: Experiment, theta: np.ndarray) -> tuple[tuple, tuple]:

@@ -220,6 +220,19 @@ def _set_rgba(vb: pg.ViewBox, item: pg.ImageItem, rgba: np.ndarray) -> None:
 # ----------------------------------------------------------------------------- widgets
 
 
+class _WrappingLabel(pg.LabelItem):
+    """A title that wraps to the width it is given, never widening its layout's column (a
+    plain LabelItem's minimum width is its text's: a long title pushed the tiles out of view)."""
+
+    def set_width(self, width: float) -> None:
+        self.item.setTextWidth(max(40.0, width))
+        self.updateMin()
+
+    def updateMin(self):
+        super().updateMin()
+        self.setMinimumWidth(0)
+
+
 class TileGrid(pg.GraphicsLayoutWidget):
     """Framed test images with a label each (predicted class); a click selects one."""
 
@@ -229,7 +242,8 @@ class TileGrid(pg.GraphicsLayoutWidget):
         super().__init__(parent)
         self.setBackground(None)
         self.ci.setContentsMargins(2, 2, 2, 2)
-        self.title = self.ci.addLabel(title, row=0, col=0)
+        self.title = _WrappingLabel(title)
+        self.ci.addItem(self.title, row=0, col=0)
         self.vb, self.item = _view(self.ci, 1, 0)
         self.indices: list[int] = []
         self.boxes: list[tuple[int, int, int, int]] = []
@@ -258,6 +272,12 @@ class TileGrid(pg.GraphicsLayoutWidget):
                 t.show()
             else:
                 t.hide()
+
+    def resizeEvent(self, ev) -> None:
+        title = getattr(self, "title", None)  # GraphicsView resizes once while constructing
+        if title is not None:
+            title.set_width(self.width() - 12)
+        super().resizeEvent(ev)
 
     def tile_at(self, x: float, y: float) -> int | None:
         for i, (y0, x0, h, w) in enumerate(self.boxes):
@@ -473,6 +493,9 @@ class ImagesView(QWidget):
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._draw_pending)
         controller.snapshot.connect(self._on_snapshot)
+        add_extra = getattr(controller, "add_snapshot_extra", None)
+        if add_extra is not None:  # the worker computes the state with its snapshots
+            add_extra("images", self.feed)
         controller.experimentReplaced.connect(self._on_replaced)
         controller.specChanged.connect(lambda *_: self._show_page())
         self._on_replaced()

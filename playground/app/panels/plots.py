@@ -258,7 +258,7 @@ class PlotsPanel(QWidget):
         if n0 and not np.isfinite(last):
             finite = cached[:n0][np.isfinite(cached[:n0])]
             last = finite[-1] if len(finite) else np.nan
-        tail = ema(ys[n0:], start=last)
+        tail = ema(ys[n0:], start=last, first_row=n0)
         buf = cached
         if len(buf) < len(ys):
             buf = np.empty(max(256, 2 * len(ys)))
