@@ -178,3 +178,18 @@ def test_networks_form_edits_the_spec(view, qtbot):
     form.d_steps.setValue(3)
     form.d_steps.editingFinished.emit()
     assert c.spec.training.d_steps == 3
+
+
+def test_race_dialog_draws_every_loss(view, qtbot):
+    dialog = view.open_race()
+    qtbot.addWidget(dialog)
+    for name, box in dialog.boxes.items():
+        box.setChecked(name in ("minimax", "wgan_gp"))
+    dialog.iterations.setValue(200)
+    dialog.run_button.click()
+    qtbot.waitUntil(lambda: dialog.status.text().startswith("Done"), timeout=TIMEOUT)
+    assert [f[0] for f in dialog.last] == ["loss=minimax", "loss=wgan_gp"]
+    assert all(f[2]["iteration"] == 200 for f in dialog.last)
+    for _plot, fake, caption in dialog.cells.values():
+        assert len(fake.data) == 600 and "modes" in caption.text()
+    assert view.controller.last_snapshot.iteration == 0  # the view's experiment is untouched

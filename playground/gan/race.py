@@ -55,10 +55,16 @@ def variants(spec: GanSpec, path: str, values) -> list[tuple[str, GanSpec]]:
 
 
 def race(
-    entries: list[tuple[str, GanSpec]], iterations: int, every: int = 1000, chunk: int = 500
+    entries: list[tuple[str, GanSpec]],
+    iterations: int,
+    every: int = 1000,
+    chunk: int = 500,
+    on_rows=None,
 ) -> list[RaceEntry]:
     """Train every variant ``iterations`` iterations, round-robin in chunks; the fit of each
-    every ``every`` iterations and at the end. A variant that diverges stops; the others go on."""
+    every ``every`` iterations and at the end. A variant that diverges stops; the others go
+    on. ``on_rows(entries)`` is called after each round of fit rows (a view draws them; it
+    may raise to stop the race)."""
     race_entries = [RaceEntry(label, s, GanTrainer(s)) for label, s in entries]
     done = 0
     while done < iterations:
@@ -75,6 +81,8 @@ def race(
             for e in race_entries:
                 if e.status == "ok":
                     e.rows.append(_row(e.trainer))
+            if on_rows is not None:
+                on_rows(race_entries)
     return race_entries
 
 

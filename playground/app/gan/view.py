@@ -102,6 +102,9 @@ class GanView(QWidget):
         self.paint_button.setCheckable(True)
         self.paint_button.setToolTip("Drag on the plane to paint real points")
         self.paint_button.toggled.connect(self._set_painting)
+        self.race_button = QPushButton("Race losses…")
+        self.race_button.setToolTip("Train several losses from the same start, side by side")
+        self.race_button.clicked.connect(self.open_race)
         for w in (self.play_button, self.d_button, self.g_button, self.reset_button):
             top.addWidget(w)
         top.addWidget(QLabel("Loss"))
@@ -109,6 +112,7 @@ class GanView(QWidget):
         top.addWidget(QLabel("Data"))
         top.addWidget(self.data_combo)
         top.addWidget(self.paint_button)
+        top.addWidget(self.race_button)
         top.addStretch(1)
 
         layers = QHBoxLayout()
@@ -252,6 +256,14 @@ class GanView(QWidget):
         """Add painted points (what a click or a stroke on the plane does)."""
         self.stroke_item.setData(pos=np.zeros((0, 2)))
         self.controller.paint(points)
+
+    def open_race(self):
+        """The race dialog on the current spec (its own trainers: this experiment is untouched)."""
+        from .race_dialog import GanRaceDialog
+
+        self.race_dialog = GanRaceDialog(self.controller.spec, self)
+        self.race_dialog.show()
+        return self.race_dialog
 
     def _apply_layers(self) -> None:
         b = {k: box.isChecked() for k, box in self.layer_boxes.items()}
