@@ -310,6 +310,7 @@ def test_spec_round_trips():
     again = GanSpec.from_json(spec.to_json())
     assert again == spec
     assert GanSpec.from_dict({}) == GanSpec()
+    assert GanSpec.from_json(GanSpec().to_json()) == GanSpec()  # Adam's betas: a tuple again
 
 
 @pytest.mark.parametrize(

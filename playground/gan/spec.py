@@ -137,7 +137,7 @@ class GanSpec:
                 f"{version if version < 10**6 else 'this version'} is newer than this version of "
                 f"Neural Playground understands ({GAN_SCHEMA_VERSION}); please update the app",
             )
-        spec = _build(cls, d, "")
+        spec = _canonical(_build(cls, d, ""))
         validate(spec)
         return spec
 
@@ -183,6 +183,19 @@ class GanSpec:
         d = self.to_dict()
         set_path(d, path, value)
         return GanSpec.from_dict(d)
+
+
+def _canonical(spec: GanSpec) -> GanSpec:
+    """Adam's ``betas`` as a tuple, as the defaults hold them (JSON gives a list), so a
+    spec read back from its JSON is equal to the one written."""
+    nets = {}
+    for which in ("generator", "discriminator"):
+        net = getattr(spec, which)
+        betas = net.optimizer.params.get("betas")
+        if isinstance(betas, list):
+            params = {**net.optimizer.params, "betas": tuple(betas)}
+            nets[which] = replace(net, optimizer=replace(net.optimizer, params=params))
+    return replace(spec, **nets) if nets else spec
 
 
 # --------------------------------------------------------------------------- validation
