@@ -32,6 +32,9 @@ from playground.spec import DataSpec, LayerSpec, NetworkSpec, default_spec
 
 from .pacing import HistoryCursor, RateMeter, SnapshotPacer
 
+# the losses shown between history rows are re-evaluated at most this share of the time
+# (Experiment.live_eval_budget): a CNN's evaluation after every short chunk cost 95% of it
+LIVE_EVAL_BUDGET = 0.1
 ACK_POLL_S = 0.002  # a due snapshot waiting for the GUI's acknowledgement is retried this often
 MAX_HIDDEN_NEURONS_IN_GRID = 512  # beyond this, thumbnails of every neuron cost too much per frame
 
@@ -226,6 +229,8 @@ class TrainingWorker(CommandWorker):
         super().__init__(SnapshotPacer(hz=36.0, grid_hz=16.0, max_unacked=1, slack=0.999))
         self.pacer.force()
         self._exp = experiment
+        if experiment is not None:
+            experiment.live_eval_budget = LIVE_EVAL_BUDGET
         self._running = False
         self._pending_steps = 0
         self._cursor = HistoryCursor()
@@ -479,6 +484,7 @@ class TrainingWorker(CommandWorker):
         if self.ready:
             self._refresh_if_cold(exp)
         self._exp = exp
+        exp.live_eval_budget = LIVE_EVAL_BUDGET
         if axes is not None:
             self.grid_axes = tuple(axes)
         self._fresh_metrics = None

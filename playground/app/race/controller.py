@@ -142,7 +142,7 @@ class RaceController(QObject):
         self.experiments = list(exps)
         self.live = [LiveHistory() for _ in exps]
         self.frames = [None] * len(exps)
-        self.grids = [None] * len(exps)  # the newest boundary grid of each member
+        self.grids = [None] * len(exps)  # each member's newest boundary grid (images: confusion counts)
         self.target_override = None
         self.lesson_id, self.path = lesson_id, path
         self._worker.post("set_members", self.experiments, stop_at, self.generation)
@@ -274,6 +274,8 @@ class RaceController(QObject):
                 self.frames[f.index] = f
                 if f.grid is not None:
                     self.grids[f.index] = f.grid
+                elif f.confusion is not None:  # image data: the thumbnail is a confusion matrix
+                    self.grids[f.index] = f.confusion
         self.steps_per_s = snap.steps_per_s
         if snap.play_seq == self._play_seq and self.running and not snap.running:  # all finished
             self.running = False

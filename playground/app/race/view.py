@@ -113,7 +113,25 @@ class MiniBoundary(QWidget):
 
     def set_member(self, label: str, color: str, dataset) -> None:
         self.label, self.color = label, color
+        self._detail = ""
         self.set_status(None)
+        self.is_image = bool(dataset.is_image)
+        self.image.clear()
+        self._grid_id = None
+        # confusion cells crisp, a boundary heatmap smooth
+        self.plot.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, not self.is_image)
+        if self.is_image:  # no plane: the member's test confusion matrix (rows: true class)
+            self.one_d = False
+            self.image.setVisible(True)
+            self.curve.setVisible(False)
+            self.points.setData([], [])
+            vb = self.plot.getPlotItem().getViewBox()
+            vb.setAspectLocked(True)
+            vb.invertY(True)
+            k = max(1, dataset.n_classes)
+            vb.setRange(xRange=(0, k), yRange=(0, k), padding=0.02)
+            return
+        self.plot.getPlotItem().getViewBox().invertY(False)
         raw, y = dataset.raw_train, dataset.y_train
         self.one_d = raw.shape[1] == 1
         self.image.setVisible(not self.one_d)
@@ -139,13 +157,24 @@ class MiniBoundary(QWidget):
             self.plot.getPlotItem().getViewBox().setRange(xRange=b[0], yRange=b[1], padding=0)
 
     def set_status(self, text: str | None) -> None:
-        extra = f"<br><span style='color:#d93025'>{text}</span>" if text else ""
+        self._status = text
+        self._render_title()
+
+    def _render_title(self) -> None:
+        detail = getattr(self, "_detail", "")
+        extra = f"<br><span style='color:gray'>{detail}</span>" if detail else ""
+        status = getattr(self, "_status", None)
+        if status:
+            extra += f"<br><span style='color:#d93025'>{status}</span>"
         self.title.setText(f"<b style='color:{self.color}'>■</b> {self.label}{extra}")
 
     def show_grid(self, grid, task: str, loss: str, output_activation: str, levels) -> None:
         if grid is None or id(grid) == self._grid_id:
             return
         self._grid_id = id(grid)
+        if self.is_image:
+            self.show_confusion(np.asarray(grid))
+            return
         xs, ys, out = grid[:3]
         if self.one_d:
             self.curve.setData(xs, out[0, :, 0])
@@ -159,6 +188,25 @@ class MiniBoundary(QWidget):
         else:
             self.image.setImage(np.ascontiguousarray(out[..., 0]), autoLevels=False, levels=levels, rect=rect)
             self.image.setLookupTable(pg.colormap.get("viridis").getLookupTable(nPts=256))
+
+    def show_confusion(self, counts: np.ndarray) -> None:
+        """Confusion counts [true, predicted] as a heatmap, each row as a share of its class
+        (the diagonal dark green when every class is right); the accuracy in the title."""
+        total = counts.sum(axis=1, keepdims=True)
+        share = np.divide(counts, total, out=np.zeros(counts.shape), where=total > 0)
+        k = len(counts)
+        rgba = np.empty((k, k, 4), np.uint8)
+        diag = np.eye(k, dtype=bool)
+        good, bad, paper = np.array([26, 140, 60]), np.array([214, 39, 40]), np.array([255, 255, 255])
+        t = share[..., None]
+        rgba[..., :3] = np.where(diag[..., None], paper * (1 - t) + good * t, paper * (1 - t) + bad * t)
+        rgba[..., 3] = 255
+        self.image.setImage(rgba, autoLevels=False, rect=QRectF(0, 0, k, k))
+        n = int(counts.sum())
+        acc = np.trace(counts) / n if n else float("nan")
+        self.accuracy = acc
+        self._detail = f"{acc:.1%} of {n} test images right"
+        self._render_title()
 
 
 class RaceView(QWidget):

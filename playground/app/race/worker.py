@@ -37,6 +37,7 @@ class MemberFrame:
     history_start: int
     history_rows: dict
     grid: tuple | None = None  # (xs, ys, out (r, r, n_out))
+    confusion: np.ndarray | None = None  # image data (no plane): test confusion counts [true, predicted]
 
 
 @dataclass
@@ -46,6 +47,11 @@ class RaceSnapshot:
     steps_per_s: float
     play_seq: int  # the last play/pause command the worker had seen (stale ``running`` otherwise)
     members: list[MemberFrame] = field(default_factory=list)
+
+
+from playground.app.worker import LIVE_EVAL_BUDGET  # noqa: E402
+
+CONFUSION_ROWS = 500  # test images a member's confusion thumbnail counts (image data)
 
 
 class RaceWorker(CommandWorker):
@@ -125,10 +131,13 @@ class RaceWorker(CommandWorker):
 
     def _frame(self, i: int, exp: Experiment, with_grid: bool) -> MemberFrame:
         reset, start, rows = self._cursors[i].take(exp)
-        grid = None
+        grid = confusion = None
         if with_grid:
             theta = exp.trainer.theta.copy()
-            grid = exp.grid(resolution=self.grid_resolution, theta=theta)
+            if exp.dataset.is_image:
+                confusion = exp.confusion(theta=theta, max_rows=CONFUSION_ROWS)
+            else:
+                grid = exp.grid(resolution=self.grid_resolution, theta=theta)
         return MemberFrame(
             index=i,
             experiment_id=id(exp),
@@ -143,6 +152,7 @@ class RaceWorker(CommandWorker):
             history_start=start,
             history_rows=rows,
             grid=grid,
+            confusion=confusion,
         )
 
     # -- commands (worker thread) ---------------------------------------------------------------
@@ -151,6 +161,8 @@ class RaceWorker(CommandWorker):
 
     def _cmd_set_members(self, exps: list[Experiment], stop_at: list, generation: int) -> None:
         self._exps, self._stop_at, self._generation = list(exps), list(stop_at), generation
+        for exp in self._exps:
+            exp.live_eval_budget = LIVE_EVAL_BUDGET
         self._cursors = [HistoryCursor() for _ in exps]
         self._running, self._chunk = False, 20
         self._rate.clear()
