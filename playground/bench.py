@@ -242,6 +242,10 @@ def run(quick: bool = False, log=print) -> dict:
         med, lo, hi = _median_rate(block, epochs, target, max(3, repeats // 2))
         results[w.name] = {"s_per_epoch": 1 / med, "min": 1 / hi, "max": 1 / lo}
         log(f"{w.name:<22} {1 / med:>12.4f} s/epoch (min {1 / hi:.4f}, max {1 / lo:.4f})")
+
+    from playground.gan.bench import bench_w6
+
+    results["W6 GAN ring float32"] = bench_w6(quick, log=log)
     return results
 
 

@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.central_stack)
         self.race_mode = RaceMode(self)
         self.sweep_dialog: SweepDialog | None = None
+        self.gan_window = None  # GAN mode's own window (gan/window.py), opened from the GAN menu
         self._restored_saved_layout = False
         self._layout_checked = False
         self._closed = False
@@ -286,6 +287,7 @@ class MainWindow(QMainWindow):
             self._action(export, f"{title} as PNG…", lambda _=False, k=key: self.export_plot_dialog(k, "png"))
             self._action(export, f"{title} as SVG…", lambda _=False, k=key: self.export_plot_dialog(k, "svg"))
         self._action(f, "Export &History CSV…", self.export_history_dialog)
+        self._action(f, "Export &PyTorch Script…", self.export_pytorch_dialog)
         f.addSeparator()
         self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
@@ -330,6 +332,11 @@ class MainWindow(QMainWindow):
         )
 
         self._build_race_menus(mb)
+        g = mb.addMenu("&GAN")
+        self._action(
+            g, "Open &GAN Mode…", self.open_gan_window, "Ctrl+Shift+G",
+            "A generator and a discriminator trained against each other on 2-D points",
+        )  # fmt: skip
 
         h = mb.addMenu("&Help")
         for key, (title, _body) in help_texts.TOPICS.items():
@@ -653,6 +660,12 @@ class MainWindow(QMainWindow):
         if path:
             self.export_history_csv(path)
 
+    def export_pytorch_dialog(self) -> None:
+        """File > Export PyTorch Script…: the experiment as a script with its weights and data."""
+        from .dialogs.export_pytorch import export_pytorch_dialog
+
+        export_pytorch_dialog(self, self.controller)
+
     def export_plot(self, key: str, path: str) -> bool:
         """Write one plot ("loss", "gradients", "metric", "boundary") as PNG or SVG (by the suffix)."""
         widget = self.boundary_view.plot if key == "boundary" else self.plots.plot_widgets()[key]
@@ -669,6 +682,17 @@ class MainWindow(QMainWindow):
 
     def offer_recovery(self) -> None:
         self.files.offer_recovery()
+
+    # -- GAN mode (gan/window.py does the work) ---------------------------------------------------
+    def open_gan_window(self) -> None:
+        """Show GAN mode (a window of its own; a closed one starts afresh)."""
+        from .gan.window import GanWindow
+
+        if self.gan_window is None or not self.gan_window.controller.thread.isRunning():
+            self.gan_window = GanWindow()
+        self.gan_window.show()
+        self.gan_window.raise_()
+        self.gan_window.activateWindow()
 
     # -- race mode (race/mode.py does the work) ---------------------------------------------------
     def _build_race_menus(self, mb) -> None:
@@ -785,6 +809,8 @@ class MainWindow(QMainWindow):
         self.hide()
         self.controller.shutdown(timeout_ms=THREAD_STOP_WAIT_MS)
         self.race_mode.shutdown(timeout_ms=THREAD_STOP_WAIT_MS)
+        if self.gan_window is not None:
+            self.gan_window.close()  # stops its trainer thread
         if self.sweep_dialog is not None:
             self.sweep_dialog.stop()
         self.controller.undo_stack.cleanChanged.disconnect(self.update_title)

@@ -2,7 +2,7 @@
 
     playground train SPEC.json|SESSION.playground [--steps N | --epochs N] [--json] [--out OUT.playground]
     playground info FILE [--json]
-    playground export FILE [--history history.csv] [--weights weights.npz|json]
+    playground export FILE [--history history.csv] [--weights weights.npz|json] [--pytorch model.py]
     playground bench [--quick] [--json]
     playground sweep SPEC.json --grid training.optimizer.lr=0.001,0.01 [--seeds 3] --out results.csv
 
@@ -20,6 +20,7 @@ import os
 import sys
 
 from playground.cli.engine import cmd_bench, cmd_warmup
+from playground.cli.gan import add_gan_parser
 from playground.cli.sweep import cmd_sweep
 from playground.cli.train import cmd_train
 from playground.errors import PlaygroundError
@@ -44,6 +45,12 @@ def cmd_info(args) -> int:
 def cmd_export(args) -> int:
     from playground.cli.session import cmd_export as export
 
+    if args.pytorch is not None:
+        from playground.cli.export_pytorch import cmd_export_pytorch
+
+        code = cmd_export_pytorch(args.file, args.pytorch)
+        if code or (args.history is None and args.weights is None):
+            return code
     return export(args.file, history_csv=args.history, weights=args.weights)
 
 
@@ -71,10 +78,18 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--json", action="store_true")
     i.set_defaults(func=cmd_info)
 
-    e = sub.add_parser("export", help="export a session's history (CSV) and weights (npz or json)")
+    e = sub.add_parser(
+        "export", help="export a session's history (CSV), weights (npz or json) or a PyTorch script"
+    )
     e.add_argument("file")
     e.add_argument("--history")
     e.add_argument("--weights")
+    e.add_argument(
+        "--pytorch",
+        metavar="MODEL.py",
+        help="a self-contained PyTorch script (with MODEL.npz and MODEL_data.npz beside it) that "
+        "builds the network with its weights and data and continues training (docs/EXPORT.md)",
+    )
     e.set_defaults(func=cmd_export)
 
     b = sub.add_parser("bench", help="standard workloads (shared/BENCHMARKS.md)")
@@ -107,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="results .csv or .json (written as runs finish)")
     s.add_argument("--plot", help="PNG/SVG file for the plot (default: next to --out)")
     s.set_defaults(func=cmd_sweep)
+    add_gan_parser(sub)
     return p
 
 

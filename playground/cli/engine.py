@@ -24,6 +24,12 @@ def cmd_warmup(args) -> int:
         compile_and_mark(dtype, say)
     else:
         warm_up(say=say)
+        from playground.gan.warmup import compile_kernels as compile_gan
+
+        for gan_dtype in ("float32", "float64"):  # GAN mode's kernels (installers run this)
+            if say is not None:
+                say(f"GAN kernels ({gan_dtype})", 1, 1)
+            compile_gan(gan_dtype)
     try:
         print(f"engine ready in {time.perf_counter() - t0:.1f} s", flush=True)
     except OSError:  # the app that started this has gone: the cache is what counts
