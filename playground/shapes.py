@@ -17,8 +17,17 @@ the N), ``(n,)`` for a flat vector. Layers are read by attribute (``kind``, ``un
   output layer) that receives images flattens them first: the stack gets an implicit
   flatten row (``implicit=True``), the same as writing ``{"kind": "flatten"}`` there.
 
+- ``rnn`` / ``lstm`` / ``gru``: ``torch.nn.RNN/LSTM/GRU(in, units, batch_first=True)`` on a
+  sequence ``(length, features)``; the output is the last step's ``(units,)``, or with
+  ``return_sequences`` every step's ``(length, units)``. Parameters: ``weight_ih (g*units,
+  in)``, ``weight_hh (g*units, units)``, ``bias_ih``, ``bias_hh`` (``g*units`` each) with g
+  = 1 (rnn), 4 (lstm: gates i, f, g, o), 3 (gru: r, z, n). A dense layer after a sequence
+  flattens it first (implicitly, as after images).
+
 Convolution and pooling need images: they cannot follow a flatten or a dense layer, nor
-start a network on flat (tabular or toy) data.
+start a network on flat (tabular or toy) data. Recurrent layers need sequences (data of
+shape ``(length, features)``): the first layer or one after a recurrent layer with
+``return_sequences``.
 """
 
 from __future__ import annotations
@@ -27,7 +36,9 @@ import math
 from dataclasses import dataclass
 
 IMAGE_KINDS = ("conv2d", "maxpool2d", "avgpool2d")
-LAYER_KINDS = ("dense", "conv2d", "maxpool2d", "avgpool2d", "flatten")
+RECURRENT_KINDS = ("rnn", "lstm", "gru")
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+LAYER_KINDS = ("dense", "conv2d", "maxpool2d", "avgpool2d", "flatten", *RECURRENT_KINDS)
 
 
 @dataclass(frozen=True)
@@ -93,10 +104,56 @@ def _where(prev_kind: str | None, prev_index: int | None) -> str:
     return f"the output of hidden[{prev_index}] ({prev_kind})"
 
 
-def check_order(hidden, images: bool) -> None:
-    """ShapeError if a conv/pool layer sits on flat data: non-image data (``images`` False),
-    or after a flatten or a dense layer."""
-    flat_since: tuple[int, str] | None = None if images else (-1, "data")
+def input_kind(shape) -> str:
+    """``"image"`` (c, h, w), ``"sequence"`` (length, features) or ``"flat"`` (n,)."""
+    return {3: "image", 2: "sequence"}.get(len(tuple(shape)), "flat")
+
+
+def _check_recurrent_order(hidden, kind_of_input: str) -> None:
+    """ShapeError if a recurrent layer does not get a sequence: on image or flat data, after
+    a dense/flatten/conv layer, or after a recurrent layer that gives only its last step."""
+    seq = kind_of_input == "sequence"
+    for i, layer in enumerate(hidden):
+        kind = layer.kind
+        if kind in RECURRENT_KINDS and not seq:
+            if i == 0:
+                what = "images" if kind_of_input == "image" else "a flat table of numbers"
+                raise ShapeError(
+                    i, "kind",
+                    f"a {kind} layer needs sequence data (data.kind 'sequence', or a CSV time series "
+                    f"with data.window); this data is {what}",
+                )  # fmt: skip
+            prev = hidden[i - 1]
+            if prev.kind in RECURRENT_KINDS:
+                raise ShapeError(
+                    i - 1, "return_sequences",
+                    f"the {kind} layer hidden[{i}] needs a sequence: set return_sequences on "
+                    f"hidden[{i - 1}] ({prev.kind}) so it gives every step, not only the last",
+                )  # fmt: skip
+            raise ShapeError(
+                i, "kind",
+                f"a {kind} layer cannot follow the {prev.kind} layer hidden[{i - 1}]: its output is "
+                "not a sequence; put recurrent layers first",
+            )  # fmt: skip
+        if kind in RECURRENT_KINDS:
+            seq = bool(layer.return_sequences)
+        elif kind in ("dense", "flatten") or kind in IMAGE_KINDS:
+            seq = False
+        if kind in IMAGE_KINDS and kind_of_input == "sequence":
+            raise ShapeError(
+                i, "kind", f"a {kind} layer needs image data; this data is sequences (length x features)"
+            )
+
+
+def check_order(hidden, images: bool | str) -> None:
+    """ShapeError if a conv/pool layer sits on flat data: non-image data (``images`` False,
+    or the input kind ``"flat"``/``"sequence"``), or after a flatten or a dense layer; and
+    if a recurrent layer does not get a sequence (``_check_recurrent_order``)."""
+    kind_of_input = images if isinstance(images, str) else ("image" if images else "flat")
+    _check_recurrent_order(hidden, kind_of_input)
+    if kind_of_input == "sequence":
+        return
+    flat_since: tuple[int, str] | None = None if kind_of_input == "image" else (-1, "data")
     for i, layer in enumerate(hidden):
         kind = layer.kind
         if kind in IMAGE_KINDS and flat_since is not None:
@@ -161,15 +218,14 @@ def layer_shapes(input_shape, hidden, n_out: int | None = None) -> list[LayerSha
     hidden layer, an implicit flatten where a dense layer meets images, and with ``n_out``
     the output (dense) layer. Raises ShapeError for a stack that cannot be built."""
     shape = tuple(int(s) for s in input_shape)
-    images = len(shape) == 3
-    check_order(hidden, images)
+    check_order(hidden, input_kind(shape))
     rows: list[LayerShape] = []
     prev_kind: str | None = None
     prev_index: int | None = None
 
-    def flatten_if_image(index: int | None) -> None:  # a dense layer flattens images first
+    def flatten_if_image(index: int | None) -> None:  # a dense layer flattens images (sequences) first
         nonlocal shape
-        if len(shape) == 3:
+        if len(shape) > 1:
             shape = (math.prod(shape),)
             rows.append(LayerShape(index, "flatten", shape, 0, implicit=True))
 
@@ -182,6 +238,12 @@ def layer_shapes(input_shape, hidden, n_out: int | None = None) -> list[LayerSha
             shape, n_params = _pool(i, layer, shape, prev), 0
         elif kind == "flatten":
             shape, n_params = (math.prod(shape),), 0
+        elif kind in RECURRENT_KINDS:
+            length, features = shape
+            units = int(layer.units)
+            g = GATES[kind] * units
+            n_params = g * features + g * units + 2 * g
+            shape = (length, units) if layer.return_sequences else (units,)
         elif kind == "dense":
             flatten_if_image(i)
             units = int(layer.units)
@@ -218,5 +280,6 @@ def count_params(input_shape, hidden, n_out: int) -> int:
 
 
 def format_shape(shape: tuple[int, ...]) -> str:
-    """``8x4x4`` for (8, 4, 4) (channels x height x width), ``64`` for (64,)."""
+    """``8x4x4`` for (8, 4, 4) (channels x height x width), ``20x32`` for a sequence (length x
+    units), ``64`` for (64,)."""
     return "x".join(str(s) for s in shape)

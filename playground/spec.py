@@ -124,10 +124,18 @@ class DataSpec:
     size: tuple[int, ...] = ()  # [height, width]: an image folder's resize, a toy image's size
     color: str | None = None  # image folder: "gray" | "rgb"; None: rgb if any image has colour
     image_shape: tuple[int, ...] = ()  # CSV of pixel columns: [channels, height, width]
+    # sequence data (kind "sequence": the toy generators and text; a CSV time series: window)
+    length: int | None = None  # steps per sequence (None: the generator's default)
+    lag: int | None = None  # the copy (memory) task: steps between the symbol and its recall
+    window: int | None = None  # CSV time series: steps of history per sample
+    horizon: int = 1  # CSV time series: how many steps ahead the target is
+    columns: tuple[str, ...] = ()  # CSV time series: the input series (empty: the target's)
 
 
 # DataSpec fields that to_dict writes only when they differ from their defaults.
-DATA_OPTIONAL_FIELDS = ("size", "color", "image_shape")
+DATA_OPTIONAL_FIELDS = ("size", "color", "image_shape", "length", "lag", "window", "horizon", "columns")
+SEQUENCE_FIELDS = ("length", "lag")  # kind "sequence" only
+TIMESERIES_FIELDS = ("window", "horizon", "columns")  # a CSV time series only
 
 # The fields of each layer kind, in the order to_dict writes them (dense: as always).
 LAYER_FIELDS: dict[str, tuple[str, ...]] = {
@@ -146,7 +154,13 @@ LAYER_FIELDS: dict[str, tuple[str, ...]] = {
     "maxpool2d": ("kind", "size", "stride"),
     "avgpool2d": ("kind", "size", "stride"),
     "flatten": ("kind",),
+    "rnn": ("kind", "units", "activation", "return_sequences", "bptt"),
+    "lstm": ("kind", "units", "return_sequences", "bptt"),
+    "gru": ("kind", "units", "return_sequences", "bptt"),
 }
+RECURRENT_KINDS = ("rnn", "lstm", "gru")
+RNN_ACTIVATIONS = ("tanh", "relu")  # torch.nn.RNN's nonlinearity
+MAX_RECURRENT_UNITS = 4096
 LAYER_KINDS = tuple(LAYER_FIELDS)
 PADDINGS = ("valid", "same")
 MAX_FILTERS = 100_000
@@ -166,6 +180,12 @@ class LayerSpec:
     - ``maxpool2d`` / ``avgpool2d``: ``size`` (square window), ``stride`` (None: ``size``);
       no padding, floor mode.
     - ``flatten``: no fields.
+    - ``rnn`` / ``lstm`` / ``gru`` (``torch.nn.RNN`` / ``LSTM`` / ``GRU``, batch_first, one
+      layer each; stack entries for more): ``units`` (hidden_size), ``activation`` (rnn
+      only: ``"tanh"`` or ``"relu"``), ``return_sequences`` (False: the last step's hidden
+      state, ``(units,)``; True: every step's, ``(length, units)``, for a recurrent layer
+      above or a dense one, which sees the steps flattened), ``bptt`` (None: full
+      backpropagation through time; k: truncated, cut every k steps from the end).
 
     When the last hidden layer gives images (conv or pooling), the output layer flattens
     them first, as if a ``flatten`` layer ended the stack; so does a dense hidden layer that
@@ -184,10 +204,13 @@ class LayerSpec:
     padding: str = "valid"
     bias: bool = True
     size: int = 2
+    return_sequences: bool = False
+    bptt: int | None = None  # rnn/lstm/gru: None = full BPTT; k = truncated to k steps
 
     def to_dict(self) -> dict:
         names = LAYER_FIELDS.get(self.kind, tuple(f.name for f in fields(self)))
-        return {n: getattr(self, n) for n in names if not (n == "stride" and self.stride is None)}
+        unset = {"stride": self.stride is None, "bptt": self.bptt is None}
+        return {n: getattr(self, n) for n in names if not unset.get(n, False)}
 
 
 @dataclass(frozen=True)
@@ -754,7 +777,7 @@ def check_memory(
 
 
 def _validate_data(d: DataSpec) -> None:
-    _choice("data.kind", d.kind, ("toy", "csv", "image"))
+    _choice("data.kind", d.kind, ("toy", "csv", "image", "sequence"))
     _fraction("data.train_fraction", d.train_fraction)
     if d.normalize is not None:
         _choice("data.normalize", d.normalize, ("standard", "minmax", "none"))
@@ -781,13 +804,32 @@ def _validate_data(d: DataSpec) -> None:
             raise SpecError("data.features", "lists a feature twice")
     elif d.kind == "image":
         _validate_image_data(d)
+    elif d.kind == "sequence":
+        from playground.data.sequences import validate_sequence_spec  # the data layer owns the names
+
+        validate_sequence_spec(d)
     else:
         if not d.path:
             raise SpecError("data.path", "is required for CSV data")
         if d.image_shape:
             _validate_image_shape(d)
+        elif d.window is not None:
+            from playground.data.sequences import validate_timeseries_spec
+
+            validate_timeseries_spec(d)
         elif not d.target:
             raise SpecError("data.target", "is required for CSV data")
+    if d.kind != "sequence":
+        for name in SEQUENCE_FIELDS:
+            if getattr(d, name) is not None:
+                raise SpecError(f"data.{name}", "applies to sequence data only (data.kind 'sequence')")
+    if not (d.kind == "csv" and d.window is not None):
+        for name in TIMESERIES_FIELDS:
+            f = DataSpec.__dataclass_fields__[name]
+            if getattr(d, name) != f.default:
+                raise SpecError(
+                    f"data.{name}", "applies to a CSV time series only (data.kind 'csv' with window)"
+                )
     if d.kind != "image":
         for name in ("size", "color"):
             if getattr(d, name):
@@ -881,6 +923,14 @@ def _validate_layer(p: str, layer: LayerSpec) -> None:
         _count(f"{p}.size", layer.size, MAX_WINDOW)
     if kind in ("conv2d", "maxpool2d", "avgpool2d") and layer.stride is not None:
         _count(f"{p}.stride", layer.stride, MAX_WINDOW)
+    if kind in RECURRENT_KINDS:
+        _count(f"{p}.units", layer.units, MAX_RECURRENT_UNITS)
+        if kind == "rnn":
+            _choice(f"{p}.activation", layer.activation, RNN_ACTIVATIONS)
+        if not isinstance(layer.return_sequences, bool):
+            raise SpecError(f"{p}.return_sequences", "must be true or false")
+        if layer.bptt is not None:
+            _count(f"{p}.bptt", layer.bptt, MAX_STEPS)
     if kind in ("dense", "conv2d"):
         _choice(f"{p}.activation", layer.activation, ACTIVATIONS)
         if not 0.0 <= layer.dropout < 1.0:
@@ -901,6 +951,10 @@ def data_input_shape(d: DataSpec) -> tuple[int, ...] | None:
         return IMAGE_DATASETS[d.name].shape(d.size)
     if d.kind == "csv" and d.image_shape:
         return tuple(d.image_shape)
+    if d.kind == "sequence" or (d.kind == "csv" and d.window is not None):
+        from playground.data.sequences import sequence_input_shape
+
+        return sequence_input_shape(d)  # (length, features), None when known only once read
     return (len(d.features) or (2 if d.kind == "toy" else 1),)
 
 
@@ -910,7 +964,7 @@ def check_stack(spec: ExperimentSpec, input_shape: tuple[int, ...] | None) -> No
     hidden = spec.network.hidden
     try:
         if input_shape is None:
-            check_order(hidden, images=True)
+            check_order(hidden, "sequence" if spec.data.kind in ("sequence", "csv") else "image")
         else:
             layer_shapes(input_shape, hidden)
     except ShapeError as e:

@@ -151,6 +151,14 @@ def network_layers(net, input_shape: tuple[int, ...], n_out: int) -> list[Layer]
                     stride=pool_stride(h),
                 )
             )  # fmt: skip
+        elif r.kind in ("rnn", "lstm", "gru"):
+            cell = ACTIVATIONS[h.activation].code if r.kind == "rnn" else 0
+            layers.append(
+                Layer(
+                    r.kind, n_in, n_out_r, C.LINEAR, in_shape=shape, out_shape=r.shape, units=int(h.units),
+                    return_sequences=bool(h.return_sequences), bptt=int(h.bptt or 0), cell_activation=cell,
+                )
+            )  # fmt: skip
         else:  # flatten, written or implicit
             layers.append(Layer("flatten", n_in, n_out_r, C.LINEAR))
         shape = r.shape
