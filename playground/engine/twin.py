@@ -350,8 +350,9 @@ def _block_forward(layer, views, x):
     return z, (hs, cache)
 
 
-def _block_backward(layer, views, x, dz, saved):
-    """(gradients of the block's arrays, dL/dx) for dL/dz = dz."""
+def _block_backward(layer, views, x, dz, saved, dh_steps=None):
+    """(gradients of the block's arrays, dL/dx) for dL/dz = dz (a recurrent block's dL/dh of
+    every step into the list ``dh_steps``, see ``recurrent.backward_np``)."""
     from playground.engine.blocks import conv, pool, recurrent
 
     if layer.kind == "dense":
@@ -374,12 +375,48 @@ def _block_backward(layer, views, x, dz, saved):
     else:
         dh[:, -1] = dz
     *grads, dx = recurrent.backward_np(
-        layer.kind, views, x, hs, cache, dh, layer.bptt, layer.cell_activation == C.RELU
+        layer.kind, views, x, hs, cache, dh, layer.bptt, layer.cell_activation == C.RELU, dh_steps
     )
     return grads, dx
 
 
-def _blocks_grad(trainer, theta, grad, X, Y, step, train, scale=1.0, accumulate=False):
+RECURRENT_GATES = {"lstm": ("input", "forget", "cell", "output"), "gru": ("reset", "update", "new")}
+
+
+def probe_recurrent(trainer, X, Y, theta=None) -> list[dict]:
+    """What the sequence views show, for rows X (n, length, features) with targets Y (the
+    loss's encoding) at ``theta``: for every recurrent block, a dict with ``layer`` (its
+    index), ``kind``, ``hidden`` (n, T, units: h_1..h_T), ``gates`` (name -> (n, T, units):
+    LSTM input/forget/cell/output, GRU reset/update/new) and ``grad_norm`` (T,): the mean
+    over rows of |dL/dh_t|, how much the loss reaches back to each step (no dropout). numpy,
+    float64, the same arithmetic as the twins' training gradient."""
+    theta = trainer.theta if theta is None else theta
+    probes: dict[int, list] = {}
+    grad = np.zeros(trainer.layout.n_params)
+    _blocks_grad(trainer, theta, grad, X, Y, 0, False, probes=probes)
+    out = []
+    for l, layer in enumerate(trainer.plan.layers):
+        if l not in probes:
+            continue
+        (hs, (_cs, gates_)), dh_steps = probes[l]
+        names = RECURRENT_GATES.get(layer.kind, ())
+        gates = {
+            name: np.stack([g[k] for g in gates_], axis=1) for k, name in enumerate(names)
+        } if gates_ else {}  # fmt: skip
+        d = np.stack(dh_steps, axis=1)  # (n, T, units)
+        out.append(
+            {
+                "layer": l,
+                "kind": layer.kind,
+                "hidden": hs[:, 1:],
+                "gates": gates,
+                "grad_norm": np.sqrt((d * d).sum(axis=2)).mean(axis=0),
+            }
+        )
+    return out
+
+
+def _blocks_grad(trainer, theta, grad, X, Y, step, train, scale=1.0, accumulate=False, probes=None):
     """``_batch_grad`` for a network of any blocks (float64 inside, as the twins are): the loss
     of rows X (times ``scale``) and its gradient into the flat ``grad``, with the kernels'
     dropout masks."""
@@ -415,7 +452,10 @@ def _blocks_grad(trainer, theta, grad, X, Y, step, train, scale=1.0, accumulate=
     for l in range(last, -1, -1):
         layer, arrays = plan.layers[l], plan.arrays[l]
         views = [th[off : off + int(np.prod(shape))].reshape(shape) for _, shape, off in arrays]
-        grads, dx = _block_backward(layer, views, inputs[l], delta, saved[l])
+        steps = [] if probes is not None and layer.kind in ("rnn", "lstm", "gru") else None
+        grads, dx = _block_backward(layer, views, inputs[l], delta, saved[l], steps)
+        if steps is not None:
+            probes[l] = (saved[l], steps)
         for (_, shape, off), g in zip(arrays, grads, strict=True):
             grad[off : off + int(np.prod(shape))] += np.asarray(g).reshape(-1)
         if l > 0:

@@ -282,10 +282,12 @@ def forward_steps_np(kind: str, arrays, x: np.ndarray, relu: bool = False):
     return np.stack(hs, axis=1), (cs, gates_)
 
 
-def backward_np(kind: str, arrays, x, hs, cache, dh_out, bptt: int = 0, relu: bool = False):
+def backward_np(kind: str, arrays, x, hs, cache, dh_out, bptt: int = 0, relu: bool = False, dh_steps=None):
     """Backpropagation through time: (d weight_ih, d weight_hh, d bias_ih, d bias_hh, dx) for
     dL/dh of every step ``dh_out`` (n, T, units) (zeros where a step is not an output); with
-    ``bptt`` = k > 0 the recurrent gradient is cut every k steps from the end."""
+    ``bptt`` = k > 0 the recurrent gradient is cut every k steps from the end. A list
+    ``dh_steps`` receives dL/dh_t (n, units) of every step, first step first: how much the
+    loss reaches back to each step (the vanishing-gradient view)."""
     W_ih, W_hh, _, _ = arrays
     cs, gates_ = cache
     n, T, _ = x.shape
@@ -297,6 +299,8 @@ def backward_np(kind: str, arrays, x, hs, cache, dh_out, bptt: int = 0, relu: bo
     dc = np.zeros((n, H), dtype=x.dtype)
     for t in range(T - 1, -1, -1):
         dh = dh + dh_out[:, t]
+        if dh_steps is not None:
+            dh_steps.insert(0, dh.copy())
         hp = hs[:, t]
         direct = 0.0
         if kind == "lstm":
