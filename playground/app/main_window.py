@@ -46,6 +46,7 @@ from .panels.layers import LayersPanel
 from .panels.lessons import LessonsPanel
 from .panels.network import NetworkView
 from .panels.plots import PlotsPanel
+from .panels.sequences import SequencesView
 from .race.controller import RaceController
 from .race.mode import RaceMode
 from .race.view import RaceView
@@ -101,11 +102,14 @@ class MainWindow(QMainWindow):
         self.network_view = NetworkView(c)
         self.boundary_view = BoundaryView(c)
         self.images_view = ImagesView(c)
+        self.sequences_view = SequencesView(c)
         # the right of the centre: the decision boundary over the input plane, or for image
-        # data (no plane) the image views: predictions, feature maps, filters, confusion
+        # data (no plane) the image views: predictions, feature maps, filters, confusion; for
+        # sequences the recurrent views: gradient per time step, hidden states, gates
         self.result_stack = PageStack()
         self.result_stack.addWidget(self.boundary_view)
         self.result_stack.addWidget(self.images_view)
+        self.result_stack.addWidget(self.sequences_view)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("central_splitter")
         self.splitter.addWidget(self.network_view)
@@ -197,7 +201,7 @@ class MainWindow(QMainWindow):
         controls = max(300, self.controls_panel.minimumWidth())
         self.resizeDocks([self.data_dock, self.controls_dock], [240, controls], Qt.Orientation.Horizontal)
         self.resizeDocks([self.plots_dock], [265], Qt.Orientation.Vertical)
-        images = self.result_stack.currentWidget() is self.images_view
+        images = self.result_stack.currentWidget() in (self.images_view, self.sequences_view)
         self.splitter.setSizes([300, 600] if images else [520, 380])
 
     @Slot()
@@ -505,8 +509,11 @@ class MainWindow(QMainWindow):
     def show_result_page(self) -> None:
         """The image views for image data, else the decision boundary; the network view
         (a list of blocks for image networks) gets less room when it is a list."""
-        image = bool(self.controller.experiment.dataset.is_image)
+        ds = self.controller.experiment.dataset
+        image = bool(ds.is_image)
         page = self.images_view if image else self.boundary_view
+        if ds.X_train.ndim == 3:  # sequences: no plane either
+            page, image = self.sequences_view, True
         if self.result_stack.currentWidget() is not page:
             self.result_stack.setCurrentWidget(page)
             total = max(sum(self.splitter.sizes()), 900)

@@ -353,7 +353,7 @@ class TrainingWorker(CommandWorker):
         reset, start, rows = self._cursor.take(exp)
         theta = exp.trainer.theta.copy()
         grid, grid_axes = None, tuple(self.grid_axes)
-        if with_grid and not exp.dataset.is_image:  # images: no input plane to draw over
+        if with_grid and exp.dataset.X_train.ndim == 2:  # images, sequences: no input plane
             grid, grid_axes = self._grid(exp, theta)
         extra = {}
         for name, fn in list(self.snapshot_extras.items()):

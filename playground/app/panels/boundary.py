@@ -110,8 +110,9 @@ class BoundaryView(QWidget):
         lay.addLayout(axes_row)
         lay.addWidget(self.plot, 1)
         self.image_message = QLabel(
-            "Image data has no 2-D input plane to draw a decision boundary over: the image views "
-            "show the network's predictions, feature maps and filters instead."
+            "Image and sequence data have no 2-D input plane to draw a decision boundary over: "
+            "the image views show the network's predictions, feature maps and filters, the "
+            "sequence views its hidden states, gates and gradients through time."
         )
         self.image_message.setWordWrap(True)
         self.image_message.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -152,8 +153,9 @@ class BoundaryView(QWidget):
         return names[x], names[y]
 
     def is_image(self) -> bool:
-        """Image data: no plane to draw over (the pixels are not two axes)."""
-        return bool(getattr(self.dataset, "is_image", False))
+        """Image or sequence data: no plane to draw over (pixels or steps are not two axes)."""
+        ds = self.dataset
+        return ds is not None and (bool(getattr(ds, "is_image", False)) or ds.X_train.ndim == 3)
 
     @Slot()
     def _on_replaced(self) -> None:

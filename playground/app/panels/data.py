@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from playground.app import colors
 from playground.data.images import IMAGE_DATASETS
 from playground.data.toy import FEATURE_TRANSFORMS, TOY_DATASETS, apply_transforms
-from playground.shapes import IMAGE_KINDS
+from playground.shapes import IMAGE_KINDS, RECURRENT_KINDS
 from playground.spec import TOY_FEATURES, DataSpec, adapt_training, default_spec
 
 THUMB = 54  # thumbnail picture size in pixels
@@ -111,14 +111,25 @@ def image_thumbnail(name: str, size: int = THUMB) -> QPixmap:
     )
 
 
-def network_for_data(spec, images: bool):
-    """``spec.network`` made buildable on the new data: flat data drops the convolution,
-    pooling and flatten layers (the dense ones stay; none left: the default network)."""
+def network_for_data(spec, images: bool, sequences: bool = False):
+    """``spec.network`` made buildable on the new data: data other than images drops the
+    convolution, pooling and flatten layers, data other than sequences the recurrent ones
+    (the dense ones stay; none left: the default network)."""
     hidden = spec.network.hidden
-    if images or not any(layer.kind in (*IMAGE_KINDS, "flatten") for layer in hidden):
+    drop = set() if images else {*IMAGE_KINDS, "flatten"}
+    if not sequences:
+        drop |= set(RECURRENT_KINDS)
+    if not any(layer.kind in drop for layer in hidden):
         return spec.network
-    dense = tuple(layer for layer in hidden if layer.kind == "dense")
-    return replace(spec.network, hidden=dense or default_spec().network.hidden)
+    kept = tuple(layer for layer in hidden if layer.kind not in drop)
+    if sequences:  # a recurrent stack must give the next recurrent layer every step
+        kept = tuple(
+            replace(layer, return_sequences=True)
+            if layer.kind in RECURRENT_KINDS and any(n.kind in RECURRENT_KINDS for n in kept[i + 1 :])
+            else layer
+            for i, layer in enumerate(kept)
+        )
+    return replace(spec.network, hidden=kept or default_spec().network.hidden)
 
 
 def feature_icon(name: str, size: int = 18) -> QIcon:
@@ -482,7 +493,8 @@ class DataPanel(QWidget):
         if data == spec.data:
             return True
         images = data.kind == "image" or bool(data.image_shape)
-        new = replace(spec, data=data, network=network_for_data(spec, images))
+        sequences = data.kind == "sequence" or (data.kind == "csv" and data.window is not None)
+        new = replace(spec, data=data, network=network_for_data(spec, images, sequences))
         if task is not None:
             new = adapt_training(new, *task)
         return self.controller.edit_spec(new, text) is not False

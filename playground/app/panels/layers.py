@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from playground.shapes import ShapeError, format_shape, stack_report
-from playground.spec import ACTIVATIONS, PADDINGS, LayerSpec
+from playground.spec import ACTIVATIONS, PADDINGS, RNN_ACTIVATIONS, LayerSpec
 
 KIND_NAMES = {
     "conv2d": "Convolution (conv2d)",
@@ -47,7 +47,11 @@ KIND_NAMES = {
     "avgpool2d": "Average pooling (avgpool2d)",
     "flatten": "Flatten",
     "dense": "Dense",
+    "rnn": "Simple RNN (rnn)",
+    "lstm": "LSTM",
+    "gru": "GRU",
 }
+RECURRENT = ("rnn", "lstm", "gru")
 ERROR_COLOR = "#d62728"
 
 # what a new layer of each kind starts as (W4's choices for the image layers)
@@ -57,11 +61,18 @@ NEW_LAYERS = {
     "maxpool2d": LayerSpec(kind="maxpool2d", size=2),
     "avgpool2d": LayerSpec(kind="avgpool2d", size=2),
     "flatten": LayerSpec(kind="flatten"),
+    "rnn": LayerSpec(kind="rnn", units=16, activation="tanh"),
+    "lstm": LayerSpec(kind="lstm", units=16),
+    "gru": LayerSpec(kind="gru", units=16),
 }
 
-# the form's fields: (field, label, which kinds show it)
+# the form's fields: (widget key, label, which kinds show it); a key names the LayerSpec field,
+# except "cell", the rnn's own activation choice (tanh or relu, as torch.nn.RNN)
 FIELDS = (
-    ("units", "Units", ("dense",)),
+    ("units", "Units", ("dense", *RECURRENT)),
+    ("cell", "Activation", ("rnn",)),
+    ("return_sequences", "Output", RECURRENT),
+    ("bptt", "Backprop through time", RECURRENT),
     ("filters", "Filters", ("conv2d",)),
     ("kernel_size", "Kernel size", ("conv2d",)),
     ("size", "Window", ("maxpool2d", "avgpool2d")),
@@ -87,6 +98,11 @@ def describe_layer(layer: LayerSpec) -> str:
         return f"{kind} {layer.size}x{layer.size}{stride}"
     if kind == "flatten":
         return "flatten"
+    if kind in RECURRENT:
+        act = f" {layer.activation}" if kind == "rnn" else ""
+        seq = " every step" if layer.return_sequences else ""
+        bptt = f" bptt {layer.bptt}" if layer.bptt else ""
+        return f"{kind} {layer.units}{act}{seq}{bptt}"
     return f"dense {layer.units} {layer.activation}{drop}"
 
 
@@ -150,7 +166,9 @@ class LayersPanel(QWidget):
         self.add_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.add_button)
         self.add_actions: dict[str, QAction] = {}
-        for kind in ("conv2d", "maxpool2d", "avgpool2d", "flatten", "dense"):
+        for kind in ("conv2d", "maxpool2d", "avgpool2d", "flatten", "rnn", "lstm", "gru", "dense"):
+            if kind == "rnn":
+                menu.addSeparator()
             a = menu.addAction(KIND_NAMES[kind])
             a.triggered.connect(lambda _=False, k=kind: self.add_layer(k))
             self.add_actions[kind] = a
@@ -215,6 +233,29 @@ class LayersPanel(QWidget):
         bias = QCheckBox("learn a bias per filter")
         bias.toggled.connect(lambda on: self._set_field("bias", bool(on)))
         w["bias"] = bias
+        cell = QComboBox()
+        cell.addItems(list(RNN_ACTIVATIONS))
+        cell.setToolTip("The simple RNN's nonlinearity (torch.nn.RNN: tanh or relu)")
+        cell.currentTextChanged.connect(lambda t: self._set_field("activation", t))
+        w["cell"] = cell
+        seq = QCheckBox("every step (return_sequences)")
+        seq.setToolTip(
+            "Off: the last step's hidden state goes on (sequence to one). On: every step's, for a "
+            "recurrent layer above (a dense layer sees the steps flattened)"
+        )
+        seq.toggled.connect(lambda on: self._set_field("return_sequences", bool(on)))
+        w["return_sequences"] = seq
+        bptt = QSpinBox()
+        bptt.setRange(0, 100_000)
+        bptt.setSpecialValueText("full")
+        bptt.setSuffix(" steps")
+        bptt.setToolTip(
+            "Truncated backpropagation through time: the gradient flows back this many steps "
+            "from the end (full: through the whole sequence)"
+        )
+        bptt.setKeyboardTracking(False)
+        bptt.valueChanged.connect(lambda v: self._set_field("bptt", None if v == 0 else int(v)))
+        w["bptt"] = bptt
         self.fields = w
         for name, label, _kinds in FIELDS:
             form.addRow(label, w[name])
@@ -364,7 +405,9 @@ class LayersPanel(QWidget):
         ds = self._dataset()
         if ds is None:
             return "data"
-        return "images" if ds.is_image else "features"
+        if ds.is_image:
+            return "images"
+        return "sequences" if len(ds.input_shape) == 2 else "features"
 
     def _show_form(self) -> None:
         hidden = self.hidden()
@@ -387,7 +430,7 @@ class LayersPanel(QWidget):
                 self.form.setRowVisible(w, visible)
                 if not visible:
                     continue
-                value = getattr(layer, name)
+                value = getattr(layer, "activation" if name == "cell" else name)
                 if isinstance(w, QSpinBox):
                     w.setValue(0 if value is None else int(value))
                 elif isinstance(w, QDoubleSpinBox):

@@ -929,7 +929,7 @@ class NetworkView(QWidget):
     def drawable(self) -> bool:
         """Whether the diagram applies: a dense network on flat data."""
         exp = self._experiment()
-        if exp is not None and exp.dataset.is_image:
+        if exp is not None and exp.dataset.X_train.ndim > 2:  # images, sequences
             return False
         return all(layer.kind == "dense" for layer in self.controller.spec.network.hidden)
 

@@ -115,7 +115,7 @@ class MiniBoundary(QWidget):
         self.label, self.color = label, color
         self._detail = ""
         self.set_status(None)
-        self.is_image = bool(dataset.is_image)
+        self.is_image = dataset.X_train.ndim > 2  # images, sequences: no plane
         self.image.clear()
         self._grid_id = None
         # confusion cells crisp, a boundary heatmap smooth

@@ -134,7 +134,7 @@ class RaceWorker(CommandWorker):
         grid = confusion = None
         if with_grid:
             theta = exp.trainer.theta.copy()
-            if exp.dataset.is_image:
+            if exp.dataset.X_train.ndim > 2:  # images, sequences: no plane; classes: confusion
                 confusion = exp.confusion(theta=theta, max_rows=CONFUSION_ROWS)
             else:
                 grid = exp.grid(resolution=self.grid_resolution, theta=theta)
