@@ -1,4 +1,5 @@
-"""build_dataset(DataSpec, seed) -> Dataset, for toy generators, CSV files and images."""
+"""build_dataset(DataSpec, seed) -> Dataset, for toy generators, CSV files (tables, pixel
+rows, time series), images and sequences."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from playground.data.csv_reader import read_csv_table
 from playground.data.dataset import NORMALIZATIONS, Dataset, FeaturePipeline
 from playground.data.image_folder import build_image_folder_dataset
 from playground.data.images import IMAGE_DATASETS, build_named_images, image_dataset_from_table
+from playground.data.sequences import build_sequence_dataset
 from playground.data.tabular import make_tabular_dataset
+from playground.data.timeseries import build_timeseries_dataset, timeseries_dataset_from_table
 from playground.data.toy import FEATURE_TRANSFORMS, TOY_DATASETS, default_features, split_indices
 from playground.errors import DataError, SpecError
 from playground.spec import DEFAULT_TRAIN_FRACTION, short_path
@@ -73,10 +76,14 @@ def build_dataset(data_spec, seed: int | None = 0, progress=None) -> Dataset:
     if kind == "toy":
         return build_toy_dataset(data_spec, seed)
     if kind == "csv":
+        if getattr(data_spec, "window", None) is not None:
+            return build_timeseries_dataset(data_spec, seed, progress)
         return build_csv_dataset(data_spec, seed, progress=progress)
     if kind == "image":
         return build_image_dataset(data_spec, seed)
-    raise SpecError("data.kind", f"unknown data kind {kind!r}; choose 'toy', 'csv' or 'image'")
+    if kind == "sequence":
+        return build_sequence_dataset(data_spec, seed)
+    raise SpecError("data.kind", f"unknown data kind {kind!r}; choose 'toy', 'csv', 'image' or 'sequence'")
 
 
 def build_image_dataset(spec, seed: int | None = 0) -> Dataset:
@@ -159,6 +166,12 @@ def build_toy_dataset(spec, seed: int | None = 0) -> Dataset:
 
 
 def build_csv_dataset(spec, seed: int | None = 0, progress=None) -> Dataset:
+    return dataset_from_table(read_spec_table(spec, progress), spec, seed)
+
+
+def read_spec_table(spec, progress=None):
+    """The Table of a CSV data spec's file (found as ``resolve_data_path`` says), or a
+    DataError naming the file."""
     path = getattr(spec, "path", None)
     if not path:
         raise SpecError("data.path", "a CSV data set needs a file path")
@@ -182,13 +195,16 @@ def build_csv_dataset(spec, seed: int | None = 0, progress=None) -> Dataset:
         skip_rows=getattr(spec, "skip_rows", None),
         progress=progress,
     )
-    return dataset_from_table(table, spec, seed)
+    return table
 
 
 def dataset_from_table(table, spec, seed: int | None = 0) -> Dataset:
     """The Dataset of a CSV data spec from an already read table (kept as ``ds.table``,
     so a session can embed it and a loaded session needs no file). With ``image_shape``
-    the rows are images (``images.image_dataset_from_table``)."""
+    the rows are images (``images.image_dataset_from_table``); with ``window`` a time
+    series (``timeseries.timeseries_dataset_from_table``)."""
+    if getattr(spec, "window", None) is not None:
+        return timeseries_dataset_from_table(table, spec, seed)
     image_shape = tuple(getattr(spec, "image_shape", ()) or ())
     if image_shape:
         ds = image_dataset_from_table(
