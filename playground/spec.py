@@ -39,7 +39,10 @@ MAX_NAME_CHARS = 4096  # paths and names longer than any file system accepts are
 ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softplus", "sine")
 OUTPUT_ACTIVATIONS = ("sigmoid", "softmax", "linear", "tanh")
 LOSSES = ("mse", "mae", "huber", "bce", "cce", "hinge", "kl_div")
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "lbfgs")
+OPTIMIZERS = (
+    "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "lbfgs",
+    "newton", "levenberg_marquardt", "bfgs", "simulated_annealing", "genetic",
+)  # fmt: skip
 INITIALIZERS = (
     "glorot_uniform",
     "glorot_normal",
@@ -96,7 +99,31 @@ OPTIMIZER_DEFAULTS: dict[str, dict[str, Any]] = {
         "tolerance_grad": 1e-7,
         "tolerance_change": 1e-9,
     },
+    # methods beyond first-order gradient descent (engine/methods, docs/METHODS.md); lr unused
+    "newton": {
+        "damping": 1e-3,
+        "damping_dec": 0.1,
+        "damping_inc": 10.0,
+        "damping_max": 1e10,
+        "max_trials": 20,
+    },
+    "levenberg_marquardt": {"mu": 1e-3, "mu_dec": 0.1, "mu_inc": 10.0, "mu_max": 1e10},  # MATLAB trainlm's
+    "bfgs": {"gtol": 1e-5, "c1": 1e-4, "c2": 0.9},  # scipy.optimize.minimize(method="BFGS")'s
+    "simulated_annealing": {"step_size": 0.05, "temperature": 0.01, "cooling": 0.999, "proposals": 10},
+    "genetic": {
+        "population": 50,
+        "elite": 2,
+        "tournament": 3,
+        "crossover": 0.9,
+        "mutation_rate": 0.1,
+        "mutation_sigma": 0.1,
+        "init_sigma": 0.1,
+    },
 }
+# settings of the methods that must lie in (0, 1) / (0, 1] / above 1 (the others are >= 0)
+_OPEN_UNIT = ("damping_dec", "mu_dec", "c1", "c2")
+_HALF_OPEN_UNIT = ("cooling", "crossover", "mutation_rate")
+_ABOVE_ONE = ("damping_inc", "mu_inc")
 
 
 # --------------------------------------------------------------------------- dataclasses
@@ -597,7 +624,10 @@ def _count(path: str, value: int, maximum: int, minimum: int = 1) -> None:
 
 # Upper bounds of the integer optimizer settings (each step costs up to max_eval evaluations;
 # L-BFGS keeps history_size pairs of parameter-sized vectors).
-INT_PARAM_MAX = {"max_iter": 100_000, "max_eval": 1_000_000, "history_size": 100_000}
+INT_PARAM_MAX = {
+    "max_iter": 100_000, "max_eval": 1_000_000, "history_size": 100_000,
+    "max_trials": 1000, "proposals": 100_000, "population": 100_000, "tournament": 100_000,
+}  # fmt: skip
 
 
 def _fraction(path: str, value: float, lo_open: bool = True, hi_open: bool = True) -> None:
@@ -1032,7 +1062,15 @@ def _validate_optimizer(o: OptimizerSpec) -> None:
                 raise SpecError(p, "must be < 1")
             if key == "eps" and value <= 0:
                 raise SpecError(p, "must be > 0")
+            if key in _OPEN_UNIT and not 0 < value < 1:
+                raise SpecError(p, "must be in (0, 1)")
+            if key in _HALF_OPEN_UNIT and not 0 < value <= 1:
+                raise SpecError(p, "must be in (0, 1]")
+            if key in _ABOVE_ONE and value <= 1:
+                raise SpecError(p, "must be > 1")
     r = o.resolved()
+    if o.name == "bfgs" and not r["c1"] < r["c2"]:
+        raise SpecError(f"{base}.c2", "must be greater than c1 (0 < c1 < c2 < 1)")
     if r.get("nesterov") and (r.get("momentum", 0) <= 0 or r.get("dampening", 0) != 0):
         raise SpecError(f"{base}.nesterov", "needs momentum > 0 and dampening = 0 (as in torch.optim.SGD)")
 
