@@ -742,7 +742,7 @@ def check_memory_for_data(spec: ExperimentSpec, dataset, available: int | None =
     then a DataError if the buffers its rows need for training cannot fit (``data_memory``)."""
     input_shape = tuple(int(s) for s in dataset.X_train.shape[1:])
     n_in = math.prod(input_shape)
-    image_shape = input_shape if len(input_shape) == 3 else None
+    image_shape = input_shape if len(input_shape) > 1 else None  # images, sequences
     check_stack(spec, input_shape)  # an image folder's size is only known now
     if dataset.task == "classification":
         n_out = max(int(dataset.n_classes or 1), 1)
