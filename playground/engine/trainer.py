@@ -17,7 +17,7 @@ import numpy as np
 
 from playground.engine import codes as C
 from playground.engine import kernels as K
-from playground.engine import readiness
+from playground.engine import methods, readiness
 from playground.engine.activations import ACTIVATIONS
 from playground.engine.blas import gemm_for
 from playground.engine.blocks import Layer, Plan
@@ -189,6 +189,9 @@ class Trainer:
         self.shuffle_key = np.uint64(derive_key(spec.seed, SHUFFLE_TAG))
         self.drop_key = np.uint64(derive_key(spec.seed, DROPOUT_TAG))
         self.step = 0
+        # evaluations done so far: [loss, gradient] (each gradient also gives its loss, so it
+        # counts in both); one of each per step of the gradient optimizers (of its batch)
+        self.counts = np.zeros(2, dtype=np.int64)
         self.theta = self.initial_theta()
         self.reset_optimizer()
         self.backend = "auto"  # "gemm" | "loops" | "auto" (gemm where numpy's OpenBLAS is found)
@@ -268,6 +271,16 @@ class Trainer:
         # the candidate state of a step, committed only if finite (kernels._optimizer_update_into)
         self._state_spare = np.zeros_like(self.opt_state)
         self.lbfgs = LBFGSState.empty(self.layout.n_params) if tr.optimizer.name == "lbfgs" else None
+        # a method beyond first-order gradient descent (engine/methods), or None
+        self.method = (
+            methods.create(self.spec, self.layout.n_params) if methods.is_method(tr.optimizer.name) else None
+        )
+        self._train_eval = None
+
+    @property
+    def evaluation_counts(self) -> dict[str, int]:
+        """Loss and gradient evaluations so far: {"loss_evals": .., "grad_evals": ..}."""
+        return {"loss_evals": int(self.counts[0]), "grad_evals": int(self.counts[1])}
 
     # -- the last healthy point (recovery after a divergence) -----------------------------
     def snapshot(self) -> None:
@@ -283,6 +296,7 @@ class Trainer:
         self._snap_meta[:] = (self.step, self.opt_t)
         self._snap_optimizer = self.spec.training.optimizer.name
         self._snap_lbfgs = self.lbfgs
+        self._snap_method = None if self.method is None else self.method.copy()
 
     def _snapshot_fits(self) -> bool:
         snap = getattr(self, "_snap_theta", None)
@@ -307,6 +321,8 @@ class Trainer:
             self.opt_state[...] = self._snap_state
             self.opt_t = int(self._snap_meta[1])
             self.lbfgs = self._snap_lbfgs
+            if self._snap_method is not None:
+                self.method = self._snap_method.copy()
         else:
             self.reset_optimizer()
         return self.snapshot_step
@@ -318,11 +334,15 @@ class Trainer:
         optimizer itself changes, as a torch user would by building a new optimizer.
         """
         old = self.spec.training
+        new = spec.training
+        if methods.is_method(new.optimizer.name):
+            methods.check(spec, self.layout.n_params)  # before anything changes
         self.spec = spec
         self._hp = None
-        new = spec.training
         if new.optimizer.name != old.optimizer.name:
             self.reset_optimizer()
+        elif self.method is not None and new.optimizer != old.optimizer:
+            self._renew_method()
         if new.batch_size != old.batch_size:
             self._alloc()
         self.loss = LOSSES[new.loss].code
@@ -401,18 +421,24 @@ class Trainer:
 
     def run(self, n_steps: int) -> RunReport:
         """Do up to n_steps optimizer steps; stops early (and says so) on divergence."""
+        if self.method is not None:
+            return self._run_method(n_steps)  # its evaluations go through the twins when needed
+        if self.spec.training.optimizer.name == "lbfgs":
+            return self._run_lbfgs(n_steps)
+        step0 = self.step
         if self.on_twins():
             from playground.engine import twin
 
-            return twin.run(self, n_steps)
-        if self.spec.training.optimizer.name == "lbfgs":
-            return self._run_lbfgs(n_steps)
-        return self._run_kernel(K.train_steps, n_steps)
+            report = twin.run(self, n_steps)
+        else:
+            report = self._run_kernel(K.train_steps, n_steps)
+        self.counts += self.step - step0 + (report.status != C.OK)
+        return report
 
     def can_record_in_kernel(self) -> bool:
         if self.on_twins():
             return False
-        return self.spec.training.optimizer.name != "lbfgs"
+        return self.spec.training.optimizer.name != "lbfgs" and self.method is None
 
     def run_recorded(self, n_steps: int, record_every: int, train: EvalSet, test: EvalSet, threshold: float):
         """Like ``run``, evaluating a history row inside the kernel at every multiple of
@@ -429,6 +455,7 @@ class Trainer:
         tail = (record_every, evals, (self._snap_theta, self._snap_state, self._snap_meta), rows)
         snap_step = self.snapshot_step
         report, (nrow,) = self._run_kernel(K.train_record, n_steps, tail)
+        self.counts += report.steps_done + (report.status != C.OK)
         if self.snapshot_step != snap_step:
             self._snap_optimizer = self.spec.training.optimizer.name
             self._snap_lbfgs = None
@@ -530,6 +557,7 @@ class Trainer:
             theta = self.theta.astype(np.float64)
             lr = float(self.learning_rates(self.step, 1)[0])
             _, new_state = lbfgs_step(theta, fun, self.lbfgs, **{**lbfgs_kwargs(r), "lr": lr})
+            self.counts += new_state.last_func_evals  # each is a loss and its gradient
             with np.errstate(over="ignore", invalid="ignore"):
                 stored = theta.astype(self.dtype)  # finite in float64 may be inf in float32
             if not np.isfinite(stored).all():
@@ -541,6 +569,111 @@ class Trainer:
             self.opt_t += 1
             done += 1
         return RunReport(done, status, np.asarray(losses), layer_sq)
+
+    # -- methods beyond first-order gradient descent (engine/methods) ----------------------
+    def _renew_method(self) -> None:
+        """New hyper-parameters of the same method: its state carries over where it fits."""
+        new = methods.create(self.spec, self.layout.n_params)
+        try:
+            new.load_state_arrays(self.method.state_arrays())
+        except ValueError:  # e.g. another population size: the method starts afresh
+            pass
+        self.method = new
+
+    def _objective(self) -> methods.Objective:
+        """The full-batch training loss without dropout, plus the penalty, with counts."""
+
+        def loss_and_grad(x):
+            lv, g = self.loss_and_grad(x)
+            pen, pg = self._penalty(x)
+            return lv + pen, g.astype(np.float64) + pg
+
+        def loss(x):
+            return self._loss_only(x) + self._penalty(x)[0]
+
+        extra = {}
+        if self.spec.training.optimizer.name == "levenberg_marquardt":
+            extra = self._residual_functions()
+        return methods.Objective(loss_and_grad, loss, self.counts, extra)
+
+    def _loss_only(self, x: np.ndarray) -> float:
+        """Mean training loss at x without its gradient (the metrics kernel, no dropout)."""
+        if self._train_eval is None:
+            self._train_eval = self.eval_buffers(self.X, self.Y, None)
+        theta, self.theta = self.theta, np.ascontiguousarray(x, dtype=self.dtype)
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                return self.metrics(self._train_eval, 0.5)[0]
+        finally:
+            self.theta = theta
+
+    def _residual_functions(self) -> dict:
+        """Levenberg-Marquardt's residuals r (y - t, then sqrt(N rate / 2) w with L2) and
+        their exact Jacobian from one-row gradients (``levenberg_marquardt.py``)."""
+        n, m = self.Y.shape
+        N = n * m
+        reg = self.spec.training.regularization
+        scale = np.sqrt(N * reg.rate / 2) if reg.kind == "l2" and reg.rate > 0 else 0.0
+        w_idx = np.concatenate(
+            [np.arange(w0, b0) for w0, b0 in zip(self.layout.woff, self.layout.boff, strict=True)]
+        )
+        w_idx = w_idx if scale else w_idx[:0]
+
+        def residuals(x):
+            self.counts[0] += 1
+            with np.errstate(over="ignore", invalid="ignore"):
+                out = self.predict(self.X, theta=x).astype(np.float64)
+            r = (out - self.Y).ravel()
+            return np.concatenate([r, scale * x[w_idx]]) if scale else r
+
+        def jacobian(x):
+            self.counts += m + 1  # n (m + 1) one-row gradients: the work of m + 1 full ones
+            J = np.zeros((N + w_idx.size, x.size))
+            for i in range(n):
+                Xi, Yi = self.X[i : i + 1], self.Y[i : i + 1]
+                g0 = self.loss_and_grad(x, Xi, Yi)[1].astype(np.float64)
+                for k in range(m):
+                    Yk = Yi.copy()
+                    Yk[0, k] += 1
+                    gk = self.loss_and_grad(x, Xi, Yk)[1].astype(np.float64)
+                    J[i * m + k] = (m / 2) * (g0 - gk)
+            if scale:
+                J[N + np.arange(w_idx.size), w_idx] = scale
+            return J
+
+        return {"residuals": residuals, "jacobian": jacobian, "n_residuals": N}
+
+    def _run_method(self, n_steps: int) -> RunReport:
+        """``n_steps`` steps of ``self.method``: its state is committed only with finite
+        parameters (like the kernels' updates), the loss reported is the loss at entry."""
+        f = self._objective()
+        losses, status, done = [], C.OK, 0
+        layer_sq = np.full((self.layout.n_layers, 2), np.nan)
+        for _ in range(n_steps):
+            before = self.method.copy()
+            with np.errstate(over="ignore", invalid="ignore"):
+                lv, g, new = self.method.step(self.theta, f, self.step)
+            losses.append(lv)
+            if not np.isfinite(lv):
+                status = C.DIVERGED_LOSS
+            elif g is not None:
+                for l, (w0, b0, b1) in enumerate(self.plan.ints[:, [P_WOFF, P_BOFF, P_END]]):
+                    layer_sq[l] = (float(g[w0:b0] @ g[w0:b0]), float(g[b0:b1] @ g[b0:b1]))
+                if not np.isfinite(layer_sq).all():
+                    status = C.DIVERGED_GRAD
+            if status == C.OK:
+                with np.errstate(over="ignore", invalid="ignore"):
+                    stored = new.astype(self.dtype)
+                if not np.isfinite(stored).all():
+                    status = C.DIVERGED_PARAMS
+            if status != C.OK:
+                self.method = before
+                break
+            self.theta[...] = stored
+            self.step += 1
+            self.opt_t += 1
+            done += 1
+        return RunReport(done, status, np.asarray(losses, dtype=np.float64), layer_sq)
 
     # -- evaluation -----------------------------------------------------------------------
     def _scratch(self):
@@ -626,6 +759,9 @@ class Trainer:
         }
         if self.lbfgs is not None:
             d.update({f"lbfgs_{k}": v for k, v in self.lbfgs.to_arrays().items()})
+        if self.method is not None:
+            d.update({f"method_{k}": v for k, v in self.method.state_arrays().items()})
+        d["counts"] = self.counts.copy()
         return d
 
     def load_state_arrays(self, d: dict[str, np.ndarray]) -> None:
@@ -642,4 +778,18 @@ class Trainer:
         if self.spec.training.optimizer.name == "lbfgs":
             sub = {k[len("lbfgs_") :]: v for k, v in d.items() if k.startswith("lbfgs_")}
             self.lbfgs = LBFGSState.from_arrays(sub) if sub else LBFGSState.empty(self.layout.n_params)
+        if self.method is not None:
+            sub = {k[len("method_") :]: v for k, v in d.items() if k.startswith("method_")}
+            self.method = methods.create(self.spec, self.layout.n_params)
+            if sub:
+                self.method.load_state_arrays(sub)
+        if "counts" in d:
+            counts = np.asarray(d["counts"], dtype=np.int64).reshape(-1)
+            if counts.shape != (2,) or (counts < 0).any():
+                raise ValueError(f"counts must be two non-negative integers, got {counts}")
+            self.counts = counts.copy()
+        else:  # a session from before the counts: one evaluation per step (L-BFGS: its own)
+            self.counts = np.full(
+                2, self.lbfgs.func_evals if self.lbfgs is not None else self.step, dtype=np.int64
+            )
         self.snapshot()
