@@ -191,7 +191,7 @@ class Trainer:
         self.step = 0
         # evaluations done so far: [loss, gradient] (each gradient also gives its loss, so it
         # counts in both); one of each per step of the gradient optimizers (of its batch)
-        self.counts = np.zeros(2, dtype=np.int64)
+        self.eval_counts = np.zeros(2, dtype=np.int64)
         self.theta = self.initial_theta()
         self.reset_optimizer()
         self.backend = "auto"  # "gemm" | "loops" | "auto" (gemm where numpy's OpenBLAS is found)
@@ -278,9 +278,9 @@ class Trainer:
         self._train_eval = None
 
     @property
-    def evaluation_counts(self) -> dict[str, int]:
+    def counts(self) -> dict[str, int]:
         """Loss and gradient evaluations so far: {"loss_evals": .., "grad_evals": ..}."""
-        return {"loss_evals": int(self.counts[0]), "grad_evals": int(self.counts[1])}
+        return {"loss_evals": int(self.eval_counts[0]), "grad_evals": int(self.eval_counts[1])}
 
     # -- the last healthy point (recovery after a divergence) -----------------------------
     def snapshot(self) -> None:
@@ -432,7 +432,7 @@ class Trainer:
             report = twin.run(self, n_steps)
         else:
             report = self._run_kernel(K.train_steps, n_steps)
-        self.counts += self.step - step0 + (report.status != C.OK)
+        self.eval_counts += self.step - step0 + (report.status != C.OK)
         return report
 
     def can_record_in_kernel(self) -> bool:
@@ -455,7 +455,7 @@ class Trainer:
         tail = (record_every, evals, (self._snap_theta, self._snap_state, self._snap_meta), rows)
         snap_step = self.snapshot_step
         report, (nrow,) = self._run_kernel(K.train_record, n_steps, tail)
-        self.counts += report.steps_done + (report.status != C.OK)
+        self.eval_counts += report.steps_done + (report.status != C.OK)
         if self.snapshot_step != snap_step:
             self._snap_optimizer = self.spec.training.optimizer.name
             self._snap_lbfgs = None
@@ -557,7 +557,7 @@ class Trainer:
             theta = self.theta.astype(np.float64)
             lr = float(self.learning_rates(self.step, 1)[0])
             _, new_state = lbfgs_step(theta, fun, self.lbfgs, **{**lbfgs_kwargs(r), "lr": lr})
-            self.counts += new_state.last_func_evals  # each is a loss and its gradient
+            self.eval_counts += new_state.last_func_evals  # each is a loss and its gradient
             with np.errstate(over="ignore", invalid="ignore"):
                 stored = theta.astype(self.dtype)  # finite in float64 may be inf in float32
             if not np.isfinite(stored).all():
@@ -594,7 +594,7 @@ class Trainer:
         extra = {}
         if self.spec.training.optimizer.name == "levenberg_marquardt":
             extra = self._residual_functions()
-        return methods.Objective(loss_and_grad, loss, self.counts, extra)
+        return methods.Objective(loss_and_grad, loss, self.eval_counts, extra)
 
     def _loss_only(self, x: np.ndarray) -> float:
         """Mean training loss at x without its gradient (the metrics kernel, no dropout)."""
@@ -620,14 +620,14 @@ class Trainer:
         w_idx = w_idx if scale else w_idx[:0]
 
         def residuals(x):
-            self.counts[0] += 1
+            self.eval_counts[0] += 1
             with np.errstate(over="ignore", invalid="ignore"):
                 out = self.predict(self.X, theta=x).astype(np.float64)
             r = (out - self.Y).ravel()
             return np.concatenate([r, scale * x[w_idx]]) if scale else r
 
         def jacobian(x):
-            self.counts += m + 1  # n (m + 1) one-row gradients: the work of m + 1 full ones
+            self.eval_counts += m + 1  # n (m + 1) one-row gradients: the work of m + 1 full ones
             J = np.zeros((N + w_idx.size, x.size))
             for i in range(n):
                 Xi, Yi = self.X[i : i + 1], self.Y[i : i + 1]
@@ -761,7 +761,7 @@ class Trainer:
             d.update({f"lbfgs_{k}": v for k, v in self.lbfgs.to_arrays().items()})
         if self.method is not None:
             d.update({f"method_{k}": v for k, v in self.method.state_arrays().items()})
-        d["counts"] = self.counts.copy()
+        d["counts"] = self.eval_counts.copy()
         return d
 
     def load_state_arrays(self, d: dict[str, np.ndarray]) -> None:
@@ -787,9 +787,9 @@ class Trainer:
             counts = np.asarray(d["counts"], dtype=np.int64).reshape(-1)
             if counts.shape != (2,) or (counts < 0).any():
                 raise ValueError(f"counts must be two non-negative integers, got {counts}")
-            self.counts = counts.copy()
+            self.eval_counts = counts.copy()
         else:  # a session from before the counts: one evaluation per step (L-BFGS: its own)
-            self.counts = np.full(
+            self.eval_counts = np.full(
                 2, self.lbfgs.func_evals if self.lbfgs is not None else self.step, dtype=np.int64
             )
         self.snapshot()

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from playground.engine import methods
 from playground.errors import DataError, PlaygroundError, SessionError, SpecError
 from playground.session.archive import (
     ZIP_MAGIC,
@@ -518,6 +519,15 @@ def _expected_members(d: _Doc, spec, manifest) -> dict[str, tuple[str, tuple[int
             exp[f"trainer/lbfgs_{v}.npy"] = ("<f8", (0,) if got == (0,) else ())
         for v in LBFGS_INTS:
             exp[f"trainer/lbfgs_{v}.npy"] = ("<i8", ())
+    if methods.is_method(spec.training.optimizer.name):  # engine/methods: declared state shapes
+        try:
+            methods.check(spec, P)
+        except SpecError as e:
+            raise SessionError(f"{d.fname}: the saved spec cannot be trained: {e}") from None
+        for k, (dt, shape) in methods.state_shapes(spec, P).items():
+            exp[f"trainer/method_{k}.npy"] = (dt, shape)
+    if "trainer/counts.npy" in manifest:  # evaluation counts (sessions before them lack it)
+        exp["trainer/counts.npy"] = ("<i8", (2,))
     rows = d.count("history.rows")
     if rows > MAX_HISTORY_ROWS:
         d.fail("history.rows", "is impossibly large")
@@ -808,6 +818,10 @@ def _check_values(fname: str, state: dict, trainer: dict, hist: dict) -> None:
         v = trainer.get(f"lbfgs_{k}")
         if v is not None and not 0 <= int(v) <= LBFGS_COUNT_MAX:
             bad(f"trainer/lbfgs_{k}.npy", f"must be between 0 and {LBFGS_COUNT_MAX:,}")
+    for k, v in trainer.items():
+        if (k == "counts" or k.startswith("method_")) and v.dtype.kind == "i":
+            if v.size and not ((v >= 0) & (v <= LBFGS_COUNT_MAX)).all():
+                bad(f"trainer/{k}.npy", f"holds counts outside 0 .. {LBFGS_COUNT_MAX:,}")
     stride, candidates, max_rows = (int(v) for v in hist["_meta"])
     n = len(hist["step"])
     if stride < 1 or max_rows < 2 or max_rows > MAX_HISTORY_ROWS or n > max_rows or candidates < n:
