@@ -93,3 +93,23 @@ def test_lstm_gates_are_sigmoids_and_tanh():
     for name in ("input", "forget", "output"):
         assert np.all((gates[name] > 0) & (gates[name] < 1))
     assert np.all(np.abs(gates["cell"]) < 1)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_twin_predictions_of_stacked_recurrent_networks_equal_the_kernels(kind):
+    """The numpy engine (used until the kernels are compiled) predicts what the kernels do,
+    through a stack: every-step output into a second recurrent layer, then dense."""
+    from playground.engine import twin
+
+    spec = default_spec()
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((40, T, F))
+    Y = (X[:, -1, :1] > 0).astype(np.float64)
+    layers = [
+        Layer(kind, T * F, T * H, C.LINEAR, in_shape=(T, F), units=H, return_sequences=True),
+        Layer("gru", T * H, 4, C.LINEAR, in_shape=(T, H), units=4, bptt=3),
+        Layer("dense", 4, 1, C.SIGMOID),
+    ]
+    tr = Trainer(spec, (T, F), 1, X, Y, layers=layers)
+    tr.run(5)
+    assert np.allclose(twin.predict(tr, X, False, tr.theta), tr.predict(X), rtol=0, atol=1e-13)

@@ -235,14 +235,19 @@ def metrics(theta, X, Y, labels, classify, threshold, sizes, acts, slopes, loss,
 
 def forward_blocks(plan, theta: np.ndarray, X: np.ndarray) -> list[np.ndarray]:
     """Twin of the network forward for any blocks (no dropout): every block's activation,
-    per sample shaped as the block's output ((c, h, w) for image blocks, flat otherwise),
+    per sample shaped as the block's output ((c, h, w) for image blocks, flat otherwise;
+    recurrent blocks: the last step's or every step's hidden state, flattened),
     composed from the blocks' own twins. ``plan`` is a ``blocks.Plan``."""
-    from playground.engine.blocks import conv, pool
+    from playground.engine import codes
+    from playground.engine.blocks import conv, pool, recurrent
 
-    x = X.reshape((X.shape[0],) + (tuple(plan.layers[0].in_shape) or (plan.layers[0].n_in,)))
+    n = X.shape[0]
+    x = X.reshape((n,) + (tuple(plan.layers[0].in_shape) or (plan.layers[0].n_in,)))
     outs = []
     for layer, arrays in zip(plan.layers, plan.arrays, strict=True):
         views = [theta[off : off + int(np.prod(shape))].reshape(shape) for _, shape, off in arrays]
+        if layer.in_shape:
+            x = x.reshape((n,) + tuple(layer.in_shape))
         if layer.kind == "dense":
             z = dense.forward_np(views[0], views[1], x.reshape(x.shape[0], -1))
         elif layer.kind == "conv2d":
@@ -250,6 +255,9 @@ def forward_blocks(plan, theta: np.ndarray, X: np.ndarray) -> list[np.ndarray]:
             z = conv.forward_np(views[0], bias, x, layer.stride, layer.pad, layer.out_shape[1:])
         elif layer.kind in ("maxpool2d", "avgpool2d"):
             z = pool.forward_np(layer.kind == "maxpool2d", x, layer.kernel, layer.stride, layer.out_shape[1:])
+        elif layer.kind in ("rnn", "lstm", "gru"):
+            relu = layer.cell_activation == codes.RELU
+            z = recurrent.forward_np(layer.kind, views, x, layer.return_sequences, relu).reshape(n, -1)
         else:  # flatten
             z = x.reshape(x.shape[0], -1)
         x = act(layer.activation, z, layer.slope)

@@ -276,6 +276,8 @@ class RaceController(QObject):
                     self.grids[f.index] = f.grid
                 elif f.confusion is not None:  # image data: the thumbnail is a confusion matrix
                     self.grids[f.index] = f.confusion
+                elif f.grad_t is not None:  # sequences: the gradient per time step
+                    self.grids[f.index] = f.grad_t
         self.steps_per_s = snap.steps_per_s
         if snap.play_seq == self._play_seq and self.running and not snap.running:  # all finished
             self.running = False

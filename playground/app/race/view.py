@@ -115,9 +115,25 @@ class MiniBoundary(QWidget):
         self.label, self.color = label, color
         self._detail = ""
         self.set_status(None)
-        self.is_image = dataset.X_train.ndim > 2  # images, sequences: no plane
+        self.is_image = dataset.X_train.ndim == 4  # images: no plane, a confusion matrix
+        self.is_sequence = dataset.X_train.ndim == 3  # sequences: the gradient through time
         self.image.clear()
         self._grid_id = None
+        pi = self.plot.getPlotItem()
+        pi.setLogMode(y=self.is_sequence)
+        if self.is_sequence:
+            self.one_d = False
+            self.image.setVisible(False)
+            self.points.setData([], [])
+            self.curve.setVisible(True)
+            self.curve.setData([], [])
+            vb = pi.getViewBox()
+            vb.setAspectLocked(False)
+            vb.invertY(False)
+            vb.enableAutoRange()
+            self._detail = "|∂L/∂hₜ| per step (log)"
+            self._render_title()
+            return
         # confusion cells crisp, a boundary heatmap smooth
         self.plot.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, not self.is_image)
         if self.is_image:  # no plane: the member's test confusion matrix (rows: true class)
@@ -175,6 +191,9 @@ class MiniBoundary(QWidget):
         if self.is_image:
             self.show_confusion(np.asarray(grid))
             return
+        if self.is_sequence:
+            self.show_gradient_through_time(np.asarray(grid, dtype=np.float64))
+            return
         xs, ys, out = grid[:3]
         if self.one_d:
             self.curve.setData(xs, out[0, :, 0])
@@ -188,6 +207,16 @@ class MiniBoundary(QWidget):
         else:
             self.image.setImage(np.ascontiguousarray(out[..., 0]), autoLevels=False, levels=levels, rect=rect)
             self.image.setLookupTable(pg.colormap.get("viridis").getLookupTable(nPts=256))
+
+    def show_gradient_through_time(self, g: np.ndarray) -> None:
+        """|dL/dh_t| per step on a log axis; the title says how much of the last step's
+        gradient reaches the first step (an RNN's vanishes, an LSTM's does not)."""
+        steps = np.arange(1, len(g) + 1, dtype=np.float64)
+        keep = g > 0
+        self.curve.setData(steps[keep], g[keep])
+        if len(g) and g[-1] > 0 and g[0] > 0:
+            self._detail = f"first step gets {g[0] / g[-1]:.1e} of the last's gradient"
+        self._render_title()
 
     def show_confusion(self, counts: np.ndarray) -> None:
         """Confusion counts [true, predicted] as a heatmap, each row as a share of its class

@@ -38,6 +38,7 @@ class MemberFrame:
     history_rows: dict
     grid: tuple | None = None  # (xs, ys, out (r, r, n_out))
     confusion: np.ndarray | None = None  # image data (no plane): test confusion counts [true, predicted]
+    grad_t: np.ndarray | None = None  # sequences: |dL/dh_t| per step of the first recurrent layer
 
 
 @dataclass
@@ -52,6 +53,23 @@ class RaceSnapshot:
 from playground.app.worker import LIVE_EVAL_BUDGET  # noqa: E402
 
 CONFUSION_ROWS = 500  # test images a member's confusion thumbnail counts (image data)
+
+
+PROBE_ROWS = 64  # test sequences a member's gradient-through-time thumbnail averages
+
+
+def _gradient_through_time(exp: Experiment, theta: np.ndarray) -> np.ndarray | None:
+    """|dL/dh_t| per step of the member's first recurrent layer on a test batch (None for a
+    network without one), as the sequence views compute it."""
+    from playground.engine.twin import probe_recurrent
+
+    ds = exp.dataset
+    n = min(PROBE_ROWS, ds.n_test)
+    if n == 0:
+        return None
+    with np.errstate(all="ignore"):
+        probes = probe_recurrent(exp.trainer, ds.X_test[:n], exp.Y_test[:n], theta)
+    return np.asarray(probes[0]["grad_norm"], dtype=np.float64) if probes else None
 
 
 class RaceWorker(CommandWorker):
@@ -131,10 +149,12 @@ class RaceWorker(CommandWorker):
 
     def _frame(self, i: int, exp: Experiment, with_grid: bool) -> MemberFrame:
         reset, start, rows = self._cursors[i].take(exp)
-        grid = confusion = None
+        grid = confusion = grad_t = None
         if with_grid:
             theta = exp.trainer.theta.copy()
-            if exp.dataset.X_train.ndim > 2:  # images, sequences: no plane; classes: confusion
+            if exp.dataset.X_train.ndim == 3:  # sequences: the gradient reaching back through time
+                grad_t = _gradient_through_time(exp, theta)
+            elif exp.dataset.X_train.ndim > 2:  # images: no plane; their confusion matrix
                 confusion = exp.confusion(theta=theta, max_rows=CONFUSION_ROWS)
             else:
                 grid = exp.grid(resolution=self.grid_resolution, theta=theta)
@@ -153,6 +173,7 @@ class RaceWorker(CommandWorker):
             history_rows=rows,
             grid=grid,
             confusion=confusion,
+            grad_t=grad_t,
         )
 
     # -- commands (worker thread) ---------------------------------------------------------------
