@@ -52,7 +52,23 @@ COLUMNS = (
     "Steps to target",
     "Time to target",
     "Status",
+    "Loss evals",  # after Status, so the columns before keep their places
+    "Gradient evals",
 )
+STATUS_COL = COLUMNS.index("Status")
+# header tooltips: why the evaluation counts are there
+COLUMN_TIPS = {
+    "Loss evals": "Loss evaluations so far (every gradient evaluation also gives a loss): a gradient-free\n"
+    "method is judged by how many losses it needed, not by its steps",
+    "Gradient evals": "Gradient evaluations so far: one per step of SGD, Adam and the others (of the step's\n"
+    "batch), one per line-search trial of L-BFGS and BFGS, 2P + 1 per Newton step, none for\n"
+    "simulated annealing and the genetic algorithm",
+}
+
+
+def _count(metrics: dict, key: str) -> str:
+    v = metrics.get(key)
+    return "–" if v is None else f"{int(v):,}"
 
 
 def _fmt(v, spec: str = ".4g") -> str:
@@ -404,6 +420,9 @@ class RaceView(QWidget):
         metric = "Test accuracy" if r.task == "classification" else "Test R²"
         self.table.setRowCount(n)
         self.table.setHorizontalHeaderLabels([c.format(metric=metric) for c in COLUMNS])
+        for col, name in enumerate(COLUMNS):
+            if name in COLUMN_TIPS:
+                self.table.horizontalHeaderItem(col).setToolTip(COLUMN_TIPS[name])
         self.target_edit.setText("" if r.target_override is None else f"{r.target_override:g}")
         self._force_redraw()
         self._on_running(r.running)
@@ -513,6 +532,8 @@ class RaceView(QWidget):
         )
         pct = r.task == "classification"
         for row, d in enumerate(r.summary_rows()):
+            frame = r.frames[row] if row < len(r.frames) else None
+            counts = frame.metrics if frame is not None else {}
             metric = d["test_metric"]
             cells = [
                 d["label"],
@@ -523,18 +544,20 @@ class RaceView(QWidget):
                 "–" if d["steps_to_target"] is None else f"{d['steps_to_target']:,}",
                 "–" if d["time_to_target"] is None else f"{d['time_to_target']:.2f} s",
                 _status_text(d),
+                _count(counts, "loss_evals"),
+                _count(counts, "grad_evals"),
             ]
             for col, text in enumerate(cells):
                 item = self.table.item(row, col)
                 if item is None:
                     item = QTableWidgetItem()
-                    if 0 < col < len(cells) - 1:
+                    if col not in (0, STATUS_COL):
                         item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                     self.table.setItem(row, col, item)
                 if item.text() != text:
                     item.setText(text)
             self.table.item(row, 0).setForeground(QColor(d["color"]))
-            status = self.table.item(row, len(cells) - 1)
+            status = self.table.item(row, STATUS_COL)
             if d["status"] == "diverged":
                 status.setForeground(QColor(DIVERGED_COLOR))
             elif d.get("warning"):
