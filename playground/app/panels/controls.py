@@ -29,8 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from playground.engine import methods
 from playground.engine.activations import ACTIVATIONS as ACTIVATION_INFO
 from playground.engine.losses import LOSSES as LOSS_INFO
+from playground.errors import PlaygroundError
 from playground.spec import (
     CLASSIFICATION_ONLY_LOSSES,
     INITIALIZERS,
@@ -62,6 +64,28 @@ OPTIMIZER_NAMES = {
     "adam": "Adam",
     "adamw": "AdamW",
     "lbfgs": "L-BFGS",
+    "newton": "Newton (damped)",
+    "levenberg_marquardt": "Levenberg-Marquardt",
+    "bfgs": "BFGS",
+    "simulated_annealing": "Simulated annealing",
+    "genetic": "Genetic algorithm",
+}
+# what each optimizer does and what one step costs (the combo's item tooltips)
+OPTIMIZER_TIPS = {
+    "sgd": "Step against the gradient of the batch. Cost: one gradient per step.",
+    "momentum": "SGD with a velocity that remembers past gradients. Cost: one gradient per step.",
+    "nesterov": "Momentum that looks ahead before it steps. Cost: one gradient per step.",
+    "adagrad": "Per-weight steps that shrink with the gradients seen so far. Cost: one gradient per step.",
+    "rmsprop": "Per-weight steps scaled by recent gradient size. Cost: one gradient per step.",
+    "adam": "Momentum plus per-weight scaling, bias-corrected. Cost: one gradient per step.",
+    "adamw": "Adam with decoupled weight decay. Cost: one gradient per step.",
+    "lbfgs": "Quasi-Newton with a short memory and a line search, full batch. "
+    "Cost: one gradient per line-search trial.",
+    **{
+        name: f"{cls.description[:1].upper()}{cls.description[1:]}; full batch, no learning rate. "
+        f"Cost: {cls.cost}."
+        for name, cls in methods.METHODS.items()
+    },
 }
 PARAM_LABELS = {
     "momentum": "Momentum",
@@ -79,7 +103,31 @@ PARAM_LABELS = {
     "history_size": "History size",
     "tolerance_grad": "Gradient tolerance",
     "tolerance_change": "Change tolerance",
+    "damping": "Damping λ",
+    "damping_dec": "λ × on success",
+    "damping_inc": "λ × on failure",
+    "damping_max": "Largest λ",
+    "max_trials": "Trials per step",
+    "mu": "μ",
+    "mu_dec": "μ decrease",
+    "mu_inc": "μ increase",
+    "mu_max": "Largest μ",
+    "gtol": "Gradient tolerance",
+    "c1": "Armijo c₁",
+    "c2": "Curvature c₂",
+    "step_size": "Step size σ",
+    "temperature": "Start temperature",
+    "cooling": "Cooling per proposal",
+    "proposals": "Proposals per step",
+    "population": "Population",
+    "elite": "Elite",
+    "tournament": "Tournament size",
+    "crossover": "Crossover rate",
+    "mutation_rate": "Mutation rate",
+    "mutation_sigma": "Mutation σ",
+    "init_sigma": "Initial spread σ",
 }
+UNIT_PARAMS = ("damping_dec", "mu_dec", "c1", "c2", "cooling", "crossover", "mutation_rate")  # in (0, 1]
 LOG_STEPS = (1.0, 3.0)  # 0.001, 0.003, 0.01, 0.03, ... as TF Playground's learning rates
 
 
@@ -186,9 +234,10 @@ class ControlsPanel(QScrollArea):
         self.loss.setToolTip("What training minimises. The output activation follows the loss.")
         self.output = _combo([])
         self.output.setToolTip("Output activations that go with this loss; changing it resets the weights")
-        self.optimizer = _combo(OPTIMIZER_NAMES)
+        self.optimizer = _combo(OPTIMIZER_NAMES, OPTIMIZER_TIPS)
         self.optimizer.setToolTip(
-            "How the gradient becomes a step. Changes apply live (a marker on the curves)."
+            "How the gradient becomes a step, or, beyond gradient descent, how curvature or random "
+            "search does. Changes apply live (a marker on the curves)."
         )
         self.lr = LogSpinBox(1e-6, 100.0)
         self.lr.setToolTip("Learning rate: step size. Too large diverges, too small crawls. Applies live.")
@@ -368,7 +417,23 @@ class ControlsPanel(QScrollArea):
         name = self.optimizer.currentData()
         opt = OptimizerSpec(name=name, lr=self.spec.training.optimizer.lr, params={})
         new = replace(self.spec, training=replace(self.spec.training, optimizer=opt))
-        self.controller.edit_spec(new, f"Optimizer: {OPTIMIZER_NAMES[name]}")
+        if not self._method_fits(new) or not self.controller.edit_spec(
+            new, f"Optimizer: {OPTIMIZER_NAMES[name]}"
+        ):
+            self.refresh()
+
+    def _method_fits(self, spec: ExperimentSpec) -> bool:
+        """Whether a method beyond gradient descent can train this network (Newton's size
+        limit, Levenberg-Marquardt's squared errors...); says why not."""
+        if not methods.is_method(spec.training.optimizer.name):
+            return True
+        try:
+            methods.check(spec, self.controller.experiment.trainer.layout.n_params)
+        except PlaygroundError as e:
+            self.controller.statusMessage.emit(str(e))
+            self.controller.errorOccurred.emit(str(e))
+            return False
+        return True
 
     @Slot(float)
     def _on_lr(self, value: float) -> None:
@@ -382,7 +447,9 @@ class ControlsPanel(QScrollArea):
         params = dict(opt.params)
         params[key] = value
         new = replace(self.spec, training=replace(self.spec.training, optimizer=replace(opt, params=params)))
-        if not self.controller.edit_spec(new, PARAM_LABELS.get(key, key), merge_key="opt." + key):
+        if not self._method_fits(new) or not self.controller.edit_spec(
+            new, PARAM_LABELS.get(key, key), merge_key="opt." + key
+        ):
             self.refresh()
 
     @Slot()
@@ -440,7 +507,9 @@ class ControlsPanel(QScrollArea):
         _set_combo(self.output, net.output_activation)
         self.output.setEnabled(self.output.count() > 1)
         _set_combo(self.optimizer, tr.optimizer.name)
+        self.optimizer.setToolTip(OPTIMIZER_TIPS.get(tr.optimizer.name, ""))
         _set_value(self.lr, tr.optimizer.lr)
+        self.lr.setEnabled(not methods.is_method(tr.optimizer.name))  # the methods take no step size
         self.batch.setMaximum(max(n_train, tr.batch_size))
         _set_value(self.batch, tr.batch_size)
         self._refresh_optimizer_params()
@@ -538,8 +607,14 @@ class ControlsPanel(QScrollArea):
                     w.setDecimals(4)
                     w.setSingleStep(0.05)
                     w.setKeyboardTracking(False)
+                elif key in UNIT_PARAMS:
+                    w = QDoubleSpinBox()
+                    w.setRange(1e-6, 1.0)
+                    w.setDecimals(6)
+                    w.setSingleStep(0.01)
+                    w.setKeyboardTracking(False)
                 else:
-                    w = LogSpinBox(1e-12, 100.0, allow_zero=key != "eps")
+                    w = LogSpinBox(1e-12, 1e12 if key.endswith("_max") else 100.0, allow_zero=key != "eps")
                 w.valueChanged.connect(lambda v, k=key: self._on_opt_param(k, float(v)))
                 self.opt_form.addRow(label, w)
             self.opt_widgets[key] = w
