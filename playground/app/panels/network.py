@@ -951,7 +951,7 @@ class NetworkView(QWidget):
         self.stack_label.setText(
             "<p><b>NETWORK</b></p><p>" + "<br>".join(lines) + "</p><p style='color:gray'>The diagram draws "
             "dense networks on flat data. Edit these layers in the <b>Layers</b> panel; the image "
-            "views show their feature maps and filters.</p>"
+            "views show their feature maps and filters, the sequence views their states over time.</p>"
         )
 
     def rebuild(self) -> None:

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from playground.app import theme
+from playground.app.plotting import ReadableAxis
 from playground.engine.losses import decision_threshold, decode_predictions
 from playground.engine.twin import probe_recurrent
 
@@ -201,7 +202,7 @@ class SequencesView(QWidget):
         body = QSplitter(Qt.Orientation.Vertical)
         # top: the gradient reaching back through time, and predictions over time
         top = QSplitter(Qt.Orientation.Horizontal)
-        self.grad_plot = pg.PlotWidget()
+        self.grad_plot = pg.PlotWidget(axisItems={"left": ReadableAxis("left")})
         gpi = self.grad_plot.getPlotItem()
         theme.style_plot(gpi)
         gpi.setTitle("Gradient norm per time step |\u2202L/\u2202h\u209c| (test batch)", size="9pt")
@@ -363,8 +364,11 @@ class SequencesView(QWidget):
                 self.tabs.setTabVisible(idx, has)
                 if has and self.tabs.currentWidget() is w:
                     self._image(item, layer["gates"][name].T, symmetric=name in ("cell", "new"))
-        right = "right" if s.predicted == s.target else "wrong"
-        self.answer.setText(f"target {s.target} \u00b7 predicted {s.predicted} ({right})")
+        if s.task == "classification":
+            right = "right" if s.predicted == s.target else "wrong"
+            self.answer.setText(f"target {s.target} \u00b7 predicted {s.predicted} ({right})")
+        else:
+            self.answer.setText(f"target {s.target} \u00b7 predicted {s.predicted}")
         first = [g[0] / g[-1] for _l, g in s.grad_norm if len(g) and g[-1] > 0]
         reach = f"; the first step gets {first[0]:.1e} of the last step's gradient" if first else ""
         self.summary.setText(f"Step {s.step:,}: test sequence {s.sample}{reach}")
