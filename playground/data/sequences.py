@@ -23,9 +23,9 @@ The generators (``SEQUENCE_DATASETS``, names the spec stores in ``data.name``):
 
 What a forecast's ``info`` holds for drawing prediction against truth over time:
 ``forecast`` True; ``series`` float64 (T,), the target series in the units of ``y``;
-``t_train`` / ``t_test`` int64, the time index (into ``series``) of each sample's target,
-so ``y_train[i, 0] == series[t_train[i]]`` and a prediction for sample i is drawn at
-``t_train[i]``; ``window``, ``horizon``; ``target_offset`` / ``target_scale`` (``y *
+``train_time`` / ``test_time`` int64, the time index (into ``series``) of each sample's target,
+so ``y_train[i, 0] == series[train_time[i]]`` and a prediction for sample i is drawn at
+``train_time[i]``; ``window``, ``horizon``; ``target_offset`` / ``target_scale`` (``y *
 scale + offset`` is in the data's own units; 0 and 1 when nothing is normalised);
 ``inputs_are_target`` (the only input is the target series, so forecasts beyond the data
 can feed predictions back in: ``rollout``).
@@ -185,8 +185,8 @@ def forecast_dataset(
         **info,
         "forecast": True,
         "series": series,
-        "t_train": t_all[:n_train],
-        "t_test": t_all[n_train:],
+        "train_time": t_all[:n_train],
+        "test_time": t_all[n_train:],
         "window": window,
         "horizon": horizon,
         "target_offset": float(t_off[0]),
