@@ -96,25 +96,39 @@ class Layout:
     def n_layers(self) -> int:
         return self.plan.n_layers
 
-    def views(self, theta: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """[(W, b)] views into theta per block, in PyTorch's shapes except dense W, which is
-        (fan_in, fan_out); a block without weights or bias (pooling, flatten, a conv without
-        bias) gives empty arrays there."""
+    def views(self, theta: np.ndarray) -> list[tuple[np.ndarray, ...]]:
+        """Views into theta per block, in PyTorch's shapes except dense W, which is (fan_in,
+        fan_out): (W, b) for dense and conv blocks (a block without weights or bias, as
+        pooling, flatten or a conv without bias, gives empty arrays there); for rnn/lstm/gru
+        their four arrays in torch's order (weight_ih, weight_hh, bias_ih, bias_hh)."""
         out = []
-        for arrays in self.plan.arrays:
+        for layer, arrays in zip(self.plan.layers, self.plan.arrays, strict=True):
             got = [theta[off : off + int(np.prod(shape))].reshape(shape) for _, shape, off in arrays]
-            out.append((got[0] if got else theta[:0], got[1] if len(got) > 1 else theta[:0]))
+            if layer.kind in ("rnn", "lstm", "gru"):
+                out.append(tuple(got))
+            else:
+                out.append((got[0] if got else theta[:0], got[1] if len(got) > 1 else theta[:0]))
         return out
+
+    def names(self) -> list[tuple[str, ...]]:
+        """The arrays' names per block, as ``views`` gives them (torch's for recurrent blocks)."""
+        return [
+            tuple(n for n, _s, _o in arrays) if layer.kind in ("rnn", "lstm", "gru") else ("W", "b")
+            for layer, arrays in zip(self.plan.layers, self.plan.arrays, strict=True)
+        ]
 
     def flatten(self, params, dtype) -> np.ndarray:
         theta = np.empty(self.n_params, dtype=dtype)
-        for (W, b), (tw, tb) in zip(params, self.views(theta), strict=True):
-            W = np.asarray(W, dtype=np.float64)
-            b = np.asarray(b, dtype=np.float64).ravel()
-            if W.shape != tw.shape or b.shape != tb.shape:
-                raise ValueError(f"parameter shapes {W.shape}, {b.shape} do not match {tw.shape}, {tb.shape}")
-            tw[...] = W
-            tb[...] = b
+        for given, views in zip(params, self.views(theta), strict=True):
+            if len(given) != len(views):
+                raise ValueError(f"{len(given)} parameter arrays given where the block has {len(views)}")
+            for a, t in zip(given, views, strict=True):
+                a = np.asarray(a, dtype=np.float64)
+                if t.ndim == 1:
+                    a = a.ravel()
+                if a.shape != t.shape:
+                    raise ValueError(f"parameter shape {a.shape} does not match {t.shape}")
+                t[...] = a
         return theta
 
     def activation_offsets(self, rows: int) -> np.ndarray:
@@ -157,6 +171,7 @@ def network_layers(net, input_shape: tuple[int, ...], n_out: int) -> list[Layer]
                 Layer(
                     r.kind, n_in, n_out_r, C.LINEAR, in_shape=shape, out_shape=r.shape, units=int(h.units),
                     return_sequences=bool(h.return_sequences), bptt=int(h.bptt or 0), cell_activation=cell,
+                    forget_bias=float(h.forget_bias) if r.kind == "lstm" else 0.0,
                 )
             )  # fmt: skip
         else:  # flatten, written or implicit
@@ -241,6 +256,7 @@ class Trainer:
         self.X = np.ascontiguousarray(X, dtype=self.dtype)
         self.Y = np.ascontiguousarray(Y, dtype=self.dtype)
         self.n = X.shape[0]
+        self._train_eval = None  # the methods' loss-only evaluation set (rebuilt from these)
 
     def _alloc(self) -> None:
         batch = min(self.spec.training.batch_size, self.n)
