@@ -1,6 +1,6 @@
 """Methods beyond first-order gradient descent, as optimizers of the same flat parameter
 vector: damped Newton (exact Hessian), Levenberg-Marquardt (MATLAB's trainlm), full BFGS
-(scipy's), simulated annealing and a genetic algorithm (docs/METHODS.md).
+(scipy's), simulated annealing, a genetic algorithm and CMA-ES (docs/METHODS.md).
 
 ``METHODS`` maps the spec's ``training.optimizer.name`` to the method's class;
 ``check`` says why a method cannot train a network (a ``SpecError`` naming the field);
@@ -13,22 +13,24 @@ from __future__ import annotations
 from playground.errors import SpecError
 from playground.registry import Registry
 
-from . import bfgs, levenberg_marquardt, newton
+from . import bfgs, cmaes, levenberg_marquardt, newton
 from .annealing import SimulatedAnnealing
 from .base import Method, Objective
 from .bfgs import BFGS
+from .cmaes import CMAES
 from .genetic import Genetic
 from .levenberg_marquardt import LevenbergMarquardt
 from .newton import Newton
 
 METHODS: Registry[type[Method]] = Registry("method")
-for _m in (Newton, LevenbergMarquardt, BFGS, SimulatedAnnealing, Genetic):
+for _m in (Newton, LevenbergMarquardt, BFGS, SimulatedAnnealing, Genetic, CMAES):
     METHODS.register(_m.name, _m)
 
 MAX_PARAMS = {
     "newton": newton.MAX_PARAMS,
     "levenberg_marquardt": levenberg_marquardt.MAX_PARAMS,
     "bfgs": bfgs.MAX_PARAMS,
+    "cmaes": cmaes.MAX_PARAMS,
 }
 MAX_POPULATION_VALUES = 50_000_000  # population x parameters (400 MB of float64)
 

@@ -10,6 +10,7 @@ from playground.engine.rng import derive_key, splitmix64_np
 
 ANNEALING_TAG = 0x414E4E45414C
 GENETIC_TAG = 0x47454E4554
+CMAES_TAG = 0x434D414553
 
 
 def stream_key(seed: int, tag: int) -> np.uint64:
