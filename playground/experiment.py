@@ -321,9 +321,11 @@ class Experiment:
 
     # -- parameters -----------------------------------------------------------------------
     @property
-    def params(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """[(W, b)] copies; W is (fan_in, fan_out): forward is act(x @ W + b)."""
-        return [(W.copy(), b.copy()) for W, b in self.trainer.layout.views(self.trainer.theta)]
+    def params(self) -> list[tuple[np.ndarray, ...]]:
+        """Copies per layer: (W, b) for dense (W is (fan_in, fan_out): forward is act(x @ W +
+        b)) and conv layers (torch's (out, in, kh, kw) and (out,)); for rnn/lstm/gru torch's
+        (weight_ih, weight_hh, bias_ih, bias_hh); see ``Layout.views``."""
+        return [tuple(a.copy() for a in p) for p in self.trainer.layout.views(self.trainer.theta)]
 
     def set_params(self, params) -> None:
         self.trainer.theta = self.trainer.layout.flatten(params, self.trainer.dtype)
@@ -641,7 +643,7 @@ class Experiment:
         theta = None if params is None else lay.flatten(params, self.trainer.dtype)
         X, Y = (self.dataset.X_train, self.Y_train) if data == "train" else (self.dataset.X_test, self.Y_test)
         lv, g = self.trainer.loss_and_grad(theta, X, Y)
-        return lv, [(dW.copy(), db.copy()) for dW, db in lay.views(g)]
+        return lv, [tuple(a.copy() for a in p) for p in lay.views(g)]
 
     # -- pictures -------------------------------------------------------------------------
     def grid(

@@ -192,7 +192,7 @@ def run_variant(variant: Variant, steps: int | None = None) -> dict:
             c: _plain(h[c])
             for c in ("step", "wall_time", "batch_loss", "train_loss", "test_loss", "test_metric")
         },
-        weights=[(W.tolist(), b.tolist()) for W, b in exp.params]
+        weights=[tuple(a.tolist() for a in p) for p in exp.params]
         if exp.trainer.layout.n_params < 2000
         else None,
     )

@@ -182,7 +182,7 @@ LAYER_FIELDS: dict[str, tuple[str, ...]] = {
     "avgpool2d": ("kind", "size", "stride"),
     "flatten": ("kind",),
     "rnn": ("kind", "units", "activation", "return_sequences", "bptt"),
-    "lstm": ("kind", "units", "return_sequences", "bptt"),
+    "lstm": ("kind", "units", "return_sequences", "bptt", "forget_bias"),
     "gru": ("kind", "units", "return_sequences", "bptt"),
 }
 RECURRENT_KINDS = ("rnn", "lstm", "gru")
@@ -212,7 +212,10 @@ class LayerSpec:
       only: ``"tanh"`` or ``"relu"``), ``return_sequences`` (False: the last step's hidden
       state, ``(units,)``; True: every step's, ``(length, units)``, for a recurrent layer
       above or a dense one, which sees the steps flattened), ``bptt`` (None: full
-      backpropagation through time; k: truncated, cut every k steps from the end).
+      backpropagation through time; k: truncated, cut every k steps from the end);
+      ``forget_bias`` (lstm: the forget gate's bias starts at this value, in ``bias_ih``,
+      after the initialiser: torch's default is 0; 1, as Keras' ``unit_forget_bias``, lets
+      an LSTM remember from the first step, Jozefowicz et al. 2015).
 
     When the last hidden layer gives images (conv or pooling), the output layer flattens
     them first, as if a ``flatten`` layer ended the stack; so does a dense hidden layer that
@@ -233,10 +236,12 @@ class LayerSpec:
     size: int = 2
     return_sequences: bool = False
     bptt: int | None = None  # rnn/lstm/gru: None = full BPTT; k = truncated to k steps
+    forget_bias: float = 0.0  # lstm: the forget gate's initial bias (torch: 0; Keras' unit_forget_bias: 1)
 
     def to_dict(self) -> dict:
         names = LAYER_FIELDS.get(self.kind, tuple(f.name for f in fields(self)))
         unset = {"stride": self.stride is None, "bptt": self.bptt is None}
+        unset["forget_bias"] = not self.forget_bias
         return {n: getattr(self, n) for n in names if not unset.get(n, False)}
 
 
@@ -961,6 +966,9 @@ def _validate_layer(p: str, layer: LayerSpec) -> None:
             raise SpecError(f"{p}.return_sequences", "must be true or false")
         if layer.bptt is not None:
             _count(f"{p}.bptt", layer.bptt, MAX_STEPS)
+        fb = _finite_float(layer.forget_bias, f"{p}.forget_bias")
+        if abs(fb) > 10.0:
+            raise SpecError(f"{p}.forget_bias", "must be between -10 and 10")
     if kind in ("dense", "conv2d"):
         _choice(f"{p}.activation", layer.activation, ACTIVATIONS)
         if not 0.0 <= layer.dropout < 1.0:

@@ -376,7 +376,7 @@ class TrainingWorker(CommandWorker):
             step=exp.step,
             epoch=exp.epoch,
             theta=theta,
-            params=[(W.copy(), b.copy()) for W, b in exp.trainer.layout.views(theta)],
+            params=[tuple(a.copy() for a in p) for p in exp.trainer.layout.views(theta)],
             metrics=metrics,
             status=exp.status,
             message=exp.message,

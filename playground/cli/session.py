@@ -78,7 +78,7 @@ def _summary(exp) -> dict:
     ds = exp.dataset
     data = {
         "kind": d.kind,
-        "name": d.name if d.kind == "toy" or (d.kind == "image" and not d.path) else d.path,
+        "name": d.name if d.kind in ("toy", "sequence") or (d.kind == "image" and not d.path) else d.path,
         "task": ds.task,
         "n_train": ds.n_train,
         "n_test": ds.n_test,
@@ -123,6 +123,11 @@ def _layers(exp) -> list[str]:
             what = f"{layer.kind} {layer.kernel}x{layer.kernel} stride {layer.stride}"
         elif layer.kind == "flatten":
             what = "flatten"
+        elif layer.kind in ("rnn", "lstm", "gru"):
+            cell = f" {BY_CODE[layer.cell_activation].name}" if layer.kind == "rnn" else ""
+            steps = " every step" if layer.return_sequences else ""
+            bptt = f" bptt {layer.bptt}" if layer.bptt else ""
+            what = f"{layer.kind} {layer.units}{cell}{steps}{bptt}"
         else:
             what = f"dense {layer.n_out} {act}"
         out.append(f"{what} -> {shape}")
@@ -132,7 +137,7 @@ def _layers(exp) -> list[str]:
 def _print_summary(s: dict) -> None:
     d = s["data"]
     print(f"data:       {d['kind']} {d['name']} ({d['task']}, {d['n_train']} train / {d['n_test']} test)")
-    if any(not line.startswith("dense") for line in s["layers"]):
+    if "x" in s["input_shape"] or any(not line.startswith("dense") for line in s["layers"]):
         print(f"network:    input {s['input_shape']}, {s['n_params']} parameters")
         for line in s["layers"]:
             print(f"              {line}")
@@ -221,16 +226,19 @@ def cmd_export(
             atomic_write(history_csv, lambda f: f.write(text))
         if weights is not None:
             wp = Path(weights)
-            params = exp.params
-            if wp.suffix.lower() == ".npz":
+            params, names = exp.params, exp.trainer.layout.names()
+            if wp.suffix.lower() == ".npz":  # W1, b1, ... ; a recurrent layer's as weight_ih1, ...
                 arrays = {}
-                for i, (W, b) in enumerate(params, start=1):
-                    arrays[f"W{i}"] = W
-                    arrays[f"b{i}"] = b
+                for i, (arrs, ns) in enumerate(zip(params, names, strict=True), start=1):
+                    for name, a in zip(ns, arrs, strict=True):
+                        arrays[f"{name}{i}"] = a
                 with open(wp, "wb") as f:
                     np.savez(f, **arrays)
             else:
-                doc = [{"W": W.tolist(), "b": b.tolist()} for W, b in params]
+                doc = [
+                    {name: a.tolist() for name, a in zip(ns, arrs, strict=True)}
+                    for arrs, ns in zip(params, names, strict=True)
+                ]
                 wp.write_text(json.dumps(doc), encoding="utf-8")
     except (PlaygroundError, OSError, MemoryError) as e:
         return _failed(e, path)

@@ -95,7 +95,7 @@ def image_state(
         maps.append((layer.kind, shape, values.reshape(shape)))
     filters = [
         (i, np.asarray(W, dtype=np.float64).copy())
-        for i, (layer, (W, _b)) in enumerate(zip(tr.plan.layers, tr.layout.views(theta), strict=False))
+        for i, (layer, (W, *_b)) in enumerate(zip(tr.plan.layers, tr.layout.views(theta), strict=False))
         if layer.kind == "conv2d"
     ]
     return ImageState(

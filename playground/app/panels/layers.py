@@ -62,7 +62,7 @@ NEW_LAYERS = {
     "avgpool2d": LayerSpec(kind="avgpool2d", size=2),
     "flatten": LayerSpec(kind="flatten"),
     "rnn": LayerSpec(kind="rnn", units=16, activation="tanh"),
-    "lstm": LayerSpec(kind="lstm", units=16),
+    "lstm": LayerSpec(kind="lstm", units=16, forget_bias=1.0),
     "gru": LayerSpec(kind="gru", units=16),
 }
 
@@ -73,6 +73,7 @@ FIELDS = (
     ("cell", "Activation", ("rnn",)),
     ("return_sequences", "Output", RECURRENT),
     ("bptt", "Backprop through time", RECURRENT),
+    ("forget_bias", "Forget-gate bias", ("lstm",)),
     ("filters", "Filters", ("conv2d",)),
     ("kernel_size", "Kernel size", ("conv2d",)),
     ("size", "Window", ("maxpool2d", "avgpool2d")),
@@ -256,6 +257,18 @@ class LayersPanel(QWidget):
         bptt.setKeyboardTracking(False)
         bptt.valueChanged.connect(lambda v: self._set_field("bptt", None if v == 0 else int(v)))
         w["bptt"] = bptt
+        fb = QDoubleSpinBox()
+        fb.setRange(-10.0, 10.0)
+        fb.setSingleStep(0.5)
+        fb.setDecimals(2)
+        fb.setKeyboardTracking(False)
+        fb.setToolTip(
+            "The forget gate's bias at the start (resets the weights). 0 is PyTorch's default; "
+            "1 (Keras' unit_forget_bias) lets the LSTM keep its cell state from the first step, "
+            "so gradients reach far back at once"
+        )
+        fb.valueChanged.connect(lambda v: self._set_field("forget_bias", round(float(v), 4)))
+        w["forget_bias"] = fb
         self.fields = w
         for name, label, _kinds in FIELDS:
             form.addRow(label, w[name])

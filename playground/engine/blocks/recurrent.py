@@ -363,12 +363,17 @@ def _init(layer, init, bias_init, rng):
         fans_ih = fans_hh = (H, G * H)  # torch: bound 1/sqrt(hidden_size) for every array
     else:
         fans_ih, fans_hh = (F, G * H), (H, G * H)
-    return [
+    arrays = [
         init_weight_shaped(init, (G * H, F), *fans_ih, rng),
         init_weight_shaped(init, (G * H, H), *fans_hh, rng),
         init_bias(bias_init, H, G * H, rng),
         init_bias(bias_init, H, G * H, rng),
     ]
+    fb = float(getattr(layer, "forget_bias", 0.0))
+    if layer.kind == "lstm" and fb:  # gates i, f, g, o: the forget gate's sum of biases = fb
+        arrays[2][H : 2 * H] = fb
+        arrays[3][H : 2 * H] = 0.0
+    return arrays
 
 
 for _name, _code, _what in (

@@ -80,6 +80,7 @@ class Layer:
     return_sequences: bool = False
     bptt: int = 0  # truncated backpropagation through time: steps (0: full)
     cell_activation: int = 0  # rnn: tanh or relu (codes.*)
+    forget_bias: float = 0.0  # lstm: the forget gate's bias_ih starts here (bias_hh's at 0)
 
 
 class Plan:
