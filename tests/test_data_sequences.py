@@ -10,6 +10,7 @@ import pytest
 from playground.data.build import build_dataset
 from playground.data.sequences import (
     SEQUENCE_DATASETS,
+    W5_DATA,
     check_sequence_memory,
     rollout,
     sequence_input_shape,
@@ -110,6 +111,7 @@ def test_sines_is_w5_of_the_peers_script():
     d = DataSpec(
         kind="sequence", name="sines", length=20, n_samples=3980, noise=0.05, train_fraction=0.8, seed=0
     )
+    assert ExperimentSpec.from_dict({"data": W5_DATA}).data == d
     ds = build_dataset(d)
     win = np.lib.stride_tricks.sliding_window_view(x, 21)
     X, Y = win[:, :20, None], win[:, 20:]

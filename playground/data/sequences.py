@@ -19,7 +19,8 @@ The generators (``SEQUENCE_DATASETS``, names the spec stores in ``data.name``):
 - i.i.d. tasks (``adding``, ``copy``, ``parity``): each sample drawn on its own from the
   seed, a seeded random split. ``noise`` adds gaussian noise of that standard deviation to
   every input once the target is fixed.
-- ``text`` (``text.py``): windows of characters, one-hot, predicting the next character.
+- ``text`` (``text.py``): windows of characters, one-hot, predicting the next character
+  (``noise`` does not apply).
 
 What a forecast's ``info`` holds for drawing prediction against truth over time:
 ``forecast`` True; ``series`` float64 (T,), the target series in the units of ``y``;
@@ -47,6 +48,9 @@ MAX_LENGTH = 10_000  # steps per sequence (and a time series' window or horizon)
 MAX_SEQUENCE_SAMPLES = 10_000_000
 MAX_COPY_SYMBOLS = 50
 FLOAT_BYTES = 8
+# W5 of BENCHMARKS.md as a data spec (the same arrays as shared/bench/peers.py, in float64)
+W5_DATA = {"kind": "sequence", "name": "sines", "length": 20, "n_samples": 3980, "noise": 0.05,
+           "train_fraction": 0.8, "seed": 0}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -557,6 +561,7 @@ def build_sequence_dataset(spec, seed: int | None = 0) -> Dataset:
 
 __all__ = [
     "SEQUENCE_DATASETS",
+    "W5_DATA",
     "SequenceArgs",
     "SequenceSource",
     "build_sequence_dataset",
