@@ -341,7 +341,8 @@ class RaceView(QWidget):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        # no stretched column: the count columns at the end stay beside their numbers
+        self.table.horizontalHeader().setStretchLastSection(False)
         summary = QWidget()
         sl = QVBoxLayout(summary)
         sl.setContentsMargins(4, 0, 4, 0)
