@@ -41,7 +41,7 @@ OUTPUT_ACTIVATIONS = ("sigmoid", "softmax", "linear", "tanh")
 LOSSES = ("mse", "mae", "huber", "bce", "cce", "hinge", "kl_div")
 OPTIMIZERS = (
     "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "lbfgs",
-    "newton", "levenberg_marquardt", "bfgs", "simulated_annealing", "genetic",
+    "newton", "levenberg_marquardt", "bfgs", "simulated_annealing", "genetic", "cmaes",
 )  # fmt: skip
 INITIALIZERS = (
     "glorot_uniform",
@@ -119,6 +119,7 @@ OPTIMIZER_DEFAULTS: dict[str, dict[str, Any]] = {
         "mutation_sigma": 0.1,
         "init_sigma": 0.1,
     },
+    "cmaes": {"sigma": 0.1, "population": 0},  # population 0: Hansen's 4 + floor(3 ln P)
 }
 # settings of the methods that must lie in (0, 1) / (0, 1] / above 1 (the others are >= 0)
 _OPEN_UNIT = ("damping_dec", "mu_dec", "c1", "c2")
@@ -1059,9 +1060,10 @@ def _validate_optimizer(o: OptimizerSpec) -> None:
                 if not 0.0 <= b < 1.0:
                     raise SpecError(f"{p}[{j}]", "must be in [0, 1)")
         elif isinstance(default, int):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise SpecError(p, "must be a positive integer")
-            _count(p, value, INT_PARAM_MAX.get(key, MAX_STEPS))
+            least = 0 if (o.name, key) == ("cmaes", "population") else 1  # 0: the default size
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise SpecError(p, "must be a positive integer" if least else "must be an integer >= 0")
+            _count(p, value, INT_PARAM_MAX.get(key, MAX_STEPS), least)
         else:
             value = _finite_float(value, p)
             if value < 0:
