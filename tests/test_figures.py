@@ -131,12 +131,10 @@ def test_boundary_and_confusion_views_keep_their_axis_labels(controller, qtbot, 
     assert {"true class", "predicted class", "cat", "dog", "7"} <= set(texts)
 
 
-def test_copy_puts_the_image_and_the_svg_on_the_clipboard(loss_plot):
+def test_copy_puts_the_image_on_the_clipboard(loss_plot):
     image = figures.copy_widget(loss_plot)
     assert image.size() == loss_plot.size() * 2
-    mime = QGuiApplication.clipboard().mimeData()
-    assert mime.hasImage()
-    assert b"<svg" in bytes(mime.data("image/svg+xml"))
+    assert QGuiApplication.clipboard().image().size() == image.size()
 
 
 def test_unknown_suffix_and_failed_write_leave_nothing(loss_plot, tmp_path):

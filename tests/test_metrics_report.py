@@ -147,3 +147,100 @@ def test_text_report_has_both_splits_and_the_averages():
     assert "macro avg" in text and "weighted avg" in text and "true \\ predicted" in text
     acc = metrics_report(exp)["splits"]["test"]["accuracy"]
     assert f"accuracy {acc:.4f}" in text
+
+
+# ----------------------------------------------------------------------------- the live view
+
+
+@pytest.fixture
+def app_controller(qtbot):
+    os = pytest.importorskip("os")
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from dataclasses import replace
+
+    from playground.app.controller import ExperimentController
+    from playground.spec import default_spec
+
+    spec = default_spec()
+    c = ExperimentController(replace(spec, data=replace(spec.data, n_samples=80)), warm_up=False)
+    yield c
+    c.pause()
+    c.shutdown()
+
+
+def _cells(table):
+    return [[table.item(r, c).text() for c in range(table.columnCount())] for r in range(table.rowCount())]
+
+
+def test_metrics_view_shows_the_reports_table_and_confusion(app_controller, qtbot):
+    from playground.app.panels.metrics import MAX_ROWS, MetricsView
+    from playground.metrics import confusion_rows
+
+    view = MetricsView(app_controller)
+    qtbot.addWidget(view)
+    assert app_controller.worker.snapshot_extras["metrics"] is view.feed
+    view.show()
+    view.request()
+    exp = app_controller.experiment
+    rep = metrics_report(exp, max_rows=MAX_ROWS)
+    for part, index in (("test", 0), ("train", 1)):
+        view.part_combo.setCurrentIndex(index)
+        assert _cells(view.table) == table_rows(rep["splits"][part], "classification")[1]
+        assert _cells(view.confusion) == confusion_rows(rep["splits"][part])[1]
+    assert not view.confusion.isHidden()
+
+
+def test_metrics_view_is_fed_live_by_the_worker_at_most_twice_a_second(app_controller, qtbot):
+    from playground.app.panels.metrics import MetricsView
+
+    view = MetricsView(app_controller)
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitUntil(
+        lambda: app_controller.engine_ready or app_controller.last_snapshot is not None, timeout=300_000
+    )
+    app_controller.play()
+    fed = []
+    app_controller.snapshot.connect(lambda s: "metrics" in s.extra and fed.append(s.step))
+    qtbot.waitUntil(
+        lambda: len(fed) >= 2 and view.report is not None and view.report["step"] > 0, timeout=300_000
+    )
+    app_controller.pause()
+    assert view.title.text().startswith(f"Metrics at step {view.report['step']:,}")
+    # the feed itself refuses to compute again within half a second
+    exp = app_controller.experiment
+    assert view.feed(exp) is None
+
+
+def test_metrics_feed_skips_hidden_views_and_unchanged_steps():
+    from playground.app.panels.metrics import MetricsFeed
+
+    exp = _trained({"name": "xor", "n_samples": 60}, steps=10)
+    feed = MetricsFeed()
+    first = feed(exp)
+    assert first is not None and first["step"] == 10
+    feed._last = 0.0  # as if half a second had passed
+    assert feed(exp) is None  # same experiment, same step: nothing new
+    feed.active = False
+    exp.train(steps=5)
+    feed._last = 0.0
+    assert feed(exp) is None
+    feed.active = True
+    assert feed(exp)["step"] == 15
+
+
+def test_metrics_view_for_regression_shows_rmse_and_mae(qtbot):
+    from playground.app.panels.metrics import MetricsView
+    from playground.app.preview import PreviewController
+    from playground.spec import ExperimentSpec
+
+    spec = ExperimentSpec.from_dict({"data": {"name": "plane", "n_samples": 60}, "training": {"loss": "mse"},
+                                     "network": {"output_activation": "linear"}})  # fmt: skip
+    c = PreviewController(spec)
+    view = MetricsView(c)
+    qtbot.addWidget(view)
+    view.show()
+    view.request()
+    header = [view.table.horizontalHeaderItem(i).text() for i in range(view.table.columnCount())]
+    assert header == ["target", "RMSE", "MAE", "R²"]
+    assert view.confusion.isHidden()

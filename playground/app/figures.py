@@ -32,7 +32,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QMimeData, QObject, QPoint, QRect, QSize
+from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QObject, QPoint, QRect, QSize
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QPainter, QPalette, QRegion
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
@@ -296,13 +296,13 @@ def _png_bytes(image: QImage) -> bytes:
 
 
 def copy_widget(widget: QWidget, size=None) -> QImage:
-    """Put the figure on the clipboard: the image (``size``, default x 2) and its SVG
-    (``image/svg+xml``, for applications that take vectors). Returns the image."""
+    """Put the figure on the clipboard as an image (``size``, default x 2); returns it.
+
+    Only the image: a QMimeData made in Python (to add the SVG as ``image/svg+xml``) that is
+    still on the clipboard when the process ends crashes it (PySide6 6.11.3, seen offscreen:
+    a segmentation fault at exit); ``QClipboard.setImage`` makes its own."""
     image = render_image(widget, size)
-    mime = QMimeData()
-    mime.setImageData(image)
-    mime.setData("image/svg+xml", QByteArray(svg_bytes(widget)))
-    QGuiApplication.clipboard().setMimeData(mime)
+    QGuiApplication.clipboard().setImage(image)
     return image
 
 

@@ -1,0 +1,102 @@
+"""File > Save Report…: the one-click report of what the window shows (``playground.report``).
+
+The experiment's words, metrics and history are read in the training thread
+(``controller.call_in_worker(report_data)``: plain data back); the figures are the views as
+they are on screen, drawn by :mod:`playground.app.figures` (SVG with text kept as text, and a
+PNG at twice the view's size) into the report's temporary folder, so a failing figure leaves
+no half-written report either. Errors go to the window's message box.
+
+``playground report SESSION --out DIR`` (``playground/cli/report.py``) builds an offscreen
+window on the session and calls :func:`write_window_report` too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from playground.errors import PlaygroundError
+from playground.report import Figure, report_data, write_report
+
+from .. import figures
+
+PLOT_TITLES = {"loss": "Loss", "gradients": "Gradient norms per layer", "metric": "Accuracy / R²"}
+
+
+def report_views(window) -> list[tuple[str, str, QWidget]]:
+    """(file name, caption, widget) of every figure the report takes from ``window``: the
+    views that show something now (race mode: its curves and thumbnails; image or sequence
+    data: their views instead of the boundary), then GAN mode's window if it is open."""
+    views: list[tuple[str, str, QWidget]] = []
+    race_view = getattr(window, "race_view", None)
+    if getattr(window, "racing", False) and race_view is not None:
+        views.append(("race", "Race: curves, boundaries and summary of every variant", race_view))
+        views.append(("race_loss", "Race: training loss", race_view.loss_plot))
+        views.append(("race_gradients", "Race: gradient norm", race_view.grad_plot))
+    else:
+        network = window.network_view
+        if network.drawable():
+            views.append(("network", "The network: each neuron's output over the input plane", network))
+        page = window.result_stack.currentWidget()
+        if page is window.boundary_view:
+            views.append(("boundary", "Decision boundary", window.boundary_view.plot))
+        elif page is window.images_view:
+            views.append(("images", "Test images, predictions and the current image view", page))
+        elif page is window.sequences_view:
+            views.append(("sequences", "Sequence views: gradient through time, states, gates", page))
+        for key, plot in window.plots.plot_widgets().items():
+            if not plot.isHidden():
+                views.append((key, PLOT_TITLES.get(key, key), plot))
+    metrics_view = getattr(window, "metrics_view", None)
+    if metrics_view is not None and metrics_view.isVisible():
+        views.append(("metrics", "Metrics (live view)", metrics_view))
+    gan = getattr(window, "gan_window", None)
+    if gan is not None and gan.isVisible():
+        views.append(("gan", "GAN mode", gan.view))
+    return views
+
+
+def render_figures(views, folder: Path) -> list[Figure]:
+    """Each view as ``name.svg`` and ``name.png`` (twice its size) in ``folder``."""
+    out = []
+    for name, title, widget in views:
+        figures.export_widget(widget, folder / f"{name}.svg", title=title)
+        figures.export_widget(widget, folder / f"{name}.png")
+        out.append(Figure(name, title, svg=f"figures/{name}.svg", png=f"figures/{name}.png"))
+    return out
+
+
+def write_window_report(window, out_dir, notes: list[str] | None = None) -> Path:
+    """The report of ``window``'s experiment and views, written atomically to ``out_dir``."""
+    data = window.controller.call_in_worker(report_data)
+    views = report_views(window)
+    return write_report(data, out_dir, figures=lambda folder: render_figures(views, folder), notes=notes)
+
+
+def save_report_dialog(window) -> Path | None:
+    """Ask for the report's folder, write it, open it in the browser; errors in a message box."""
+    from .. import settings
+
+    name = (window.controller.spec.name or "experiment").replace("/", "-") + "-report"
+    start = str(settings.last_folder("exports") / name)
+    path, _ = QFileDialog.getSaveFileName(
+        window, "Save report (a folder with index.html, history.csv and the figures)", start, "Folders (*)"
+    )
+    if not path:
+        return None
+    try:
+        out = write_window_report(window, path)
+    except (PlaygroundError, OSError, ValueError, TimeoutError) as e:
+        text = str(e) if isinstance(e, PlaygroundError) else f"Cannot write the report to {path}: {e}"
+        window.show_error(text)
+        return None
+    settings.set_last_folder("exports", out / "index.html")
+    window.statusBar().showMessage(f"Report written to {out}", 8000)
+    QDesktopServices.openUrl(QUrl.fromLocalFile(str(out / "index.html")))
+    return out
+
+
+__all__ = ["render_figures", "report_views", "save_report_dialog", "write_window_report"]
