@@ -191,7 +191,7 @@ def test_bfgs_converges_on_rosenbrock():
 # --------------------------------------------------------------------------- stochastic
 
 
-@pytest.mark.parametrize("name", ["simulated_annealing", "genetic"])
+@pytest.mark.parametrize("name", ["simulated_annealing", "genetic", "cmaes"])
 def test_stochastic_methods_are_reproducible_chunk_independent_and_improve(name):
     data = _spiral(60)
     a = Trainer(spec_with(name), 2, 1, *data)
@@ -253,6 +253,7 @@ METHOD_SPECS = {
     "bfgs": {},
     "simulated_annealing": {},
     "genetic": {"population": 10},
+    "cmaes": {},
 }
 
 
@@ -297,6 +298,11 @@ def test_counts_of_every_kind_of_step():
     ga = Trainer(spec_with("genetic", population=8, elite=2), 2, 1, *data)
     ga.run(3)
     assert ga.counts == {"loss_evals": 8 + 3 * 6, "grad_evals": 0}
+
+    cma = Trainer(spec_with("cmaes"), 2, 1, *data)
+    lam = 4 + int(3 * np.log(cma.layout.n_params))
+    cma.run(3)
+    assert cma.counts == {"loss_evals": 1 + 3 * (lam + 1), "grad_evals": 0}  # samples and the mean
 
     calls = []
     bf = Trainer(spec_with("bfgs"), 2, 1, *data)

@@ -43,7 +43,7 @@ def choose(combo, data) -> None:
     combo.activated.emit(i)
 
 
-@pytest.mark.parametrize("name", ["newton", "bfgs", "simulated_annealing", "genetic"])
+@pytest.mark.parametrize("name", ["newton", "bfgs", "simulated_annealing", "genetic", "cmaes"])
 def test_each_method_is_offered_with_its_settings_and_cost(panel, name):
     i = panel.optimizer.findData(name)
     tip = panel.optimizer.itemData(i, Qt.ItemDataRole.ToolTipRole)

@@ -69,6 +69,7 @@ OPTIMIZER_NAMES = {
     "bfgs": "BFGS",
     "simulated_annealing": "Simulated annealing",
     "genetic": "Genetic algorithm",
+    "cmaes": "CMA-ES",
 }
 # what each optimizer does and what one step costs (the combo's item tooltips)
 OPTIMIZER_TIPS = {
@@ -126,6 +127,7 @@ PARAM_LABELS = {
     "mutation_rate": "Mutation rate",
     "mutation_sigma": "Mutation σ",
     "init_sigma": "Initial spread σ",
+    "sigma": "Step size σ",
 }
 UNIT_PARAMS = ("damping_dec", "mu_dec", "c1", "c2", "cooling", "crossover", "mutation_rate")  # in (0, 1]
 LOG_STEPS = (1.0, 3.0)  # 0.001, 0.003, 0.01, 0.03, ... as TF Playground's learning rates
@@ -596,7 +598,8 @@ class ControlsPanel(QScrollArea):
                 w = (b1, b2)
             elif isinstance(default, int):
                 w = QSpinBox()
-                w.setRange(1, 100_000)
+                w.setRange(0 if (name, key) == ("cmaes", "population") else 1, 100_000)
+                w.setSpecialValueText("auto" if (name, key) == ("cmaes", "population") else "")
                 w.setKeyboardTracking(False)
                 w.valueChanged.connect(lambda v, k=key: self._on_opt_param(k, int(v)))
                 self.opt_form.addRow(label, w)

@@ -64,6 +64,13 @@ def check(spec, n_params: int) -> None:
             )
         if r["mu_max"] < r["mu"]:
             raise SpecError("training.optimizer.mu_max", "must be >= mu")
+    if name == "cmaes":
+        lam = cmaes.population_size(r, n_params)
+        if lam * n_params > MAX_POPULATION_VALUES:
+            raise SpecError(
+                "training.optimizer.population",
+                f"{lam} samples of {n_params:,} parameters exceed {MAX_POPULATION_VALUES:,} values",
+            )
     if name == "genetic":
         n = int(r["population"])
         if r["elite"] >= n:
