@@ -217,12 +217,6 @@ def test_memory_check_refuses_what_cannot_fit():
     check_sequence_memory(100, 20, 4, "sequence:copy", available=1 << 30)
 
 
-@pytest.mark.xfail(
-    raises=ValueError,
-    strict=True,
-    reason="Trainer.weight_norms on the twins unpacks (W, b) from a recurrent block's four arrays "
-    "(trainer.py); remove this marker with that fix",
-)
 def test_spec_round_trip_builds_and_trains_an_lstm_on_the_copy_task(monkeypatch):
     from playground.engine import readiness
     from playground.experiment import Experiment

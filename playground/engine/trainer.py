@@ -761,7 +761,10 @@ class Trainer:
 
     def weight_norms(self) -> np.ndarray:
         if self.on_twins():
-            return np.sqrt([float(W.ravel() @ W.ravel()) for W, _ in self.layout.views(self.theta)])
+            # the kernel's definition: every block's weight span (a recurrent block's weight_ih
+            # and weight_hh), not its biases
+            spans = (self.theta[int(r[P_WOFF]) : int(r[P_BOFF])] for r in self.plan.ints)
+            return np.sqrt([float(w @ w) for w in spans])
         sq = np.empty(self.layout.n_layers)
         K.weight_sq_kernel(self.theta, self.plan.ints, sq)
         return np.sqrt(sq)

@@ -777,7 +777,7 @@ def _legacy_resolved(spec, table):
     """Sessions saved before :func:`resolved_spec` existed left task and features to the
     rules of their day: a numeric target was regression, and every other column an input."""
     d = spec.data
-    if d.task is not None and d.features:
+    if (d.task is not None and d.features) or d.window is not None:  # a time series: columns, no features
         return spec
     task = d.task
     if task is None:

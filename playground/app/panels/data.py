@@ -35,7 +35,14 @@ from playground.app import colors
 from playground.data.images import IMAGE_DATASETS
 from playground.data.toy import FEATURE_TRANSFORMS, TOY_DATASETS, apply_transforms
 from playground.shapes import IMAGE_KINDS, RECURRENT_KINDS
-from playground.spec import TOY_FEATURES, DataSpec, adapt_training, default_spec
+from playground.spec import (
+    DEFAULT_TRAIN_FRACTION,
+    TOY_FEATURES,
+    DataSpec,
+    LayerSpec,
+    adapt_training,
+    default_spec,
+)
 
 THUMB = 54  # thumbnail picture size in pixels
 THUMB_COLUMNS = 4
@@ -52,6 +59,9 @@ SEED_AUTO = -1  # spin value shown as "auto": the data follow the experiment see
 IMAGE_TRAIN_FRACTION = 0.75  # image data starts with a 25 % test set (W4 of BENCHMARKS.md)
 IMAGE_SAMPLES = 1000  # generated toy images (bars, shapes)
 IMAGE_NOISE = 0.1
+SEQUENCE_SAMPLES = 1000  # generated sequences
+# what each sequence set starts as from the data panel: sines is W5; copy a lag an RNN loses
+SEQUENCE_PRESETS = {"sines": {"length": 20}, "copy": {"length": 22, "lag": 20}, "parity": {"length": 12}}
 
 
 # ----------------------------------------------------------------------------- pictures
@@ -84,6 +94,38 @@ def toy_thumbnail(name: str, size: int = THUMB, n_points: int = 260, seed: int =
         cx = size / 2 + (px - centre[0]) * scale
         cy = size / 2 - (py - centre[1]) * scale
         p.drawEllipse(QPointF(cx, cy), r, r)
+    p.end()
+    return pm
+
+
+def sequence_thumbnail(name: str, size: int = THUMB) -> QPixmap:
+    """A sparkline of one sample of the sequence data set ``name`` (its features over time)."""
+    from PySide6.QtGui import QPen, QPolygonF
+
+    from playground.data.build import build_dataset
+    from playground.spec import DataSpec
+
+    pm = QPixmap(size - 6, size - 6)
+    pm.fill(Qt.GlobalColor.transparent)
+    try:
+        preset = {"text": {"length": 16}}.get(name, SEQUENCE_PRESETS.get(name, {}))
+        ds = build_dataset(DataSpec(kind="sequence", name=name, n_samples=8, **preset), 3)
+        x = np.asarray(ds.X_train[0], dtype=np.float64)
+    except Exception:  # a data set that cannot build a thumbnail still gets its button
+        return pm
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    w, h = pm.width(), pm.height()
+    T, F = x.shape
+    for j in range(min(F, 4)):
+        v = x[:, j]
+        lo, hi = float(v.min()), float(v.max())
+        span = hi - lo or 1.0
+        pts = [
+            QPointF(2 + (w - 4) * t / max(1, T - 1), h - 3 - (h - 6) * (v[t] - lo) / span) for t in range(T)
+        ]
+        p.setPen(QPen(QColor(colors.CLASS_COLORS[j % len(colors.CLASS_COLORS)]), 1.6))
+        p.drawPolyline(QPolygonF(pts))
     p.end()
     return pm
 
@@ -178,6 +220,8 @@ class DataPanel(QWidget):
         lay.addWidget(self._build_thumbnails())
         lay.addWidget(_Caption("Images"))
         lay.addWidget(self._build_image_buttons())
+        lay.addWidget(_Caption("Sequences"))
+        lay.addWidget(self._build_sequence_buttons())
         csv_row = QHBoxLayout()
         self.import_button = QPushButton("Import CSV\u2026")
         self.import_button.setToolTip("Load a table from a CSV file: choose the target and input columns")
@@ -273,6 +317,57 @@ class DataPanel(QWidget):
         self.thumb_group.addButton(self.folder_button)
         grid.addWidget(self.folder_button, 0, len(self.image_buttons))
         return box
+
+    def _build_sequence_buttons(self) -> QWidget:
+        from playground.data.sequences import SEQUENCE_DATASETS
+
+        box = QWidget()
+        box.setObjectName("thumbnails")
+        box.setStyleSheet(self._thumbnails_box.styleSheet())
+        grid = QGridLayout(box)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(2)
+        self.sequence_buttons: dict[str, QToolButton] = {}
+        for k, name in enumerate(SEQUENCE_DATASETS.names()):
+            b = QToolButton()
+            b.setCheckable(True)
+            b.setIcon(QIcon(sequence_thumbnail(name)))
+            b.setIconSize(QSize(THUMB, THUMB))
+            b.setText(name)
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+            f = b.font()
+            f.setPointSizeF(f.pointSizeF() * 0.85)
+            b.setFont(f)
+            b.setToolTip(f"<b>{name}</b> (sequences)<br>{SEQUENCE_DATASETS[name].description}")
+            b.clicked.connect(lambda _=False, n=name: self.select_sequences(n))
+            self.thumb_group.addButton(b)
+            self.sequence_buttons[name] = b
+            grid.addWidget(b, k // THUMB_COLUMNS, k % THUMB_COLUMNS)
+        return box
+
+    def select_sequences(self, name: str) -> None:
+        """Switch to the named sequence data set (sine, sines, adding, copy, parity, text),
+        with an LSTM when the network has no recurrent layer yet."""
+        from playground.data.sequences import SEQUENCE_DATASETS
+
+        data = self.controller.spec.data
+        new = DataSpec(
+            kind="sequence",
+            name=name,
+            n_samples=SEQUENCE_SAMPLES,
+            train_fraction=data.train_fraction if data.kind == "sequence" else DEFAULT_TRAIN_FRACTION,
+            **SEQUENCE_PRESETS.get(name, {}),
+        )
+        source = SEQUENCE_DATASETS[name]
+        # the loss and output follow the task: 2 classes sigmoid + bce, more softmax + cce
+        n_classes = {"parity": 2, "copy": new.n_classes}.get(name, 3)
+        task = (source.task, n_classes if source.task == "classification" else 1)
+        spec = self.controller.spec
+        if not any(layer.kind in RECURRENT_KINDS for layer in spec.network.hidden):
+            lstm = LayerSpec(kind="lstm", units=32, forget_bias=1.0)
+            spec = replace(spec, network=replace(spec.network, hidden=(lstm,)))
+        self._edit_data(new, f"Data set {name} (sequences)", task, spec=spec)
+        self.refresh()
 
     def _build_csv_box(self) -> QFrame:
         box = QFrame()
@@ -416,7 +511,10 @@ class DataPanel(QWidget):
             for name, b in self.thumb_buttons.items():
                 b.setChecked(toy and name == data.name)
             image = data.kind == "image"
-            self.thumb_group.setExclusive(toy or image)
+            sequence = data.kind == "sequence"
+            self.thumb_group.setExclusive(toy or image or sequence)
+            for name, b in self.sequence_buttons.items():
+                b.setChecked(sequence and name == data.name)
             for name, b in self.image_buttons.items():
                 b.setChecked(image and not data.path and name == data.name)
             self.folder_button.setChecked(image and bool(data.path))
@@ -425,8 +523,13 @@ class DataPanel(QWidget):
                 if image and data.path
                 else "A folder of images with one sub-folder per class"
             )
-            if not (toy or image):
-                for b in (*self.thumb_buttons.values(), *self.image_buttons.values(), self.folder_button):
+            if not (toy or image or sequence):
+                buttons = (
+                    *self.thumb_buttons.values(),
+                    *self.image_buttons.values(),
+                    *self.sequence_buttons.values(),
+                )
+                for b in (*buttons, self.folder_button):
                     b.setChecked(False)
             self.thumb_group.setExclusive(True)
             pct = int(round(data.train_fraction * 100))
@@ -488,9 +591,9 @@ class DataPanel(QWidget):
         return ("x1",) if dim == 1 else ("x1", "x2")
 
     # -- edits -------------------------------------------------------------------------------
-    def _edit_data(self, data: DataSpec, text: str, task: tuple[str, int] | None = None) -> bool:
-        spec = self.controller.spec
-        if data == spec.data:
+    def _edit_data(self, data: DataSpec, text: str, task: tuple[str, int] | None = None, spec=None) -> bool:
+        spec = spec or self.controller.spec
+        if data == spec.data and spec == self.controller.spec:
             return True
         images = data.kind == "image" or bool(data.image_shape)
         sequences = data.kind == "sequence" or (data.kind == "csv" and data.window is not None)
