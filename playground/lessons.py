@@ -128,6 +128,7 @@ ORDER = (
     "optimizers",
     "initialization",
     "vanishing_gradients",
+    "gradients_through_time",
     "non_convex",
     "loss_functions",
 )

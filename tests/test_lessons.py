@@ -110,6 +110,25 @@ def test_vanishing_gradients():
     assert final(r["sigmoid"]) > 0.65
 
 
+def test_gradients_through_time():
+    """The RNN's first step gets ~1e-5 of the last step's gradient and it stays at chance; the
+    LSTM with its forget gate open learns the copy task; with PyTorch's closed gate it does not."""
+    from playground.engine.twin import probe_recurrent
+
+    lesson = load_lesson("gradients_through_time")
+    acc, ratio = {}, {}
+    for v, exp in lesson.experiments():
+        exp.train(steps=v.steps)
+        g = probe_recurrent(exp.trainer, exp.dataset.X_test[:64], exp.Y_test[:64])[0]["grad_norm"]
+        acc[v.name], ratio[v.name] = exp.evaluate()["test_accuracy"], g[0] / g[-1]
+    chance = 1.0 / 3.0
+    assert acc["lstm"] >= 0.95
+    for name in ("rnn", "lstm_closed", "gru"):
+        assert acc[name] < chance + 0.1, (name, acc[name])
+    assert ratio["rnn"] < 1e-3 and ratio["lstm"] > 100 * ratio["rnn"]
+    assert ratio["lstm_closed"] < 1e-3
+
+
 def test_non_convex():
     r = results("non_convex")
     wide = [final(r["wide_a"]), final(r["wide_b"])]
