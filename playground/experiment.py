@@ -628,7 +628,7 @@ class Experiment:
         return out
 
     def metrics(self) -> dict:
-        return dict(self._current_metrics(), status=self.status, warning=self.warning)
+        return dict(self._current_metrics(), status=self.status, warning=self.warning, **self.trainer.counts)
 
     def _current_metrics(self) -> dict:
         """The latest metrics; after a loss change, the new loss on the current weights."""

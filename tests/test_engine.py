@@ -462,7 +462,10 @@ def test_every_registered_optimizer_trains_the_demo():
         exp = Experiment.from_spec(
             {
                 "data": {"name": "gauss", "n_samples": 100},
-                "training": {"optimizer": {"name": opt, "lr": 1.0 if opt == "lbfgs" else 0.05}},
+                "training": {
+                    "optimizer": {"name": opt, "lr": 1.0 if opt == "lbfgs" else 0.05},
+                    **({"loss": "mse"} if opt == "levenberg_marquardt" else {}),
+                },
             }
         )
         first = exp.metrics()["train_loss"]

@@ -330,6 +330,16 @@ class ExperimentController(QObject):
             raise SpecError(
                 "training.loss", f"{spec.training.loss!r} needs class labels; this data is regression"
             )
+        from playground.engine import methods  # a method that cannot train this network says why
+        from playground.shapes import ShapeError, count_params
+
+        try:  # the new network's size (a stack that cannot be built is refused elsewhere)
+            n_params = count_params(
+                ds.input_shape, spec.network.hidden, int(self.experiment.trainer.layout.sizes[-1])
+            )
+        except ShapeError:
+            n_params = self.experiment.trainer.layout.n_params
+        methods.check(spec, n_params)
 
     def _build(self, spec: ExperimentSpec) -> Experiment:
         old = self._spec
