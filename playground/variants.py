@@ -135,6 +135,14 @@ def adopt_initial_theta(exp: Experiment, theta: np.ndarray) -> None:
     exp.set_initial_params(exp.trainer.layout.views(np.asarray(theta, dtype=np.float64)))
 
 
+def _network_shape(exp: Experiment) -> list:
+    """What must match to share initial weights: every block's kind and parameter arrays
+    (an RNN and an LSTM of 32 units have the same widths, not the same weights)."""
+    return [(layer.kind, tuple(s for _n, s, _o in arrays)) for layer, arrays in zip(
+        exp.trainer.plan.layers, exp.trainer.plan.arrays, strict=True
+    )]  # fmt: skip
+
+
 def build_race(
     base: ExperimentSpec, specs: list[ExperimentSpec], dataset=None
 ) -> tuple[list[Experiment], list[bool]]:
@@ -145,14 +153,14 @@ def build_race(
 
     base_exp = Experiment(base, dataset)
     theta0 = base_exp.trainer.theta.copy()
-    sizes0 = list(base_exp.trainer.layout.sizes)
+    shape0 = _network_shape(base_exp)
     exps, shared = [], []
     for spec in specs:
         ds = base_exp.dataset if data_key(spec) == data_key(base) else None
         exp = Experiment(spec, ds)
         same_init = spec.seed == base.seed and spec.network.init == base.network.init
         same_init = same_init and spec.network.bias_init == base.network.bias_init
-        share = same_init and list(exp.trainer.layout.sizes) == sizes0
+        share = same_init and _network_shape(exp) == shape0
         if share and not np.array_equal(exp.trainer.theta, theta0.astype(exp.trainer.dtype)):
             adopt_initial_theta(exp, theta0)
         exps.append(exp)

@@ -137,6 +137,9 @@ class MiniBoundary(QWidget):
         self._grid_id = None
         pi = self.plot.getPlotItem()
         pi.setLogMode(y=self.is_sequence)
+        for name in ("left", "bottom"):  # a curve needs its scale; a picture does not
+            pi.showAxis(name, self.is_sequence)
+        self.curve.setPen(pg.mkPen(color if self.is_sequence else "#1f2328", width=2))
         if self.is_sequence:
             self.one_d = False
             self.image.setVisible(False)
