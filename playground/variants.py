@@ -137,8 +137,9 @@ def adopt_initial_theta(exp: Experiment, theta: np.ndarray) -> None:
 
 def _network_shape(exp: Experiment) -> list:
     """What must match to share initial weights: every block's kind and parameter arrays
-    (an RNN and an LSTM of 32 units have the same widths, not the same weights)."""
-    return [(layer.kind, tuple(s for _n, s, _o in arrays)) for layer, arrays in zip(
+    (an RNN and an LSTM of 32 units have the same widths, not the same weights) and how it
+    starts (an LSTM's forget bias)."""
+    return [(layer.kind, tuple(s for _n, s, _o in arrays), layer.forget_bias) for layer, arrays in zip(
         exp.trainer.plan.layers, exp.trainer.plan.arrays, strict=True
     )]  # fmt: skip
 

@@ -131,3 +131,16 @@ def test_cli_trains_and_describes_a_recurrent_spec(tmp_path):
     assert r.returncode == 0, r.stderr
     z = np.load(w)
     assert z["weight_ih1"].shape == (32, 1) and z["bias_hh1"].shape == (32,) and z["W2"].shape == (8, 1)
+
+
+def test_race_shares_initial_weights_only_between_equal_blocks():
+    from playground.variants import build_race
+
+    base = spec_with([{"kind": "lstm", "units": 8}])
+    rnn = spec_with([{"kind": "rnn", "units": 8}])  # same widths, other arrays
+    exps, shared = build_race(
+        base, [rnn, base, spec_with([{"kind": "lstm", "units": 8, "forget_bias": 1.0}])]
+    )
+    assert shared == [False, True, False]  # a forget bias of its own: its own start
+    assert np.array_equal(exps[1].trainer.theta, Experiment(base).trainer.theta)
+    assert exps[2].params[0][2][8:16].tolist() == [1.0] * 8
