@@ -77,3 +77,55 @@ def test_race_rnn_vs_lstm_thumbnails_show_the_gradient_through_time(window, qtbo
         x, y = thumb.curve.getData()
         assert len(x) == int((g > 0).sum())
         assert "of the last's gradient" in thumb.title.text()
+
+
+def test_forecast_beyond_the_data_and_text_written_as_it_trains(qtbot):
+    from playground.app.panels.sequences import FORECAST_STEPS, SequencesView, sequence_state
+    from playground.data.sequences import rollout
+    from playground.data.text import sample_text
+    from playground.experiment import Experiment
+    from playground.spec import ExperimentSpec
+
+    sines = Experiment(
+        ExperimentSpec.from_dict(
+            {
+                "data": {"kind": "sequence", "name": "sines", "length": 20, "n_samples": 300},
+                "network": {"hidden": [{"kind": "gru", "units": 8}], "output_activation": "linear"},
+                "training": {"loss": "mse"},
+            }
+        )
+    )
+    sines.train(steps=20)
+    s = sequence_state(sines)
+    assert s.forecast.shape == (FORECAST_STEPS,) and s.forecast_time[0] == len(sines.dataset.info["series"])
+    assert np.allclose(
+        s.forecast, rollout(sines.trainer.predict, sines.dataset, FORECAST_STEPS), rtol=0, atol=0
+    )
+    assert len(s.truth) == len(s.prediction) == len(s.time) == sines.dataset.n_test
+
+    c = ExperimentController(default_spec(), warm_up=False)
+    try:
+        v = SequencesView(c)
+        qtbot.addWidget(v)
+        v.show()
+        text = ExperimentSpec.from_dict(
+            {
+                "data": {"kind": "sequence", "name": "text", "length": 12, "n_samples": 300},
+                "network": {
+                    "hidden": [{"kind": "lstm", "units": 8, "forget_bias": 1.0}],
+                    "output_activation": "softmax",
+                },
+                "training": {"loss": "cce"},
+            }
+        )
+        assert c.edit_spec(text, "text")
+        v.temperature_spin.setValue(0.0)  # the most likely character each time: no randomness
+        exp = c.experiment
+        info = exp.dataset.info
+        expected = c.call_in_worker(
+            lambda e: sample_text(e.trainer.predict, info["alphabet"], info["seed_text"], 160, 0.0)
+        )
+        assert v.state.generated == expected and len(expected) == 160
+        assert v.series_stack.currentIndex() == 2 and expected[:20] in v.text_view.toPlainText()
+    finally:
+        c.shutdown()

@@ -12,6 +12,7 @@ a worker the view asks through ``controller.call_in_worker``. The numbers come f
 
 from __future__ import annotations
 
+import html
 import time
 from dataclasses import dataclass, field
 
@@ -20,12 +21,14 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
+    QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
     QSpinBox,
     QSplitter,
     QStackedWidget,
     QTabWidget,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -39,6 +42,10 @@ REFRESH_HZ = 5.0
 PROBE_ROWS = 64  # test sequences whose gradients are averaged per step
 MAX_POINTS = 4000  # test predictions drawn over time
 TRUTH, PREDICTED = "#1f2328", "#d95f02"
+FORECAST_STEPS = 100  # forecast beyond the data (one-series forecasts)
+TEXT_CHARS = 160  # characters a text model writes per refresh
+TEXT_HZ = 1.0  # a text model writes at most this often (one prediction per character)
+FORECAST = "#7570b3"
 LAYER_PENS = ("#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#e6ab02")
 
 
@@ -63,6 +70,11 @@ class SequenceState:
     truth: np.ndarray | None = None  # regression: (n,) the test targets (first target), in order
     prediction: np.ndarray | None = None  # regression: (n,) the network's one-step predictions
     time: np.ndarray | None = None  # regression: (n,) where each test target sits in time
+    forecast: np.ndarray | None = None  # one-series forecasts: beyond the data, fed back
+    forecast_time: np.ndarray | None = None
+    seed_text: str = ""  # text: the prompt
+    generated: str = ""  # text: what the network writes after it (sampled at ``temperature``)
+    temperature: float = 0.0
 
 
 def _words(ds, value) -> str:
@@ -74,7 +86,9 @@ def _words(ds, value) -> str:
     return ", ".join(f"{float(x):.4g}" for x in v[:3])
 
 
-def sequence_state(exp, theta=None, sample: int = 0) -> SequenceState | None:
+def sequence_state(
+    exp, theta=None, sample: int = 0, temperature: float = 0.7, text: bool = True
+) -> SequenceState | None:
     """The views' state of ``exp`` at ``theta`` (default: its weights); None unless the data
     are sequences and the network has a recurrent block. Call it where the experiment may be
     read (the worker thread, or ``call_in_worker``)."""
@@ -133,6 +147,24 @@ def sequence_state(exp, theta=None, sample: int = 0) -> SequenceState | None:
         state.truth, state.prediction = y[:, 0], np.asarray(pred, dtype=np.float64).reshape(n, -1)[:, 0]
         t = ds.info.get("test_time")
         state.time = np.asarray(t[:n], dtype=np.float64) if t is not None and len(t) >= n else np.arange(n)
+        info = ds.info
+        if info.get("inputs_are_target") and info.get("horizon") == 1 and info.get("series") is not None:
+            from playground.data.sequences import rollout
+
+            with np.errstate(all="ignore"):
+                state.forecast = rollout(lambda X: tr.predict(X, theta=theta), ds, FORECAST_STEPS)
+            end = len(info["series"])
+            state.forecast_time = np.arange(end, end + FORECAST_STEPS, dtype=np.float64)
+    alphabet = ds.info.get("alphabet")
+    if text and alphabet and ds.info.get("seed_text"):
+        from playground.data.text import sample_text
+
+        state.seed_text, state.temperature = str(ds.info["seed_text"]), float(temperature)
+        rng = np.random.default_rng([exp.step, 0x7E47])  # the same text for the same weights
+        with np.errstate(all="ignore"):
+            state.generated = sample_text(
+                lambda X: tr.predict(X, theta=theta), alphabet, state.seed_text, TEXT_CHARS, temperature, rng
+            )
     return state
 
 
@@ -142,7 +174,10 @@ class SequenceFeed:
 
     def __init__(self):
         self.sample = 0
+        self.temperature = 0.7  # text: the sampling temperature (the GUI sets it)
         self.active = True
+        self._last_text = 0.0
+        self._text: tuple | None = None
         self._last = 0.0
         self._last_key = None
 
@@ -154,7 +189,13 @@ class SequenceFeed:
         if key == self._last_key or now - self._last < 1.0 / REFRESH_HZ:
             return None
         self._last, self._last_key = now, key
-        return sequence_state(exp, theta, self.sample)
+        write = now - self._last_text >= 1.0 / TEXT_HZ
+        state = sequence_state(exp, theta, self.sample, self.temperature, text=write)
+        if state is not None and write:
+            self._last_text, self._text = now, (state.seed_text, state.generated, state.temperature)
+        elif state is not None and self._text is not None:  # the text written last, until the next
+            state.seed_text, state.generated, state.temperature = self._text
+        return state
 
 
 # ----------------------------------------------------------------------------- widgets
@@ -218,11 +259,33 @@ class SequencesView(QWidget):
         spi.addLegend(offset=(-10, 10))
         self.truth_curve = spi.plot(pen=pg.mkPen(TRUTH, width=1.5), name="truth")
         self.pred_curve = spi.plot(pen=pg.mkPen(PREDICTED, width=1.5), name="prediction")
+        dash = pg.mkPen(FORECAST, width=1.5, style=Qt.PenStyle.DashLine)
+        self.forecast_curve = spi.plot(pen=dash, name="forecast beyond the data")
         self.input_plot, self.input_image = _heatmap("The chosen sequence (features x steps)")
         self.input_plot.getPlotItem().setLabel("left", "feature")
         self.series_stack = QStackedWidget()
         self.series_stack.addWidget(self.series_plot)
         self.series_stack.addWidget(self.input_plot)
+        text_page = QWidget()
+        tl = QVBoxLayout(text_page)
+        tl.setContentsMargins(4, 0, 4, 0)
+        trow = QHBoxLayout()
+        trow.addWidget(QLabel("Text the network writes \u00b7 temperature"))
+        self.temperature_spin = QDoubleSpinBox()
+        self.temperature_spin.setRange(0.0, 3.0)
+        self.temperature_spin.setSingleStep(0.1)
+        self.temperature_spin.setValue(self.feed.temperature)
+        self.temperature_spin.setToolTip(
+            "0: always the most likely next character; higher: bolder, more random"
+        )
+        self.temperature_spin.valueChanged.connect(self._set_temperature)
+        trow.addWidget(self.temperature_spin)
+        trow.addStretch(1)
+        tl.addLayout(trow)
+        self.text_view = QTextEdit()
+        self.text_view.setReadOnly(True)
+        tl.addWidget(self.text_view, 1)
+        self.series_stack.addWidget(text_page)
         top.addWidget(self.grad_plot)
         top.addWidget(self.series_stack)
         body.addWidget(top)
@@ -295,7 +358,8 @@ class SequencesView(QWidget):
         self.feed.sample = min(self.feed.sample, max(0, ds.n_test - 1))
         self.sample_spin.setValue(self.feed.sample)
         self.sample_spin.blockSignals(False)
-        self.series_stack.setCurrentIndex(0 if ds.task == "regression" else 1)
+        text = bool(ds.info.get("alphabet"))
+        self.series_stack.setCurrentIndex(0 if ds.task == "regression" else (2 if text else 1))
         self.request()
 
     def request(self) -> None:
@@ -304,12 +368,19 @@ class SequencesView(QWidget):
             return
         sample = self.feed.sample
         try:
-            state = self.controller.call_in_worker(lambda exp: sequence_state(exp, sample=sample))
+            t = self.feed.temperature
+            state = self.controller.call_in_worker(
+                lambda exp: sequence_state(exp, sample=sample, temperature=t)
+            )
         except Exception as e:  # a busy worker: the next snapshot brings it
             self.summary.setText(f"Waiting for the engine ({e})")
             return
         if state is not None:
             self.set_state(state)
+
+    def _set_temperature(self, value: float) -> None:
+        self.feed.temperature = float(value)
+        self.request()
 
     def select_sample(self, index: int) -> None:
         self.feed.sample = int(index)
@@ -352,6 +423,17 @@ class SequencesView(QWidget):
         if s.task == "regression" and s.truth is not None:
             self.truth_curve.setData(s.time, s.truth)
             self.pred_curve.setData(s.time, s.prediction)
+            if s.forecast is not None:
+                self.forecast_curve.setData(s.forecast_time, s.forecast)
+            else:
+                self.forecast_curve.setData([], [])
+        elif s.generated or s.seed_text:
+            self.text_view.setHtml(
+                "<p style='font-family: monospace'>"
+                f"<span style='color:gray'>{html.escape(s.seed_text)}</span>"
+                f"<b>{html.escape(s.generated)}</b></p>"
+            )
+            self._image(self.input_image, s.x.T, symmetric=False)
         else:
             self._image(self.input_image, s.x.T, symmetric=False)
         i = max(0, self.layer_combo.currentIndex())
