@@ -129,3 +129,35 @@ def test_forecast_beyond_the_data_and_text_written_as_it_trains(qtbot):
         assert v.series_stack.currentIndex() == 2 and expected[:20] in v.text_view.toPlainText()
     finally:
         c.shutdown()
+
+
+def test_a_csv_time_series_from_the_import_dialog_trains_an_lstm(window, qtbot):
+    from playground.app.dialogs.csv import CsvImportDialog
+    from playground.data.build import datasets_dir
+
+    dlg = CsvImportDialog(str(datasets_dir() / "co2_weekly.csv"))
+    qtbot.addWidget(dlg)
+    qtbot.waitUntil(lambda: dlg.table is not None and not dlg.is_busy(), timeout=10000)
+    dlg.set_target("co2_ppm")
+    for col in range(len(dlg.table.names)):
+        if dlg.table.names[col] != "co2_ppm":
+            dlg.set_role(col, "ignore")
+    dlg.series_check.setChecked(True)
+    dlg.window_spin.setValue(26)
+    dlg.validate()
+    qtbot.waitUntil(dlg.is_valid, timeout=10000)
+    assert "26" not in dlg.error_label.text() and "train" in dlg.info.text()
+    data = dlg.data_spec()
+    assert data.window == 26 and data.horizon == 1 and data.target == "co2_ppm" and data.columns == ()
+    dlg.shutdown()
+    window.data_panel.import_csv(data, dlg.task_summary())
+    c = window.controller
+    assert c.spec.data.window == 26 and [h.kind for h in c.spec.network.hidden] == ["lstm"]
+    assert c.spec.training.loss in ("mse", "mae", "huber") and c.experiment.dataset.X_train.shape[1:] == (
+        26,
+        1,
+    )
+    assert window.result_stack.currentWidget() is window.sequences_view
+    window.sequences_view.request()
+    s = window.sequences_view.state
+    assert s.truth is not None and s.forecast is not None  # the series over time, and beyond it

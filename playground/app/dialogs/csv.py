@@ -25,6 +25,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QColor, QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -410,6 +411,10 @@ class CsvImportDialog(QDialog):
             _set_combo(self.missing, data_spec.missing)
             _set_combo(self.normalize, data_spec.normalize or "standard")
             self.train_pct.setValue(int(round(data_spec.train_fraction * 100)))
+            if data_spec.window is not None:  # a time series: its window, horizon and columns
+                self.series_check.setChecked(True)
+                self.window_spin.setValue(int(data_spec.window))
+                self.horizon_spin.setValue(int(data_spec.horizon))
         start = path or (data_spec.path if data_spec is not None else None)
         if start:
             self.load(str(start))
@@ -493,6 +498,29 @@ class CsvImportDialog(QDialog):
         h.addWidget(self.normalize, 0, 3)
         h.addWidget(QLabel("Split"), 1, 2)
         h.addWidget(self.train_pct, 1, 3)
+        # a time series: windows of past values -> the target some steps ahead (a recurrent
+        # network's data; the split in time order, the scaling fitted on the earlier part)
+        self.series_check = QCheckBox("Time series: windows of")
+        self.series_check.setToolTip(
+            "Each sample is the last N rows of the input columns (the target's own history when "
+            "no feature is chosen); the target is its value some rows ahead. Split in time order."
+        )
+        self.window_spin = QSpinBox()
+        self.window_spin.setRange(1, 10_000)
+        self.window_spin.setValue(20)
+        self.window_spin.setSuffix(" rows")
+        self.window_spin.setKeyboardTracking(False)
+        self.horizon_spin = QSpinBox()
+        self.horizon_spin.setRange(1, 10_000)
+        self.horizon_spin.setPrefix("predict ")
+        self.horizon_spin.setSuffix(" ahead")
+        self.horizon_spin.setKeyboardTracking(False)
+        series_row = QHBoxLayout()
+        series_row.addWidget(self.series_check)
+        series_row.addWidget(self.window_spin)
+        series_row.addWidget(self.horizon_spin)
+        series_row.addStretch(1)
+        h.addLayout(series_row, 2, 0, 1, 4)
         h.setColumnStretch(1, 1)
         h.setColumnStretch(3, 1)
         opts.addWidget(fmt)
@@ -596,6 +624,10 @@ class CsvImportDialog(QDialog):
         for c in (self.task, self.missing, self.normalize):
             c.activated.connect(self._validate_timer.start)
         self.train_pct.valueChanged.connect(self._validate_timer.start)
+        self.series_check.toggled.connect(self._series_toggled)
+        self.window_spin.valueChanged.connect(self._validate_timer.start)
+        self.horizon_spin.valueChanged.connect(self._validate_timer.start)
+        self._series_toggled(self.series_check.isChecked())
 
     def sizeHint(self) -> QSize:
         return QSize(980, 660)
@@ -636,8 +668,9 @@ class CsvImportDialog(QDialog):
         names = table.names
         want = self._wanted
         target = want.target if want is not None and want.target in names else names[-1]
-        if want is not None and want.features and any(f in names for f in want.features):
-            roles = ["feature" if n in want.features else "ignore" for n in names]
+        wanted_inputs = (want.features or want.columns) if want is not None else ()
+        if wanted_inputs and any(f in names for f in wanted_inputs):
+            roles = ["feature" if n in wanted_inputs else "ignore" for n in names]
         else:
             feats, _ignored = default_features(table, target, self._distinct)
             roles = ["feature" if n in feats else "ignore" for n in names]
@@ -793,11 +826,31 @@ class CsvImportDialog(QDialog):
             )
 
     # -- validation --------------------------------------------------------------------------
+    def _series_toggled(self, on: bool) -> None:
+        for w in (self.window_spin, self.horizon_spin):
+            w.setEnabled(on)
+        self.task.setEnabled(not on)  # a time series' target is a number: regression
+        self._validate_timer.start()
+
+    def is_series(self) -> bool:
+        return self.series_check.isChecked()
+
     def _choices(self) -> dict:
-        """The column roles and options: make_tabular_dataset's and DataSpec's fields by name."""
+        """The column roles and options: make_tabular_dataset's and DataSpec's fields by name
+        (a time series: the timeseries builder's, with the feature columns as its inputs)."""
         names = self.table.names if self.table is not None else []
         target = next((n for n, r in zip(names, self.roles) if r == "target"), None)
         feats = tuple(n for n, r in zip(names, self.roles) if r == "feature")
+        if self.is_series():
+            return {
+                "target": target,
+                "columns": feats,
+                "window": self.window_spin.value(),
+                "horizon": self.horizon_spin.value(),
+                "missing": self.missing.currentData(),
+                "normalize": self.normalize.currentData(),
+                "train_fraction": self.train_pct.value() / 100,
+            }
         return {
             "target": target,
             "features": feats,
@@ -816,13 +869,21 @@ class CsvImportDialog(QDialog):
         if ch["target"] is None:
             self._show_error(DataError("choose a target column (the value to predict)"))
             return
-        if not ch["features"]:
+        if not self.is_series() and not ch["features"]:
             self._show_error(DataError("choose at least one feature column (an input)"))
             return
         table = self.table
+        series = self.is_series()
 
         def run(_state):
-            ds = make_tabular_dataset(table, **ch, seed=0)
+            if series:
+                from playground.data.timeseries import timeseries_dataset_from_table
+
+                ds = timeseries_dataset_from_table(
+                    table, DataSpec(kind="csv", path=table.source, **ch), seed=0
+                )
+            else:
+                ds = make_tabular_dataset(table, **ch, seed=0)
             return {
                 "choices": ch,
                 "task": ds.task,
@@ -855,11 +916,12 @@ class CsvImportDialog(QDialog):
         self.preview_model.mark_error(None, None)
         s = summary
         kind = f"classification, {s['n_classes']} classes" if s["task"] == "classification" else "regression"
-        if s["choices"]["task"] is None and s.get("task_reason"):
+        if s["choices"].get("task", "") is None and s.get("task_reason"):
             kind += f" (auto \u2013 {s['task_reason'].split(': ', 1)[-1]})"
+        inputs = s["choices"].get("features", s["choices"].get("columns")) or (s["choices"]["target"],)
         parts = [
             f"{self.table.n_rows:,} rows",
-            f"{len(s['choices']['features'])} feature columns \u2192 {s['n_inputs']} inputs",
+            f"{len(inputs)} input columns \u2192 {s['n_inputs']} inputs",
             f"target {s['choices']['target']}",
             kind,
             f"{s['n_train']:,} train / {s['n_test']:,} test",

@@ -712,8 +712,15 @@ class DataPanel(QWidget):
         self.open_csv_dialog()
 
     def import_csv(self, data: DataSpec, task: tuple[str, int] | None = None) -> None:
-        """Use the CSV data described by ``data`` (``task`` = (task, n_classes) when known)."""
-        self._edit_data(data, f"Import {Path(data.path or '').name}", task)
+        """Use the CSV data described by ``data`` (``task`` = (task, n_classes) when known); a
+        time series gets an LSTM when the network has no recurrent layer yet."""
+        spec = self.controller.spec
+        if data.window is not None:
+            task = ("regression", 1)
+            if not any(layer.kind in RECURRENT_KINDS for layer in spec.network.hidden):
+                lstm = LayerSpec(kind="lstm", units=32, forget_bias=1.0)
+                spec = replace(spec, network=replace(spec.network, hidden=(lstm,)))
+        self._edit_data(data, f"Import {Path(data.path or '').name}", task, spec=spec)
 
 
 def name_is_generated(name: str) -> bool:
