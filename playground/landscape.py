@@ -215,7 +215,7 @@ class PathOnSlice:
 
 @dataclass
 class Slice:
-    """A computed slice: ``loss[i, j]`` at ``center + a[j] d1 + b[i] d2``."""
+    """A computed slice: ``loss[i, j]`` at ``(center + b[i] d2) + a[j] d1`` (summed in that order)."""
 
     kind: str
     center: np.ndarray

@@ -52,7 +52,7 @@ def test_slice_centre_is_the_training_loss_and_every_cell_is_the_loss_there():
     assert s.loss[4, 4] == pytest.approx(exp.evaluate()["train_loss"], rel=1e-12)
     probe = LossProbe(exp.trainer)
     i, j = 1, 7
-    th = s.center + s.a[j] * s.dirs[0] + s.b[i] * s.dirs[1]
+    th = (s.center + s.b[i] * s.dirs[1]) + s.a[j] * s.dirs[0]  # the grid's order of sums
     assert s.loss[i, j] == probe(th)
     # the trainer's parameters are untouched by the slice
     np.testing.assert_array_equal(exp.trainer.theta, traj.thetas[-1])
