@@ -1,0 +1,100 @@
+"""The Step inspector view: the numbers a person reads are the step's, and Back goes back."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+import pytest
+
+from playground.app.controller import ExperimentController
+from playground.app.panels.controls import TrainingToolBar
+from playground.app.panels.inspector import InspectorView, num
+from playground.spec import ExperimentSpec
+
+SPEC = {
+    "data": {"name": "spiral", "n_classes": 2, "n_samples": 80, "train_fraction": 0.5},
+    "network": {"hidden": [{"units": 4, "activation": "tanh"}, {"units": 3, "activation": "tanh"}]},
+    "training": {"loss": "bce", "optimizer": {"name": "adam", "lr": 0.01}, "batch_size": 8},
+}
+
+
+@pytest.fixture
+def view(qtbot):
+    c = ExperimentController(ExperimentSpec.from_dict(SPEC), warm_up=False)
+    bar = TrainingToolBar(c)
+    v = InspectorView(c)
+    for w in (bar, v):
+        qtbot.addWidget(w)
+    v.resize(900, 600)
+    v.show()
+    c.call_in_worker(lambda exp: exp.train(steps=13))
+    v.refresh()
+    yield c, v, bar
+    c.shutdown()
+
+
+def _fd(tr, theta, X, Y, i, h=1e-6):
+    e = np.zeros(theta.size)
+    e[i] = h
+    return (tr.loss_and_grad(theta + e, X, Y)[0] - tr.loss_and_grad(theta - e, X, Y)[0]) / (2 * h)
+
+
+@pytest.mark.parametrize("sample", [0, 3])
+def test_gradient_cells_equal_finite_differences(view, sample):
+    c, v, _ = view
+    v.sample.setValue(sample)  # 0: the batch mean
+    v.set_phase("Gradients")
+    bd = v.breakdown
+    assert bd.step == 13 and (bd.sample is None) == (sample == 0)
+    tr = c.experiment.trainer
+    X, Y = tr.X[bd.rows], tr.Y[bd.rows]
+    if sample:
+        X, Y = X[sample - 1 : sample], Y[sample - 1 : sample]
+    assert v.param_table.rowCount() == tr.layout.n_params == 31
+    assert not v.param_table.isColumnHidden(3) and v.param_table.isColumnHidden(4)
+    for r in range(tr.layout.n_params):
+        text = v.cell_text(r, "Gradient")
+        fd = _fd(tr, bd.theta_before, X, Y, r)
+        assert float(text) == pytest.approx(fd, rel=2e-5, abs=1e-9), (r, text, fd)
+        assert text == num(bd.grad[r])
+    assert v.cell_text(0, "Parameter") == "W[1→1]" and v.cell_text(8, "Parameter") == "b[1]"
+
+
+def test_update_phase_shows_adams_terms_and_the_engines_update(view):
+    c, v, _ = view
+    before = c.experiment.trainer.theta.copy()
+    v.step_button.click()
+    v.set_phase("Update")
+    after = c.experiment.trainer.theta
+    cols = v.param_columns(v.breakdown)
+    assert cols[4] == "Update" and "first moment m" in cols and "effective step" in cols
+    for r in (0, 7, 30):
+        assert v.cell_text(r, "Update") == num(after[r] - before[r])
+        assert v.cell_text(r, "Value") == num(before[r])
+    assert "bias correction 1 " + num(1 - 0.9**14) in v.terms_text.text()
+
+
+def test_step_then_back_shows_the_earlier_step_count_and_loss(view, qtbot):
+    c, v, bar = view
+    c.request_snapshot()
+    qtbot.waitUntil(lambda: bar.epoch_label.text() == "Epoch 2.60", timeout=5000)
+    epoch0, loss0 = bar.epoch_label.text(), bar.loss_label.text()
+    assert "train loss" in loss0
+    panel_loss0 = v.loss_text.text()
+    first = v.breakdown
+    for _ in range(3):
+        v.step_button.click()
+    qtbot.waitUntil(lambda: bar.epoch_label.text() == "Epoch 3.20", timeout=5000)
+    assert bar.loss_label.text() != loss0
+    for _ in range(3):
+        v.back_button.click()
+    qtbot.waitUntil(lambda: bar.epoch_label.text() == epoch0, timeout=5000)
+    assert bar.loss_label.text() == loss0
+    assert v.loss_text.text() == panel_loss0
+    assert "Step 14 (next)" in v.status.text()
+    assert not v.back_button.isEnabled()
+    # and stepping again gives the same numbers
+    v.step_button.click()
+    np.testing.assert_array_equal(v.breakdown.theta_before, first.theta_before)
+    assert v.breakdown.batch_loss == first.batch_loss
