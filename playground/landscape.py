@@ -378,6 +378,11 @@ def race_slice(members, kind: str = "pca", **kwargs) -> Slice:
     ``members``: (label, experiment, trajectory) triples of runs of the same network that
     started from the same parameters (race mode shares initial weights); the surface is the
     first member's training loss."""
+    return race_slice_job(members, kind, **kwargs).result()
+
+
+def race_slice_job(members, kind: str = "pca", **kwargs) -> SliceJob:
+    """The ``SliceJob`` of :func:`race_slice`, to run in chunks."""
     members = list(members)
     if not members:
         raise ValueError("a race slice needs at least one member")
@@ -393,4 +398,4 @@ def race_slice(members, kind: str = "pca", **kwargs) -> Slice:
     starts = [p[0] for _, p in paths.values() if p.size]
     if any(not np.array_equal(s, starts[0]) for s in starts[1:]):
         raise ValueError("the members did not start from the same parameters: their paths share no slice")
-    return SliceJob(exp0.trainer, exp0.trainer.theta.astype(np.float64), kind, paths, **kwargs).result()
+    return SliceJob(exp0.trainer, exp0.trainer.theta.astype(np.float64), kind, paths, **kwargs)

@@ -85,3 +85,36 @@ def test_random_slice_needs_no_path_and_pca_without_one_says_so(view, qtbot):
     assert s.kind == "random" and s.loss.shape == (7, 7)
     assert s.loss[3, 3] == pytest.approx(c.call_in_worker(lambda e: e.evaluate()["train_loss"]), rel=1e-12)
     assert v.plot.getPlotItem().getAxis("bottom").labelText == "random direction 1"
+
+
+def test_race_view_draws_every_members_path_on_one_slice_in_its_colour(qtbot):
+    from playground.app.panels.landscape import RaceLandscapeView
+    from playground.app.race.controller import RaceController
+
+    race = RaceController()
+    try:
+        race.start(
+            ExperimentSpec.from_dict(SPEC), [{"training.optimizer.lr": 0.01}, {"training.optimizer.lr": 0.05}]
+        )
+        v = RaceLandscapeView(race)
+        qtbot.addWidget(v)
+        v.show()
+        for _ in range(8):
+            race.call_in_worker(lambda exps: ([e.train(steps=25) for e in exps], v._record(exps)))
+        v.resolution.setValue(9)
+        v.compute_button.click()
+        qtbot.waitUntil(lambda: v.slice is not None, timeout=10_000)
+        s = v.slice
+        assert [p.label for p in s.paths] == [m.label for m in race.members]
+        thetas = race.call_in_worker(lambda exps: [e.trainer.theta.copy() for e in exps])
+        np.testing.assert_array_equal(s.center, thetas[0])
+        x, _ = v.extra_paths[0].getData()
+        np.testing.assert_array_equal(x, s.paths[1].coords[:, 0])
+        assert len(x) == 9  # the shared start and 8 recorded points
+        np.testing.assert_array_equal(s.paths[0].coords[0], s.paths[1].coords[0])  # one start
+        assert v.extra_paths[0].opts["pen"].color().name() == race.members[1].color
+        assert v.summary.text().count("path (9 points)") == 2
+        for m in race.members:
+            assert f"{m.label}: path (9 points)" in v.summary.text()
+    finally:
+        race.shutdown()

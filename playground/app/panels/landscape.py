@@ -17,6 +17,8 @@ are from the surface under them (projected paths mislead where the run leaves th
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
@@ -31,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from playground.formatting import fmt
-from playground.landscape import DEFAULT_RESOLUTION, SliceJob, Trajectory
+from playground.landscape import DEFAULT_RESOLUTION, SliceJob, Trajectory, race_slice_job
 
 from .. import theme
 from ..figures import install_figure_menu
@@ -48,11 +50,13 @@ def slice_summary(s) -> str:
     """The text under the slice: directions, timing and the path's gap to the surface."""
     parts = [f"{len(s.a)}×{len(s.b)} = {len(s.a) * len(s.b):,} points in {s.seconds:.2f} s"]
     if s.explained is not None:
-        parts.append(f"PC1 explains {s.explained[0]:.0%}, PC2 {s.explained[1]:.0%} of the path's variance")
+        whose = "the paths'" if len(s.paths) > 1 else "the path's"
+        parts.append(f"PC1 explains {s.explained[0]:.0%}, PC2 {s.explained[1]:.0%} of {whose} variance")
     for p in s.paths:
         g = p.gap_summary()
+        name = f"{p.label}: " if len(s.paths) > 1 else ""
         parts.append(
-            f"path ({g['points']} points): |true loss − surface under it| median {fmt(g['median'])}, "
+            f"{name}path ({g['points']} points): |true loss − surface under it| median {fmt(g['median'])}, "
             f"max {fmt(g['max'])}; off the plane by {np.median(p.offset):.0%} of its distance (median)"
         )
     return "\n".join(parts)
@@ -64,7 +68,7 @@ class LandscapeView(QWidget):
     def __init__(self, controller, parent: QWidget | None = None):
         super().__init__(parent)
         self.controller = controller
-        self.trajectory = Trajectory(every=25)
+        self.trajectory = Trajectory(every=25)  # the single run's (RaceLandscapeView: one per member)
         self.job: SliceJob | None = None
         self.slice = None
 
@@ -102,6 +106,7 @@ class LandscapeView(QWidget):
         for it in (self.path_item, self.start_item, self.end_item):
             p.addItem(it)
             it.setZValue(10)
+        self.extra_paths: list[pg.PlotDataItem] = []  # the further paths of a race
 
         self.line_plot = pg.PlotWidget()
         lp = self.line_plot.getPlotItem()
@@ -131,8 +136,11 @@ class LandscapeView(QWidget):
         add_extra = getattr(controller, "add_snapshot_extra", None)
         if add_extra is not None:
             add_extra("landscape_path", self.trajectory.feed)
-        controller.experimentReplaced.connect(self._on_replaced)
+        self._connect_replaced()
         self._on_replaced()
+
+    def _connect_replaced(self) -> None:
+        self.controller.experimentReplaced.connect(self._on_replaced)
 
     # -- the path -------------------------------------------------------------------------
     def _on_replaced(self) -> None:
@@ -147,16 +155,7 @@ class LandscapeView(QWidget):
     # -- computing --------------------------------------------------------------------------
     def compute(self) -> None:
         """Start a slice around the current weights (in the worker, in chunks)."""
-        kind = self.direction.currentData()
-        res = self.resolution.value()
-        traj = self.trajectory
-
-        def start(exp):
-            theta = exp.trainer.theta.astype(np.float64)
-            traj.offer(exp.step, theta)
-            paths = {"run": traj.points(theta, exp.step)}
-            return SliceJob(exp.trainer, theta, kind, paths, resolution=res)
-
+        start = self._make_job(self.direction.currentData(), self.resolution.value())
         try:
             self.job = self.controller.call_in_worker(start)
         except ValueError as e:  # no trajectory yet for the PCA directions
@@ -165,6 +164,18 @@ class LandscapeView(QWidget):
         self.compute_button.setEnabled(False)
         self._show_progress()
         self._timer.start()
+
+    def _make_job(self, kind: str, res: int):
+        """The function the worker calls to create the ``SliceJob``."""
+        traj = self.trajectory
+
+        def start(exp):
+            theta = exp.trainer.theta.astype(np.float64)
+            traj.offer(exp.step, theta)
+            paths = {"run": traj.points(theta, exp.step)}
+            return SliceJob(exp.trainer, theta, kind, paths, resolution=res)
+
+        return start
 
     def cancel(self) -> None:
         self._timer.stop()
@@ -188,6 +199,10 @@ class LandscapeView(QWidget):
     def _show_progress(self) -> None:
         done, total = self.job.progress
         self.progress.setText(f"Computing: {done:,} / {total:,} points")
+
+    def path_colors(self) -> list[str]:
+        """The colour of each path (empty: white, the single run)."""
+        return []
 
     # -- drawing ----------------------------------------------------------------------------
     def show_slice(self, s) -> None:
@@ -217,6 +232,22 @@ class LandscapeView(QWidget):
         else:
             for it in (self.path_item, self.start_item, self.end_item):
                 it.setData([], [])
+        for it in self.extra_paths:
+            p.removeItem(it)
+        self.extra_paths = []
+        colors = self.path_colors()
+        if len(colors) > 0 and path is not None:
+            self.path_item.setPen(pg.mkPen(colors[0], width=2))
+            self.path_item.setSymbolBrush(colors[0])
+        for k, other in enumerate(s.paths[1:], start=1):
+            color = colors[k % len(colors)] if colors else "w"
+            it = pg.PlotDataItem(
+                other.coords[:, 0], other.coords[:, 1], pen=pg.mkPen(color, width=2),
+                symbol="o", symbolSize=4, symbolBrush=color,
+            )  # fmt: skip
+            it.setZValue(10)
+            p.addItem(it)
+            self.extra_paths.append(it)
         p.getViewBox().setRange(xRange=(a0, a1), yRange=(b0, b1), padding=0)
         label = "principal direction" if s.kind == "pca" else "random direction"
         p.setLabel("bottom", f"{label} 1")
@@ -225,6 +256,56 @@ class LandscapeView(QWidget):
             self.line_curve.setData(s.line_t, s.line_loss)
         self.progress.setText(f"Done: {len(s.a) * len(s.b):,} points in {s.seconds:.2f} s")
         self.summary.setText(slice_summary(s))
+
+
+class RaceLandscapeView(LandscapeView):
+    """Every race member's path on one slice (``landscape.race_slice``) around the first
+    member's weights, each path in its member's colour.
+
+    Takes the race controller (``members``, ``membersChanged``, ``frame``, ``call_in_worker``
+    with the members' experiments); their trajectories are recorded in its worker at most
+    every ``RECORD_S`` seconds of frames."""
+
+    RECORD_S = 0.2
+
+    def __init__(self, race, parent: QWidget | None = None):
+        self.trajectories: list[Trajectory] = []
+        self._last_record = 0.0
+        super().__init__(race, parent)
+        self.direction.setCurrentIndex(1)  # the paths' own plane: random slices hide them
+        race.frame.connect(self._on_frame)
+
+    def _connect_replaced(self) -> None:
+        self.controller.membersChanged.connect(self._on_replaced)
+
+    def _restart_path(self, exps) -> None:
+        self.trajectories = [Trajectory(every=25) for _ in exps]
+        self._record(exps)
+
+    def _record(self, exps) -> None:
+        for traj, exp in zip(self.trajectories, exps, strict=False):
+            traj.offer(exp.step, exp.trainer.theta)
+
+    def _on_frame(self, _snap) -> None:
+        now = time.perf_counter()
+        if now - self._last_record >= self.RECORD_S and self.job is None:
+            self._last_record = now
+            self.controller.call_in_worker(self._record)
+
+    def path_colors(self) -> list[str]:
+        return [m.color for m in getattr(self.controller, "members", [])]
+
+    def _make_job(self, kind: str, res: int):
+        labels = [m.label for m in self.controller.members]
+        trajs = self.trajectories
+
+        def start(exps):
+            if not exps:
+                raise ValueError("start a race first")
+            self._record(exps)
+            return race_slice_job(list(zip(labels, exps, trajs, strict=False)), kind, resolution=res)
+
+        return start
 
 
 if __name__ == "__main__":
