@@ -98,3 +98,20 @@ def test_step_then_back_shows_the_earlier_step_count_and_loss(view, qtbot):
     v.step_button.click()
     np.testing.assert_array_equal(v.breakdown.theta_before, first.theta_before)
     assert v.breakdown.batch_loss == first.batch_loss
+
+
+def test_steps_taken_elsewhere_and_new_settings_show_the_next_step(view, qtbot):
+    c, v, bar = view
+    assert "Step 14 (next)" in v.status.text()
+    bar.step_action.trigger()  # the toolbar's Step, not the inspector's
+    qtbot.waitUntil(lambda: "Step 15 (next)" in v.status.text(), timeout=5000)
+    assert v.breakdown.step == c.experiment.step == 14
+    from dataclasses import replace
+
+    spec = c.spec
+    c.edit_spec(
+        replace(spec, training=replace(spec.training, optimizer=replace(spec.training.optimizer, lr=0.5))),
+        "lr",
+    )
+    qtbot.waitUntil(lambda: v.breakdown.lr == 0.5, timeout=5000)
+    assert "lr 0.5" in v.status.text()

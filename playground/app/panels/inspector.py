@@ -131,6 +131,8 @@ class InspectorView(QWidget):
 
         controller.experimentReplaced.connect(self._on_replaced)
         controller.trainingStateChanged.connect(self._on_training_state)
+        controller.specChanged.connect(lambda _spec: self.refresh())  # a new lr, optimizer...
+        controller.snapshot.connect(self._on_snapshot)
         self._on_replaced()
 
     # -- state ------------------------------------------------------------------------------
@@ -149,6 +151,14 @@ class InspectorView(QWidget):
 
     def _on_training_state(self, running: bool) -> None:
         if not running:
+            self.refresh()
+
+    def _on_snapshot(self, snap) -> None:
+        """Steps taken elsewhere (the toolbar's Step, Epoch) while paused: show the next one."""
+        bd = self.breakdown
+        if snap.running or bd is None:
+            return
+        if snap.step != bd.step + (1 if self.done else 0):
             self.refresh()
 
     def _chosen_sample(self) -> int | None:
