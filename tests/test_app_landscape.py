@@ -118,3 +118,22 @@ def test_race_view_draws_every_members_path_on_one_slice_in_its_colour(qtbot):
             assert f"{m.label}: path (9 points)" in v.summary.text()
     finally:
         race.shutdown()
+
+
+def test_a_slice_computes_in_chunks_while_the_run_trains(view, qtbot):
+    c, v = view
+    _train_with_path(c, v, chunks=3)
+    step0 = c.call_in_worker(lambda e: e.step)
+    texts = []
+    c.play()
+    v.resolution.setValue(81)  # ~6,500 points: several chunks of CHUNK_S
+    v.compute_button.click()
+    while v.slice is None:
+        texts.append(v.progress.text())
+        qtbot.wait(5)
+    c.pause()
+    s = v.slice
+    assert len({t for t in texts if t.startswith("Computing")}) >= 2  # progress between chunks
+    assert c.call_in_worker(lambda e: e.step) > step0  # training went on meanwhile
+    probe = c.call_in_worker(lambda e: LossProbe(e.trainer))
+    assert s.loss[40, 40] == c.call_in_worker(lambda e: probe(s.center))  # around where it started
