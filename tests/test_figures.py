@@ -7,6 +7,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import re
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -206,3 +207,17 @@ def test_the_export_dialog_writes_the_chosen_file(controller, qtbot, tmp_path):
     with mock.patch.object(figures.QFileDialog, "getSaveFileName", return_value=(str(target), "")):
         assert figures.export_figure_dialog(boundary.plot, "boundary") == target
     assert "x1" in svg_texts(target)
+
+
+def test_thin_lines_are_written_in_view_coordinates(loss_plot, tmp_path):
+    """pyqtgraph's one-pixel curves come out as plain paths (no non-scaling-stroke under a
+    huge transform, which librsvg / Inkscape drew as wide bands)."""
+    text = figures.export_widget(loss_plot, tmp_path / "loss.svg").read_text(encoding="utf-8")
+    assert not re.search(r"<path[^>]*non-scaling-stroke", text)
+    g = '<g fill="none" transform="matrix(2,0,0,-3,10,20)" >'
+    g += '<path vector-effect="non-scaling-stroke" d="M1,1 L2,2 Z"/></g>'
+    assert figures.flatten_cosmetic_strokes(g) == (
+        '<g fill="none" transform="matrix(1,0,0,1,0,0)" ><path d="M12.000,17.000 L14.000,14.000 Z"/></g>'
+    )
+    mixed = g.replace("</g>", "<text>keep</text></g>")
+    assert figures.flatten_cosmetic_strokes(mixed) == mixed  # a group with more than paths stays

@@ -6,7 +6,11 @@ QImage (PNG, clipboard) or on a QSvgGenerator (SVG). Qt's SVG engine writes ever
 ``drawText`` as an SVG ``<text>`` element, so axis labels, ticks, titles and legends stay
 text (searchable, editable in Inkscape, crisp at any zoom). pyqtgraph's own SVGExporter is
 not used: with pyqtgraph 0.14 on Qt 6.11 it fails on the closed paths Qt writes ("not enough
-values to unpack"), which ``files.export_svg`` found first.
+values to unpack"), which ``files.export_svg`` found first. The generator writes SVG Tiny
+1.2 (its default): its SVG 1.1 mode writes clip paths that librsvg placed wrongly (whole
+plots cut away), so nothing is clipped in the SVG: a view must fit its own place (a plot
+zoomed in shows its curve beyond the axes). Thin lines are rewritten for viewers without
+``non-scaling-stroke`` (:func:`flatten_cosmetic_strokes`).
 
 Two kinds of widget need more than ``QWidget.render``:
 
@@ -29,10 +33,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QObject, QPoint, QRect, QSize
+from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QObject, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QPainter, QPalette, QRegion
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
@@ -53,7 +58,6 @@ PNG_SCALE = 2  # the default PNG is the widget's size times this
 MAX_PNG_SIDE = 16_384  # pixels; a QImage this large is ~1 GB already
 FIGURE_FILTER = "PNG image (*.png);;SVG drawing (*.svg)"
 SUFFIXES = (".png", ".svg")
-_RENDER_FLAGS = QWidget.RenderFlag.DrawWindowBackground | QWidget.RenderFlag.DrawChildren
 
 
 # ----------------------------------------------------------------------------- what to paint
@@ -86,7 +90,6 @@ def _paint_network_canvas(canvas, p: QPainter) -> None:
     """The network canvas's ``_compose`` drawn into ``p`` directly, as vectors: background,
     connections, neuron pictures, bias bars, frames, labels, "… N more" pills. (Proposed to
     move into the canvas as ``paint_figure``; see docs/REPORTS.md.)"""
-    from PySide6.QtCore import Qt
     from PySide6.QtGui import QColor, QFont, QPen
 
     from playground.app import colors
@@ -124,21 +127,26 @@ def _paint_network_canvas(canvas, p: QPainter) -> None:
         canvas._paint_labels(p, ci, col, small, text, dim)
 
 
-def paint_widget(widget: QWidget, p: QPainter) -> None:
-    """Paint ``widget`` and its visible children into ``p`` (at the painter's transform)."""
-    vector = _vector_painter(widget)
-    if vector is None:
-        QWidget.render(widget, p, QPoint(), QRegion(), _RENDER_FLAGS)  # QGraphicsView overrides it
-        return
+def paint_widget(widget: QWidget, p: QPainter, root: bool = True) -> None:
+    """Paint ``widget`` and its visible children into ``p`` (at the painter's transform),
+    each clipped to its own rectangle by the painter: the SVG engine ignores the clipping
+    ``QWidget.render`` does for children, so a child view larger than its place (a squeezed
+    plot in a splitter) would be drawn over its neighbours."""
     p.save()
-    vector(widget, p)
-    p.restore()
+    p.setClipRect(widget.rect(), Qt.ClipOperation.IntersectClip)
+    vector = _vector_painter(widget)
+    if vector is not None:
+        vector(widget, p)
+    else:  # the widget itself; QGraphicsView overrides render(), hence QWidget's
+        flags = QWidget.RenderFlag.DrawWindowBackground if root else QWidget.RenderFlag(0)
+        QWidget.render(widget, p, QPoint(), QRegion(), flags)
     for child in widget.children():
         if isinstance(child, QWidget) and child.isVisible() and not child.isWindow():
             p.save()
             p.translate(child.pos())
-            paint_widget(child, p)
+            paint_widget(child, p, root=False)
             p.restore()
+    p.restore()
 
 
 @contextlib.contextmanager
@@ -251,7 +259,41 @@ def svg_bytes(widget: QWidget, title: str = "Neural Playground figure") -> bytes
         finally:
             p.end()
     buf.close()
-    return bytes(buf.data())
+    return flatten_cosmetic_strokes(bytes(buf.data()).decode("utf-8")).encode("utf-8")
+
+
+_GROUP = re.compile(r'<g ([^>]*?)transform="matrix\(([^)]*)\)"([^>]*)>(.*?)</g>', re.S)
+_PAIR = re.compile(r"(-?[0-9.]+(?:e[-+]?[0-9]+)?),(-?[0-9.]+(?:e[-+]?[0-9]+)?)")
+_COSMETIC = ' vector-effect="non-scaling-stroke"'
+
+
+def flatten_cosmetic_strokes(svg: str) -> str:
+    """Paths of one pixel wide lines in a scaled coordinate system (pyqtgraph's curves and
+    grids: a cosmetic pen, which Qt writes as ``vector-effect="non-scaling-stroke"`` under a
+    ``transform``) get their points in view coordinates instead: viewers without that SVG
+    Tiny feature (librsvg, Inkscape, office suites) drew them as bands tens of pixels wide."""
+
+    def group(m: re.Match) -> str:
+        inner = m.group(4)
+        kinds = set(re.findall(r"<(\w+)", inner))
+        if kinds != {"path"} or inner.count("<path") != inner.count(_COSMETIC):
+            return m.group(0)
+        try:
+            a, b, c, d, e, f = (float(v) for v in m.group(2).split(","))
+        except ValueError:
+            return m.group(0)
+
+        def point(pm: re.Match) -> str:
+            x, y = float(pm.group(1)), float(pm.group(2))
+            return f"{a * x + c * y + e:.3f},{b * x + d * y + f:.3f}"
+
+        def path_d(dm: re.Match) -> str:
+            return f' d="{_PAIR.sub(point, dm.group(1))}"'
+
+        inner = re.sub(r' d="([^"]*)"', path_d, inner.replace(_COSMETIC, ""))
+        return f'<g {m.group(1)}transform="matrix(1,0,0,1,0,0)"{m.group(3)}>{inner}</g>'
+
+    return _GROUP.sub(group, svg)
 
 
 def export_widget(widget: QWidget, path, size=None, title: str | None = None) -> Path:
