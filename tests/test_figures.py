@@ -221,3 +221,20 @@ def test_thin_lines_are_written_in_view_coordinates(loss_plot, tmp_path):
     )
     mixed = g.replace("</g>", "<text>keep</text></g>")
     assert figures.flatten_cosmetic_strokes(mixed) == mixed  # a group with more than paths stays
+
+
+def test_nested_figure_menus_show_one_menu(qtbot):
+    """A plot inside a view that has a menu of its own: the innermost one answers."""
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+    outer = QWidget()
+    inner = QLabel("plot")
+    QVBoxLayout(outer).addWidget(inner)
+    qtbot.addWidget(outer)
+    outer.show()
+    fm_outer = figures.install_figure_menu(outer, "outer")
+    fm_inner = figures.install_figure_menu(inner, "inner")
+    _context_menu(inner, qtbot)
+    assert fm_inner.menu is not None and fm_inner.menu.isVisible()
+    assert fm_outer.menu is None
+    fm_inner.menu.close()

@@ -450,10 +450,13 @@ class FigureMenu(QObject):
         return [self.export_action, self.copy_action]
 
     def eventFilter(self, obj, event) -> bool:
-        if event.type() == QEvent.Type.ContextMenu and not _pyqtgraph_menu_under(obj, event.pos()):
+        if event.type() != QEvent.Type.ContextMenu:
+            return False
+        if not _pyqtgraph_menu_under(obj, event.pos()):
             self.popup(event.globalPos())
-            return True
-        return False
+        # handled either way (pyqtgraph shows its own menu on the mouse release): a view
+        # around this one, with a figure menu of its own, must not show a second menu
+        return True
 
     def popup(self, global_pos) -> QMenu:
         menu = QMenu(self.widget)
