@@ -158,10 +158,15 @@ class DataSpec:
     window: int | None = None  # CSV time series: steps of history per sample
     horizon: int = 1  # CSV time series: how many steps ahead the target is
     columns: tuple[str, ...] = ()  # CSV time series: the input series (empty: the target's)
+    # kind "points": data painted on the plane, one (x1, x2, label or value) per point
+    points: tuple[tuple[float, ...], ...] = ()
 
 
 # DataSpec fields that to_dict writes only when they differ from their defaults.
-DATA_OPTIONAL_FIELDS = ("size", "color", "image_shape", "length", "lag", "window", "horizon", "columns")
+DATA_OPTIONAL_FIELDS = (
+    "size", "color", "image_shape", "length", "lag", "window", "horizon", "columns", "points",
+)  # fmt: skip
+MAX_PAINTED_POINTS = 100_000
 SEQUENCE_FIELDS = ("length", "lag")  # kind "sequence" only
 TIMESERIES_FIELDS = ("window", "horizon", "columns")  # a CSV time series only
 
@@ -813,7 +818,7 @@ def check_memory(
 
 
 def _validate_data(d: DataSpec) -> None:
-    _choice("data.kind", d.kind, ("toy", "csv", "image", "sequence"))
+    _choice("data.kind", d.kind, ("toy", "csv", "image", "sequence", "points"))
     _fraction("data.train_fraction", d.train_fraction)
     if d.normalize is not None:
         _choice("data.normalize", d.normalize, ("standard", "minmax", "none"))
@@ -840,6 +845,8 @@ def _validate_data(d: DataSpec) -> None:
             raise SpecError("data.features", "lists a feature twice")
     elif d.kind == "image":
         _validate_image_data(d)
+    elif d.kind == "points":
+        validate_points(d)
     elif d.kind == "sequence":
         from playground.data.sequences import validate_sequence_spec  # the data layer owns the names
 
@@ -855,6 +862,8 @@ def _validate_data(d: DataSpec) -> None:
             validate_timeseries_spec(d)
         elif not d.target:
             raise SpecError("data.target", "is required for CSV data")
+    if d.kind != "points" and d.points:
+        raise SpecError("data.points", "applies to painted data only (data.kind 'points')")
     if d.kind != "sequence":
         for name in SEQUENCE_FIELDS:
             if getattr(d, name) is not None:
@@ -876,6 +885,28 @@ def _validate_data(d: DataSpec) -> None:
         raise SpecError("data.delimiter", "must be a single character (a space means any whitespace)")
     if d.skip_rows is not None and not 0 <= d.skip_rows <= 1_000_000:
         raise SpecError("data.skip_rows", "must be between 0 and 1,000,000 (or null: detect)")
+
+
+def validate_points(d: DataSpec) -> None:
+    """Painted data: (x1, x2, label) per point for classification (labels 0..49, two classes
+    at least), (x1, x2, value) for regression; the toy data's input features apply."""
+    task = d.task or "classification"
+    n = len(d.points)
+    if n < 4:
+        raise SpecError("data.points", f"paint at least 4 points (2 of each class); there are {n}")
+    if n > MAX_PAINTED_POINTS:
+        raise SpecError("data.points", f"at most {MAX_PAINTED_POINTS:,} points; there are {n:,}")
+    for i, p in enumerate(d.points):
+        if len(p) != 3 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p):
+            raise SpecError(f"data.points[{i}]", "must be [x1, x2, label or value]")
+        if not all(math.isfinite(float(v)) for v in p):
+            raise SpecError(f"data.points[{i}]", "must hold finite numbers")
+        if task == "classification" and (float(p[2]) != int(p[2]) or not 0 <= int(p[2]) < 50):
+            raise SpecError(f"data.points[{i}]", "the label must be a class number 0..49")
+    if task == "classification" and len({int(p[2]) for p in d.points}) < 2:
+        raise SpecError("data.points", "paint points of at least two classes")
+    for i, f in enumerate(d.features):
+        _choice(f"data.features[{i}]", f, TOY_FEATURES)
 
 
 MAX_IMAGE_SIDE = 4096
@@ -994,7 +1025,7 @@ def data_input_shape(d: DataSpec) -> tuple[int, ...] | None:
         from playground.data.sequences import sequence_input_shape
 
         return sequence_input_shape(d)  # (length, features), None when known only once read
-    return (len(d.features) or (2 if d.kind == "toy" else 1),)
+    return (len(d.features) or (2 if d.kind in ("toy", "points") else 1),)
 
 
 def check_stack(spec: ExperimentSpec, input_shape: tuple[int, ...] | None) -> None:

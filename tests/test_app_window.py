@@ -63,7 +63,7 @@ def test_window_opens_on_the_demo_with_all_parts(window):
         "Preparing the engine"
     )
     assert window.boundary_view.isVisible() and window.plots.isVisible()
-    assert window.data_dock.widget() is window.data_panel
+    assert window.data_dock.widget().widget() is window.data_panel  # in its scroll area
     assert np.isfinite(c.live["train_loss"]).all()  # the first row was evaluated once the engine was ready
 
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -140,8 +141,16 @@ class MainWindow(QMainWindow):
         self.controls_panel = ControlsPanel(c)
         self._update_panel_minimums()
         self.plots = PlotsPanel(c)
+        # the Data panel scrolls: toy, image and sequence sets are taller than a laptop screen
+        self.data_scroll = QScrollArea()
+        self.data_scroll.setWidget(self.data_panel)
+        self.data_scroll.setWidgetResizable(True)
+        self.data_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.data_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        bar = self.data_scroll.verticalScrollBar().sizeHint().width()
+        self.data_scroll.setMinimumWidth(self.data_panel.minimumSizeHint().width() + bar)
         self.data_dock = self._dock(
-            "Data", "data_dock", self.data_panel, Qt.DockWidgetArea.LeftDockWidgetArea
+            "Data", "data_dock", self.data_scroll, Qt.DockWidgetArea.LeftDockWidgetArea
         )
         self.controls_dock = self._dock(
             "Training", "controls_dock", self.controls_panel, Qt.DockWidgetArea.RightDockWidgetArea
@@ -153,6 +162,10 @@ class MainWindow(QMainWindow):
         self.layers_dock = self._dock(
             "Layers", "layers_dock", self.layers_panel, Qt.DockWidgetArea.LeftDockWidgetArea
         )
+        # Layers shares the left column with Data as a tab (stacked, the two were taller than a
+        # laptop screen)
+        self.tabifyDockWidget(self.data_dock, self.layers_dock)
+        self.data_dock.raise_()
         self.lessons_panel = LessonsPanel()
         self.lessons_dock = self._dock(
             "Lesson", "lessons_dock", self.lessons_panel, Qt.DockWidgetArea.LeftDockWidgetArea
@@ -243,6 +256,8 @@ class MainWindow(QMainWindow):
         for d, area in areas:
             d.setFloating(False)
             self.addDockWidget(area, d)
+        self.tabifyDockWidget(self.data_dock, self.layers_dock)
+        self.data_dock.raise_()
         self.toolbar.show()
         racing = self.racing
         for d in self.single_docks():

@@ -81,9 +81,13 @@ def build_dataset(data_spec, seed: int | None = 0, progress=None) -> Dataset:
         return build_csv_dataset(data_spec, seed, progress=progress)
     if kind == "image":
         return build_image_dataset(data_spec, seed)
+    if kind == "points":
+        return build_points_dataset(data_spec, seed)
     if kind == "sequence":
         return build_sequence_dataset(data_spec, seed)
-    raise SpecError("data.kind", f"unknown data kind {kind!r}; choose 'toy', 'csv', 'image' or 'sequence'")
+    raise SpecError(
+        "data.kind", f"unknown data kind {kind!r}; choose 'toy', 'csv', 'image', 'sequence' or 'points'"
+    )
 
 
 def build_image_dataset(spec, seed: int | None = 0) -> Dataset:
@@ -162,6 +166,41 @@ def build_toy_dataset(spec, seed: int | None = 0) -> Dataset:
         target_names=["y"] if gen.task == "regression" else [],
         pipeline=pipeline,
         info={"source": f"toy:{name}", "n_rows": n, "rows_dropped": 0, "noise": noise, "seed": s},
+    )
+
+
+def build_points_dataset(spec, seed: int | None = 0) -> Dataset:
+    """Points painted on the plane (``spec.points``: x1, x2, label or value), split at random
+    from the seed, with the toy data's input features and normalisation."""
+    pts = np.asarray(spec.points, dtype=np.float64).reshape(-1, 3)
+    task = spec.task or "classification"
+    X = np.ascontiguousarray(pts[:, :2])
+    if task == "classification":
+        y = pts[:, 2].astype(np.int64)
+        k = int(y.max()) + 1
+        class_names = [str(c) for c in range(k)]
+    else:
+        y, class_names = pts[:, 2:3].copy(), None
+    s = _seed_of(spec, seed)
+    tr, te = split_indices(
+        len(pts), float(spec.train_fraction), np.random.default_rng(np.random.SeedSequence([s, 0x9A1]))
+    )
+    features = tuple(spec.features) or default_features(2)
+    pipeline = FeaturePipeline(transforms=features, normalize=spec.normalize or "none").fit(X[tr])
+    return Dataset(
+        X_train=pipeline.apply(X[tr]),
+        y_train=y[tr],
+        X_test=pipeline.apply(X[te]),
+        y_test=y[te],
+        raw_train=X[tr],
+        raw_test=X[te],
+        input_names=["x1", "x2"],
+        feature_names=list(features),
+        task=task,
+        class_names=class_names,
+        target_names=["y"] if task == "regression" else [],
+        pipeline=pipeline,
+        info={"source": "painted", "n_rows": len(pts), "rows_dropped": 0, "seed": s},
     )
 
 

@@ -19,9 +19,11 @@ from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QGraphicsItem,
     QHBoxLayout,
     QLabel,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -91,6 +93,34 @@ class BoundaryView(QWidget):
         self.title = QLabel("Decision boundary")
         self.title.setObjectName("metric")
 
+        # paint the data: click adds a point of the chosen class (or value), right-click or
+        # shift-click erases the points near it; every stroke is one undoable data edit
+        self.paint_button = QToolButton()
+        self.paint_button.setText("Paint")
+        self.paint_button.setCheckable(True)
+        self.paint_button.setToolTip(
+            "Paint the data: click to add a point of the chosen class; right-click (or Shift+click) "
+            "erases the points near it. Starts from the points shown."
+        )
+        self.paint_button.toggled.connect(self._on_paint_toggled)
+        self.paint_class = QComboBox()
+        self.paint_class.setToolTip("The class of the points you paint")
+        self.paint_value = QDoubleSpinBox()
+        self.paint_value.setRange(-1e6, 1e6)
+        self.paint_value.setDecimals(3)
+        self.paint_value.setToolTip("The value of the points you paint (regression)")
+        self.paint_clear = QToolButton()
+        self.paint_clear.setText("Clear")
+        self.paint_clear.setToolTip("Remove every painted point (paint at least 4, of 2 classes, to train)")
+        self.paint_clear.clicked.connect(self.clear_points)
+        self.paint_save = QToolButton()
+        self.paint_save.setText("Save CSV\u2026")
+        self.paint_save.setToolTip("Save the painted points as a CSV file (x1, x2, label)")
+        self.paint_save.clicked.connect(lambda: self.save_points_dialog())
+        self.paint_note = QLabel()
+        self.paint_note.setObjectName("dim")
+        self.paint_note.setWordWrap(True)
+        self._draft_points: list[tuple[float, float, float]] | None = None  # fewer than trainable
         top = QHBoxLayout()
         top.setContentsMargins(6, 2, 6, 0)
         top.addWidget(self.title)
@@ -103,6 +133,9 @@ class BoundaryView(QWidget):
         for w in (self.x_label, self.x_combo, self.y_label, self.y_combo, self.held_label):
             axes_row.addWidget(w)
         axes_row.addStretch(1)
+        for w in (self.paint_note, self.paint_button, self.paint_class, self.paint_value, self.paint_clear):
+            axes_row.addWidget(w)
+        axes_row.addWidget(self.paint_save)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.setSpacing(2)
@@ -120,6 +153,7 @@ class BoundaryView(QWidget):
         self.image_message.hide()
         lay.addWidget(self.image_message, 1)
 
+        self.plot.scene().sigMouseClicked.connect(self._on_plot_clicked)
         controller.experimentReplaced.connect(self._on_replaced)
         controller.axesChanged.connect(self._on_axes_changed)
         controller.snapshot.connect(self._on_snapshot)
@@ -157,9 +191,159 @@ class BoundaryView(QWidget):
         ds = self.dataset
         return ds is not None and (bool(getattr(ds, "is_image", False)) or ds.X_train.ndim == 3)
 
+    # -- painting ------------------------------------------------------------------------------
+    def can_paint(self) -> bool:
+        """Painting needs the plane of two raw inputs, shown as they are (toy or painted data)."""
+        d = self.controller.spec.data
+        return d.kind in ("toy", "points") and self._n_raw() == 2 and tuple(self.axes) == (0, 1)
+
+    def painted_points(self) -> list[tuple[float, float, float]]:
+        """The points as painted: the draft while there are too few to train on, else the data's."""
+        if self._draft_points is not None:
+            return list(self._draft_points)
+        d = self.controller.spec.data
+        if d.kind == "points":
+            return [tuple(float(v) for v in p) for p in d.points]
+        ds = self.dataset  # toy data: its points are where painting starts
+        raw = np.vstack([ds.raw_train, ds.raw_test])
+        y = np.concatenate([np.ravel(ds.y_train), np.ravel(ds.y_test)]).astype(np.float64)
+        return [(float(a), float(b), float(c)) for (a, b), c in zip(raw[:, :2], y, strict=True)]
+
+    def _paint_task(self) -> str:
+        return self.dataset.task
+
+    def _on_paint_toggled(self, on: bool) -> None:
+        self._sync_paint_controls()
+
+    def _sync_paint_controls(self) -> None:
+        ok = self.can_paint() and not self.is_image()
+        self.paint_button.setVisible(ok)
+        if not ok and self.paint_button.isChecked():
+            self.paint_button.setChecked(False)
+        on = ok and self.paint_button.isChecked()
+        regression = self.dataset.task == "regression"
+        self.paint_class.setVisible(on and not regression)
+        self.paint_value.setVisible(on and regression)
+        for w in (self.paint_clear, self.paint_save):
+            w.setVisible(on)
+        k = max(2, self.dataset.n_classes or 2)
+        if self.paint_class.count() != k:
+            current = self.paint_class.currentIndex()
+            self.paint_class.clear()
+            self.paint_class.addItems([f"class {c}" for c in range(k)])
+            self.paint_class.setCurrentIndex(max(0, min(current, k - 1)))
+        self.paint_note.setVisible(on and self._draft_points is not None)
+
+    def _on_plot_clicked(self, event) -> None:
+        if not (self.paint_button.isChecked() and self.can_paint()):
+            return
+        vb = self.plot.getPlotItem().getViewBox()
+        if not vb.sceneBoundingRect().contains(event.scenePos()):
+            return
+        p = vb.mapSceneToView(event.scenePos())
+        erase = event.button() == Qt.MouseButton.RightButton or bool(
+            event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+        )
+        event.accept()
+        if erase:
+            (x0, x1), (y0, y1) = vb.viewRange()
+            self.erase_points(p.x(), p.y(), 0.04 * max(x1 - x0, y1 - y0))
+        else:
+            self.add_point(p.x(), p.y())
+
+    def add_point(self, x: float, y: float) -> None:
+        """Paint one point at (x, y) of the chosen class (or value)."""
+        label = (
+            float(self.paint_value.value())
+            if self._paint_task() == "regression"
+            else float(self.paint_class.currentIndex())
+        )
+        self.set_points([*self.painted_points(), (float(x), float(y), label)], "Paint a point")
+
+    def erase_points(self, x: float, y: float, radius: float) -> int:
+        """Remove the points within ``radius`` of (x, y); how many went."""
+        pts = self.painted_points()
+        keep = [p for p in pts if (p[0] - x) ** 2 + (p[1] - y) ** 2 > radius * radius]
+        if len(keep) != len(pts):
+            self.set_points(keep, f"Erase {len(pts) - len(keep)} point(s)")
+        return len(pts) - len(keep)
+
+    def clear_points(self) -> None:
+        self.set_points([], "Clear the painted points")
+
+    def set_points(self, points, text: str) -> bool:
+        """Make ``points`` the data (one undo step); too few to train on are kept as a draft,
+        drawn, with what is missing said beside the brush (the network trains on as it was)."""
+        from dataclasses import replace
+
+        from playground.errors import SpecError
+        from playground.spec import DataSpec, validate_points
+
+        c = self.controller
+        old = c.spec.data
+        task = self._paint_task()
+        data = DataSpec(
+            kind="points",
+            points=tuple(tuple(p) for p in points),
+            task=task,
+            train_fraction=old.train_fraction,
+            features=old.features,
+            normalize=old.normalize,
+            seed=old.seed,
+        )
+        try:
+            validate_points(data)
+        except SpecError as e:
+            self._draft_points = [tuple(p) for p in points]
+            self.paint_note.setText(e.message)
+            self._sync_paint_controls()
+            self._draw_draft()
+            return False
+        self._draft_points = None
+        ok = c.edit_spec(replace(c.spec, data=data), text) is not False
+        self._sync_paint_controls()
+        return ok
+
+    def _draw_draft(self) -> None:
+        pts = np.asarray(self._draft_points or [], dtype=np.float64).reshape(-1, 3)
+        self.test_points.setData([], [])
+        if not len(pts):
+            self.train_points.setData([], [])
+            return
+        if self._paint_task() == "classification":
+            brushes = self._point_brushes(pts[:, 2].astype(np.int64))
+        else:
+            brushes = self._point_brushes(pts[:, 2])
+        self.train_points.setData(x=pts[:, 0], y=pts[:, 1], brush=brushes)
+
+    def save_points(self, path: str) -> None:
+        """The painted points as CSV (x1, x2, label or y), written atomically."""
+        from playground.session import atomic_write
+
+        name = "y" if self._paint_task() == "regression" else "label"
+        lines = [f"x1,x2,{name}"] + [
+            f"{x!r},{y!r},{int(v) if name == 'label' else repr(v)}" for x, y, v in self.painted_points()
+        ]
+        text = ("\n".join(lines) + "\n").encode("utf-8")
+        atomic_write(path, lambda f: f.write(text))
+
+    def save_points_dialog(self) -> None:
+        from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save the painted points", "points.csv", "CSV files (*.csv)"
+        )
+        if path:
+            try:
+                self.save_points(path)
+            except OSError as e:
+                QMessageBox.warning(self, "Save points", f"Could not write {path}: {e.strerror or e}")
+
     @Slot()
     def _on_replaced(self) -> None:
+        self._draft_points = None
         image = self.is_image()
+        self._sync_paint_controls()
         self.plot.setVisible(not image)
         self.image_message.setVisible(image)
         for w in (self.test_check, self.discrete_check):

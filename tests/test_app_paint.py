@@ -1,0 +1,92 @@
+"""Painting the data on the boundary plot: real clicks add points of the chosen class, a
+right-click erases, too few points stay a draft with the reason, undo, the painted set is
+part of the session, and it exports as CSV."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+
+from playground.app.controller import ExperimentController
+from playground.app.panels.boundary import BoundaryView
+from playground.errors import SpecError
+from playground.session.document import load
+from playground.spec import ExperimentSpec, default_spec
+
+
+@pytest.fixture
+def view(qtbot):
+    spec = default_spec()
+    spec = replace(spec, data=replace(spec.data, n_samples=40))
+    c = ExperimentController(spec, warm_up=False)
+    v = BoundaryView(c)
+    qtbot.addWidget(v)
+    v.resize(600, 500)
+    v.show()
+    qtbot.waitExposed(v)
+    yield c, v
+    c.shutdown()
+
+
+def click(qtbot, v, x, y, button=Qt.MouseButton.LeftButton):
+    vb = v.plot.getPlotItem().getViewBox()
+    scene = vb.mapViewToScene(QPointF(x, y))
+    pos = v.plot.mapFromScene(scene)
+    qtbot.mouseClick(v.plot.viewport(), button, pos=QPoint(int(pos.x()), int(pos.y())))
+
+
+def test_paint_erase_undo_save(view, qtbot, tmp_path):
+    c, v = view
+    assert v.paint_button.isVisible()
+    v.paint_button.setChecked(True)
+    assert v.paint_class.isVisible() and v.paint_class.count() == 2
+    v.paint_class.setCurrentIndex(1)
+    click(qtbot, v, 0.5, 0.5)  # a real click: the spiral's 40 points become painted data, +1
+    d = c.spec.data
+    assert d.kind == "points" and len(d.points) == 41
+    x, y, label = d.points[-1]
+    assert label == 1.0 and abs(x - 0.5) < 0.2 and abs(y - 0.5) < 0.2
+    assert c.experiment.dataset.n_train + c.experiment.dataset.n_test == 41
+    # a right-click erases what is near it
+    erased_at = d.points[-1]
+    click(qtbot, v, erased_at[0], erased_at[1], Qt.MouseButton.RightButton)
+    assert len(c.spec.data.points) < 41 and erased_at not in c.spec.data.points
+    c.undo_stack.undo()
+    assert erased_at in c.spec.data.points
+    # clear: nothing to train on is a draft with the reason; painting on from there
+    v.clear_points()
+    assert c.spec.data.kind == "points" and len(c.spec.data.points) == 41  # the data stays
+    assert "at least 4 points" in v.paint_note.text() and v.painted_points() == []
+    for (x, y), k in zip([(-1, -1), (-1.5, -1), (1, 1), (1.5, 1.2)], [0, 0, 1, 1], strict=True):
+        v.paint_class.setCurrentIndex(k)
+        v.add_point(x, y)
+    assert len(c.spec.data.points) == 4 and v._draft_points is None
+    assert sorted(int(p[2]) for p in c.spec.data.points) == [0, 0, 1, 1]
+    # the painted set is part of the session and exports as CSV
+    path = c.experiment.save(tmp_path / "painted.playground")
+    again = load(path)
+    assert again.spec.data.points == c.spec.data.points
+    assert np.array_equal(again.dataset.raw_train, c.experiment.dataset.raw_train)
+    v.save_points(str(tmp_path / "points.csv"))
+    lines = (tmp_path / "points.csv").read_text().splitlines()
+    assert lines[0] == "x1,x2,label" and len(lines) == 5 and lines[1].endswith(",0")
+
+
+def test_painted_data_errors_name_the_field():
+    base = {"data": {"kind": "points", "points": [[0, 0, 0], [1, 1, 0], [2, 2, 0], [3, 3, 0]]}}
+    with pytest.raises(SpecError) as e:
+        ExperimentSpec.from_dict(base)
+    assert e.value.path == "data.points" and "two classes" in e.value.message
+    with pytest.raises(SpecError) as e:
+        ExperimentSpec.from_dict(
+            {"data": {"kind": "points", "points": [[0, 0, 0], [1, 1, 1], [2, "a", 0], [3, 3, 1]]}}
+        )
+    assert e.value.path == "data.points[2][1]"
+    with pytest.raises(SpecError) as e:
+        ExperimentSpec.from_dict({"data": {"kind": "toy", "points": [[0, 0, 0]]}})
+    assert e.value.path == "data.points"
