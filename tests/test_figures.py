@@ -238,3 +238,17 @@ def test_nested_figure_menus_show_one_menu(qtbot):
     assert fm_inner.menu is not None and fm_inner.menu.isVisible()
     assert fm_outer.menu is None
     fm_inner.menu.close()
+
+
+def test_a_figure_menu_can_be_off_while_the_right_button_means_something_else(qtbot):
+    label = QLabel("painting")
+    qtbot.addWidget(label)
+    label.show()
+    painting = [True]
+    fm = figures.install_figure_menu(label, "label", when=lambda: not painting[0])
+    _context_menu(label, qtbot)
+    assert fm.menu is None
+    painting[0] = False
+    _context_menu(label, qtbot)
+    assert fm.menu is not None and fm.menu.isVisible()
+    fm.menu.close()

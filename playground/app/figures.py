@@ -422,10 +422,11 @@ def export_figure_dialog(widget: QWidget, name: str, parent: QWidget | None = No
 class FigureMenu(QObject):
     """The right-click menu of one view (see :func:`install_figure_menu`)."""
 
-    def __init__(self, widget: QWidget, name: str):
+    def __init__(self, widget: QWidget, name: str, when=None):
         super().__init__(widget)
         self.widget = widget
         self.name = name
+        self.when = when  # None, or a function: False while the right button means something else
         self.menu: QMenu | None = None  # the last menu shown (tests read it)
         self.export_action = QAction("Export figure…", self)
         self.export_action.triggered.connect(lambda: export_figure_dialog(self.widget, self.name))
@@ -450,7 +451,7 @@ class FigureMenu(QObject):
         return [self.export_action, self.copy_action]
 
     def eventFilter(self, obj, event) -> bool:
-        if event.type() != QEvent.Type.ContextMenu:
+        if event.type() != QEvent.Type.ContextMenu or (self.when is not None and not self.when()):
             return False
         if not _pyqtgraph_menu_under(obj, event.pos()):
             self.popup(event.globalPos())
@@ -481,13 +482,15 @@ def _pyqtgraph_menu_under(obj, pos) -> bool:
     return False
 
 
-def install_figure_menu(widget: QWidget, name: str) -> FigureMenu:
+def install_figure_menu(widget: QWidget, name: str, when=None) -> FigureMenu:
     """Give ``widget`` the right-click menu "Export figure…" / "Copy figure" (``name`` is the
-    file name offered). Call it from a view's ``__init__`` once its children exist."""
+    file name offered). Call it from a view's ``__init__`` once its children exist. ``when``:
+    a function saying whether the menu is on now (the boundary's Paint mode erases with the
+    right button)."""
     for child in widget.children():
         if isinstance(child, FigureMenu):  # one per widget
             return child
-    return FigureMenu(widget, name)
+    return FigureMenu(widget, name, when)
 
 
 __all__ = [
