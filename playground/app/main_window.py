@@ -43,6 +43,8 @@ from .panels.boundary import BoundaryView
 from .panels.controls import ControlsPanel, TrainingToolBar
 from .panels.data import DataPanel
 from .panels.images import ImagesView
+from .panels.inspector import InspectorView
+from .panels.landscape import LandscapeView
 from .panels.layers import LayersPanel
 from .panels.lessons import LessonsPanel
 from .panels.network import NetworkView
@@ -171,6 +173,16 @@ class MainWindow(QMainWindow):
             "Lesson", "lessons_dock", self.lessons_panel, Qt.DockWidgetArea.LeftDockWidgetArea
         )
         self.lessons_dock.hide()
+        self.landscape_view = LandscapeView(c)
+        self.landscape_dock = self._dock(
+            "Loss landscape", "landscape_dock", self.landscape_view, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.landscape_dock.hide()
+        self.inspector_view = InspectorView(c)
+        self.inspector_dock = self._dock(
+            "Step inspector", "inspector_dock", self.inspector_view, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.inspector_dock.hide()
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
 
@@ -252,6 +264,8 @@ class MainWindow(QMainWindow):
             (self.plots_dock, Qt.DockWidgetArea.BottomDockWidgetArea),
             (self.layers_dock, Qt.DockWidgetArea.LeftDockWidgetArea),
             (self.lessons_dock, Qt.DockWidgetArea.LeftDockWidgetArea),
+            (self.landscape_dock, Qt.DockWidgetArea.RightDockWidgetArea),
+            (self.inspector_dock, Qt.DockWidgetArea.BottomDockWidgetArea),
         )
         for d, area in areas:
             d.setFloating(False)
@@ -263,6 +277,8 @@ class MainWindow(QMainWindow):
         for d in self.single_docks():
             d.setVisible(not racing)
         self.lessons_dock.setVisible(self.race_mode.in_lesson)
+        self.landscape_dock.hide()  # opened from the View menu
+        self.inspector_dock.hide()
         if racing:
             self.race_mode.layout_before = None  # leaving the race shows the default layout
         self._apply_default_sizes()
@@ -343,7 +359,8 @@ class MainWindow(QMainWindow):
             v.addAction(a)
             self.plot_actions[key] = a
         v.addSeparator()
-        for d in (self.data_dock, self.layers_dock, self.controls_dock, self.plots_dock, self.lessons_dock):
+        docks = (self.data_dock, self.layers_dock, self.controls_dock, self.plots_dock, self.lessons_dock)
+        for d in (*docks, self.landscape_dock, self.inspector_dock):
             v.addAction(d.toggleViewAction())
         v.addSeparator()
         self.reset_layout_action = self._action(
