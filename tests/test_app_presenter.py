@@ -1,0 +1,114 @@
+"""Presenter mode (bigger fonts, thicker plot lines, high contrast, and back) and keyboard
+reachability (Tab walks through every key control of the main window)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from playground.app import presenter
+from playground.app.controller import ExperimentController
+from playground.app.main_window import MainWindow
+from playground.app.presenter import FONT_SCALE, PEN_SCALE, install_presenter, set_presenter
+from playground.spec import default_spec
+
+TIMEOUT = 300_000
+
+
+@pytest.fixture
+def window(qtbot):
+    spec = default_spec()
+    c = ExperimentController(replace(spec, data=replace(spec.data, n_samples=80)))
+    w = MainWindow(c)
+    w.ask = lambda *a, **k: QMessageBox.StandardButton.Discard
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: c.engine_ready and c.last_snapshot is not None, timeout=TIMEOUT)
+    yield w
+    set_presenter(w, False)
+    c.pause()
+    w.close()
+    c.shutdown()
+
+
+def curve_widths(w):
+    return [
+        it.opts["pen"].widthF()
+        for it in w.plots.loss_plot.scene().items()
+        if isinstance(it, pg.PlotCurveItem)
+    ]
+
+
+def test_presenter_mode_scales_fonts_and_pens_and_goes_back(window, qtbot):
+    app = QApplication.instance()
+    action = install_presenter(window)
+    size = app.font().pointSizeF()
+    lr_size = window.controls_panel.lr.font().pointSizeF()
+    widths = curve_widths(window)
+    axis = window.plots.loss_plot.getPlotItem().getAxis("left")
+    axis_width = axis.pen().widthF()
+    text = app.palette().color(QPalette.ColorRole.WindowText).name()
+    assert widths
+    action.setChecked(True)
+    assert presenter.presenter_on()
+    assert app.font().pointSizeF() == pytest.approx(size * FONT_SCALE)
+    assert window.controls_panel.lr.font().pointSizeF() == pytest.approx(lr_size * FONT_SCALE)
+    assert curve_widths(window) == pytest.approx([max(1.0, x) * PEN_SCALE for x in widths])
+    assert axis.pen().widthF() == pytest.approx(max(1.0, axis_width) * PEN_SCALE)
+    assert app.palette().color(QPalette.ColorRole.WindowText).name() in ("#000000", "#ffffff")
+    assert presenter.pen_width(1) == PEN_SCALE
+    action.setChecked(False)
+    assert not presenter.presenter_on()
+    assert app.font().pointSizeF() == pytest.approx(size)
+    assert window.controls_panel.lr.font().pointSizeF() == pytest.approx(lr_size)
+    assert curve_widths(window) == pytest.approx(widths)
+    assert axis.pen().widthF() == pytest.approx(axis_width)
+    assert app.palette().color(QPalette.ColorRole.WindowText).name() == text
+    assert presenter.pen_width(1) == 1
+
+
+def tab_walk(window, qtbot, steps=600) -> set[int]:
+    window.activateWindow()
+    window.controls_panel.loss.setFocus()
+    seen = set()
+    for _ in range(steps):
+        f = QApplication.focusWidget()
+        if f is not None:
+            seen.add(id(f))
+        window.focusNextChild()
+    return seen
+
+
+def test_tab_reaches_every_key_control(window, qtbot):
+    install_presenter(window)
+    seen = tab_walk(window, qtbot)
+    cp, dp, tb = window.controls_panel, window.data_panel, window.toolbar
+    keys = {
+        "loss": cp.loss, "optimizer": cp.optimizer, "lr": cp.lr, "batch": cp.batch,
+        "schedule": cp.schedule, "regularization": cp.reg_kind, "seed": cp.seed,
+        "noise": dp.noise_slider, "ratio": dp.ratio_slider, "points": dp.points_spin,
+        "layers table": window.layers_panel.table, "add layer": window.layers_panel.add_button,
+        "play": tb.widgetForAction(tb.play_action), "step": tb.widgetForAction(tb.step_action),
+        "reset": tb.widgetForAction(tb.reset_action),
+    }  # fmt: skip
+    thumbs = list(dp.thumb_buttons.values())
+    entry = next((b for b in thumbs if id(b) in seen), None)  # Tab enters an exclusive group once
+    assert entry is not None, "no data set button is reachable with Tab"
+    missed = [name for name, w in keys.items() if id(w) not in seen]
+    assert missed == []
+    # ... and an arrow key moves to the next one (Qt's exclusive groups: it is chosen too)
+    entry.setFocus()
+    qtbot.keyClick(entry, Qt.Key.Key_Right)
+    moved = QApplication.focusWidget()
+    assert moved is not entry and moved in thumbs
+
+
+def test_without_the_fix_toolbar_buttons_are_skipped(window, qtbot):
+    """The reason for ensure_keyboard_reachable: Qt gives toolbar buttons no focus."""
+    tb = window.toolbar
+    assert id(tb.widgetForAction(tb.play_action)) not in tab_walk(window, qtbot)
