@@ -60,6 +60,9 @@ def test_presenter_mode_scales_fonts_and_pens_and_goes_back(window, qtbot):
     assert window.controls_panel.lr.font().pointSizeF() == pytest.approx(lr_size * FONT_SCALE)
     assert curve_widths(window) == pytest.approx([max(1.0, x) * PEN_SCALE for x in widths])
     assert axis.pen().widthF() == pytest.approx(max(1.0, axis_width) * PEN_SCALE)
+    assert axis.style["tickFont"].pointSizeF() == pytest.approx(size * FONT_SCALE)
+    title = window.plots.loss_plot.getPlotItem().titleLabel
+    assert title.opts["size"] == "15pt"
     assert app.palette().color(QPalette.ColorRole.WindowText).name() in ("#000000", "#ffffff")
     assert presenter.pen_width(1) == PEN_SCALE
     action.setChecked(False)
@@ -68,6 +71,7 @@ def test_presenter_mode_scales_fonts_and_pens_and_goes_back(window, qtbot):
     assert window.controls_panel.lr.font().pointSizeF() == pytest.approx(lr_size)
     assert curve_widths(window) == pytest.approx(widths)
     assert axis.pen().widthF() == pytest.approx(axis_width)
+    assert axis.style["tickFont"] is None and title.opts["size"] == "10pt"
     assert app.palette().color(QPalette.ColorRole.WindowText).name() == text
     assert presenter.pen_width(1) == 1
 

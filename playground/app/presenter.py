@@ -47,6 +47,7 @@ class _State:
         self.sheet = ""
         self.pens: list = []  # (item, original pen)
         self.fonts: list = []  # (axis, original tick font or None)
+        self.labels: list = []  # (title label, original size)
 
 
 _state = _State()
@@ -116,17 +117,22 @@ def _thicken(target) -> None:
             continue
         for item in scene.items():
             pen = _pen_of(item)
-            if pen is None:
-                continue
-            _state.pens.append((item, pg.mkPen(pen)))
-            pen = pg.mkPen(pen)
-            pen.setWidthF(max(1.0, pen.widthF()) * PEN_SCALE)
-            item.setPen(pen)
-            if isinstance(item, pg.AxisItem) and item.style.get("tickFont") is not None:
-                old = QFont(item.style["tickFont"])  # else the axis follows the app's font
-                _state.fonts.append((item, QFont(old)))
-                old.setPointSizeF(old.pointSizeF() * FONT_SCALE)
-                item.setTickFont(old)
+            if pen is not None:
+                _state.pens.append((item, pg.mkPen(pen)))
+                pen = pg.mkPen(pen)
+                pen.setWidthF(max(1.0, pen.widthF()) * PEN_SCALE)
+                item.setPen(pen)
+            if isinstance(item, pg.AxisItem):  # tick labels: pyqtgraph's own font, not the app's
+                old = item.style.get("tickFont")
+                _state.fonts.append((item, QFont(old) if old is not None else None))
+                f = QFont(old) if old is not None else QFont(_state.font or QApplication.font())
+                f.setPointSizeF(f.pointSizeF() * FONT_SCALE)
+                item.setTickFont(f)
+            elif isinstance(item, pg.LabelItem) and item.text:  # plot titles: a fixed "10pt"
+                size = str(item.opts.get("size") or "")
+                if size.endswith("pt"):
+                    _state.labels.append((item, size))
+                    item.setText(item.text, size=f"{float(size[:-2]) * FONT_SCALE:g}pt")
 
 
 def _pen_of(item):
@@ -150,8 +156,14 @@ def _restore_pens() -> None:
             axis.setTickFont(font)
         except RuntimeError:
             pass
+    for label, size in reversed(_state.labels):
+        try:
+            label.setText(label.text, size=size)
+        except RuntimeError:
+            pass
     _state.pens.clear()
     _state.fonts.clear()
+    _state.labels.clear()
 
 
 def set_presenter(app_or_window=None, on: bool = True) -> None:
