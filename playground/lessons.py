@@ -129,8 +129,12 @@ ORDER = (
     "initialization",
     "vanishing_gradients",
     "gradients_through_time",
+    "truncated_bptt",
     "non_convex",
     "loss_functions",
+    "regularization",
+    "second_order",
+    "gradient_free",
 )
 LESSONS = _Lessons()
 

@@ -129,6 +129,47 @@ def test_gradients_through_time():
     assert ratio["lstm_closed"] < 1e-3
 
 
+def test_truncated_bptt():
+    r = results("truncated_bptt")
+    assert r["full"]["final_test_metric"] >= 0.95
+    assert r["bptt_10"]["final_test_metric"] < 0.45  # chance: 1/3
+    assert r["bptt_25"]["final_train_loss"] == r["full"]["final_train_loss"]  # longer than the sequence
+
+
+def _trained(lesson_id):
+    out = {}
+    for v, exp in load_lesson(lesson_id).experiments():
+        exp.train(steps=v.steps)
+        out[v.name] = (exp.evaluate(), exp.trainer.counts)
+    return out
+
+
+def test_second_order():
+    r = _trained("second_order")
+    for name in ("bfgs", "lm", "newton"):
+        loss = r[name][0]["train_loss"]
+        assert loss < 0.5 * r["adam"][0]["train_loss"] and loss < 0.2 * r["gd"][0]["train_loss"], name
+    steps = r["gd"][1]["grad_evals"]
+    assert r["newton"][1]["grad_evals"] > 20 * steps  # a Hessian is many gradients
+    assert r["bfgs"][1]["loss_evals"] < 2 * steps
+
+
+def test_gradient_free():
+    r = _trained("gradient_free")
+    adam = r["adam"]
+    for name in ("annealing", "genetic", "cmaes"):
+        metrics, counts = r[name]
+        assert counts["grad_evals"] == 0 and counts["loss_evals"] >= 10 * adam[1]["loss_evals"], name
+        assert metrics["test_accuracy"] >= 0.85, name  # they do learn, at that price
+
+
+def test_regularization():
+    r = results("regularization")
+    none, l2 = r["none"], r["l2"]
+    assert none["final_train_loss"] < 0.01 and l2["final_train_loss"] > 10 * none["final_train_loss"]
+    assert l2["final_test_loss"] < 0.3 * none["final_test_loss"]
+
+
 def test_non_convex():
     r = results("non_convex")
     wide = [final(r["wide_a"]), final(r["wide_b"])]
