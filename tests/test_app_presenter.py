@@ -46,7 +46,7 @@ def curve_widths(w):
 
 def test_presenter_mode_scales_fonts_and_pens_and_goes_back(window, qtbot):
     app = QApplication.instance()
-    action = install_presenter(window)
+    action = getattr(window, "presenter_action", None) or install_presenter(window)
     size = app.font().pointSizeF()
     lr_size = window.controls_panel.lr.font().pointSizeF()
     widths = curve_widths(window)
@@ -89,7 +89,7 @@ def tab_walk(window, qtbot, steps=600) -> set[int]:
 
 
 def test_tab_reaches_every_key_control(window, qtbot):
-    install_presenter(window)
+    getattr(window, "presenter_action", None) or install_presenter(window)
     seen = tab_walk(window, qtbot)
     cp, dp, tb = window.controls_panel, window.data_panel, window.toolbar
     keys = {
@@ -112,7 +112,18 @@ def test_tab_reaches_every_key_control(window, qtbot):
     assert moved is not entry and moved in thumbs
 
 
-def test_without_the_fix_toolbar_buttons_are_skipped(window, qtbot):
+def test_toolbar_buttons_have_no_focus_until_made_reachable(window):
     """The reason for ensure_keyboard_reachable: Qt gives toolbar buttons no focus."""
-    tb = window.toolbar
-    assert id(tb.widgetForAction(tb.play_action)) not in tab_walk(window, qtbot)
+    from PySide6.QtWidgets import QMainWindow
+
+    from playground.app.panels.controls import TrainingToolBar
+    from playground.app.presenter import ensure_keyboard_reachable
+
+    host = QMainWindow()
+    tb = TrainingToolBar(window.controller, host)
+    host.addToolBar(tb)
+    play = tb.widgetForAction(tb.play_action)
+    assert play.focusPolicy() == Qt.FocusPolicy.NoFocus
+    assert play in ensure_keyboard_reachable(host)
+    assert play.focusPolicy() == Qt.FocusPolicy.TabFocus
+    host.deleteLater()
