@@ -47,6 +47,7 @@ from .panels.inspector import InspectorView
 from .panels.landscape import LandscapeView
 from .panels.layers import LayersPanel
 from .panels.lessons import LessonsPanel
+from .panels.metrics import MetricsView
 from .panels.network import NetworkView
 from .panels.plots import PlotsPanel
 from .panels.sequences import SequencesView
@@ -183,6 +184,11 @@ class MainWindow(QMainWindow):
             "Step inspector", "inspector_dock", self.inspector_view, Qt.DockWidgetArea.BottomDockWidgetArea
         )
         self.inspector_dock.hide()
+        self.metrics_view = MetricsView(c)  # per-class precision / recall, RMSE / MAE: View > Metrics
+        self.metrics_dock = self._dock(
+            "Metrics", "metrics_dock", self.metrics_view, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.metrics_dock.hide()
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
 
@@ -266,6 +272,7 @@ class MainWindow(QMainWindow):
             (self.lessons_dock, Qt.DockWidgetArea.LeftDockWidgetArea),
             (self.landscape_dock, Qt.DockWidgetArea.RightDockWidgetArea),
             (self.inspector_dock, Qt.DockWidgetArea.BottomDockWidgetArea),
+            (self.metrics_dock, Qt.DockWidgetArea.RightDockWidgetArea),
         )
         for d, area in areas:
             d.setFloating(False)
@@ -279,6 +286,7 @@ class MainWindow(QMainWindow):
         self.lessons_dock.setVisible(self.race_mode.in_lesson)
         self.landscape_dock.hide()  # opened from the View menu
         self.inspector_dock.hide()
+        self.metrics_dock.hide()
         if racing:
             self.race_mode.layout_before = None  # leaving the race shows the default layout
         self._apply_default_sizes()
@@ -323,6 +331,10 @@ class MainWindow(QMainWindow):
             self._action(export, f"{title} as SVG…", lambda _=False, k=key: self.export_plot_dialog(k, "svg"))
         self._action(f, "Export &History CSV…", self.export_history_dialog)
         self._action(f, "Export &PyTorch Script…", self.export_pytorch_dialog)
+        self._action(
+            f, "Save &Report…", self.save_report_dialog, "Ctrl+Shift+E",
+            "An HTML report: the spec in words, the metrics, the figures and the history CSV",
+        )  # fmt: skip
         f.addSeparator()
         self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
@@ -360,7 +372,7 @@ class MainWindow(QMainWindow):
             self.plot_actions[key] = a
         v.addSeparator()
         docks = (self.data_dock, self.layers_dock, self.controls_dock, self.plots_dock, self.lessons_dock)
-        for d in (*docks, self.landscape_dock, self.inspector_dock):
+        for d in (*docks, self.metrics_dock, self.landscape_dock, self.inspector_dock):
             v.addAction(d.toggleViewAction())
         v.addSeparator()
         self.reset_layout_action = self._action(
@@ -704,6 +716,12 @@ class MainWindow(QMainWindow):
         from .dialogs.export_pytorch import export_pytorch_dialog
 
         export_pytorch_dialog(self, self.controller)
+
+    def save_report_dialog(self):
+        """File > Save Report…: the report of the experiment and the views shown (a folder)."""
+        from .dialogs.report import save_report_dialog
+
+        return save_report_dialog(self)
 
     def export_plot(self, key: str, path: str) -> bool:
         """Write one plot ("loss", "gradients", "metric", "boundary") as PNG or SVG (by the suffix)."""

@@ -3,6 +3,7 @@
     playground train SPEC.json|SESSION.playground [--steps N | --epochs N] [--json] [--out OUT.playground]
     playground info FILE [--json]
     playground export FILE [--history history.csv] [--weights weights.npz|json] [--pytorch model.py]
+    playground report FILE --out DIR [--no-figures]
     playground bench [--quick] [--json]
     playground sweep SPEC.json --grid training.optimizer.lr=0.001,0.01 [--seeds 3] --out results.csv
 
@@ -21,6 +22,7 @@ import sys
 
 from playground.cli.engine import cmd_bench, cmd_warmup
 from playground.cli.gan import add_gan_parser
+from playground.cli.report import add_report_parser
 from playground.cli.sweep import cmd_sweep
 from playground.cli.train import cmd_train
 from playground.errors import PlaygroundError
@@ -123,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--plot", help="PNG/SVG file for the plot (default: next to --out)")
     s.set_defaults(func=cmd_sweep)
     add_gan_parser(sub)
+    add_report_parser(sub)
     return p
 
 

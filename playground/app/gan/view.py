@@ -34,6 +34,7 @@ from playground.gan.metrics import describe
 from playground.gan.spec import DISTRIBUTIONS, LOSSES, GanDataSpec
 
 from .. import colors, theme
+from ..figures import install_figure_menu
 from ..plotting import ema
 from .controller import GanController
 from .settings_form import GanSettingsForm
@@ -75,6 +76,9 @@ class GanView(QWidget):
         controller.specChanged.connect(self._sync_controls)
         controller.diverged.connect(lambda m: self.status.setText(f"Training stopped: {m}"))
         self._sync_controls(controller.spec)
+        install_figure_menu(self.plane, "gan_plane", when=lambda: not self.paint_button.isChecked())
+        install_figure_menu(self.losses, "gan_losses")
+        install_figure_menu(self, "gan")
 
     # -- building -------------------------------------------------------------------------
     def _build(self) -> None:

@@ -32,6 +32,7 @@ from .. import theme
 from ..boundary_colors import _binary_lut, classification_rgba, output_levels
 from ..colors import CLASS_COLORS, class_colors_rgba, neutral
 from ..controller import ExperimentController, axis_names
+from ..figures import install_figure_menu
 from ..view_state import checked, set_checked
 
 REGRESSION_CMAP = "viridis"
@@ -158,6 +159,8 @@ class BoundaryView(QWidget):
         controller.axesChanged.connect(self._on_axes_changed)
         controller.snapshot.connect(self._on_snapshot)
         self._on_replaced()
+        # right-click: Export figure… / Copy figure, except in Paint mode (it erases there)
+        install_figure_menu(self.plot, "boundary", when=lambda: not self.paint_button.isChecked())
         self.timer = QTimer(self)
         self.timer.setInterval(33)
         self.timer.timeout.connect(self.redraw)

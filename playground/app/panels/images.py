@@ -23,6 +23,7 @@ from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
 from playground.app import colors
+from playground.app.figures import install_figure_menu
 from playground.engine.losses import decision_threshold, decode_predictions
 
 REFRESH_HZ = 5.0  # image views redraw at most this often (the feed computes no more often)
@@ -498,6 +499,10 @@ class ImagesView(QWidget):
             add_extra("images", self.feed)
         controller.experimentReplaced.connect(self._on_replaced)
         controller.specChanged.connect(lambda *_: self._show_page())
+        figures = {"test_images": self.samples, "feature_maps": self.maps, "filters": self.filters,
+                   "confusion": self.confusion, "misclassified": self.wrong, "images": self}  # fmt: skip
+        for name, w in figures.items():  # right-click: Export figure… / Copy figure
+            install_figure_menu(w, name)
         self._on_replaced()
 
     # -- state ------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
 )
 
 from playground.app import colors
+from playground.app.figures import install_figure_menu
 from playground.shapes import format_shape, stack_report
 from playground.spec import ACTIVATIONS, LayerSpec
 
@@ -836,6 +837,7 @@ class NetworkView(QWidget):
         ):
             QShortcut(QKeySequence(keys), self, action, context=ctx)
         self.rebuild()
+        install_figure_menu(self, "network")  # exports the diagram (the canvas) as vectors
 
     # -- header widgets ---------------------------------------------------------------
     def _make_layers_box(self) -> QWidget:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 
 from .. import theme
 from ..controller import ExperimentController
+from ..figures import install_figure_menu
 from ..plotting import (
     CACHED,
     DRAW_CAP,
@@ -127,6 +128,8 @@ class PlotsPanel(QWidget):
         row.addWidget(self.grad_plot, 1)
         row.addWidget(self.metric_plot, 1)
 
+        for key, w in self.plot_widgets().items():
+            install_figure_menu(w, key)  # right-click: Export figure… / Copy figure
         controller.experimentReplaced.connect(self._on_replaced)
         controller.specChanged.connect(self._on_spec_changed)
         self._on_replaced()

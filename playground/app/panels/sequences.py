@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from playground.app import theme
+from playground.app.figures import install_figure_menu
 from playground.app.plotting import ReadableAxis
 from playground.engine.losses import decision_threshold, decode_predictions
 from playground.engine.twin import probe_recurrent
@@ -336,6 +337,11 @@ class SequencesView(QWidget):
             add_extra("sequences", self.feed)
         controller.experimentReplaced.connect(self._on_replaced)
         controller.specChanged.connect(lambda *_: self._on_replaced())
+        figures = {"gradient_per_step": self.grad_plot, "series": self.series_plot,
+                   "sequence": self.input_plot, "hidden_state": self.hidden_plot}  # fmt: skip
+        figures.update({f"{name}_gate": w for name, (w, _item) in self.gate_plots.items()})
+        for name, w in {**figures, "sequences": self}.items():  # right-click: Export figure… / Copy figure
+            install_figure_menu(w, name)
         self._on_replaced()
 
     # -- state ---------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from playground.variants import TARGET_FACTOR
 
 from .. import plotting, theme
 from ..boundary_colors import classification_rgba
+from ..figures import install_figure_menu
 from ..space_guard import space_guard
 from .controller import RaceController
 
@@ -125,6 +126,7 @@ class MiniBoundary(QWidget):
         lay.setSpacing(1)
         lay.addWidget(self.title)
         lay.addWidget(self.plot, 1)
+        install_figure_menu(self, "race_boundary")
         self._grid_id = None
 
     def set_member(self, label: str, color: str, dataset) -> None:
@@ -377,6 +379,9 @@ class RaceView(QWidget):
         self.play_action.triggered.connect(race.toggle_play)
         self.addAction(self.play_action)
         space_guard().add(self.play_action)
+        install_figure_menu(self.loss_plot, "race_loss")
+        install_figure_menu(self.grad_plot, "race_gradients")
+        install_figure_menu(self, "race")
         self.step_button.clicked.connect(lambda: race.step(10))
         self.reset_button.clicked.connect(race.reset)
         self.edit_button.clicked.connect(self.editRequested)
