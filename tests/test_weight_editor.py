@@ -82,3 +82,40 @@ def test_impossible_edits_are_refused_with_a_reason(controller, qtbot):
     assert changed(before, params(c)) == [] and c.undo_stack.count() == 0
     assert any("layer 100" in m for m in messages) and any("shape" in m for m in messages)
     assert any("not a finite number" in m for m in messages)
+
+
+def test_clicking_the_drawing_edits_that_weight_and_that_bias(qtbot, monkeypatch):
+    """Through the network view's mouse handler (docs/CLASSROOM.md: the lead's diff)."""
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtWidgets import QInputDialog
+
+    from playground.app.panels.network import NetworkCanvas, NetworkView
+
+    if "mousePressEvent" not in NetworkCanvas.__dict__:
+        pytest.skip("panels/network.py does not call the weight editor yet")
+    spec = default_spec()
+    c = ExperimentController(replace(spec, data=replace(spec.data, n_samples=80)))
+    view = NetworkView(c)
+    qtbot.addWidget(view)
+    view.resize(900, 600)
+    view.show()
+    try:
+        canvas = view.canvas
+        qtbot.waitUntil(lambda: c.engine_ready and canvas.params is not None, timeout=TIMEOUT)
+        monkeypatch.setattr(QInputDialog, "getDouble", staticmethod(lambda *a, **k: (0.4375, True)))
+        conn = next(x for x in canvas.conns if not x.summary and x.layer == 1)
+        x = (conn.p0.x() + conn.p1.x()) / 2
+        y = (conn.p0.y() + conn.p1.y()) / 2  # the S-curve passes its middle at t = 0.5
+        hit = canvas.connection_at(QPoint(round(x), round(y)).toPointF())
+        assert hit is not None and not hit.summary
+        before = params(c)
+        qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=QPoint(round(x), round(y)))
+        assert changed(before, params(c)) == [(hit.layer, 0, (hit.src, hit.dst))]
+        j, rect = next((j, r) for j, r in canvas.columns[1] if j >= 0)
+        before = params(c)
+        qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=rect.center().toPoint())
+        assert changed(before, params(c)) == [(0, 1, (j,))]
+        assert c.undo_stack.count() == 2
+    finally:
+        c.pause()
+        c.shutdown()
