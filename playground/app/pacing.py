@@ -108,3 +108,26 @@ class RateMeter:
 
 
 __all__ = ["HistoryCursor", "RateMeter", "SnapshotPacer"]
+
+
+class PacedFeed:
+    """The base of a view's snapshot extra (``controller.add_snapshot_extra``): ``due(exp)``
+    is True at most ``hz`` times a second, only while ``active`` (the view is shown), and
+    only for a new (experiment, step, ``sample``). Plain Python: it runs in the worker."""
+
+    def __init__(self, hz: float):
+        self.hz = float(hz)
+        self.sample = 0
+        self.active = True
+        self._last = 0.0
+        self._last_key = None
+
+    def due(self, exp) -> bool:
+        if not self.active:
+            return False
+        key = (id(exp), exp.step, self.sample)
+        now = time.perf_counter()
+        if key == self._last_key or now - self._last < 1.0 / self.hz:
+            return False
+        self._last, self._last_key = now, key
+        return True

@@ -281,31 +281,40 @@ class DataPanel(QWidget):
             grid.addWidget(b, k // THUMB_COLUMNS, k % THUMB_COLUMNS)
         return box
 
-    def _build_image_buttons(self) -> QWidget:
+    def _thumb_box(self) -> tuple[QWidget, QGridLayout]:
+        """A box of thumbnail buttons styled as the toy sets'."""
         box = QWidget()
         box.setObjectName("thumbnails")
         box.setStyleSheet(self._thumbnails_box.styleSheet())
         grid = QGridLayout(box)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setSpacing(2)
+        return box, grid
+
+    def _thumb_button(self, name: str, pixmap: QPixmap, tip: str, slot) -> QToolButton:
+        """A checkable data-set button (icon above its name) in the panel's one button group."""
+        b = QToolButton()
+        b.setCheckable(True)
+        b.setIcon(QIcon(pixmap))
+        b.setIconSize(QSize(THUMB, THUMB))
+        b.setText(name)
+        b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+        f = b.font()
+        f.setPointSizeF(f.pointSizeF() * 0.85)
+        b.setFont(f)
+        b.setToolTip(tip)
+        b.clicked.connect(lambda _=False, n=name: slot(n))
+        self.thumb_group.addButton(b)
+        return b
+
+    def _build_image_buttons(self) -> QWidget:
+        box, grid = self._thumb_box()
         self.image_buttons: dict[str, QToolButton] = {}
         for k, name in enumerate(IMAGE_DATASETS.names()):
             source = IMAGE_DATASETS[name]
-            b = QToolButton()
-            b.setCheckable(True)
-            b.setIcon(QIcon(image_thumbnail(name)))
-            b.setIconSize(QSize(THUMB, THUMB))
-            b.setText(name)
-            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
-            f = b.font()
-            f.setPointSizeF(f.pointSizeF() * 0.85)
-            b.setFont(f)
             h, w = source.default_size
-            b.setToolTip(
-                f"<b>{name}</b> (images {h}x{w}, {len(source.class_names)} classes)<br>{source.description}"
-            )
-            b.clicked.connect(lambda _=False, n=name: self.select_images(n))
-            self.thumb_group.addButton(b)
+            tip = f"<b>{name}</b> (images {h}x{w}, {len(source.class_names)} classes)<br>{source.description}"
+            b = self._thumb_button(name, image_thumbnail(name), tip, self.select_images)
             self.image_buttons[name] = b
             grid.addWidget(b, 0, k)
         self.folder_button = QToolButton()
@@ -321,26 +330,11 @@ class DataPanel(QWidget):
     def _build_sequence_buttons(self) -> QWidget:
         from playground.data.sequences import SEQUENCE_DATASETS
 
-        box = QWidget()
-        box.setObjectName("thumbnails")
-        box.setStyleSheet(self._thumbnails_box.styleSheet())
-        grid = QGridLayout(box)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setSpacing(2)
+        box, grid = self._thumb_box()
         self.sequence_buttons: dict[str, QToolButton] = {}
         for k, name in enumerate(SEQUENCE_DATASETS.names()):
-            b = QToolButton()
-            b.setCheckable(True)
-            b.setIcon(QIcon(sequence_thumbnail(name)))
-            b.setIconSize(QSize(THUMB, THUMB))
-            b.setText(name)
-            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
-            f = b.font()
-            f.setPointSizeF(f.pointSizeF() * 0.85)
-            b.setFont(f)
-            b.setToolTip(f"<b>{name}</b> (sequences)<br>{SEQUENCE_DATASETS[name].description}")
-            b.clicked.connect(lambda _=False, n=name: self.select_sequences(n))
-            self.thumb_group.addButton(b)
+            tip = f"<b>{name}</b> (sequences)<br>{SEQUENCE_DATASETS[name].description}"
+            b = self._thumb_button(name, sequence_thumbnail(name), tip, self.select_sequences)
             self.sequence_buttons[name] = b
             grid.addWidget(b, k // THUMB_COLUMNS, k % THUMB_COLUMNS)
         return box

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QTabWidget, QVB
 
 from playground.app import colors
 from playground.app.figures import install_figure_menu
+from playground.app.pacing import PacedFeed
 from playground.engine.losses import decision_threshold, decode_predictions
 
 REFRESH_HZ = 5.0  # image views redraw at most this often (the feed computes no more often)
@@ -116,24 +117,16 @@ def image_state(
     )
 
 
-class ImageFeed:
+class ImageFeed(PacedFeed):
     """The worker's side: ``feed(exp, theta)`` -> ImageState (or None: flat data, or asked
     again sooner than ``1 / REFRESH_HZ``). No Qt here; the GUI sets ``sample`` and ``active``."""
 
     def __init__(self):
-        self.sample = 0
-        self.active = True  # False while the views are hidden: nothing is computed
-        self._last = 0.0
-        self._last_key = None
+        super().__init__(REFRESH_HZ)  # active False while the views are hidden: nothing computed
 
     def __call__(self, exp, theta=None) -> ImageState | None:
-        if not self.active or not exp.dataset.is_image:
+        if not exp.dataset.is_image or not self.due(exp):
             return None
-        key = (id(exp), exp.step, self.sample)
-        now = time.perf_counter()
-        if key == self._last_key or now - self._last < 1.0 / REFRESH_HZ:
-            return None
-        self._last, self._last_key = now, key
         return image_state(exp, theta, self.sample)
 
 

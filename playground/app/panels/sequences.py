@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from playground.app import theme
 from playground.app.figures import install_figure_menu
+from playground.app.pacing import PacedFeed
 from playground.app.plotting import ReadableAxis
 from playground.engine.losses import decision_threshold, decode_predictions
 from playground.engine.twin import probe_recurrent
@@ -169,27 +170,21 @@ def sequence_state(
     return state
 
 
-class SequenceFeed:
+class SequenceFeed(PacedFeed):
     """The worker's side: ``feed(exp, theta)`` -> SequenceState (or None: not sequences, not
-    shown, or asked again sooner than ``1 / REFRESH_HZ``). No Qt here."""
+    shown, or asked again sooner than ``1 / REFRESH_HZ``); a text model writes at most
+    ``TEXT_HZ`` times a second (the text written last rides along meanwhile). No Qt here."""
 
     def __init__(self):
-        self.sample = 0
+        super().__init__(REFRESH_HZ)
         self.temperature = 0.7  # text: the sampling temperature (the GUI sets it)
-        self.active = True
         self._last_text = 0.0
         self._text: tuple | None = None
-        self._last = 0.0
-        self._last_key = None
 
     def __call__(self, exp, theta=None) -> SequenceState | None:
-        if not self.active or not is_sequence(exp.dataset):
+        if not is_sequence(exp.dataset) or not self.due(exp):
             return None
-        key = (id(exp), exp.step, self.sample)
         now = time.perf_counter()
-        if key == self._last_key or now - self._last < 1.0 / REFRESH_HZ:
-            return None
-        self._last, self._last_key = now, key
         write = now - self._last_text >= 1.0 / TEXT_HZ
         state = sequence_state(exp, theta, self.sample, self.temperature, text=write)
         if state is not None and write:
