@@ -38,6 +38,7 @@ from . import help_texts, settings, theme
 from .controller import ExperimentController
 from .dialogs import help as help_dialogs
 from .dialogs.sweep import SweepDialog
+from .exercise import install_exercise
 from .files import CSV_FILTER, SESSION_FILTER, SessionFiles
 from .panels.boundary import BoundaryView
 from .panels.controls import ControlsPanel, TrainingToolBar
@@ -51,6 +52,7 @@ from .panels.metrics import MetricsView
 from .panels.network import NetworkView
 from .panels.plots import PlotsPanel
 from .panels.sequences import SequencesView
+from .presenter import install_presenter, presenter_on, set_presenter
 from .race.controller import RaceController
 from .race.mode import RaceMode
 from .race.view import RaceView
@@ -209,6 +211,8 @@ class MainWindow(QMainWindow):
         self._apply_default_sizes()
         self.show_result_page()
         self._restore_settings()
+        self.exercise = install_exercise(self)  # the Exercise dock, File > Make exercise…
+        self.presenter_action = install_presenter(self)  # View > Presenter mode; Tab focus
         self.update_title()
         if c.engine_ready:
             self._on_engine_ready(True)
@@ -479,6 +483,7 @@ class MainWindow(QMainWindow):
         state = {"theme": theme.current().name}
         for panel in self._view_panels():
             state.update(panel.view_state())
+        state.update(self.exercise.view_state())  # a student's saved copy keeps the exercise
         return state
 
     def apply_view_state(self, vs: dict) -> None:
@@ -598,6 +603,9 @@ class MainWindow(QMainWindow):
 
     # -- theme, help -----------------------------------------------------------------------------
     def set_theme(self, name: str, persist: bool = True) -> None:
+        presenting = presenter_on()
+        if presenting:  # presenter mode sits on top of the theme: off, switch, on again
+            set_presenter(self, False)
         theme.apply_theme(name)
         self.theme_actions[theme.current().name].setChecked(True)
         self.plots.apply_theme()
@@ -606,6 +614,8 @@ class MainWindow(QMainWindow):
         self.boundary_view.apply_theme()
         self.network_view.update()
         self._update_panel_minimums()
+        if presenting:
+            set_presenter(self, True)
         if persist:
             settings.set_theme(name)
 

@@ -46,7 +46,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from playground.app import colors
+from playground.app import colors, weight_editor
 from playground.app.figures import install_figure_menu
 from playground.shapes import format_shape, stack_report
 from playground.spec import ACTIVATIONS, LayerSpec
@@ -631,6 +631,26 @@ class NetworkCanvas(QWidget):
             QToolTip.showText(event.globalPosition().toPoint() + QPoint(12, 12), text, self)
         else:
             QToolTip.hideText()
+
+    def mousePressEvent(self, event) -> None:
+        """A click on a connection edits its weight, on a neuron its bias (TensorFlow
+        Playground's behaviour); summaries (an ellipsis end) and inputs have none to edit."""
+        if event.button() != Qt.MouseButton.LeftButton or self.params is None:
+            return super().mousePressEvent(event)
+        pos = event.position()
+        hit = self.neuron_at(pos)
+        if hit is not None:
+            ci, j = hit
+            if ci > 0:
+                self._popup.hide()
+                weight_editor.edit_bias(self.view.controller, ci - 1, j, self)
+            return
+        c = self.connection_at(pos)
+        if c is not None and not c.summary:
+            QToolTip.hideText()
+            weight_editor.edit_weight(self.view.controller, c.layer, c.src, c.dst, self)
+            return
+        super().mousePressEvent(event)
 
     def leaveEvent(self, event) -> None:
         self._popup.hide()
