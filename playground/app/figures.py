@@ -81,50 +81,7 @@ def _vector_painter(widget: QWidget):
     own = getattr(widget, "paint_figure", None)
     if callable(own):
         return lambda _w, p: own(p)
-    if all(hasattr(widget, a) for a in ("_paint_connections", "_style_key", "_paint_overlay", "columns")):
-        return _paint_network_canvas
     return None
-
-
-def _paint_network_canvas(canvas, p: QPainter) -> None:
-    """The network canvas's ``_compose`` drawn into ``p`` directly, as vectors: background,
-    connections, neuron pictures, bias bars, frames, labels, "… N more" pills. (Proposed to
-    move into the canvas as ``paint_figure``; see docs/REPORTS.md.)"""
-    from PySide6.QtGui import QColor, QFont, QPen
-
-    from playground.app import colors
-
-    pal = canvas.palette()
-    p.fillRect(canvas.rect(), pal.color(QPalette.ColorRole.Window))
-    p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    canvas._paint_connections(p, canvas._style_key())
-    p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-    base = pal.color(QPalette.ColorRole.Base)
-    for ci, col in enumerate(canvas.columns):
-        for j, r in col:
-            if j < 0:
-                continue
-            img = canvas.images.get((ci, j))
-            if img is not None:
-                p.drawImage(r, img)
-            else:
-                p.fillRect(r.adjusted(1, 1, -1, -1), base)
-        if ci > 0:
-            canvas._paint_biases(p, ci, col)
-    text = colors.text_color(pal)
-    dim = colors.text_color(pal, dim=True)
-    border = colors.mix(text, QColor(pal.color(QPalette.ColorRole.Window)), 0.65)
-    small = QFont(canvas.font())
-    small.setPointSizeF(max(7.0, canvas.font().pointSizeF() * 0.85))
-    for ci, col in enumerate(canvas.columns):
-        for j, r in col:
-            if j < 0:
-                canvas._paint_ellipsis(p, ci, r, small, dim)
-                continue
-            p.setBrush(Qt.BrushStyle.NoBrush)
-            p.setPen(QPen(border, 1))
-            p.drawRoundedRect(r, 3, 3)
-        canvas._paint_labels(p, ci, col, small, text, dim)
 
 
 def paint_widget(widget: QWidget, p: QPainter, root: bool = True) -> None:

@@ -405,11 +405,27 @@ class NetworkCanvas(QWidget):
         if self._overlay is None or self._overlay.size() != self._pixel_size():
             self._overlay = self._paint_overlay()
         pm = self._new_pixmap()
-        pal = self.palette()
         p = QPainter(pm)
         p.drawPixmap(0, 0, self._connections_layer())
+        self._paint_neurons(p)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        p.drawPixmap(0, 0, self._overlay)
+        p.end()
+        return pm
+
+    def paint_figure(self, p: QPainter) -> None:
+        """What ``_compose`` shows, painted into ``p`` directly (vectors, no cached pixmaps):
+        an exported figure (app/figures.py) keeps its lines and text as lines and text."""
+        p.fillRect(self.rect(), self.palette().color(QPalette.ColorRole.Window))
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self._paint_connections(p, self._style_key())
+        self._paint_neurons(p)
+        self._paint_frames(p)
+
+    def _paint_neurons(self, p: QPainter) -> None:
+        """Every neuron's picture (or an empty box before the first snapshot) and its bias bar."""
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        base = pal.color(QPalette.ColorRole.Base)
+        base = self.palette().color(QPalette.ColorRole.Base)
         for ci, col in enumerate(self.columns):
             for j, r in col:
                 if j < 0:
@@ -421,10 +437,6 @@ class NetworkCanvas(QWidget):
                     p.fillRect(r.adjusted(1, 1, -1, -1), base)
             if ci > 0:
                 self._paint_biases(p, ci, col)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        p.drawPixmap(0, 0, self._overlay)
-        p.end()
-        return pm
 
     @Slot()
     def _refresh(self) -> None:
@@ -501,6 +513,12 @@ class NetworkCanvas(QWidget):
         pm.fill(Qt.GlobalColor.transparent)
         p = QPainter(pm)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self._paint_frames(p)
+        p.end()
+        return pm
+
+    def _paint_frames(self, p: QPainter) -> None:
+        """Neuron frames, labels and the "… N more" pills."""
         pal = self.palette()
         text = colors.text_color(pal)
         dim = colors.text_color(pal, dim=True)
@@ -516,8 +534,6 @@ class NetworkCanvas(QWidget):
                 p.setPen(QPen(border, 1))
                 p.drawRoundedRect(r, 3, 3)
             self._paint_labels(p, ci, col, small, text, dim)
-        p.end()
-        return pm
 
     def _paint_ellipsis(self, p: QPainter, ci: int, r: QRectF, font: QFont, dim: QColor) -> None:
         text = f"\u2026 {self.sizes[ci] - 2 * EDGE_SHOWN:,} more"
