@@ -150,24 +150,32 @@ def forward(plan, slopes, theta, starts, z, a, rows):
             activation.forward_columns(plan[l, P_ACT], slopes[l], z, a, doff, rows, plan[l, P_OUT])
 
 
+@njit(**JIT_INLINE)
+def _add_param_grad(grad, row, a, aoff, d, doff, rows):
+    """A dense layer's weight and bias gradient from its inputs a[aoff:] and its dL/dz
+    d[doff:] (feature-major, ``rows`` per feature), added into ``grad``."""
+    fin, fout, woff, boff = row[P_IN], row[P_OUT], row[P_WOFF], row[P_BOFF]
+    for j in range(fout):
+        dj = d[doff + j * rows : doff + (j + 1) * rows]
+        s = 0.0
+        for i in range(rows):
+            s += dj[i]
+        grad[boff + j] += s
+        for k in range(fin):
+            grad[woff + k * fout + j] += _dot(a[aoff + k * rows : aoff + (k + 1) * rows], dj)
+
+
 @njit(**JIT)
 def backward(plan, slopes, theta, grad, starts, z, a, d, dx, rows, want_grad, want_dx):
     """From d at the output slot (dLoss/dz of the last layer): grad += dLoss/dtheta (with
     ``want_grad``) and dx[: n_in * rows] = dLoss/dinput (with ``want_dx``)."""
     for l in range(plan.shape[0] - 1, -1, -1):
         row = plan[l]
-        fin, fout, woff, boff = row[P_IN], row[P_OUT], row[P_WOFF], row[P_BOFF]
+        fin, fout, woff = row[P_IN], row[P_OUT], row[P_WOFF]
         soff = starts[l] * rows
         doff = starts[l + 1] * rows
         if want_grad:
-            for j in range(fout):
-                dj = d[doff + j * rows : doff + (j + 1) * rows]
-                s = 0.0
-                for i in range(rows):
-                    s += dj[i]
-                grad[boff + j] += s
-                for k in range(fin):
-                    grad[woff + k * fout + j] += _dot(a[soff + k * rows : soff + (k + 1) * rows], dj)
+            _add_param_grad(grad, row, a, soff, d, doff, rows)
         if l == 0 and not want_dx:
             break
         for k in range(fin):
@@ -313,17 +321,10 @@ def gradient_penalty(plan, slopes, theta, grad, starts, gp_bufs, x_real, x_fake,
     if curved:  # act'' terms: back through the forward pass, slot L-1 down to 1
         for s in range(L - 1, 0, -1):
             row = plan[s - 1]
-            fin, fout, woff, boff = row[P_IN], row[P_OUT], row[P_WOFF], row[P_BOFF]
+            fin, fout, woff = row[P_IN], row[P_OUT], row[P_WOFF]
             so = starts[s - 1] * rows
             do = starts[s] * rows
-            for j in range(fout):
-                zj = zb[do + j * rows : do + (j + 1) * rows]
-                acc = 0.0
-                for i in range(rows):
-                    acc += zj[i]
-                grad[boff + j] += acc
-                for k in range(fin):
-                    grad[woff + k * fout + j] += _dot(a[so + k * rows : so + (k + 1) * rows], zj)
+            _add_param_grad(grad, row, a, so, zb, do, rows)
             if s - 1 > 0:
                 code, slope = plan[s - 2, P_ACT], slopes[s - 2]
                 for k in range(fin):
