@@ -331,6 +331,9 @@ class ExperimentController(QObject):
                 "training.loss", f"{spec.training.loss!r} needs class labels; this data is regression"
             )
         from playground.engine import methods  # a method that cannot train this network says why
+
+        if spec.training.optimizer.name not in methods.METHODS:
+            return
         from playground.shapes import ShapeError, count_params
 
         try:  # the new network's size (a stack that cannot be built is refused elsewhere)

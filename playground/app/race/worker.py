@@ -17,7 +17,7 @@ from PySide6.QtCore import Signal, Slot
 from playground.experiment import Experiment
 
 from ..pacing import HistoryCursor, RateMeter, SnapshotPacer
-from ..worker import CommandWorker
+from ..worker import LIVE_EVAL_BUDGET, CommandWorker
 
 
 @dataclass
@@ -49,8 +49,6 @@ class RaceSnapshot:
     play_seq: int  # the last play/pause command the worker had seen (stale ``running`` otherwise)
     members: list[MemberFrame] = field(default_factory=list)
 
-
-from playground.app.worker import LIVE_EVAL_BUDGET  # noqa: E402
 
 CONFUSION_ROWS = 500  # test images a member's confusion thumbnail counts (image data)
 
