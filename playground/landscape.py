@@ -51,10 +51,12 @@ class Trajectory:
     def __init__(self, every: int = 25, capacity: int = 400):
         if every < 1 or capacity < 4:
             raise ValueError("Trajectory needs every >= 1 and capacity >= 4")
-        self.every = int(every)
+        self.every = self._every0 = int(every)
         self.capacity = int(capacity)
         self.steps: list[int] = []
         self.thetas: list[np.ndarray] = []
+        self._owner: int | None = None  # id of the experiment ``feed`` records
+        self._restart = False
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -84,9 +86,19 @@ class Trajectory:
         self.thetas.append(np.array(theta, dtype=np.float64, copy=True))
         return True
 
+    def restart(self) -> None:
+        """Start a new path with the next ``feed`` (safe from any thread: only a flag is set;
+        a view calls this when its experiment is replaced, without waiting for the worker)."""
+        self._restart = True
+
     def feed(self, exp, theta) -> None:
         """``controller.add_snapshot_extra`` signature: record the experiment's parameters
-        (runs in the worker thread; returns None, nothing goes into the snapshot)."""
+        (runs in the worker thread; returns None, nothing goes into the snapshot). Another
+        experiment than the last one fed, or a ``restart``, begins a new path."""
+        if self._restart or id(exp) != self._owner:
+            self._restart, self._owner = False, id(exp)
+            self.clear()
+            self.every = self._every0
         self.offer(exp.step, theta)
 
     def points(self, current: np.ndarray | None = None, step: int | None = None):

@@ -145,12 +145,9 @@ class LandscapeView(QWidget):
     # -- the path -------------------------------------------------------------------------
     def _on_replaced(self) -> None:
         self.cancel()
-        self.controller.call_in_worker(lambda exp: self._restart_path(exp))
-
-    def _restart_path(self, exp) -> None:
-        self.trajectory.clear()
-        self.trajectory.every = 25
-        self.trajectory.offer(exp.step, exp.trainer.theta)
+        # the path begins anew with the worker's next snapshot (Trajectory.feed): never a
+        # blocking call into a worker that may be busy compiling
+        self.trajectory.restart()
 
     # -- computing --------------------------------------------------------------------------
     def compute(self) -> None:
@@ -277,6 +274,10 @@ class RaceLandscapeView(LandscapeView):
 
     def _connect_replaced(self) -> None:
         self.controller.membersChanged.connect(self._on_replaced)
+
+    def _on_replaced(self) -> None:
+        self.cancel()
+        self.controller.call_in_worker(lambda exps: self._restart_path(exps))
 
     def _restart_path(self, exps) -> None:
         self.trajectories = [Trajectory(every=25) for _ in exps]
