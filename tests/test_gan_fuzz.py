@@ -64,7 +64,7 @@ def test_mutations_of_a_valid_spec(changes):
     for key, value in changes:
         target = d
         for part in ("generator", "discriminator", "training", "data", "noise"):
-            if key in d.get(part, {}) and isinstance(d[part], dict):
+            if isinstance(d.get(part), dict) and key in d[part]:
                 target = d[part]
                 break
         target[key] = copy.deepcopy(value)

@@ -463,6 +463,12 @@ def _spec_of(d: _Doc):
         raise SessionError(f"{d.fname}: {DOCUMENT} field {where!r}: {e.message}") from None
 
 
+def _shown(text: str) -> str:
+    """A value from the file as a message shows it: as is, or quoted when it holds line
+    breaks or other unprintable characters (a message is one line)."""
+    return text if text.isprintable() else repr(text)
+
+
 def _manifest(d: _Doc) -> dict[str, tuple[str, tuple[int, ...]]]:
     members = d.get("members", dict)
     out = {}
@@ -552,7 +558,8 @@ def _expected_members(d: _Doc, spec, manifest) -> dict[str, tuple[str, tuple[int
         mdt, mshape = manifest[name]
         if mdt != dt or mshape != shape:
             raise SessionError(
-                f"{fname}: member {name!r} is listed as {mdt} {mshape}, but this session needs {dt} {shape}"
+                f"{fname}: member {name!r} is listed as {_shown(mdt)} {mshape}, "
+                f"but this session needs {dt} {shape}"
                 + (" (it does not match the network in the spec)" if name.startswith("trainer/") else "")
             )
         if not d_has(d, name):
