@@ -149,6 +149,11 @@ class InspectorView(QWidget):
         self.breakdown = None
         self.refresh()
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if getattr(self, "_stale", False):
+            self.refresh()
+
     def _on_training_state(self, running: bool) -> None:
         if not running:
             self.refresh()
@@ -167,7 +172,12 @@ class InspectorView(QWidget):
 
     # -- actions ----------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Show the next step (not taken yet), if the run is paused."""
+        """Show the next step (not taken yet), if the run is paused; a hidden view (its dock
+        closed) asks the worker nothing until it is shown."""
+        if not self.isVisible():
+            self._stale = True
+            return
+        self._stale = False
         if getattr(self.controller, "running", False):
             self.status.setText("Training: pause to inspect a step")
             return
