@@ -124,3 +124,35 @@ def test_back_to_start_restores_spec_and_weights_exactly(window, tmp_path, qtbot
         for x, y in zip(a, b):
             np.testing.assert_array_equal(x, y)
     assert mode.exercise is not None and mode.dock.isVisible()
+
+
+def test_file_new_leaves_the_exercise_and_reopening_it_locks_again(window, tmp_path, qtbot):
+    w, mode = window()
+    own = {(c.id, k): p.isEnabled() for c in CONTROLS for k, p in enumerate(control_parts(w, c.id))}
+    assert sum(own.values()) > 20  # the panels' own state (e.g. one output for the loss: disabled)
+    dlg = MakeExerciseDialog(mode, w)
+    qtbot.addWidget(dlg)
+    for c in CONTROLS:
+        dlg.set_free(c.id, c.id == "training.optimizer.lr")
+    dlg.set_hidden("training.seed", True)
+    path = str(tmp_path / "ex.playground")
+    assert dlg.save_to(path)
+    cp = w.controls_panel
+    assert not cp.optimizer.isEnabled() and cp.seed.isHidden() and mode.dock.isVisible()
+    w.new_action.trigger()  # File > New
+    assert mode.exercise is None and not mode.dock.isVisible() and not mode.restart_action.isEnabled()
+    for c in CONTROLS:
+        for k, part in enumerate(control_parts(w, c.id)):
+            assert part.toolTip() != LOCK_TIP, c.id
+            assert part.isEnabled() == own[(c.id, k)], c.id
+    assert not cp.seed.isHidden() and cp.seed.parentWidget().layout().labelForField(cp.seed).isVisible()
+    # a spec edit after New unlocks nothing that was locked, and locks nothing
+    w.controller.edit_spec(
+        replace(w.controller.spec, training=replace(w.controller.spec.training, batch_size=5))
+    )
+    assert cp.optimizer.isEnabled() and cp.loss.isEnabled()
+    # the exercise opens again as before
+    assert w.open_session(path)
+    assert mode.exercise is not None and mode.dock.isVisible()
+    assert not cp.optimizer.isEnabled() and cp.optimizer.toolTip() == LOCK_TIP and cp.lr.isEnabled()
+    assert cp.seed.isHidden()

@@ -224,6 +224,10 @@ class ExerciseMode(QObject):
         self.restart_action.setEnabled(self.start_bytes is not None)
         self._lock()
 
+    def leave(self) -> None:
+        """Out of exercise mode (File > New): every lock off, the panel hidden."""
+        self.set_exercise(None)
+
     @Slot()
     def _on_replaced(self) -> None:
         """An experiment from a file (its provenance has a view state) brings its exercise."""

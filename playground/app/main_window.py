@@ -643,6 +643,7 @@ class MainWindow(QMainWindow):
     def new_experiment(self) -> None:
         if self.maybe_save():
             self.files.new_experiment()
+            self.exercise.leave()  # a new experiment is no exercise: locks off, its panel hidden
 
     def open_dialog(self) -> None:
         if not self.maybe_save():
