@@ -5,7 +5,11 @@ A lesson is ``resources/lessons/<id>.json``::
     {"id": "learning_rate", "title": "...", "claim": "...", "text": "what to look at (shown in the app)",
      "steps": 1000, "base": {spec dict},
      "variants": [{"name": "too_small", "title": "lr 0.001", "changes": {"training.optimizer.lr": 0.001}},
-                  {"name": "custom", "title": "...", "spec": {full spec dict}, "steps": 500}, ...]}
+                  {"name": "custom", "title": "...", "spec": {full spec dict}, "steps": 500}, ...],
+     "views": ["landscape"]}
+
+``views`` (optional) names docks the app opens with the lesson, for its first variant (the
+one the text is about): ``"landscape"``, the loss landscape view.
 
 Each variant is the base spec with dotted-path ``changes`` (or a full ``spec``), trained for
 the lesson's ``steps`` (or its own). The texts were written from what our engine measured
@@ -53,6 +57,7 @@ class Lesson:
     steps: int
     variants: tuple[Variant, ...]
     path: Path | None = None
+    views: tuple[str, ...] = ()
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:
@@ -88,7 +93,12 @@ def parse_lesson(doc: dict, path: Path | None = None) -> Lesson:
         )
     if len({v.name for v in variants}) != len(variants):
         raise PlaygroundError(f"{where}: variant names must be unique")
-    return Lesson(doc["id"], doc["title"], doc.get("claim", ""), doc["text"], steps, tuple(variants), path)
+    views = doc.get("views", [])
+    if not isinstance(views, list) or any(v not in VIEWS for v in views):
+        raise PlaygroundError(f"{where}: views must be a list of {', '.join(VIEWS)}, not {views!r}")
+    return Lesson(
+        doc["id"], doc["title"], doc.get("claim", ""), doc["text"], steps, tuple(variants), path, tuple(views)
+    )
 
 
 class _Lessons(Mapping):
@@ -135,7 +145,10 @@ ORDER = (
     "regularization",
     "second_order",
     "gradient_free",
+    "conv_vs_dense",
+    "local_minima",
 )
+VIEWS = ("landscape",)  # the docks a lesson may open with it ("views")
 LESSONS = _Lessons()
 
 
