@@ -11,6 +11,11 @@ A lesson is ``resources/lessons/<id>.json``::
 ``views`` (optional) names docks the app opens with the lesson, for its first variant (the
 one the text is about): ``"landscape"``, the loss landscape view.
 
+``mode`` (optional, default ``"experiment"``): ``"gan"`` makes the lesson a GAN race, its
+``base`` and variants GAN specs (``playground.gan.spec``), its ``steps`` GAN iterations that
+every variant races for together, ``every`` how often a fit row (modes covered, distance)
+is kept; ``playground.gan.lesson`` parses and runs those, the app opens them in GAN mode.
+
 Each variant is the base spec with dotted-path ``changes`` (or a full ``spec``), trained for
 the lesson's ``steps`` (or its own). The texts were written from what our engine measured
 (docs/LESSONS.md); tests/test_lessons.py checks every effect still holds.
@@ -29,12 +34,16 @@ import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from playground.errors import PlaygroundError
 from playground.resources import lessons_dir
 from playground.spec import ExperimentSpec
+
+if TYPE_CHECKING:
+    from playground.gan.spec import GanSpec
 from playground.variants import MAX_VARIANTS, MIN_VARIANTS, apply_overrides
 
 __all__ = ["Lesson", "Variant", "LESSONS", "load_lesson", "run_lesson", "sign_changes", "first_step"]
@@ -44,7 +53,7 @@ __all__ = ["Lesson", "Variant", "LESSONS", "load_lesson", "run_lesson", "sign_ch
 class Variant:
     name: str
     title: str
-    spec: ExperimentSpec
+    spec: ExperimentSpec | GanSpec  # a GanSpec in a GAN lesson
     steps: int
 
 
@@ -58,6 +67,12 @@ class Lesson:
     variants: tuple[Variant, ...]
     path: Path | None = None
     views: tuple[str, ...] = ()
+    mode: str = "experiment"  # "gan": a race of GAN specs (playground.gan.lesson)
+    every: int | None = None  # GAN lessons: a fit row every `every` iterations
+
+    @property
+    def is_gan(self) -> bool:
+        return self.mode == "gan"
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:
@@ -69,19 +84,38 @@ class Lesson:
         """Fresh, untrained Experiments of every variant (for the app's race mode)."""
         from playground.experiment import Experiment
 
+        if self.is_gan:
+            raise PlaygroundError(f"lesson {self.id!r} is a GAN race: open it in GAN mode")
+
         return [(v, Experiment(v.spec)) for v in self.variants]
 
 
 def parse_lesson(doc: dict, path: Path | None = None) -> Lesson:
     """Build and validate a Lesson from its JSON document (errors name the lesson and field)."""
+    if not isinstance(doc, dict):
+        where = path.name if path is not None else "lesson"
+        raise PlaygroundError(f"{where}: a lesson must be a JSON object")
     where = path.name if path is not None else doc.get("id", "lesson")
     for key in ("id", "title", "text", "variants"):
         if key not in doc:
             raise PlaygroundError(f"{where}: missing {key!r}")
-    steps = int(doc.get("steps", 1000))
+    mode = doc.get("mode", "experiment")
+    if mode not in MODES:
+        raise PlaygroundError(f"{where}: mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if not isinstance(doc["variants"], list):
+        raise PlaygroundError(f"{where}: 'variants' must be a list")
+    steps = doc.get("steps", 1000)
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise PlaygroundError(f"{where}: 'steps' must be a positive whole number, not {steps!r}")
     base = doc.get("base", {})
     variants = []
-    for i, v in enumerate(doc["variants"]):
+    every = None
+    if mode == "gan":
+        from playground.gan import lesson as gan_lesson
+
+        every = gan_lesson.parse_every(doc, steps, where)
+        variants = [Variant(n, t, s, steps) for n, t, s in gan_lesson.parse_variants(doc, where)]
+    for i, v in enumerate(doc["variants"] if mode == "experiment" else []):
         name = v.get("name") or f"variant{i + 1}"
         spec = apply_overrides(
             v["spec"] if "spec" in v else base, v.get("changes", {}), f"lesson {where}, variant {name}"
@@ -97,7 +131,16 @@ def parse_lesson(doc: dict, path: Path | None = None) -> Lesson:
     if not isinstance(views, list) or any(v not in VIEWS for v in views):
         raise PlaygroundError(f"{where}: views must be a list of {', '.join(VIEWS)}, not {views!r}")
     return Lesson(
-        doc["id"], doc["title"], doc.get("claim", ""), doc["text"], steps, tuple(variants), path, tuple(views)
+        doc["id"],
+        doc["title"],
+        doc.get("claim", ""),
+        doc["text"],
+        steps,
+        tuple(variants),
+        path,
+        tuple(views),
+        mode,
+        every,
     )
 
 
@@ -149,6 +192,7 @@ ORDER = (
     "local_minima",
 )
 VIEWS = ("landscape",)  # the docks a lesson may open with it ("views")
+MODES = ("experiment", "gan")  # a lesson races Experiments, or GAN specs in GAN mode
 LESSONS = _Lessons()
 
 
@@ -217,9 +261,26 @@ def run_variant(variant: Variant, steps: int | None = None) -> dict:
     return res
 
 
-def run_lesson(lesson_id: str, steps: int | None = None) -> dict[str, dict]:
-    """Run every variant of a lesson headless: {variant name: result} (see run_variant)."""
+def run_lesson(lesson_id: str, steps: int | None = None, seed: int | None = None) -> dict[str, dict]:
+    """Run every variant of a lesson headless: {variant name: result} (see run_variant; a GAN
+    lesson: ``playground.gan.lesson.run``). ``seed`` replaces every variant's seed."""
     lesson = load_lesson(lesson_id)
+    if lesson.is_gan:
+        from playground.gan import lesson as gan_lesson
+
+        return gan_lesson.run(lesson, steps, seed)
+    if seed is not None:
+        lesson = Lesson(
+            lesson.id,
+            lesson.title,
+            lesson.claim,
+            lesson.text,
+            lesson.steps,
+            tuple(
+                Variant(v.name, v.title, apply_overrides(v.spec, {"seed": int(seed)}), v.steps)
+                for v in lesson.variants
+            ),
+        )
     return {v.name: run_variant(v, steps) for v in lesson.variants}
 
 
@@ -227,12 +288,23 @@ def run_lesson(lesson_id: str, steps: int | None = None) -> dict[str, dict]:
 
 
 def build_sessions(folder: Path | None = None) -> list[Path]:
-    """Write ``<id>/<variant>.playground`` (untrained, ready to open) for every lesson."""
+    """Write ``<id>/<variant>.playground`` (untrained, ready to open) for every lesson; a GAN
+    lesson's are ``<id>/<variant>.playground-gan`` (GAN mode's sessions)."""
     from playground.session import save
 
     out = []
     root = Path(folder) if folder is not None else lessons_dir()
     for lesson in LESSONS.values():
+        if lesson.is_gan:
+            from playground.gan import session as gan_session
+            from playground.gan.model import GanTrainer
+
+            for v in lesson.variants:
+                p = root / lesson.id / f"{v.name}{gan_session.SUFFIX}"
+                p.parent.mkdir(parents=True, exist_ok=True)
+                view = {"lesson": lesson.id, "variant": v.name, "steps": v.steps}
+                out.append(gan_session.save(GanTrainer(v.spec), p, view=view))
+            continue
         for v, exp in lesson.experiments():
             p = root / lesson.id / f"{v.name}.playground"
             p.parent.mkdir(parents=True, exist_ok=True)
@@ -251,6 +323,11 @@ if __name__ == "__main__":  # python -m playground.lessons [--sessions]: print e
         sys.exit(0)
     for lid in sys.argv[1:] or list(LESSONS):
         print(f"== {lid}")
+        if LESSONS[lid].is_gan:
+            for name, r in run_lesson(lid).items():
+                modes = " ".join(str(m) for m in r["history"]["modes_covered"])
+                print(f"  {name:<16} modes covered {modes} (of {r['modes']})  status {r['status']}")
+            continue
         for name, r in run_lesson(lid).items():
             print(
                 f"  {name:<14} loss {r['initial_train_loss']:.4g} -> {r['final_train_loss']} "
