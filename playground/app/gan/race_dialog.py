@@ -1,16 +1,19 @@
-"""GanRaceDialog: the current GAN spec's losses raced from the same start, side by side.
+"""GAN races on screen: variants of a GAN spec trained from the same start, side by side.
 
-Every chosen loss trains from the same initial weights and random draws (``playground.gan
-.race``) in a background :class:`~playground.app.tasks.Task`; after each round the dialog
-draws each variant's generated points over the real ones, with its modes covered, distance
-and a mode-collapse mark. The GAN view's own experiment is left as it was.
+:class:`GanRaceView` races any (label, title, spec) variants (``playground.gan.race``) in a
+background :class:`~playground.app.tasks.Task`; after each round it draws each variant's
+generated points over the real ones with its modes covered, distance and a mode-collapse
+mark, and a plot of every variant's modes covered over the iterations (a collapse shows as a
+falling line). A GAN lesson shows its variants in one (``window.py``); the GAN view's "Race
+losses…" opens :class:`GanRaceDialog`, the same view over the current spec's losses. Either
+way the GAN view's own experiment is left as it was.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -23,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from playground.gan.race import race, variants
+from playground.gan.race import race
 from playground.gan.spec import LOSSES, GanSpec
 
 from .. import colors, theme
@@ -31,54 +34,87 @@ from ..tasks import Cancelled, Task
 from .view import FAKE_COLOR, LOSS_LABELS, REAL_COLOR
 
 SHOWN = 600
+ROWS_PER_RACE = 20  # fit rows (and redraws) per race
+CURVE_COLORS = (colors.BLUE, colors.ORANGE, "#2e7d32", "#7b1fa2", "#c62828", "#00838f", "#6d4c41", "#455a64")
 
 
-class GanRaceDialog(QDialog):
-    def __init__(self, spec: GanSpec, parent: QWidget | None = None):
+class GanRaceView(QWidget):
+    """The race of ``set_variants``' variants: Run / Stop, one plot per variant, the modes."""
+
+    raceFinished = Signal(object)  # the RaceEntry list
+
+    def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setWindowTitle("Race the losses")
-        self.spec = spec
         self.task: Task | None = None
-        self.last: list | None = None
-        top = QHBoxLayout()
-        self.boxes = {}
-        for name in LOSSES:
-            box = QCheckBox(LOSS_LABELS[name])
-            box.setChecked(name in ("minimax", "non_saturating", "wgan_gp"))
-            self.boxes[name] = box
-            top.addWidget(box)
+        self.last: list | None = None  # the last frames drawn: (label, samples, row, status)
+        self.entries = None  # the finished race's RaceEntry list
+        self.variants: list[tuple[str, str, GanSpec]] = []
+        self.every: int | None = None
         self.iterations = QSpinBox()
         self.iterations.setRange(100, 10_000_000)
         self.iterations.setSingleStep(1000)
         self.iterations.setValue(5000)
         self.run_button = QPushButton("Run")
         self.run_button.clicked.connect(self.toggle)
-        top.addStretch(1)
-        top.addWidget(QLabel("Iterations"))
-        top.addWidget(self.iterations)
-        top.addWidget(self.run_button)
+        self.controls = QHBoxLayout()  # a dialog puts its choices in front
+        self.controls.addStretch(1)
+        self.controls.addWidget(QLabel("Iterations"))
+        self.controls.addWidget(self.iterations)
+        self.controls.addWidget(self.run_button)
         self.grid = QGridLayout()
         self.cells: dict[str, tuple] = {}
-        self.status = QLabel("Every loss starts from the same weights and sees the same random draws.")
+        self.modes_plot = pg.PlotWidget(title="Modes covered")
+        self.modes_plot.setBackground(theme.current().plot_bg)
+        theme.style_plot(self.modes_plot.getPlotItem())
+        self.modes_plot.setMenuEnabled(False)
+        self.modes_plot.setLabel("bottom", "iteration")
+        self.modes_plot.addLegend(offset=(-10, -10))
+        self.modes_plot.setMaximumHeight(210)
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.status = QLabel("Every variant starts from the same weights and sees the same random draws.")
+        self.status.setWordWrap(True)
         lay = QVBoxLayout(self)
-        lay.addLayout(top)
+        lay.addLayout(self.controls)
         lay.addLayout(self.grid, 1)
+        lay.addWidget(self.modes_plot)
         lay.addWidget(self.status)
-        self.resize(1100, 460)
 
-    def chosen(self) -> list[str]:
-        return [n for n, b in self.boxes.items() if b.isChecked()]
+    @property
+    def running(self) -> bool:
+        return self.task is not None and self.task.isRunning()
 
-    def _build_cells(self, labels: list[str]) -> None:
+    def set_variants(
+        self,
+        variants: list[tuple[str, str, GanSpec]],
+        iterations: int | None = None,
+        every: int | None = None,
+    ) -> None:
+        """Show these (label, title, spec) variants, untrained, ready to Run."""
+        self.stop()
+        self.variants = list(variants)
+        self.every = every
+        if iterations is not None:
+            self.iterations.setValue(iterations)
+        self.entries = self.last = None
+        self._build_cells()
+
+    def _build_cells(self) -> None:
         while self.grid.count():
             w = self.grid.takeAt(0).widget()
             if w is not None:
                 w.deleteLater()
         self.cells.clear()
+        self.modes_plot.clear()
+        self.curves.clear()
+        if not self.variants:
+            return
         from playground.gan.model import GanTrainer
 
-        real = GanTrainer(self.spec).real_samples(SHOWN)
-        for i, label in enumerate(labels):
+        real = GanTrainer(self.variants[0][2]).real_samples(SHOWN)
+        columns = 4 if len(self.variants) > 4 else len(self.variants)
+        for i, (label, title, spec) in enumerate(self.variants):
+            if spec.data != self.variants[0][2].data:
+                real = GanTrainer(spec).real_samples(SHOWN)
             plot = pg.PlotWidget()
             plot.setBackground(theme.current().plot_bg)
             theme.style_plot(plot.getPlotItem())
@@ -88,41 +124,51 @@ class GanRaceDialog(QDialog):
             plot.addItem(pg.ScatterPlotItem(pos=real, size=3, pen=None, brush=pg.mkBrush(REAL_COLOR)))
             fake = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(FAKE_COLOR))
             plot.addItem(fake)
-            caption = QLabel(label)
+            caption = QLabel(f"<b>{title}</b>: not trained yet")
+            caption.setTextFormat(Qt.TextFormat.RichText)
             caption.setWordWrap(True)
             box = QWidget()
             bl = QVBoxLayout(box)
             bl.setContentsMargins(0, 0, 0, 0)
             bl.addWidget(plot, 1)
             bl.addWidget(caption)
-            self.grid.addWidget(box, 0, i)
+            self.grid.addWidget(box, i // columns, i % columns)
             self.cells[label] = (plot, fake, caption)
+            color = CURVE_COLORS[i % len(CURVE_COLORS)]
+            self.curves[label] = self.modes_plot.plot(
+                pen=pg.mkPen(color, width=2), symbol="o", symbolSize=5, symbolBrush=color, name=title
+            )
+        self.modes_plot.setYRange(0, self.variants[0][2].data.modes if self._all_mixtures() else 8)
+
+    def _all_mixtures(self) -> bool:
+        return all(s.data.kind in ("ring", "grid") for _, _, s in self.variants)
 
     @Slot()
     def toggle(self) -> None:
-        if self.task is not None and self.task.isRunning():
+        if self.running:
             self.task.cancel()
             return
-        losses = self.chosen()
-        if len(losses) < 1:
-            self.status.setText("Choose at least one loss.")
-            return
-        pairs = (
-            variants(self.spec, "training.loss", losses)
-            if len(losses) > 1
-            else [(f"loss={losses[0]}", self.spec.with_changes("training.loss", losses[0]))]
-        )
-        self._build_cells([label for label, _ in pairs])
+        self.run()
+
+    def run(self) -> bool:
+        """Train every variant for the chosen iterations (from the start); False if nothing to run."""
+        if self.running or not self.variants:
+            return False
+        self._build_cells()
+        pairs = [(label, spec) for label, _, spec in self.variants]
         n = self.iterations.value()
-        every = max(100, n // 20)
+        every = self.every if self.every is not None else max(100, n // ROWS_PER_RACE)
+        every = min(every, n)
 
         def job(state):
             def report(entries):
                 if state.is_cancelled():
                     raise Cancelled
-                state.report(
-                    [(e.label, e.trainer.samples(SHOWN), dict(e.rows[-1]), e.status) for e in entries]
-                )
+                frames = []
+                for e in entries:
+                    rows = [dict(r) for r in e.rows]
+                    frames.append((e.label, e.trainer.samples(SHOWN), rows[-1], e.status, rows))
+                state.report(frames)
 
             return race(pairs, n, every, on_rows=report)
 
@@ -134,16 +180,29 @@ class GanRaceDialog(QDialog):
         self.run_button.setText("Stop")
         self.status.setText("Racing…")
         self.task.start()
+        return True
+
+    def stop(self) -> None:
+        if self.running:
+            self.task.cancel()
+            self.task.wait()
+
+    def title(self, label: str) -> str:
+        for lab, title, _ in self.variants:
+            if lab == label:
+                return title
+        return label
 
     @Slot(object)
     def _draw(self, frames) -> None:
-        self.last = frames
-        for label, samples, row, status in frames:
+        self.last = [f[:4] for f in frames]
+        for label, samples, row, status, rows in frames:
+            if label not in self.cells:
+                continue
             plot, fake, caption = self.cells[label]
             fake.setData(pos=np.asarray(samples))
-            name = LOSS_LABELS.get(label.split("=", 1)[1], label)
             text = (
-                f"<b>{name}</b>: {row['modes_covered']}/{row['modes']} modes, "
+                f"<b>{self.title(label)}</b>: {row['modes_covered']}/{row['modes']} modes, "
                 f"distance {row['sliced_wasserstein']:.3g} at {row['iteration']:,}"
             )
             if row["collapse"]:
@@ -151,14 +210,62 @@ class GanRaceDialog(QDialog):
             if status != "ok":
                 text += " (diverged)"
             caption.setText(text)
+            self.curves[label].setData([r["iteration"] for r in rows], [r["modes_covered"] for r in rows])
 
     @Slot(object)
     def _done(self, entries) -> None:
+        self.entries = entries
         best = max(entries, key=lambda e: (e.rows[-1]["modes_covered"], -e.rows[-1]["sliced_wasserstein"]))
-        self.status.setText(f"Done: {best.label} fits best after {best.rows[-1]['iteration']:,} iterations.")
+        self.status.setText(
+            f"Done: {self.title(best.label)} fits best after {best.rows[-1]['iteration']:,} iterations."
+        )
+        self.raceFinished.emit(entries)
+
+
+class GanRaceDialog(QDialog):
+    """The GAN view's "Race losses…": the chosen losses of the current spec in a race view."""
+
+    def __init__(self, spec: GanSpec, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Race the losses")
+        self.spec = spec
+        self.view = GanRaceView(self)
+        self.view.run_button.clicked.disconnect()
+        self.view.run_button.clicked.connect(self.toggle)
+        self.boxes = {}
+        for i, name in enumerate(LOSSES):
+            box = QCheckBox(LOSS_LABELS[name])
+            box.setChecked(name in ("minimax", "non_saturating", "wgan_gp"))
+            self.boxes[name] = box
+            self.view.controls.insertWidget(i, box)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.view)
+        self.resize(1100, 640)
+
+    # the race view's parts, as the dialog's own
+    iterations = property(lambda self: self.view.iterations)
+    run_button = property(lambda self: self.view.run_button)
+    status = property(lambda self: self.view.status)
+    cells = property(lambda self: self.view.cells)
+    last = property(lambda self: self.view.last)
+
+    def chosen(self) -> list[str]:
+        return [n for n, b in self.boxes.items() if b.isChecked()]
+
+    @Slot()
+    def toggle(self) -> None:
+        if self.view.running:
+            self.view.task.cancel()
+            return
+        losses = self.chosen()
+        if not losses:
+            self.status.setText("Choose at least one loss.")
+            return
+        self.view.set_variants(
+            [(f"loss={n}", LOSS_LABELS[n], self.spec.with_changes("training.loss", n)) for n in losses]
+        )
+        self.view.run()
 
     def closeEvent(self, event) -> None:
-        if self.task is not None and self.task.isRunning():
-            self.task.cancel()
-            self.task.wait()
+        self.view.stop()
         super().closeEvent(event)
