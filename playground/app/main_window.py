@@ -182,6 +182,7 @@ class MainWindow(QMainWindow):
         )
         self.landscape_dock.hide()
         self.inspector_view = InspectorView(c)
+        self.inspector_view.drawingChanged.connect(self.network_view.show_phase)  # the phase drawn
         self.inspector_dock = self._dock(
             "Step inspector", "inspector_dock", self.inspector_view, Qt.DockWidgetArea.BottomDockWidgetArea
         )

@@ -18,11 +18,18 @@ Step trains one step and shows it; Back restores the exact state before the last
 ring of states in the core, ``Inspector.back``) and asks for a snapshot, so the toolbar,
 the plots and this view show the earlier step again. Numbers are written with
 ``NUMBER_DIGITS`` significant digits; a cell's tooltip has all of them.
+
+The network drawing shows the phase too: ``drawingChanged`` carries a
+:class:`~playground.app.panels.network.PhaseDrawing` of the phase shown (the neurons' values,
+or every weight's and bias's gradient or update, the numbers of the table), and None when the
+view stops showing a step (its dock closed, Play pressed, a new experiment), so the drawing
+shows the weights again. The main window connects it to ``NetworkView.show_phase``.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QHBoxLayout,
@@ -36,6 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from playground.app.panels.network import PhaseDrawing
 from playground.inspector import Inspector
 
 PHASES = ("Forward", "Loss", "Gradients", "Update")
@@ -69,6 +77,8 @@ def parameter_labels(names, shapes, kinds) -> list[tuple[int, str]]:
 class InspectorView(QWidget):
     """Forward / Loss / Gradients / Update of one step; Step and Back."""
 
+    drawingChanged = Signal(object)  # a PhaseDrawing for the network drawing, or None
+
     def __init__(self, controller, parent: QWidget | None = None):
         super().__init__(parent)
         self.controller = controller
@@ -76,6 +86,7 @@ class InspectorView(QWidget):
         self.breakdown = None
         self.done = False  # whether the breakdown's step has been taken (the update is the engine's)
         self._labels: list[tuple[int, str]] = []
+        self.drawn: PhaseDrawing | None = None  # what the network drawing was last given
 
         self.sample = QSpinBox()
         self.sample.setSpecialValueText("batch mean")
@@ -147,16 +158,26 @@ class InspectorView(QWidget):
     def _on_replaced(self) -> None:
         self.inspector = Inspector(self.controller.experiment)
         self.breakdown = None
+        self._emit_drawing()  # the old experiment's step: the drawing shows the weights
         self.refresh()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if getattr(self, "_stale", False):
             self.refresh()
+        else:
+            self._emit_drawing()
+
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        if not event.spontaneous():  # the dock closed (not the window minimised)
+            self._emit_drawing()
 
     def _on_training_state(self, running: bool) -> None:
         if not running:
             self.refresh()
+        else:
+            self._emit_drawing()  # Play: the drawing follows the training again
 
     def _on_snapshot(self, snap) -> None:
         """Steps taken elsewhere (the toolbar's Step, Epoch) while paused: show the next one."""
@@ -180,12 +201,15 @@ class InspectorView(QWidget):
         self._stale = False
         if getattr(self.controller, "running", False):
             self.status.setText("Training: pause to inspect a step")
+            self._emit_drawing()
             return
         ins, sample = self.inspector, self._chosen_sample()
         try:
             bd = self.controller.call_in_worker(lambda exp: ins.preview(sample))
         except (ValueError, TimeoutError) as e:
             self.status.setText(str(e))
+            self.breakdown = None
+            self._emit_drawing()
             return
         self.show_breakdown(bd, done=False)
 
@@ -305,6 +329,70 @@ class InspectorView(QWidget):
             self.terms_text.setText("")
         self.terms_text.setVisible(bool(self.terms_text.text()))
         self.loss_text.setStyleSheet("font-weight: bold" if phase == "Loss" else "")
+        self._emit_drawing()
+
+    # -- the network drawing ------------------------------------------------------------------
+    def drawing(self) -> PhaseDrawing | None:
+        """The phase shown, for the network drawing (None: no step is shown, or the view is
+        hidden or the run is training)."""
+        bd = self.breakdown
+        if bd is None or not self.isVisible() or getattr(self.controller, "running", False):
+            return None
+        ins = self.inspector
+        tr = self.controller.experiment.trainer
+        if len(bd.theta_before) != tr.layout.n_params:
+            return None  # a step of the network before the last edit
+        what = "the batch mean" if bd.sample is None else f"sample {bd.sample + 1}"
+        step = f"step {bd.step + 1}{' (done)' if self.done else ''}"
+        phase = self.phase
+        if phase in ("Forward", "Loss"):
+            loss = f"batch loss {num(bd.batch_loss)}"
+            if bd.sample_loss is not None:
+                loss += f", sample loss {num(bd.sample_loss)}"
+            target = np.ravel(bd.target)
+            if 0 < target.size <= 6:
+                mean = " (batch mean)" if bd.sample is None else ""
+                loss += f"; target{mean} " + ", ".join(f"{float(t):.3g}" for t in target)
+            title = f"Step inspector: {phase.lower()} pass of {step}, {what}"
+            return PhaseDrawing(
+                phase=phase.lower(),
+                title=title if phase == "Forward" else f"Step inspector: loss of {step}, {what}",
+                neurons=(np.ravel(bd.inputs), *bd.post),
+                pre=None if bd.pre is None else tuple(bd.pre),
+                note=loss,
+            )
+        dense = all(layer.kind == "dense" for layer in tr.plan.layers)
+        if phase == "Gradients":
+            flat, note = bd.grad, ""
+            if np.any(bd.penalty_grad) or bd.clip_coef < 1:
+                note = "the data loss's gradient (the step adds the penalty's and clips)"
+            return PhaseDrawing(
+                phase="gradient",
+                title=f"Step inspector: gradient of the loss, {step}, {what}",
+                symbol="\u2202L/\u2202w",
+                bias_symbol="\u2202L/\u2202b",
+                params=tuple(tuple(a) for a in ins.unflat(flat)) if dense else None,
+                note=note,
+            )
+        flat = bd.update if self.done else bd.predicted
+        source = "the engine's" if self.done else "predicted by the optimizer's formulas"
+        if flat is None:
+            source = f"{bd.optimizer} has no formula here: press Step to see it"
+        return PhaseDrawing(
+            phase="update",
+            title=f"Step inspector: update of {step} ({bd.optimizer}, the whole batch)",
+            symbol="\u0394w",
+            bias_symbol="\u0394b",
+            params=tuple(tuple(a) for a in ins.unflat(flat)) if dense and flat is not None else None,
+            note=source,
+        )
+
+    def _emit_drawing(self) -> None:
+        d = self.drawing()
+        if d is None and self.drawn is None:
+            return
+        self.drawn = d
+        self.drawingChanged.emit(d)
 
     def cell_text(self, row: int, column: str) -> str:
         """The text of a parameter row's cell under a column heading (tests, tools)."""

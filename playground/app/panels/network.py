@@ -6,6 +6,15 @@ layer sit its controls (neurons +/-, activation, dropout). Layers wider than
 ``MAX_VISIBLE`` are drawn collapsed (first few, "… N more", last few) so a 10,000-unit layer
 costs what a 12-unit one does. All edits go through ``controller.edit_spec`` (undoable).
 
+While the step inspector is open on a phase (:class:`PhaseDrawing`, from
+``panels/inspector.py``), the drawing shows that phase instead of the weights: Forward and
+Loss colour every neuron by its value for the chosen sample (or the batch mean) with the
+number on it; Gradients and Update draw every connection by the weight's gradient or the
+step's change (the same diverging colours: blue positive, orange negative; width and opacity
+by magnitude relative to the largest) and colour each neuron by its bias's. A legend under the
+neurons says which phase is drawn and its scale; leaving the inspector draws the weights again.
+In presenter mode (``app/presenter.py``) connections, outlines and bias bars are thicker.
+
 The diagram is of dense networks on flat data. For image data, or a stack with convolution,
 pooling or flatten layers, the view shows the stack as a list of blocks with their output
 shapes instead (the Layers panel edits it; the image views show its maps and filters).
@@ -15,7 +24,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, QSize, Qt, QTimer, Slot
@@ -46,7 +55,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from playground.app import colors, weight_editor
+from playground.app import colors, presenter, weight_editor
 from playground.app.figures import install_figure_menu
 from playground.shapes import format_shape, stack_report
 from playground.spec import ACTIVATIONS, LayerSpec
@@ -67,6 +76,40 @@ WIDTH_LEVELS = 16  # connections are drawn in this many width/opacity steps per 
 EXACT_MEAN_LIMIT = 250_000  # a summary connection over more weights averages a strided sample
 BOUNDED = {"tanh", "sine", "sigmoid", "softmax"}
 UNIT_ACTIVATIONS = {"sigmoid", "softmax"}  # outputs in (0, 1): 0.5 is the neutral colour
+NUMBER_FONT_MIN = 6.0  # smallest point size of a number written on a neuron (else: hover)
+
+
+@dataclass(frozen=True)
+class PhaseDrawing:
+    """One phase of an optimizer step as the network drawing shows it (the step inspector's
+    numbers, ``panels/inspector.py`` builds it).
+
+    ``params``: per layer (W, b), drawn instead of the weights (the gradient or the update);
+    None draws the weights. ``neurons``: per column (the inputs, then every layer) the value
+    written on each neuron (the forward pass); None writes ``params``' bias entries there.
+    """
+
+    phase: str  # "forward", "loss", "gradient", "update"
+    title: str  # the legend's first line
+    symbol: str = "w"  # a connection's number: "w", "∂L/∂w", "Δw"
+    bias_symbol: str = "b"
+    params: tuple | None = None
+    neurons: tuple | None = None
+    pre: tuple | None = None  # per layer z, with ``neurons`` (None: not a dense network)
+    note: str = ""  # the legend's second line's end (the loss, the update's source)
+
+
+def connection_width(t: float) -> float:
+    """The pen width of a connection of relative strength t in [0, 1] (thicker for a projector)."""
+    return (0.6 + 4.4 * t) * presenter.pen_width(1.0)
+
+
+def short_number(v: float) -> str:
+    """A number written on a neuron: two significant digits (the tooltip has six)."""
+    v = float(v)
+    if not math.isfinite(v):
+        return "\u2013"
+    return "0" if v == 0 else f"{v:.2g}".replace("e-0", "e-").replace("-", "\u2212")
 
 
 def visible_slots(units: int) -> list[int]:
@@ -170,7 +213,7 @@ class _Conn:
 
     @property
     def width(self) -> float:
-        return 0.6 + 4.4 * self.strength
+        return connection_width(self.strength)
 
 
 class NetworkCanvas(QWidget):
@@ -212,6 +255,9 @@ class NetworkCanvas(QWidget):
         self._lines_timer.setSingleShot(True)
         self._lines_timer.timeout.connect(self._refresh)
         self._popup = _HeatmapPopup(self)
+        self.phase: PhaseDrawing | None = None  # a step inspector phase drawn instead of the weights
+        self._top = 1.0  # the largest |value| the connections are scaled to
+        self._drawn_scale = presenter.pen_width(1.0)
 
     # -- structure ----------------------------------------------------------------------
     def set_structure(self, sizes, col_names, activations) -> None:
@@ -241,10 +287,16 @@ class NetworkCanvas(QWidget):
             return self.width() - w * 0.68
         return w * (c + 0.5)
 
+    def legend_height(self) -> int:
+        """Room under the neurons for the phase legend (none while the weights are drawn)."""
+        if self.phase is None:
+            return 0
+        return len(self.legend_lines()) * (QFontMetrics(self.font()).height() + 2) + 10
+
     def relayout(self) -> None:
         if not self.sizes:
             return
-        top, bottom = HEADER_H + 8, self.height() - 14
+        top, bottom = HEADER_H + 8, self.height() - 14 - self.legend_height()
         slots = [visible_slots(u) for u in self.sizes]
         most = max(len(s) for s in slots)
         avail = max(40.0, bottom - top)
@@ -291,11 +343,30 @@ class NetworkCanvas(QWidget):
         super().changeEvent(event)
 
     # -- weights ----------------------------------------------------------------------
+    @property
+    def shown_params(self):
+        """Per layer (W, b) the connections are drawn from: the weights, or the inspector
+        phase's gradient or update."""
+        if self.phase is not None and self.phase.params is not None:
+            return self.phase.params
+        return self.params
+
+    def set_phase(self, drawing: PhaseDrawing | None) -> None:
+        """Draw a step inspector phase (None: the weights again)."""
+        was = self.phase is not None
+        self.phase = drawing
+        self._popup.hide()
+        if was != (drawing is not None):
+            self.relayout()  # the legend takes (or gives back) room under the neurons
+        else:
+            self.restyle()
+
     def conn_weight(self, c: _Conn) -> tuple[float, int]:
         """(weight or mean weight, number of weights) a drawn connection stands for."""
-        if self.params is None or c.layer >= len(self.params):
+        params = self.shown_params
+        if params is None or c.layer >= len(params):
             return 0.0, 1
-        W = self.params[c.layer][0]
+        W = params[c.layer][0]
         rows = slice(*hidden_range(W.shape[0])) if c.src < 0 else slice(c.src, c.src + 1)
         cols = slice(*hidden_range(W.shape[1])) if c.dst < 0 else slice(c.dst, c.dst + 1)
         block = W[rows, cols]
@@ -309,9 +380,10 @@ class NetworkCanvas(QWidget):
         dst = [j for j, _ in self.columns[layer + 1]]
         means = np.zeros((len(src), len(dst)))
         counts = np.ones((len(src), len(dst)), dtype=np.int64)
-        if self.params is None or layer >= len(self.params):
+        params = self.shown_params
+        if params is None or layer >= len(params):
             return means, counts
-        W = self.params[layer][0]
+        W = params[layer][0]
         if W.shape != (self.sizes[layer], self.sizes[layer + 1]):
             return means, counts
         rs = np.array([k for k, j in enumerate(src) if j >= 0], dtype=np.intp)
@@ -350,6 +422,7 @@ class NetworkCanvas(QWidget):
         finite = np.isfinite(mags)
         top = float(mags[finite].max()) if finite.any() else 0.0
         top = top if top > 0 and math.isfinite(top) else 1.0
+        self._top = top
         self._weights = w
         self._strengths = np.where(finite, np.minimum(1.0, mags / top), 0.0)
 
@@ -379,6 +452,10 @@ class NetworkCanvas(QWidget):
 
     # -- painting ----------------------------------------------------------------------
     def paintEvent(self, event) -> None:
+        scale = presenter.pen_width(1.0)
+        if scale != self._drawn_scale:  # presenter mode on or off: every line's width changes
+            self._drawn_scale = scale
+            self._overlay = self._frame = self._lines = None
         if self._frame is None or self._frame.size() != self._pixel_size():
             self._frame = self._compose()
         p = QPainter(self)
@@ -410,6 +487,7 @@ class NetworkCanvas(QWidget):
         self._paint_neurons(p)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         p.drawPixmap(0, 0, self._overlay)
+        self._paint_legend(p)
         p.end()
         return pm
 
@@ -421,22 +499,79 @@ class NetworkCanvas(QWidget):
         self._paint_connections(p, self._style_key())
         self._paint_neurons(p)
         self._paint_frames(p)
+        self._paint_legend(p)
 
     def _paint_neurons(self, p: QPainter) -> None:
-        """Every neuron's picture (or an empty box before the first snapshot) and its bias bar."""
+        """Every neuron's picture (or an empty box before the first snapshot) and its bias bar;
+        with an inspector phase, the neurons it gives a value are filled by it, its number on."""
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         base = self.palette().color(QPalette.ColorRole.Base)
+        values = self.neuron_values()
         for ci, col in enumerate(self.columns):
+            shown = values[ci] if ci < len(values) else None
             for j, r in col:
                 if j < 0:
+                    continue
+                if shown is not None and j < len(shown[0]):
+                    self._paint_value(p, r, float(shown[0][j]), float(shown[1][j]))
                     continue
                 img = self.images.get((ci, j))
                 if img is not None:
                     p.drawImage(r, img)
                 else:
                     p.fillRect(r.adjusted(1, 1, -1, -1), base)
-            if ci > 0:
+            if ci > 0 and (self.phase is None or self.phase.neurons is not None):
                 self._paint_biases(p, ci, col)
+
+    def neuron_values(self) -> list:
+        """Per column, (numbers, colour values in [-1, 1]) the inspector phase writes on its
+        neurons, or None (the neuron's picture): the forward pass's inputs and activations, or
+        the bias entries of the gradient or update (scaled to the largest of them)."""
+        d = self.phase
+        if d is None:
+            return []
+        if d.neurons is not None:
+            out = []
+            for ci, v in enumerate(d.neurons):
+                v = np.asarray(v, dtype=np.float64).ravel()
+                if ci >= len(self.sizes) or v.size != self.sizes[ci]:
+                    out.append(None)
+                    continue
+                act = "linear" if ci == 0 else self.activations[ci - 1]
+                out.append((v, np.clip(display_values(v, act), -1.0, 1.0)))
+            return out
+        params = d.params
+        if params is None or len(params) != len(self.sizes) - 1:
+            return []
+        biases = [np.asarray(b, dtype=np.float64).ravel() for _, b in params]
+        finite = [np.abs(b[np.isfinite(b)]) for b in biases]
+        top = max((float(a.max()) for a in finite if a.size), default=0.0) or 1.0
+        out = [None]  # the inputs have no bias: their pictures stay
+        for ci, b in enumerate(biases, start=1):
+            out.append((b, np.clip(b / top, -1.0, 1.0)) if b.size == self.sizes[ci] else None)
+        return out
+
+    def _paint_value(self, p: QPainter, r: QRectF, number: float, shade: float) -> None:
+        """A neuron filled with the colour of ``shade`` and ``number`` written on it, in the
+        largest font (down to NUMBER_FONT_MIN points) that fits the box."""
+        idx = int(np.clip(np.rint((np.nan_to_num(shade) + 1.0) * 127.5), 0, 255))
+        fill = QColor.fromRgba(int(_argb32_lut()[idx]))
+        p.fillRect(r, fill)
+        text = short_number(number)
+        font = QFont(self.font())
+        size = min(font.pointSizeF() * 0.9, 9.0 * presenter.pen_width(1.0) ** 0.5)
+        while size >= NUMBER_FONT_MIN:
+            font.setPointSizeF(size)
+            fm = QFontMetrics(font)
+            if fm.horizontalAdvance(text) <= r.width() - 2 and fm.height() <= r.height():
+                break
+            size -= 0.5
+        else:
+            return  # too small to write on: the tooltip says it
+        p.setFont(font)
+        luma = 0.2126 * fill.redF() + 0.7152 * fill.greenF() + 0.0722 * fill.blueF()
+        p.setPen(QColor("#000000") if luma > 0.5 else QColor("#ffffff"))
+        p.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
 
     @Slot()
     def _refresh(self) -> None:
@@ -483,7 +618,7 @@ class NetworkCanvas(QWidget):
             k = int(key[group[0]])
             t = (k % WIDTH_LEVELS) / (WIDTH_LEVELS - 1)
             pen = QPen(colors.signed_color(1.0 if (k // WIDTH_LEVELS) % 2 else -1.0, 0.12 + 0.88 * t))
-            pen.setWidthF(0.6 + 4.4 * t)
+            pen.setWidthF(connection_width(t))
             pen.setCapStyle(Qt.PenCapStyle.RoundCap)
             if k // (2 * WIDTH_LEVELS):
                 pen.setStyle(Qt.PenStyle.DashLine)
@@ -499,13 +634,88 @@ class NetworkCanvas(QWidget):
             return
         top = float(np.max(np.abs(b))) if np.isfinite(b).all() else 0.0
         top = top or 1.0
+        w = 3.0 * presenter.pen_width(1.0) ** 0.5
         for j, r in col:
             if 0 <= j < b.shape[0] and math.isfinite(b[j]):
                 t = min(1.0, abs(float(b[j])) / top)
                 h = max(1.0, (r.height() - 4) * t)
                 p.fillRect(
-                    QRectF(r.left() - 5, r.bottom() - 2 - h, 3, h), colors.signed_color(float(b[j]), 0.9)
+                    QRectF(r.left() - 2 - w, r.bottom() - 2 - h, w, h), colors.signed_color(float(b[j]), 0.9)
                 )
+
+    def outline_width(self) -> float:
+        """The pen width of a neuron's frame (thicker for a projector)."""
+        return presenter.pen_width(1.0)
+
+    def legend_rect(self) -> QRectF:
+        h = self.legend_height()
+        return QRectF(6, self.height() - h - 4, max(0.0, self.width() - 12.0), h)
+
+    def legend_lines(self) -> list[str]:
+        """The phase legend: which phase is drawn, its scale (beside the colour strip), and
+        the phase's note (the loss, where the update comes from)."""
+        d = self.phase
+        if d is None:
+            return []
+        if d.neurons is not None:
+            scale = "neurons: a (inputs: x), orange \u2212 / blue +; lines: the weights"
+        elif d.params is not None:
+            b_top = max((abs(float(v)) for v in self._bias_top()), default=0.0)
+            scale = (
+                f"lines: {d.symbol}, width \u221d |{d.symbol}| (widest {self._top:.3g}); "
+                f"neurons: {d.bias_symbol} (largest {b_top:.3g})"
+            )
+        else:
+            scale = "lines: the weights"
+        return [d.title, scale, *([d.note] if d.note else [])]
+
+    def _bias_top(self) -> list[float]:
+        d = self.phase
+        if d is None or d.params is None:
+            return []
+        return [float(np.nanmax(np.abs(b))) for _, b in d.params if np.size(b)]
+
+    def _paint_legend(self, p: QPainter) -> None:
+        """The inspector phase drawn and its scale, under the neurons (nothing for the weights)."""
+        if self.phase is None:
+            return
+        box = self.legend_rect()
+        pal = self.palette()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(QPen(colors.mix(colors.text_color(pal), pal.color(QPalette.ColorRole.Window), 0.6), 1))
+        p.setBrush(pal.color(QPalette.ColorRole.Window))
+        p.drawRoundedRect(box, 4, 4)
+        fm = QFontMetrics(self.font())
+        title, scale, *note = self.legend_lines()
+        inner = box.adjusted(8, 4, -8, -4)
+        bold = QFont(self.font())
+        bold.setBold(True)
+        p.setFont(bold)
+        p.setPen(colors.text_color(pal))
+        line1 = QRectF(inner.left(), inner.top(), inner.width(), fm.height())
+        left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        elided = QFontMetrics(bold).elidedText(title, Qt.TextElideMode.ElideRight, int(inner.width()))
+        p.drawText(line1, left, elided)
+        p.setFont(self.font())
+        p.setPen(colors.text_color(pal, dim=True))
+        sign_w = fm.horizontalAdvance("\u2212 ")
+        line2 = QRectF(inner.left(), inner.top() + fm.height() + 2, inner.width(), fm.height())
+        p.drawText(line2, left, "\u2212")
+        strip = QRectF(line2.left() + sign_w, line2.top() + 3, min(90.0, inner.width() / 5), fm.height() - 6)
+        lut = colors.diverging_lut()
+        n = 30
+        for k in range(n):  # the diverging scale, orange (-) to blue (+)
+            c = lut[int(round(k * 255 / (n - 1)))]
+            cell = QRectF(
+                strip.left() + k * strip.width() / n, strip.top(), strip.width() / n + 0.5, strip.height()
+            )
+            p.fillRect(cell, QColor(int(c[0]), int(c[1]), int(c[2])))
+        rest = QRectF(strip.right() + 4, line2.top(), inner.right() - strip.right() - 4, fm.height())
+        text = f"+   {scale}"
+        p.drawText(rest, left, fm.elidedText(text, Qt.TextElideMode.ElideRight, int(rest.width())))
+        for k, line in enumerate(note, start=2):
+            r = QRectF(inner.left(), inner.top() + k * (fm.height() + 2), inner.width(), fm.height())
+            p.drawText(r, left, fm.elidedText(line, Qt.TextElideMode.ElideRight, int(r.width())))
 
     def _paint_overlay(self) -> QPixmap:
         """What changes only with the layout or theme: neuron frames, labels, ellipsis pills."""
@@ -531,7 +741,7 @@ class NetworkCanvas(QWidget):
                     self._paint_ellipsis(p, ci, r, small, dim)
                     continue
                 p.setBrush(Qt.BrushStyle.NoBrush)
-                p.setPen(QPen(border, 1))
+                p.setPen(QPen(border, self.outline_width()))
                 p.drawRoundedRect(r, 3, 3)
             self._paint_labels(p, ci, col, small, text, dim)
 
@@ -596,6 +806,14 @@ class NetworkCanvas(QWidget):
         return f"h{j + 1}"
 
     def connection_tooltip(self, c: _Conn) -> str:
+        d = self.phase
+        if d is not None and d.params is not None and c.src >= 0 and c.dst >= 0:
+            src = self.neuron_name(c.layer, c.src)
+            dst = self.neuron_name(c.layer + 1, c.dst)
+            text = f"{d.symbol}[layer {c.layer + 1}: {src} \u2192 {dst}] = {c.weight:.6g}"
+            if self.params is not None and c.layer < len(self.params):
+                text += f"\nw = {float(self.params[c.layer][0][c.src, c.dst]):.6g}"
+            return text
         if c.src >= 0 and c.dst >= 0:
             src = self.neuron_name(c.layer, c.src)
             dst = self.neuron_name(c.layer + 1, c.dst)
@@ -607,21 +825,41 @@ class NetworkCanvas(QWidget):
             lo, hi = hidden_range(self.sizes[ci])
             return f"{self.neuron_name(ci, lo)}\u2026{self.neuron_name(ci, hi - 1)}"
 
+        symbol = d.symbol if d is not None and d.params is not None else "w"
         return (
             f"{c.count:,} weights in layer {c.layer + 1}: {side(c.layer, c.src)} \u2192 "
-            f"{side(c.layer + 1, c.dst)}, mean w = {c.weight:.4f}"
+            f"{side(c.layer + 1, c.dst)}, mean {symbol} = {c.weight:.4f}"
         )
 
     def neuron_tooltip(self, ci: int, j: int) -> str:
         name = self.neuron_name(ci, j)
         if ci == 0:
-            return f"input {name}"
+            return f"input {name}" + self._phase_tooltip(ci, j)
         kind = "output" if ci == len(self.sizes) - 1 else f"layer {ci}"
         act = self.activations[ci - 1] if ci - 1 < len(self.activations) else ""
         text = f"{name} ({kind}, {act})"
         if self.params is not None and ci - 1 < len(self.params):
             text += f"\nbias = {float(self.params[ci - 1][1][j]):.4f}"
-        return text
+        return text + self._phase_tooltip(ci, j)
+
+    def _phase_tooltip(self, ci: int, j: int) -> str:
+        """The inspector phase's numbers of a neuron (six significant digits)."""
+        d = self.phase
+        if d is None:
+            return ""
+        if d.neurons is not None:
+            if ci >= len(d.neurons) or j >= np.size(d.neurons[ci]):
+                return ""
+            a = float(np.ravel(d.neurons[ci])[j])
+            if ci == 0:
+                return f"\nx = {a:.6g}"
+            z = ""
+            if d.pre is not None and ci - 1 < len(d.pre) and j < np.size(d.pre[ci - 1]):
+                z = f"z = {float(np.ravel(d.pre[ci - 1])[j]):.6g}, "
+            return f"\n{z}a = {a:.6g}"
+        if d.params is not None and 0 < ci <= len(d.params) and j < np.size(d.params[ci - 1][1]):
+            return f"\n{d.bias_symbol} = {float(np.ravel(d.params[ci - 1][1])[j]):.6g}"
+        return ""
 
     def tooltip_at(self, pos: QPointF) -> str:
         hit = self.neuron_at(pos)
@@ -1136,6 +1374,12 @@ class NetworkView(QWidget):
                 grids = np.moveaxis(grids, -1, 0)
             self._set_neuron_grids(grids)
         self.canvas.update()
+
+    @Slot(object)
+    def show_phase(self, drawing: PhaseDrawing | None) -> None:
+        """Draw a step inspector phase (the inspector view's ``drawingChanged``); None: the
+        weights again."""
+        self.canvas.set_phase(drawing)
 
     # -- edits ---------------------------------------------------------------------------
     def _edit_hidden(self, hidden: tuple[LayerSpec, ...], text: str) -> None:
