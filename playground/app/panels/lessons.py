@@ -2,7 +2,8 @@
 
 Choosing a lesson emits ``lessonChosen(id)`` (the window loads its variants into race mode);
 "Run" emits ``runRequested(id)`` (load if needed, then train every variant for the lesson's
-steps). The panel only shows text; it keeps no experiment state.
+steps). A GAN lesson opens in GAN mode's window instead (``race/mode.py`` routes it). The
+panel only shows text; it keeps no experiment state.
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ from playground.lessons import LESSONS, Lesson
 def lesson_html(lesson: Lesson) -> str:
     """The lesson as readable HTML: title, claim, what to watch, and its variants."""
     e = html.escape
+    unit = "iterations" if lesson.is_gan else "steps"
     variants = "".join(
-        f"<li>{e(v.title)} <span style='color:gray'>({v.steps:,} steps)</span></li>" for v in lesson.variants
+        f"<li>{e(v.title)} <span style='color:gray'>({v.steps:,} {unit})</span></li>" for v in lesson.variants
     )
     claim = f"<p><i>{e(lesson.claim)}</i></p>" if lesson.claim else ""
+    where = "<p><i>A GAN lesson: it opens in GAN mode's window.</i></p>" if lesson.is_gan else ""
     return (
-        f"<h3>{e(lesson.title)}</h3>{claim}"
+        f"<h3>{e(lesson.title)}</h3>{claim}{where}"
         f"<p><b>What to watch</b></p><p>{e(lesson.text)}</p>"
         f"<p><b>Variants</b></p><ul>{variants}</ul>"
     )
