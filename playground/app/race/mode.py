@@ -5,6 +5,8 @@ races and lessons.
 thread), shows the view in place of the single experiment and hides the docks that show it;
 leaving restores the window layout found on entering. It changes the window only through the
 parts the window is built from (docks, toolbar, central stack, status bar, lessons panel).
+A GAN lesson (``Lesson.is_gan``) is no race of Experiments: it opens in GAN mode's window
+(``window.open_gan_window``), which shows its text and races its variants.
 """
 
 from __future__ import annotations
@@ -142,6 +144,8 @@ class RaceMode(QObject):
         """Open a lesson: its variants race (or its only variant opens), its text in the panel."""
         w = self.window
         lesson = LESSONS[lesson_id]
+        if lesson.is_gan:
+            return self._open_gan_lesson(lesson_id)
         if len(lesson.variants) == 1:
             self.exit()  # first: leaving a race restores its layout, then the lesson text shows
         layout = w.current_layout()  # before the lesson text shows: leaving the lesson hides it
@@ -167,8 +171,25 @@ class RaceMode(QObject):
         w.statusBar().showMessage(f"Lesson: {lesson.title}. Press Run to train every variant.", 8000)
         return True
 
+    def _open_gan_lesson(self, lesson_id: str) -> bool:
+        """GAN mode's window with the lesson's text and its variants' race, ready to run."""
+        w = self.window
+        w.open_gan_window()
+        try:
+            return w.gan_window.show_lesson(lesson_id)
+        except PlaygroundError as e:
+            w.show_error(str(e))
+            return False
+
     def run_lesson(self, lesson_id: str) -> None:
         """The lesson panel's Run: load the lesson if it is not showing, then train it (again)."""
+        if LESSONS[lesson_id].is_gan:
+            gan = self.window.gan_window
+            if gan is None or not gan.isVisible() or gan.lesson_id != lesson_id:
+                if not self._open_gan_lesson(lesson_id):
+                    return
+            self.window.gan_window.run_lesson()
+            return
         if self.race is None or self.race.lesson_id != lesson_id or not self.active:
             if not self.load_lesson(lesson_id):
                 return
