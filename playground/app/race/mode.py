@@ -18,6 +18,7 @@ from playground.lessons import LESSONS
 
 from ..controller import build_experiment
 from .controller import RaceController
+from .lesson_views import hide_lesson_views, show_lesson_views
 from .view import RaceView
 
 RACE_PAGE = 1  # the central stack's page of the race view (page 0: the single experiment)
@@ -85,6 +86,7 @@ class RaceMode(QObject):
         if not self.active:
             return
         w = self.window
+        hide_lesson_views(w)
         w.central_stack.setCurrentIndex(0)
         w.toolbar.setEnabled(True)
         for a in w.single_actions():
@@ -110,6 +112,7 @@ class RaceMode(QObject):
             w.show_error(str(e))
             return False
         w.lessons_dock.hide()  # a race of the user's own: no lesson text
+        hide_lesson_views(w)
         self.enter()
         return True
 
@@ -168,6 +171,7 @@ class RaceMode(QObject):
             w.show_error(str(e))
             return False
         self.enter(layout)
+        show_lesson_views(w, race, lesson)  # "views": e.g. the loss landscape of its first variant
         w.statusBar().showMessage(f"Lesson: {lesson.title}. Press Run to train every variant.", 8000)
         return True
 
