@@ -3,6 +3,7 @@ kernels are ready (``engine/readiness.py``), then switches at a step boundary.""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -292,3 +293,50 @@ def test_machine_lock_waits_for_a_live_owner_and_takes_over_a_dead_one(tmp_path)
     with _MachineLock(lock):
         assert lock.read_text() == str(__import__("os").getpid())
     assert not lock.exists() and time.perf_counter() - t0 < 5
+
+
+def test_a_split_compile_runs_both_halves_and_numbers_every_phase_once(monkeypatch, tmp_path):
+    """``compile_and_mark`` with a second process beside it (loads from the cache when the
+    suite compiled before): every phase is announced once, numbered 1..count, and the marker
+    is written only when both halves are done."""
+    from playground.engine import warmup
+
+    monkeypatch.setenv(readiness.READY_DIR_ENV, str(tmp_path))
+    heard = []
+    warmup.compile_and_mark(
+        "float64", lambda phase, number, count: heard.append((phase, number, count)), True
+    )
+    names = warmup.phases("float64")
+    assert sorted(p for p, _, _ in heard) == sorted(names)
+    assert sorted(n for _, n, _ in heard) == list(range(1, len(names) + 1))
+    assert {c for _, _, c in heard} == {len(names)}
+    assert readiness.marker_path("float64").is_file()
+    assert not readiness.lock_path("float64").exists()
+
+
+def test_a_failed_second_process_leaves_its_half_to_this_one(monkeypatch, tmp_path):
+    from playground.engine import warmup
+
+    monkeypatch.setenv(readiness.READY_DIR_ENV, str(tmp_path))
+    monkeypatch.setattr(
+        readiness, "compile_command", lambda dtype: [sys.executable, "-c", "raise SystemExit(3)"]
+    )
+    here = []
+    monkeypatch.setattr(warmup, "compile_dtype", lambda key, say=None, only=None: here.append(only))
+    warmup.compile_and_mark("float32", None, True)
+    assert here[: len(warmup.TRAINING_HALF)] == [(name,) for name in warmup.TRAINING_HALF]
+    rest = set(here[-1])
+    assert rest == set(warmup.BESIDE_HALF) & set(warmup.phases("float32"))  # compiled here after all
+    assert readiness.marker_path("float32").is_file()
+
+
+def test_the_split_follows_the_cores_unless_told(monkeypatch):
+    from playground.engine import warmup
+
+    monkeypatch.delenv(warmup.BESIDE_ENV, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert warmup.compiles_beside() is False
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert warmup.compiles_beside() is True
+    monkeypatch.setenv(warmup.BESIDE_ENV, "0")
+    assert warmup.compiles_beside() is False

@@ -107,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
         "recurrent layers)",
     )
     w.add_argument("--progress", action="store_true", help="print one line per compile phase")
+    # the second process of a split compile (engine/warmup.py compile_and_mark): not for users
+    w.add_argument("--half", choices=("training", "beside"), help=argparse.SUPPRESS)
     w.set_defaults(func=cmd_warmup)
 
     s = sub.add_parser("sweep", help="train every combination of hyper-parameters")

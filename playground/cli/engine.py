@@ -15,11 +15,14 @@ def cmd_warmup(args) -> int:
     """Compile (or load from the cache) every kernel a session can need; with ``--dtype``
     only that precision's (the app's background compile process), with ``--progress`` one
     line per phase (``readiness.PROGRESS_PREFIX``)."""
-    from playground.engine.warmup import compile_and_mark, progress_printer, warm_up
+    from playground.engine.warmup import compile_and_mark, compile_half, progress_printer, warm_up
 
     t0 = time.perf_counter()
     dtype = getattr(args, "dtype", None)
     say = progress_printer(dtype or "all") if getattr(args, "progress", False) else None
+    if dtype and getattr(args, "half", None):
+        compile_half(dtype, args.half, say)
+        return 0
     if dtype:
         compile_and_mark(dtype, say)
     else:

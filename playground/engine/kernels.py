@@ -256,7 +256,7 @@ def _finish_step(theta, spare, grad, state, state_spare, plan, hp, opt, t, lr, l
     _regularize_and_clip(theta, grad, plan, hp)
     if not _optimizer_update_into(opt, theta, spare, grad, state, state_spare, t, lr, hp):
         return DIVERGED_PARAMS
-    theta[:] = spare
+    _copy1(theta, spare)
     return OK
 
 

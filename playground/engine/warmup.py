@@ -60,10 +60,11 @@ def _blocks_trainer(dtype: str) -> tuple[Trainer, np.ndarray, np.ndarray, np.nda
     return Trainer(spec, (1, 4, 4), 2, X, Y, layers=layers), X, Y, labels
 
 
-def compile_dtype(key: str, say: Say | None = None) -> None:
+def compile_dtype(key: str, say: Say | None = None, only: tuple[str, ...] | None = None) -> None:
     """Compile (or load from numba's cache) every kernel a session of an engine key (a
     precision, or its ``-blocks`` variant) calls; ``say(phase, number, count)`` hears each
-    phase before it starts."""
+    phase before it starts. ``only``: just those phases (the two halves of a compile split
+    over two processes, ``compile_and_mark``)."""
     say = say or (lambda *_: None)
     names = phases(key)
     count = len(names)
@@ -84,34 +85,122 @@ def compile_dtype(key: str, say: Say | None = None) -> None:
         else:
             tr = Trainer(spec, 2, 1, X, Y)
         es = tr.eval_buffers(X, Y, labels)
-        say(names[0], 1, count)
-        tr.run(2)  # the backend this machine uses (gemm where numpy's OpenBLAS is found)
-        say(names[1], 2, count)
-        tr.run_recorded(4, 2, es, es, 0.5)  # Experiment.train records history inside the kernel
-        say(names[2], 3, count)
-        tr.metrics(es, 0.5)
-        tr.weight_norms()
-        say(names[3], 4, count)
-        tr.predict(X, hidden=True)
-        tr.predict(X)
-        say(names[4], 5, count)
-        tr.loss_and_grad()  # L-BFGS, landscapes
-        tr.loss_and_grad(train=True)
-    if CSV_PHASE in names:
-        say(CSV_PHASE, 6, count)
-        _warm_up_csv_parser()
+        work = {
+            # the backend this machine uses (gemm where numpy's OpenBLAS is found)
+            PHASES[0]: lambda: tr.run(2),
+            # Experiment.train records history inside the kernel
+            PHASES[1]: lambda: tr.run_recorded(4, 2, es, es, 0.5),
+            PHASES[2]: lambda: (tr.metrics(es, 0.5), tr.weight_norms()),
+            PHASES[3]: lambda: (tr.predict(X, hidden=True), tr.predict(X)),
+            # L-BFGS, landscapes, the step inspector
+            PHASES[4]: lambda: (tr.loss_and_grad(), tr.loss_and_grad(train=True)),
+            CSV_PHASE: _warm_up_csv_parser,
+        }
+        for number, name in enumerate(names, 1):
+            if only is None or name in only:
+                say(name, number, count)
+                work[name]()
 
 
-def compile_and_mark(dtype: str, say: Say | None = None) -> float:
+# A compile split over two processes (``compile_and_mark``): the training kernels here, and
+# beside them, in a second process, what is checked or drawn. Ordered so that each half
+# finds in numba's cache what the other has compiled by then (train_record calls
+# metrics_kernel; loss_and_grad_kernel calls the network's loss_and_grad), not compiled twice.
+TRAINING_HALF = PHASES[:2]
+BESIDE_HALF = (PHASES[2], PHASES[3], CSV_PHASE, PHASES[4])
+BESIDE_ENV = "PLAYGROUND_COMPILE_BESIDE"  # "0": one process (the default on a 1-core machine)
+
+
+def compiles_beside() -> bool:
+    """Whether a precision's compile is split over two processes: with two or more cores
+    (numba compiles under a process-wide lock, so threads would not help)."""
+    env = os.environ.get(BESIDE_ENV, "").strip()
+    if env in ("0", "1"):
+        return env == "1"
+    return (os.cpu_count() or 1) >= 2
+
+
+def compile_half(key: str, half: str, say: Say | None = None) -> None:
+    """One half of a split compile (``playground warmup --dtype D --half beside``), in the
+    order of ``BESIDE_HALF``; no lock and no marker: the process that started it holds both."""
+    names = phases(key)
+    order = TRAINING_HALF if half == "training" else BESIDE_HALF
+    for name in order:
+        if name in names:
+            compile_dtype(key, say, only=(name,))
+
+
+def compile_and_mark(dtype: str, say: Say | None = None, beside: bool | None = None) -> float:
     """``compile_dtype`` under this machine's lock for ``dtype``, then the marker that says its
     kernels are cached. Another process compiling it already: wait for it, then (cache filled)
-    this only loads. Returns the seconds spent."""
+    this only loads. With ``beside`` (default: ``compiles_beside()``) the evaluation, picture
+    and gradient kernels compile in a second process while this one compiles the training
+    kernels (a failed second process: they compile here after). Returns the seconds spent."""
     t0 = time.perf_counter()
     with _MachineLock(readiness.lock_path(dtype)):
         if not readiness.marker_path(dtype).is_file():
-            compile_dtype(dtype, say)
+            if beside is None:
+                beside = compiles_beside()
+            helper = _Beside(dtype, say) if beside else None
+            if helper is None or not helper.started:
+                compile_dtype(dtype, say)
+            else:
+                compile_half(dtype, "training", helper.say)
+                if not helper.finished():
+                    rest = tuple(n for n in BESIDE_HALF if n in phases(dtype))
+                    compile_dtype(dtype, helper.say, only=rest)
             readiness.write_marker(dtype, time.perf_counter() - t0)
     return time.perf_counter() - t0
+
+
+class _Beside:
+    """The second process of a split compile: ``playground warmup --dtype D --half beside
+    --progress``; its progress lines are passed on, numbered with this process's own."""
+
+    def __init__(self, dtype: str, say: Say | None):
+        import subprocess
+        import threading
+
+        self._say = say or (lambda *_: None)
+        self._count = len(phases(dtype))
+        self._number = 0
+        self._lock = threading.Lock()
+        self.started = False
+        env = {**os.environ, readiness.MODE_ENV: "compiled", "PYTHONUNBUFFERED": "1", BESIDE_ENV: "0"}
+        try:
+            self.proc = subprocess.Popen(
+                [*readiness.compile_command(dtype), "--half", "beside"],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+            )
+        except OSError:
+            return
+        self.started = True
+        self._reader = threading.Thread(target=self._read, name="playground-compile-beside", daemon=True)
+        self._reader.start()
+
+    def say(self, phase: str, number: int, count: int) -> None:
+        with self._lock:
+            self._number += 1
+            self._say(phase, min(self._number, self._count), self._count)
+
+    def _read(self) -> None:
+        p = readiness.Progress("")
+        for line in self.proc.stdout:
+            if line.startswith(readiness.PROGRESS_PREFIX):
+                readiness.parse_progress(line, p)
+                self.say(p.phase, p.number, p.count)
+
+    def finished(self) -> bool:
+        """Wait for the second process; True if it compiled its half."""
+        rc = self.proc.wait()
+        self._reader.join(5.0)
+        return rc == 0
 
 
 ALL_KEYS = ("float64", "float32", "float64-blocks", "float32-blocks")
