@@ -144,11 +144,23 @@ def test_local_minima_a_barrier_separates_the_poor_minimum_from_the_good_one():
     # the second poor run ended in the same minimum: one of its copies is joined without a barrier
     same = [barrier(stuck, a, t) for t in symmetric_copies(other, theta(other))]
     assert min(same) < 0.01
+    # and it is a minimum: the Hessian at the end is positive definite (finite differences)
+    probe = LossProbe(stuck.trainer)
+    E = np.eye(a.size) * 1e-3
+
+    def second(i: int, j: int) -> float:
+        pp, pm = probe(a + E[i] + E[j]), probe(a + E[i] - E[j])
+        mp, mm = probe(a - E[i] + E[j]), probe(a - E[i] - E[j])
+        return (pp - pm - mp + mm) / 4e-6
+
+    H = np.array([[second(i, j) for j in range(a.size)] for i in range(a.size)])
+    assert np.linalg.eigvalsh((H + H.T) / 2)[0] > 1e-3
 
 
 # --------------------------------------------------------------------------- in the app
 
 
+@pytest.mark.slow  # a window and its engine warm-up; the lesson tests above stay in the 40 s budget
 def test_opening_local_minima_shows_the_landscape_of_its_first_variant(qtbot):
     from test_app_race import TIMEOUT, close, make_window, small_spec, thetas
 
