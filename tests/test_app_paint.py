@@ -90,3 +90,73 @@ def test_painted_data_errors_name_the_field():
     with pytest.raises(SpecError) as e:
         ExperimentSpec.from_dict({"data": {"kind": "toy", "points": [[0, 0, 0]]}})
     assert e.value.path == "data.points"
+
+
+def viewport_pos(v, x, y) -> QPoint:
+    vb = v.plot.getPlotItem().getViewBox()
+    pos = v.plot.mapFromScene(vb.mapViewToScene(QPointF(x, y)))
+    return QPoint(int(round(pos.x())), int(round(pos.y())))
+
+
+def drag(qtbot, v, path, button=Qt.MouseButton.LeftButton, modifier=Qt.KeyboardModifier.NoModifier):
+    """A real mouse stroke along ``path`` (data coordinates): press, moves, release."""
+    vp = v.plot.viewport()
+    qtbot.mousePress(vp, button, modifier, viewport_pos(v, *path[0]))
+    for x, y in path[1:]:
+        qtbot.mouseMove(vp, viewport_pos(v, x, y))
+    qtbot.mouseRelease(vp, button, modifier, viewport_pos(v, *path[-1]))
+
+
+# a row of points on y = 0 and two rows far from it; the stroke goes along y = 0 from -2 to 2
+ROW = [(x, 0.0, float(k % 2)) for k, x in enumerate(np.linspace(-3.5, 3.5, 15))]
+FAR = [(x, y, float(k % 2)) for k, x in enumerate(np.linspace(-3, 3, 7)) for y in (-2.5, 2.5)]
+
+
+@pytest.mark.parametrize("how", ["tool", "right", "shift"])
+def test_a_drag_erases_exactly_the_points_along_its_path_and_undo_brings_them_back(view, qtbot, how):
+    c, v = view
+    v.paint_button.setChecked(True)
+    assert v.set_points(ROW + FAR, "points")
+    qtbot.waitUntil(lambda: c.experiment.dataset.n_train + c.experiment.dataset.n_test == 29)
+    vb = v.plot.getPlotItem().getViewBox()
+    vb.setRange(xRange=(-4, 4), yRange=(-3, 3), padding=0)  # ~70 px per unit: the brush is 14 px
+    before = list(c.spec.data.points)
+    undo_count = c.undo_stack.count()
+    kwargs = {}
+    if how == "tool":
+        v.erase_button.setChecked(True)
+        assert v.erase_button.isVisible()
+    elif how == "right":
+        kwargs["button"] = Qt.MouseButton.RightButton
+    else:
+        kwargs["modifier"] = Qt.KeyboardModifier.ShiftModifier
+    path = [(-2.0, 0.0), (-1.2, 0.02), (-0.3, -0.02), (0.6, 0.0), (1.4, 0.01), (2.0, 0.0)]
+    drag(qtbot, v, path, **kwargs)
+    expected_gone = {p for p in ROW if abs(p[0]) <= 2.0}
+    assert len(expected_gone) == 9
+    after = set(c.spec.data.points)
+    assert after == set(before) - expected_gone  # exactly the points under the stroke
+    assert c.undo_stack.count() == undo_count + 1  # one undo step for the whole stroke
+    assert c.experiment.dataset.n_train + c.experiment.dataset.n_test == 29 - 9
+    c.undo_stack.undo()
+    assert list(c.spec.data.points) == before
+    # a stroke over nothing changes nothing (no undo step)
+    drag(qtbot, v, [(-3.9, 1.2), (3.9, 1.2)], **kwargs)
+    assert list(c.spec.data.points) == before and c.undo_stack.count() == undo_count + 1
+
+
+def test_the_brush_circle_follows_the_eraser_and_a_left_click_still_paints(view, qtbot):
+    c, v = view
+    v.paint_button.setChecked(True)
+    assert v.set_points(ROW + FAR, "points")
+    v.erase_button.setChecked(True)
+    qtbot.mouseMove(v.plot.viewport(), viewport_pos(v, 1.0, 1.0))
+    assert v.brush_item.isVisible()
+    spot = v.brush_item.data[0]
+    assert abs(spot["x"] - 1.0) < 0.1 and abs(spot["y"] - 1.0) < 0.1
+    assert v.brush_item.opts["size"] == pytest.approx(2 * v.brush_px())
+    v.erase_button.setChecked(False)
+    assert not v.brush_item.isVisible()
+    n = len(c.spec.data.points)
+    click(qtbot, v, 1.0, 1.5)  # without the eraser a click adds a point
+    assert len(c.spec.data.points) == n + 1

@@ -127,3 +127,40 @@ def test_toolbar_buttons_have_no_focus_until_made_reachable(window):
     assert play in ensure_keyboard_reachable(host)
     assert play.focusPolicy() == Qt.FocusPolicy.TabFocus
     host.deleteLater()
+
+
+def test_presenter_mode_thickens_the_network_drawing_and_enlarges_the_boundary_points(window, qtbot):
+    from playground.app.presenter import POINT_SCALE
+
+    canvas, boundary = window.network_view.canvas, window.boundary_view
+    conns = [k for k in canvas.conns if not k.summary]
+    assert conns
+    widths = [k.width for k in conns]
+    outline = canvas.outline_width()
+    sizes = (boundary.train_points.opts["size"], boundary.test_points.opts["size"])
+    pen = boundary.train_points.opts["pen"].widthF()
+    brush = boundary.brush_px()
+    canvas.grab()  # a frame composed before
+    frames = canvas.compositions
+    window.presenter_action.setChecked(True)
+    assert [k.width for k in conns] == pytest.approx([w * PEN_SCALE for w in widths])
+    assert canvas.outline_width() == pytest.approx(outline * PEN_SCALE)
+    canvas.grab()
+    assert canvas.compositions > frames  # the picture is drawn again with the thick lines
+    assert boundary.train_points.opts["size"] == pytest.approx(sizes[0] * POINT_SCALE)
+    assert boundary.test_points.opts["size"] == pytest.approx(sizes[1] * POINT_SCALE)
+    assert boundary.train_points.opts["pen"].widthF() == pytest.approx(max(1.0, pen) * POINT_SCALE)
+    assert boundary.brush_px() > brush
+    window.presenter_action.setChecked(False)
+    assert [k.width for k in conns] == pytest.approx(widths)
+    assert canvas.outline_width() == pytest.approx(outline)
+    assert (boundary.train_points.opts["size"], boundary.test_points.opts["size"]) == sizes
+    assert boundary.train_points.opts["pen"].widthF() == pytest.approx(pen)
+    # new data in presenter mode keeps the large points, and off gives the small ones back
+    window.presenter_action.setChecked(True)
+    c = window.controller
+    c.edit_spec(replace(c.spec, data=replace(c.spec.data, noise=0.2)))
+    qtbot.waitUntil(lambda: c.experiment.spec.data.noise == 0.2, timeout=TIMEOUT)
+    assert boundary.train_points.opts["size"] == pytest.approx(sizes[0] * POINT_SCALE)
+    window.presenter_action.setChecked(False)
+    assert (boundary.train_points.opts["size"], boundary.test_points.opts["size"]) == sizes

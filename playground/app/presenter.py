@@ -5,8 +5,11 @@ control reachable from the keyboard.
 widget without a font of its own follows), adds a style sheet on top of the theme's (thicker
 borders, a visible focus frame, high-contrast colours) and a high-contrast palette derived
 from the current theme, and thickens every pyqtgraph line found in the window's plots
-(curves, axes, reference lines) and their tick labels, remembering each original pen and font
-so that turning it off restores them exactly. A curve created later (a new race member,
+(curves, axes, reference lines), enlarges their scatter points (the boundary's data points,
+by ``POINT_SCALE``, their outlines thicker) and their tick labels, remembering each original
+pen, size and font so that turning it off restores them exactly. The views that paint
+themselves ask :func:`pen_width` whenever they draw: the network diagram's connections,
+neuron frames and bias bars, the boundary's eraser brush. A curve created later (a new race member,
 a new layer's gradient curve) starts at its module's width unless that module asks
 :func:`pen_width` (the hook for ``plotting._pen``); thick pens cost pyqtgraph ~10x per
 frame (shared/PITFALLS.md), acceptable for a projector, not as a default.
@@ -36,6 +39,7 @@ from . import theme
 
 FONT_SCALE = 1.5
 PEN_SCALE = 2.5
+POINT_SCALE = 1.6  # scatter points (the boundary's data): 7 px -> 11 px
 FOCUS_COLOR = {"light": "#d35400", "dark": "#ffd400"}
 
 
@@ -48,6 +52,7 @@ class _State:
         self.pens: list = []  # (item, original pen)
         self.fonts: list = []  # (axis, original tick font or None)
         self.labels: list = []  # (title label, original size)
+        self.points: list = []  # (scatter item, original size, original pen)
 
 
 _state = _State()
@@ -61,6 +66,11 @@ def pen_width(width: float = 1.0) -> float:
     """The pen width to draw with now: ``width``, times PEN_SCALE in presenter mode (the hook
     for modules that make pens)."""
     return width * PEN_SCALE if _state.on else width
+
+
+def point_scale() -> float:
+    """How much larger scatter points are drawn now (POINT_SCALE in presenter mode, else 1)."""
+    return POINT_SCALE if _state.on else 1.0
 
 
 def high_contrast_palette(t: theme.Theme | None = None) -> QPalette:
@@ -116,6 +126,14 @@ def _thicken(target) -> None:
         if scene is None:
             continue
         for item in scene.items():
+            if isinstance(item, pg.ScatterPlotItem) and not isinstance(item.parentItem(), pg.PlotDataItem):
+                # (a PlotDataItem's symbols are its own: it sets their size on every setData)
+                size, pen = item.opts["size"], pg.mkPen(item.opts["pen"])
+                _state.points.append((item, size, pg.mkPen(pen)))
+                item.setSize(size * POINT_SCALE)
+                pen.setWidthF(max(1.0, pen.widthF()) * POINT_SCALE)
+                item.setPen(pen)
+                continue
             pen = _pen_of(item)
             if pen is not None:
                 _state.pens.append((item, pg.mkPen(pen)))
@@ -161,6 +179,13 @@ def _restore_pens() -> None:
             label.setText(label.text, size=size)
         except RuntimeError:
             pass
+    for item, size, pen in reversed(_state.points):
+        try:
+            item.setSize(size)
+            item.setPen(pen)
+        except RuntimeError:
+            pass
+    _state.points.clear()
     _state.pens.clear()
     _state.fonts.clear()
     _state.labels.clear()

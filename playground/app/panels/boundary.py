@@ -5,6 +5,13 @@ multi-class: one colour per class, intensity by confidence, with a legend; regre
 plane: a heatmap of the prediction with a colour bar; 1-D inputs: the predicted curve over the
 points. The grid is computed by the worker (snapshots); this view only converts and shows it.
 
+Paint mode edits the data on the plot: a click adds a point of the chosen class (or value);
+a drag with the Erase tool, the right button or Shift held is an eraser stroke: every point
+under the brush (a circle of ``BRUSH_PX`` screen pixels, drawn while erasing) along the path
+goes, the plot shows what is left as the mouse moves, and the release makes the stroke one
+data edit (one undo step). The brush is in screen pixels, not data units, so it is round on
+the screen whatever the axes' scales. In presenter mode the points and the brush are larger.
+
 The plotted axes belong to the controller (``controller.axes``, validated whenever the data
 changes and handed to the worker with the experiment): this view reads them and asks the
 controller to change them (``set_axes``), so the grids it receives are always over its axes.
@@ -14,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, QTimer, Slot
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Slot
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -28,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .. import theme
+from .. import presenter, theme
 from ..boundary_colors import _binary_lut, classification_rgba, output_levels
 from ..colors import CLASS_COLORS, class_colors_rgba, neutral
 from ..controller import ExperimentController, axis_names
@@ -36,6 +43,8 @@ from ..figures import install_figure_menu
 from ..view_state import checked, set_checked
 
 REGRESSION_CMAP = "viridis"
+BRUSH_PX = 14.0  # the eraser's radius in screen pixels
+POINT_PX = 7.0  # the data points' size
 
 
 class BoundaryView(QWidget):
@@ -61,10 +70,16 @@ class BoundaryView(QWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setZValue(-10)
         pi.addItem(self.image)
-        self.train_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=1), symbol="o")
-        self.test_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("#1f2328", width=1.2), symbol="s")
+        self.train_points = pg.ScatterPlotItem(size=POINT_PX, pen=pg.mkPen("w", width=1), symbol="o")
+        self.test_points = pg.ScatterPlotItem(size=POINT_PX, pen=pg.mkPen("#1f2328", width=1.2), symbol="s")
         self.curve = pg.PlotDataItem(pen=pg.mkPen("#1f2328", width=2))
-        for it in (self.train_points, self.test_points, self.curve):
+        # the eraser's circle: one spot in screen pixels, shown while the eraser is in the plot
+        self.brush_item = pg.ScatterPlotItem(
+            size=2 * BRUSH_PX, symbol="o", brush=pg.mkBrush(0, 0, 0, 0), pen=pg.mkPen("#d93025", width=1.5)
+        )
+        self.brush_item.setZValue(20)
+        self.brush_item.hide()
+        for it in (self.train_points, self.test_points, self.curve, self.brush_item):
             pi.addItem(it)
         for it in (self.train_points, self.test_points):
             # the points change only with the data or the axes: each heatmap update (~16/s)
@@ -94,16 +109,25 @@ class BoundaryView(QWidget):
         self.title = QLabel("Decision boundary")
         self.title.setObjectName("metric")
 
-        # paint the data: click adds a point of the chosen class (or value), right-click or
-        # shift-click erases the points near it; every stroke is one undoable data edit
+        # paint the data: click adds a point of the chosen class (or value); a drag with the
+        # Erase tool, the right button or Shift erases under the brush; a stroke is one undo step
         self.paint_button = QToolButton()
         self.paint_button.setText("Paint")
         self.paint_button.setCheckable(True)
         self.paint_button.setToolTip(
-            "Paint the data: click to add a point of the chosen class; right-click (or Shift+click) "
-            "erases the points near it. Starts from the points shown."
+            "Paint the data: click to add a point of the chosen class; drag with the right button "
+            "(or Shift, or the Erase tool) to erase the points under the brush. Starts from the "
+            "points shown."
         )
         self.paint_button.toggled.connect(self._on_paint_toggled)
+        self.erase_button = QToolButton()
+        self.erase_button.setText("Erase")
+        self.erase_button.setCheckable(True)
+        self.erase_button.setToolTip(
+            "Eraser: drag over the points to remove them (one undo step per stroke); "
+            "the right button or Shift erases without it"
+        )
+        self.erase_button.toggled.connect(lambda _on: self._show_brush(None))
         self.paint_class = QComboBox()
         self.paint_class.setToolTip("The class of the points you paint")
         self.paint_value = QDoubleSpinBox()
@@ -122,6 +146,7 @@ class BoundaryView(QWidget):
         self.paint_note.setObjectName("dim")
         self.paint_note.setWordWrap(True)
         self._draft_points: list[tuple[float, float, float]] | None = None  # fewer than trainable
+        self._stroke: dict | None = None  # an eraser stroke under way: its points, what is kept
         top = QHBoxLayout()
         top.setContentsMargins(6, 2, 6, 0)
         top.addWidget(self.title)
@@ -134,7 +159,14 @@ class BoundaryView(QWidget):
         for w in (self.x_label, self.x_combo, self.y_label, self.y_combo, self.held_label):
             axes_row.addWidget(w)
         axes_row.addStretch(1)
-        for w in (self.paint_note, self.paint_button, self.paint_class, self.paint_value, self.paint_clear):
+        for w in (
+            self.paint_note,
+            self.paint_button,
+            self.paint_class,
+            self.paint_value,
+            self.erase_button,
+            self.paint_clear,
+        ):
             axes_row.addWidget(w)
         axes_row.addWidget(self.paint_save)
         lay = QVBoxLayout(self)
@@ -155,6 +187,8 @@ class BoundaryView(QWidget):
         lay.addWidget(self.image_message, 1)
 
         self.plot.scene().sigMouseClicked.connect(self._on_plot_clicked)
+        self.plot.viewport().installEventFilter(self)  # the eraser's strokes
+        self.plot.viewport().setMouseTracking(True)  # the brush follows the mouse
         controller.experimentReplaced.connect(self._on_replaced)
         controller.axesChanged.connect(self._on_axes_changed)
         controller.snapshot.connect(self._on_snapshot)
@@ -227,8 +261,11 @@ class BoundaryView(QWidget):
         regression = self.dataset.task == "regression"
         self.paint_class.setVisible(on and not regression)
         self.paint_value.setVisible(on and regression)
-        for w in (self.paint_clear, self.paint_save):
+        for w in (self.paint_clear, self.paint_save, self.erase_button):
             w.setVisible(on)
+        if not on:
+            self._stroke = None
+            self._show_brush(None)
         k = max(2, self.dataset.n_classes or 2)
         if self.paint_class.count() != k:
             current = self.paint_class.currentIndex()
@@ -238,21 +275,134 @@ class BoundaryView(QWidget):
         self.paint_note.setVisible(on and self._draft_points is not None)
 
     def _on_plot_clicked(self, event) -> None:
+        """A left click in Paint mode adds a point (erasing is a stroke: ``eventFilter``)."""
         if not (self.paint_button.isChecked() and self.can_paint()):
             return
         vb = self.plot.getPlotItem().getViewBox()
         if not vb.sceneBoundingRect().contains(event.scenePos()):
             return
+        if self._erasing(event.button(), event.modifiers()):
+            return
         p = vb.mapSceneToView(event.scenePos())
-        erase = event.button() == Qt.MouseButton.RightButton or bool(
-            event.modifiers() & Qt.KeyboardModifier.ShiftModifier
-        )
         event.accept()
-        if erase:
-            (x0, x1), (y0, y1) = vb.viewRange()
-            self.erase_points(p.x(), p.y(), 0.04 * max(x1 - x0, y1 - y0))
-        else:
-            self.add_point(p.x(), p.y())
+        self.add_point(p.x(), p.y())
+
+    # -- the eraser ------------------------------------------------------------------------------
+    def brush_px(self) -> float:
+        """The eraser's radius in screen pixels (larger in presenter mode)."""
+        return BRUSH_PX * presenter.pen_width(1.0) ** 0.5
+
+    def _erasing(self, button, modifiers) -> bool:
+        """Whether a press with this button and these keys starts an eraser stroke."""
+        return (
+            self.erase_button.isChecked()
+            or button == Qt.MouseButton.RightButton
+            or bool(modifiers & Qt.KeyboardModifier.ShiftModifier)
+        )
+
+    def _view_pos(self, event) -> QPointF | None:
+        """The data coordinates under a viewport mouse event, or None outside the axes."""
+        vb = self.plot.getPlotItem().getViewBox()
+        scene = self.plot.mapToScene(event.position().toPoint())
+        if not vb.sceneBoundingRect().contains(scene):
+            return None
+        return vb.mapSceneToView(scene)
+
+    def eventFilter(self, obj, event) -> bool:
+        """Eraser strokes on the plot: press starts one, each move erases along the path, the
+        release commits it; hovering with the Erase tool shows the brush."""
+        kind = event.type()
+        if kind not in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove, QEvent.Type.MouseButtonRelease):
+            if kind == QEvent.Type.Leave and self._stroke is None:
+                self._show_brush(None)
+            return super().eventFilter(obj, event)
+        if not (self.paint_button.isChecked() and self.can_paint()):
+            return super().eventFilter(obj, event)
+        if kind == QEvent.Type.MouseButtonPress:
+            if not self._erasing(event.button(), event.modifiers()):
+                return super().eventFilter(obj, event)
+            p = self._view_pos(event)
+            if p is None:
+                return super().eventFilter(obj, event)
+            self.begin_erase(p.x(), p.y())
+            return True
+        if kind == QEvent.Type.MouseMove:
+            p = self._view_pos(event)
+            if self._stroke is not None:
+                if p is not None:
+                    self.erase_to(p.x(), p.y())
+                return True
+            hover = self.erase_button.isChecked() or bool(
+                event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+            )
+            self._show_brush(p if hover else None)
+            return super().eventFilter(obj, event)
+        if self._stroke is not None:  # the release
+            self.end_erase()
+            return True
+        return super().eventFilter(obj, event)
+
+    def _show_brush(self, p: QPointF | None) -> None:
+        if p is None:
+            self.brush_item.hide()
+            return
+        self.brush_item.setSize(2 * self.brush_px())
+        self.brush_item.setData([p.x()], [p.y()])
+        self.brush_item.show()
+
+    def begin_erase(self, x: float, y: float) -> None:
+        """Start an eraser stroke at (x, y) (data coordinates): the points under the brush go."""
+        pts = np.asarray(self.painted_points(), dtype=np.float64).reshape(-1, 3)
+        self._stroke = {"points": pts, "keep": np.ones(len(pts), dtype=bool), "last": (x, y)}
+        self.erase_to(x, y)
+
+    def erase_to(self, x: float, y: float) -> None:
+        """Move the stroke's brush to (x, y): every point within the brush of the path from its
+        last position goes; the plot shows the points left."""
+        st = self._stroke
+        if st is None:
+            return
+        (x0, y0), st["last"] = st["last"], (x, y)
+        self._show_brush(QPointF(x, y))
+        pts = st["points"]
+        if not len(pts):
+            return
+        px, py = self.plot.getPlotItem().getViewBox().viewPixelSize()  # data units per pixel
+        px, py = px or 1.0, py or 1.0
+        # in screen pixels: the distance of every point to the segment (x0, y0) -> (x, y)
+        ax, ay = x0 / px, y0 / py
+        dx, dy = (x - x0) / px, (y - y0) / py
+        qx, qy = pts[:, 0] / px - ax, pts[:, 1] / py - ay
+        length2 = dx * dx + dy * dy
+        t = np.clip((qx * dx + qy * dy) / length2, 0.0, 1.0) if length2 > 0 else np.zeros(len(pts))
+        d2 = (qx - t * dx) ** 2 + (qy - t * dy) ** 2
+        under = d2 <= self.brush_px() ** 2
+        if np.any(under & st["keep"]):
+            st["keep"] &= ~under
+            self._draw_points(pts[st["keep"]])
+
+    def end_erase(self) -> int:
+        """Finish the stroke: the points it went over are removed in one data edit (one undo
+        step); returns how many."""
+        st, self._stroke = self._stroke, None
+        if not self.erase_button.isChecked():
+            self._show_brush(None)
+        if st is None:
+            return 0
+        gone = int((~st["keep"]).sum())
+        if gone:
+            keep = [tuple(float(v) for v in p) for p in st["points"][st["keep"]]]
+            self.set_points(keep, f"Erase {gone} point{'s' if gone != 1 else ''}")
+        return gone
+
+    def _draw_points(self, pts: np.ndarray) -> None:
+        """Draw painted points (x, y, label or value) as the plot's points, without the split."""
+        self.test_points.setData([], [])
+        if not len(pts):
+            self.train_points.setData([], [])
+            return
+        labels = pts[:, 2].astype(np.int64) if self._paint_task() == "classification" else pts[:, 2]
+        self.train_points.setData(x=pts[:, 0], y=pts[:, 1], brush=self._point_brushes(labels))
 
     def add_point(self, x: float, y: float) -> None:
         """Paint one point at (x, y) of the chosen class (or value)."""
@@ -308,16 +458,7 @@ class BoundaryView(QWidget):
         return ok
 
     def _draw_draft(self) -> None:
-        pts = np.asarray(self._draft_points or [], dtype=np.float64).reshape(-1, 3)
-        self.test_points.setData([], [])
-        if not len(pts):
-            self.train_points.setData([], [])
-            return
-        if self._paint_task() == "classification":
-            brushes = self._point_brushes(pts[:, 2].astype(np.int64))
-        else:
-            brushes = self._point_brushes(pts[:, 2])
-        self.train_points.setData(x=pts[:, 0], y=pts[:, 1], brush=brushes)
+        self._draw_points(np.asarray(self._draft_points or [], dtype=np.float64).reshape(-1, 3))
 
     def save_points(self, path: str) -> None:
         """The painted points as CSV (x1, x2, label or y), written atomically."""
@@ -470,8 +611,8 @@ class BoundaryView(QWidget):
                 self.colorbar.setImageItem(self.image, insert_in=pi)
         self.curve.setVisible(self._is_1d())
         self.image.setVisible(not self._is_1d())
-        self.curve.setPen(pg.mkPen(t.plot_fg, width=2))
-        self.test_points.setPen(pg.mkPen(t.text, width=1.2))
+        self.curve.setPen(pg.mkPen(t.plot_fg, width=presenter.pen_width(2)))
+        self.test_points.setPen(pg.mkPen(t.text, width=1.2 * presenter.point_scale()))
 
     def _target_range(self) -> tuple[float, float]:
         ds = self.dataset
