@@ -12,6 +12,15 @@ NORMALIZATIONS = ("none", "standard", "minmax")
 _FMAX = float(np.finfo(np.float64).max)
 
 
+def all_finite(a: np.ndarray, rows: int = 1 << 15) -> bool:
+    """``np.isfinite(a).all()`` in blocks of rows: no temporary the size of a million-row
+    table (loading keeps the peak memory near what the dataset itself holds)."""
+    a = np.asarray(a)
+    if a.ndim == 0 or len(a) <= rows:
+        return bool(np.isfinite(a).all())
+    return all(bool(np.isfinite(a[i : i + rows]).all()) for i in range(0, len(a), rows))
+
+
 def _mean_std(F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Column means and (population) standard deviations that do not overflow for finite
     values up to the float maximum: columns whose sum or squares overflow are scaled by
@@ -19,7 +28,9 @@ def _mean_std(F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(over="ignore", invalid="ignore"):
         mean = F.mean(axis=0)
         sd = F.std(axis=0)
-        bad = ~(np.isfinite(mean) & np.isfinite(sd)) & np.isfinite(F).all(axis=0)
+        bad = ~(np.isfinite(mean) & np.isfinite(sd))
+        if bad.any():  # only then look at the values (no table-sized temporary otherwise)
+            bad[bad] = np.isfinite(F[:, bad]).all(axis=0)
         if bad.any():
             G = F[:, bad]
             big = np.abs(G).max(axis=0)
@@ -99,7 +110,7 @@ class FeaturePipeline:
         with np.errstate(over="ignore", invalid="ignore"):
             out = np.subtract(F, self.offset)  # (F - offset) / scale with one temporary
             np.divide(out, self.scale, out=out)
-            bad = None if np.isfinite(out).all() else ~np.isfinite(out) & np.isfinite(F)
+            bad = None if all_finite(out) else ~np.isfinite(out) & np.isfinite(F)
             if bad is not None and bad.any():  # F - offset overflowed (huge values): divide first
                 cols = bad.any(axis=0)
                 out[:, cols] = F[:, cols] / self.scale[cols] - self.offset[cols] / self.scale[cols]

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from playground.data.csv_reader import Column, Table
-from playground.data.dataset import NORMALIZATIONS, Dataset, FeaturePipeline, _mean_std
+from playground.data.dataset import NORMALIZATIONS, Dataset, FeaturePipeline, _mean_std, all_finite
 from playground.data.toy import split_indices
 from playground.errors import DataError
 from playground.spec import DEFAULT_TRAIN_FRACTION
@@ -234,7 +234,7 @@ def make_tabular_dataset(
             "need at least 2 to split into train and test",
             file=file,
         )
-    kept_rows = rows[keep]
+    kept_rows = rows[keep] if rows_dropped else rows  # file lines, for messages (no copy)
 
     # ---- inputs: numeric columns as they are, text columns one-hot
     raw_cols: list[np.ndarray] = []
@@ -334,12 +334,15 @@ def make_tabular_dataset(
     seed_int = 0 if seed is None else int(seed) & 0xFFFFFFFFFFFFFFFF
     rng = np.random.default_rng(np.random.SeedSequence([seed_int, 0x7AB1]))
     tr, te = split_indices(n, train_fraction, rng)
+    y_train, y_test = y[tr], y[te]
+    del y  # a million rows: no n-long array more than needed at the peak
     with ThreadPoolExecutor(max_workers=2) as pool:  # numpy copies and arithmetic free the GIL
         raw_train, raw_test = pool.map(lambda idx: _rows_of(raw_cols, idx), (tr, te))
         pipeline = FeaturePipeline(transforms=(), normalize=normalize).fit(raw_train)
+        del tr, te, kept_rows
         X_train, X_test = pool.map(pipeline.apply, (raw_train, raw_test))
     for X in (X_train, X_test):
-        if not np.isfinite(X).all():  # cannot happen for finite inputs; refuse rather than train on inf
+        if not all_finite(X):  # cannot happen for finite inputs; refuse rather than train on inf
             bad = ~np.isfinite(X)
             j = int(np.argmax(bad.any(axis=0)))
             raise DataError(
@@ -360,14 +363,14 @@ def make_tabular_dataset(
         "skip_reason": table.info.get("skip_reason"),
     }
     if task == "regression":
-        mean, sd = _mean_std(y[tr])
+        mean, sd = _mean_std(y_train)
         info["target_mean"] = float(mean[0])
         info["target_std"] = float(sd[0])
     return Dataset(
         X_train=X_train,
-        y_train=y[tr],
+        y_train=y_train,
         X_test=X_test,
-        y_test=y[te],
+        y_test=y_test,
         raw_train=raw_train,
         raw_test=raw_test,
         input_names=list(input_names),
