@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 DOCK_NAME = "lesson_landscape_dock"
@@ -56,7 +56,7 @@ class LessonLandscape(QWidget):
     """A variant chooser above a landscape view (``make_view(controller)``) of the chosen
     race member."""
 
-    RECORD_S = 0.2
+    RECORD_S = 0.05  # a lesson's race is short (3,000 steps of a small network in about a second)
 
     def __init__(self, race, make_view, parent: QWidget | None = None):
         super().__init__(parent)
@@ -65,6 +65,8 @@ class LessonLandscape(QWidget):
         self.variant = QComboBox()
         self.variant.setToolTip("The variant whose training loss the slice shows, around its current weights")
         self.view = make_view(self.member)
+        # its one-line progress text would make the dock (and the window) 900 px wide
+        self.view.progress.setWordWrap(True)
         top = QHBoxLayout()
         top.addWidget(QLabel("Variant"))
         top.addWidget(self.variant, 1)
@@ -85,6 +87,7 @@ class LessonLandscape(QWidget):
             self.variant.addItem(m.label)
         self.variant.setCurrentIndex(min(self.member.index, max(self.variant.count() - 1, 0)))
         self.variant.blockSignals(False)
+        self._record_start()
 
     def select(self, index: int) -> None:
         """Show the landscape of the race's ``index``-th member."""
@@ -92,8 +95,20 @@ class LessonLandscape(QWidget):
         self._on_variant(index)
 
     def _on_variant(self, index: int) -> None:
-        if index >= 0:
+        if index >= 0 and index != self.member.index:
             self.member.set_index(index)
+            self._record_start()
+
+    def _record_start(self) -> None:
+        """The path's first point: the member's weights now (a new race: its start), so the
+        1-D curve runs from the initial weights, not from the first frame's."""
+        traj, k = self.view.trajectory, self.member.index
+
+        def feed(exps):
+            if 0 <= k < len(exps):  # (none yet while a race is being built)
+                traj.feed(exps[k], exps[k].trainer.theta)
+
+        self.race.call_in_worker(feed)
 
     def _on_frame(self, _snap) -> None:
         if not self.isVisible() or self.view.job is not None:
@@ -122,6 +137,10 @@ def show_lesson_views(window, race, lesson) -> None:
     dock.widget().select(0)
     dock.show()
     dock.raise_()
+    # the text beside the race, the slice beside it: sizes once the docks are laid out
+    QTimer.singleShot(
+        0, lambda: window.resizeDocks([window.lessons_dock, dock], [300, 560], Qt.Orientation.Horizontal)
+    )
 
 
 def hide_lesson_views(window) -> None:
