@@ -155,6 +155,18 @@ def test_the_brush_circle_follows_the_eraser_and_a_left_click_still_paints(view,
     spot = v.brush_item.data[0]
     assert abs(spot["x"] - 1.0) < 0.1 and abs(spot["y"] - 1.0) < 0.1
     assert v.brush_item.opts["size"] == pytest.approx(2 * v.brush_px())
+    # while the stroke is under way the points under it are hidden; the release removes them
+    qtbot.waitUntil(lambda: len(v.train_points.data) + len(v.test_points.data) == 29)
+    vp = v.plot.viewport()
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=viewport_pos(v, 0.0, 0.0))
+    qtbot.mouseMove(vp, viewport_pos(v, 1.0, 0.0))
+    spots = np.concatenate([v.train_points.data, v.test_points.data])
+    hidden = {(float(p["x"]), float(p["y"])) for p in spots if not p["visible"]}
+    assert hidden == {(0.0, 0.0), (0.5, 0.0), (1.0, 0.0)}
+    assert len(c.spec.data.points) == 29  # nothing is edited before the release
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=viewport_pos(v, 1.0, 0.0))
+    assert {(p[0], p[1]) for p in c.spec.data.points} & hidden == set()
+    assert len(c.spec.data.points) == 26
     v.erase_button.setChecked(False)
     assert not v.brush_item.isVisible()
     n = len(c.spec.data.points)

@@ -8,7 +8,7 @@ points. The grid is computed by the worker (snapshots); this view only converts 
 Paint mode edits the data on the plot: a click adds a point of the chosen class (or value);
 a drag with the Erase tool, the right button or Shift held is an eraser stroke: every point
 under the brush (a circle of ``BRUSH_PX`` screen pixels, drawn while erasing) along the path
-goes, the plot shows what is left as the mouse moves, and the release makes the stroke one
+goes, the plot hides the points erased as the mouse moves, and the release makes the stroke one
 data edit (one undo step). The brush is in screen pixels, not data units, so it is round on
 the screen whatever the axes' scales. In presenter mode the points and the brush are larger.
 
@@ -353,33 +353,40 @@ class BoundaryView(QWidget):
     def begin_erase(self, x: float, y: float) -> None:
         """Start an eraser stroke at (x, y) (data coordinates): the points under the brush go."""
         pts = np.asarray(self.painted_points(), dtype=np.float64).reshape(-1, 3)
-        self._stroke = {"points": pts, "keep": np.ones(len(pts), dtype=bool), "last": (x, y)}
+        shown = []  # the points drawn (train, test): hidden as the brush passes
+        for item in (self.train_points, self.test_points):
+            xy = np.column_stack([item.data["x"], item.data["y"]]).astype(np.float64)
+            shown.append((item, xy, np.ones(len(xy), dtype=bool)))
+        self._stroke = {"points": pts, "keep": np.ones(len(pts), dtype=bool), "last": (x, y), "shown": shown}
         self.erase_to(x, y)
+
+    def _under_brush(self, xy: np.ndarray, a: tuple, b: tuple) -> np.ndarray:
+        """Which of the points ``xy`` (data coordinates) lie within the brush of the segment
+        a -> b, measured in screen pixels."""
+        if not len(xy):
+            return np.zeros(0, dtype=bool)
+        px, py = self.plot.getPlotItem().getViewBox().viewPixelSize()  # data units per pixel
+        px, py = px or 1.0, py or 1.0
+        dx, dy = (b[0] - a[0]) / px, (b[1] - a[1]) / py
+        qx, qy = (xy[:, 0] - a[0]) / px, (xy[:, 1] - a[1]) / py
+        length2 = dx * dx + dy * dy
+        t = np.clip((qx * dx + qy * dy) / length2, 0.0, 1.0) if length2 > 0 else np.zeros(len(xy))
+        return (qx - t * dx) ** 2 + (qy - t * dy) ** 2 <= self.brush_px() ** 2
 
     def erase_to(self, x: float, y: float) -> None:
         """Move the stroke's brush to (x, y): every point within the brush of the path from its
-        last position goes; the plot shows the points left."""
+        last position goes; the plot hides them."""
         st = self._stroke
         if st is None:
             return
-        (x0, y0), st["last"] = st["last"], (x, y)
+        a, st["last"] = st["last"], (x, y)
         self._show_brush(QPointF(x, y))
-        pts = st["points"]
-        if not len(pts):
-            return
-        px, py = self.plot.getPlotItem().getViewBox().viewPixelSize()  # data units per pixel
-        px, py = px or 1.0, py or 1.0
-        # in screen pixels: the distance of every point to the segment (x0, y0) -> (x, y)
-        ax, ay = x0 / px, y0 / py
-        dx, dy = (x - x0) / px, (y - y0) / py
-        qx, qy = pts[:, 0] / px - ax, pts[:, 1] / py - ay
-        length2 = dx * dx + dy * dy
-        t = np.clip((qx * dx + qy * dy) / length2, 0.0, 1.0) if length2 > 0 else np.zeros(len(pts))
-        d2 = (qx - t * dx) ** 2 + (qy - t * dy) ** 2
-        under = d2 <= self.brush_px() ** 2
-        if np.any(under & st["keep"]):
-            st["keep"] &= ~under
-            self._draw_points(pts[st["keep"]])
+        st["keep"] &= ~self._under_brush(st["points"][:, :2], a, (x, y))
+        for item, xy, keep in st["shown"]:
+            under = self._under_brush(xy, a, (x, y)) & keep
+            if under.any():
+                keep &= ~under
+                item.setPointsVisible(keep)
 
     def end_erase(self) -> int:
         """Finish the stroke: the points it went over are removed in one data edit (one undo
@@ -390,6 +397,9 @@ class BoundaryView(QWidget):
         if st is None:
             return 0
         gone = int((~st["keep"]).sum())
+        for item, _xy, keep in st["shown"]:
+            if not keep.all() and len(item.data) == len(keep):
+                item.setPointsVisible(np.ones(len(keep), dtype=bool))  # the edit redraws them
         if gone:
             keep = [tuple(float(v) for v in p) for p in st["points"][st["keep"]]]
             self.set_points(keep, f"Erase {gone} point{'s' if gone != 1 else ''}")
