@@ -190,6 +190,7 @@ ORDER = (
     "gradient_free",
     "conv_vs_dense",
     "local_minima",
+    "gan_mode_collapse",
 )
 VIEWS = ("landscape",)  # the docks a lesson may open with it ("views")
 MODES = ("experiment", "gan")  # a lesson races Experiments, or GAN specs in GAN mode

@@ -193,3 +193,58 @@ def test_race_dialog_draws_every_loss(view, qtbot):
     for _plot, fake, caption in dialog.cells.values():
         assert len(fake.data) == 600 and "modes" in caption.text()
     assert view.controller.last_snapshot.iteration == 0  # the view's experiment is untouched
+
+
+def test_gan_lesson_from_the_lessons_menu_opens_gan_mode_with_its_race(qtbot):
+    """The main window's Lessons menu opens a GAN lesson in GAN mode: its text in the Lesson
+    dock, its variants side by side in the Lesson race tab; Run draws each one's generated
+    points and modes covered; the lessons panel's Run races it again; a variant opens in the
+    playground."""
+    from playground.lessons import LESSONS
+    from tests.test_app_race import close, make_window
+    from tests.test_app_race import small_spec as experiment_spec
+
+    lesson = LESSONS["gan_mode_collapse"]
+    names = [v.name for v in lesson.variants]
+    w = make_window(qtbot, experiment_spec())
+    try:
+        w.lesson_actions["gan_mode_collapse"].trigger()
+        gan = w.gan_window
+        assert gan is not None and gan.isVisible() and not w.racing  # not a race of Experiments
+        assert gan.lesson_id == "gan_mode_collapse" and gan.lesson_dock.isVisible()
+        text = gan.lesson_text.toPlainText()
+        assert lesson.title in text and lesson.text[:60] in text and "What to watch" in text
+        race = gan.race_view
+        assert gan.tabs.currentWidget() is race and race.iterations.value() == lesson.steps
+        assert list(race.cells) == names
+        for v, (_plot, fake, caption) in zip(lesson.variants, race.cells.values()):
+            assert v.title in caption.text() and len(fake.data) == 0  # ready, not trained
+        race.iterations.setValue(300)
+        gan.lesson_run_button.click()
+        qtbot.waitUntil(lambda: race.status.text().startswith("Done"), timeout=TIMEOUT)
+        assert [f[0] for f in race.last] == names
+        assert all(f[2]["iteration"] == 300 and f[2]["modes"] == 8 for f in race.last)
+        for _plot, fake, caption in race.cells.values():
+            assert len(fake.data) == 600 and "/8 modes" in caption.text()
+        assert all(len(c.xData) == 1 for c in race.curves.values())  # modes covered over iterations
+        # the lessons panel's Run races it again in GAN mode
+        race.iterations.setValue(200)
+        w.race_mode.run_lesson("gan_mode_collapse")
+        qtbot.waitUntil(
+            lambda: race.status.text().startswith("Done") and race.last[0][2]["iteration"] == 200,
+            timeout=TIMEOUT,
+        )
+        gan.variant_combo.setCurrentIndex(1)
+        gan.open_variant()
+        assert gan.controller.spec == lesson.variants[1].spec and gan.tabs.currentWidget() is gan.view
+        qtbot.waitUntil(
+            lambda: (
+                gan.controller.last_snapshot is not None
+                and gan.controller.last_snapshot.loss == "non_saturating"
+            ),
+            timeout=TIMEOUT,
+        )
+    finally:
+        if w.gan_window is not None:
+            w.gan_window.close()
+        close(w)
