@@ -68,7 +68,6 @@ class GanRaceView(QWidget):
         theme.style_plot(self.modes_plot.getPlotItem())
         self.modes_plot.setMenuEnabled(False)
         self.modes_plot.setLabel("bottom", "iteration")
-        self.modes_plot.addLegend(offset=(-10, -10))
         self.modes_plot.setMaximumHeight(210)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.status = QLabel("Every variant starts from the same weights and sees the same random draws.")
@@ -105,11 +104,15 @@ class GanRaceView(QWidget):
                 w.deleteLater()
         self.cells.clear()
         self.modes_plot.clear()
+        if self.modes_plot.getPlotItem().legend is not None:
+            self.modes_plot.getPlotItem().legend.scene().removeItem(self.modes_plot.getPlotItem().legend)
+            self.modes_plot.getPlotItem().legend = None
         self.curves.clear()
         if not self.variants:
             return
         from playground.gan.model import GanTrainer
 
+        self.modes_plot.addLegend(offset=(10, 2), colCount=len(self.variants))
         real = GanTrainer(self.variants[0][2]).real_samples(SHOWN)
         columns = 4 if len(self.variants) > 4 else len(self.variants)
         for i, (label, title, spec) in enumerate(self.variants):
@@ -138,7 +141,9 @@ class GanRaceView(QWidget):
             self.curves[label] = self.modes_plot.plot(
                 pen=pg.mkPen(color, width=2), symbol="o", symbolSize=5, symbolBrush=color, name=title
             )
-        self.modes_plot.setYRange(0, self.variants[0][2].data.modes if self._all_mixtures() else 8)
+        top = self.variants[0][2].data.modes if self._all_mixtures() else 8
+        self.modes_plot.setYRange(0, top * 1.4, padding=0)  # room above for the legend
+        self.modes_plot.setTitle(f"Modes covered (of {top})")
 
     def _all_mixtures(self) -> bool:
         return all(s.data.kind in ("ring", "grid") for _, _, s in self.variants)
