@@ -4,6 +4,8 @@ argmax, T > 0 reproducible from the rng and following the probabilities)."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -134,3 +136,50 @@ def test_sample_text_refuses_bad_input():
     with pytest.raises(ValueError, match="at least"):
         sample_text(model, "ab", "ab", 3, 0.0, length=5)
     assert len(sample_text(model, "ab", "bbab", 3, 0.0, length=2)) == 3
+
+
+def test_a_session_of_a_users_text_opens_after_the_file_is_gone(tmp_path):
+    """The text is embedded in the session (as a CSV table is): the file moved or deleted,
+    the session still opens and resumes exactly; a session without the member (saved
+    before texts were embedded) reads the file again."""
+    import zipfile
+
+    import playground
+    from playground.session import document
+
+    p = tmp_path / "mine.txt"
+    p.write_text("the quick brown fox jumps over the lazy dog. " * 8, encoding="utf-8")
+    spec = {
+        "data": {"kind": "sequence", "name": "text", "path": str(p), "length": 6, "n_samples": 120},
+        "network": {"hidden": [{"kind": "rnn", "units": 8}]},
+        "training": {"batch_size": 16, "optimizer": {"name": "adam", "lr": 0.01}},
+    }
+    exp = playground.Experiment.from_spec(spec)
+    exp.train(steps=5)
+    path = exp.save(tmp_path / "text.playground")
+    with zipfile.ZipFile(path) as zf:
+        assert document.TEXT_MEMBER in zf.namelist()
+    p.unlink()
+    back = playground.load(path)
+    assert back.dataset.text == exp.dataset.text
+    assert back.dataset.class_names == exp.dataset.class_names
+    exp.train(steps=5)
+    back.train(steps=5)
+    np.testing.assert_array_equal(back.trainer.theta, exp.trainer.theta)
+    again = playground.load(back.save(tmp_path / "again.playground"))  # re-saved without the file
+    assert again.dataset.text == exp.dataset.text
+
+    p.write_text(exp.dataset.text, encoding="utf-8")  # an older session: no text member
+    old = tmp_path / "old.playground"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(old, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == document.TEXT_MEMBER:
+                continue
+            if info.filename == document.DOCUMENT:
+                doc = json.loads(data)
+                del doc["data"]["text"]
+                doc["members"] = {k: v for k, v in doc["members"].items() if k != document.TEXT_MEMBER}
+                data = json.dumps(doc).encode()
+            dst.writestr(info, data)
+    assert playground.load(old).dataset.text == exp.dataset.text

@@ -160,6 +160,7 @@ class Dataset:
     pipeline: FeaturePipeline
     info: dict = field(default_factory=dict)
     table: object = None  # the CSV Table it came from (csv data only), embedded by sessions
+    text: str | None = None  # a user's text file (character models), embedded by sessions
 
     @property
     def n_inputs(self) -> int:

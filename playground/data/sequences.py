@@ -552,10 +552,15 @@ def sequence_input_shape(d) -> tuple[int, int] | None:
     return None if f is None else (a.length, int(f))
 
 
-def build_sequence_dataset(spec, seed: int | None = 0) -> Dataset:
+def build_sequence_dataset(spec, seed: int | None = 0, text: str | None = None) -> Dataset:
     """The Dataset of a kind-"sequence" DataSpec (``seed``: the experiment's, used when
-    ``spec.seed`` is None)."""
+    ``spec.seed`` is None). ``text``: the user's text of a ``"text"`` spec with a ``path``, as
+    a session embedded it (the file is not read)."""
     a = _args(spec, seed)
+    if text is not None and a.name == "text" and a.path:
+        from playground.data.text import user_text_dataset
+
+        return user_text_dataset(text, str(a.path), a.length, a.n, a.train_fraction)
     return SEQUENCE_DATASETS[a.name].build(a)
 
 

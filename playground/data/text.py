@@ -168,10 +168,18 @@ def build_text_dataset(path: str | None, length: int, n_samples: int, train_frac
     from playground.data.build import resolve_data_path
     from playground.spec import short_path
 
-    shown = short_path(path)
-    text = read_text(resolve_data_path(path), shown=shown)
-    ds = text_dataset(text, length, n_samples, train_fraction, str(path), shown=shown)
-    ds.info["path"] = str(path)
+    text = read_text(resolve_data_path(path), shown=short_path(path))
+    return user_text_dataset(text, str(path), length, n_samples, train_fraction)
+
+
+def user_text_dataset(text: str, path: str, length: int, n_samples: int, train_fraction: float) -> Dataset:
+    """The Dataset of a user's text read from ``path`` (or embedded in a session that was
+    trained on it: the file may have moved since); it keeps the text for the next save."""
+    from playground.spec import short_path
+
+    ds = text_dataset(text, length, n_samples, train_fraction, path, shown=short_path(path))
+    ds.info["path"] = path
+    ds.text = text
     return ds
 
 

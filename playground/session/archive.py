@@ -30,8 +30,8 @@ EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 MAX_DEFLATE_RATIO = 1100  # deflate cannot exceed ~1032:1; more is a lie in the header
 NPY_HEADER_MAX = 65536
 
-# dtype.str values a session may contain (little-endian/native numbers, bools, unicode text)
-_ALLOWED_DTYPE = re.compile(r"^(<f8|<f4|<i8|\|b1|<U\d{1,9})$")
+# dtype.str values a session may contain (little-endian/native numbers, bools, bytes, unicode text)
+_ALLOWED_DTYPE = re.compile(r"^(<f8|<f4|<i8|\|b1|\|u1|<U\d{1,9})$")
 
 
 @dataclass

@@ -183,7 +183,30 @@ def _collect_arrays(exp) -> tuple[dict[str, np.ndarray], dict]:
             "row_numbers": "data/row_numbers.npy",
             "columns": cols,
         }
+    elif d.kind == "sequence" and d.name == "text" and d.path:
+        raw = np.frombuffer(embedded_text(exp).encode("utf-8"), dtype=np.uint8)
+        arrays[TEXT_MEMBER] = portable(raw)
+        data_doc["text"] = {"source": str(d.path), "member": TEXT_MEMBER, "n_bytes": int(raw.size)}
     return arrays, data_doc
+
+
+TEXT_MEMBER = "data/text.npy"  # a user's text (character models), UTF-8 bytes
+
+
+def embedded_text(exp) -> str:
+    """The user's text behind a character model: kept by its Dataset, or read again from its
+    file (a dataset built before texts were kept); gone: a SessionError, nothing written."""
+    text = getattr(exp.dataset, "text", None)
+    if text is not None:
+        return text
+    from playground.data.build import resolve_data_path
+    from playground.data.text import read_text
+
+    path = exp.spec.data.path
+    try:
+        return read_text(resolve_data_path(path), shown=short_path(path))
+    except DataError as e:
+        raise SessionError(f"cannot embed the text in the session: {e}") from None
 
 
 def _jsonable_metrics(m: dict) -> dict:
@@ -549,6 +572,10 @@ def _expected_members(d: _Doc, spec, manifest) -> dict[str, tuple[str, tuple[int
     exp["experiment/last_layer_sq.npy"] = ("<f8", (L, 2))
     if spec.data.kind == "csv":
         exp.update(_expected_table_members(d, manifest))
+    elif d.get("data.text", dict, optional=True) is not None:
+        if d.get("data.text.member", str) != TEXT_MEMBER:
+            d.fail("data.text.member", f"must be {TEXT_MEMBER!r}")
+        exp[TEXT_MEMBER] = ("|u1", (d.count("data.text.n_bytes"),))
     for name in manifest:
         if name not in exp:
             raise SessionError(f"{fname}: {DOCUMENT} lists an unexpected member {name!r}")
@@ -795,7 +822,18 @@ def _legacy_resolved(spec, table):
 
 
 def _read_dataset(d: _Doc, ar: Archive, spec):
-    """(spec, dataset) of a session: toy data regenerated, CSV data from the embedded table."""
+    """(spec, dataset) of a session: toy data regenerated, CSV data from the embedded table,
+    a user's text from the embedded text (sessions saved before texts were embedded read
+    the file again)."""
+    if TEXT_MEMBER in d.expected:
+        from playground.data.sequences import build_sequence_dataset
+
+        raw = ar.read_array(TEXT_MEMBER, *d.expected[TEXT_MEMBER])
+        try:
+            text = raw.tobytes().decode("utf-8")
+        except UnicodeDecodeError:
+            d.fail("data.text", "refers to bytes that are not UTF-8 text")
+        return spec, build_sequence_dataset(spec.data, spec.seed, text=text)
     if spec.data.kind != "csv":
         from playground.data.build import build_dataset
 
