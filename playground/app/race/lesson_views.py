@@ -57,6 +57,7 @@ class LessonLandscape(QWidget):
     race member."""
 
     RECORD_S = 0.05  # a lesson's race is short (3,000 steps of a small network in about a second)
+    RECORD_WAIT_S = 2.0
 
     def __init__(self, race, make_view, parent: QWidget | None = None):
         super().__init__(parent)
@@ -99,6 +100,15 @@ class LessonLandscape(QWidget):
             self.member.set_index(index)
             self._record_start()
 
+    def _record(self, fn) -> None:
+        """Run ``fn(experiments)`` in the race worker to record the path; a worker still busy
+        (compiling on a cold start) after RECORD_WAIT_S is not waited for: the queued call
+        runs when it is free (the path is only ever read there)."""
+        try:
+            self.race.call_in_worker(fn, timeout=self.RECORD_WAIT_S)
+        except TimeoutError:
+            pass
+
     def _record_start(self) -> None:
         """The path's first point: the member's weights now (a new race: its start), so the
         1-D curve runs from the initial weights, not from the first frame's."""
@@ -108,16 +118,16 @@ class LessonLandscape(QWidget):
             if 0 <= k < len(exps):  # (none yet while a race is being built)
                 traj.feed(exps[k], exps[k].trainer.theta)
 
-        self.race.call_in_worker(feed)
+        self._record(feed)
 
     def _on_frame(self, _snap) -> None:
         if not self.isVisible() or self.view.job is not None:
             return
-        now = time.perf_counter()
+        now, k = time.perf_counter(), self.member.index
         if now - self._last_record >= self.RECORD_S:
             self._last_record = now
             traj = self.view.trajectory
-            self.member.call_in_worker(lambda exp: traj.feed(exp, exp.trainer.theta))
+            self._record(lambda exps: traj.feed(exps[k], exps[k].trainer.theta) if k < len(exps) else None)
 
 
 def show_lesson_views(window, race, lesson) -> None:
