@@ -7,8 +7,19 @@ hidden state (units,) or, with ``return_sequences``, every step's (length, units
 forward pass keeps every step's hidden state, cell state and gate values in the block's
 region of the ``rec`` scratch, where backpropagation through time reads them; with ``bptt``
 = k > 0 the recurrent gradient is cut every k steps from the end (as training chunks of k
-steps with ``h.detach()`` between them). Each step's products are batched over the rows:
-one GEMM per product with BLAS (``gemm``), explicit loops without.
+steps with ``h.detach()`` between them).
+
+Where the time goes (W5, 20 steps x 32 rows x 32 units): only the recurrence is sequential.
+So the state is time-major (step t's rows contiguous) and the input is copied time-major
+once; every step's input projection x_t @ W_ih^T is then ONE product over all length x rows
+before the recurrence, each step does one product h_{t-1} @ W_hh^T (forward) or
+dA_t @ W_hh (backward) for the whole batch, and the parameter gradients dW_ih = dA^T X,
+dW_hh = dR^T H_prev and the input gradient are one product each over the whole sequence
+after it. Products go through BLAS (``gemm``) or, without, loops with contiguous inner
+loops (``_mm``). The elementwise gate loops run over row views (``rec[a:b]``) with
+branch-free ``tanh_fast``, so LLVM vectorises them; the gate values are computed in place
+over the pre-activations, and backpropagation overwrites them with the pre-activation
+gradients dA (no per-step allocation).
 
 ``forward`` also runs on the feature-major inference chunks (``columns``): the inputs are
 then read, and the outputs written, with the other strides. numpy twins below.
@@ -44,12 +55,19 @@ def gates(kind: str) -> int:
     return {"rnn": 1, "lstm": 4, "gru": 3}[kind]
 
 
+def _slot(kind: str, H: int) -> int:
+    """Values per row and step in the gate region: 4*units for an LSTM (i, f, g, o) and a GRU
+    (r, z, n and W_hn h + b_hn), units for an RNN (its pre-activation)."""
+    return H if kind == "rnn" else 4 * H
+
+
 def state_width(layer) -> int:
-    """State scratch per sample: hidden states (length+1) x units (and cell states for an
-    LSTM), gate values length x 4*units, and backward scratch."""
-    T, H = layer.in_shape[0], layer.units
+    """State scratch per sample (``_layout``): hidden states (length+1) x units (and cell
+    states for an LSTM), the gate region length x slot, the time-major input length x
+    features, a GRU's recurrent products 3*units, and dh, dc, scratch 3*units."""
+    T, F, H = layer.in_shape[0], layer.in_shape[1], layer.units
     hc = (T + 1) * H * (2 if layer.kind == "lstm" else 1)
-    return hc + T * 4 * H + 4 * H + 3 * H + 3 * H
+    return hc + T * _slot(layer.kind, H) + T * F + (3 * H if layer.kind == "gru" else 0) + 3 * H
 
 
 @njit(**JIT_INLINE)
@@ -60,7 +78,10 @@ def sigmoid(x):
 
 @njit(**JIT_INLINE)
 def _mm(gemm, ta, tb, M, N, K, A, ao, lda, B, bo, ldb, beta, C, co, ldc):
-    """C[co:] (M x N, ldc) = op(A) @ op(B) + beta * C, row-major, op = transpose if t*."""
+    """C[co:] (M x N, ldc) = op(A) @ op(B) + beta * C, row-major, op = transpose if t*.
+
+    Without BLAS, loops over views whose inner loop is contiguous: dot products over k when
+    B is transposed (rows of A and B contiguous), otherwise rows of B scaled into rows of C."""
     if gemm is not None:
         isz = C.itemsize
         gemm(
@@ -69,174 +90,289 @@ def _mm(gemm, ta, tb, M, N, K, A, ao, lda, B, bo, ldb, beta, C, co, ldc):
         )  # fmt: skip
         return
     for m in range(M):
-        for n in range(N):
-            s = 0.0
+        c = C[co + m * ldc : co + m * ldc + N]
+        if beta == 0.0:
+            for n in range(N):
+                c[n] = 0.0
+        if tb and not ta:
+            x = A[ao + m * lda : ao + m * lda + K]
+            for n in range(N):
+                y = B[bo + n * ldb : bo + n * ldb + K]
+                s = 0.0
+                for k in range(K):
+                    s += x[k] * y[k]
+                c[n] += s
+        elif not tb:
             for k in range(K):
-                x = A[ao + k * lda + m] if ta else A[ao + m * lda + k]
-                y = B[bo + n * ldb + k] if tb else B[bo + k * ldb + n]
-                s += x * y
-            c = co + m * ldc + n
-            C[c] = s + beta * C[c] if beta != 0.0 else s
+                s = A[ao + k * lda + m] if ta else A[ao + m * lda + k]
+                y = B[bo + k * ldb : bo + k * ldb + N]
+                for n in range(N):
+                    c[n] += s * y[n]
+        else:
+            for n in range(N):
+                s = 0.0
+                for k in range(K):
+                    s += A[ao + k * lda + m] * B[bo + n * ldb + k]
+                c[n] += s
 
 
 @njit(**JIT_INLINE)
 def _layout(row, rows, roff):
-    """Where a block's arrays sit in theta and its state in ``rec`` (from ``roff``): gates G,
-    G*units, weight_ih, weight_hh, bias_ih, bias_hh offsets, then the state regions."""
+    """Where a block's arrays sit in theta and its state in ``rec`` (from ``roff``), every
+    region time-major: gates G, G*units, the slot width S, weight_ih, weight_hh, bias_ih,
+    bias_hh offsets, then the state regions (``state_width``)."""
     T, F, H = row[P_T], row[P_F], row[P_H]
     kind = row[P_KIND]
     G = 4 if kind == BLOCK_LSTM else (3 if kind == BLOCK_GRU else 1)
     GH = G * H
-    hs = roff  # (T+1, rows, H) hidden states
+    S = H if kind == BLOCK_RNN else 4 * H
+    hs = roff  # (T+1, rows, H) hidden states, h_0 = 0 first
     cs = hs + (T + 1) * rows * H  # (T+1, rows, H) cell states (LSTM)
-    gs = cs + ((T + 1) * rows * H if kind == BLOCK_LSTM else 0)  # (T, rows, 4H) gate values
-    da = gs + T * rows * 4 * H  # (rows, 4H) pre-activation gradients / forward pre-activations
-    dgh = da + rows * 4 * H  # (rows, 3H) GRU: recurrent part / forward W_hh h + b_hh
-    dh = dgh + rows * 3 * H  # (rows, H) x 3: dh, dc, scratch
+    gs = cs + ((T + 1) * rows * H if kind == BLOCK_LSTM else 0)  # (T, rows, S) gates; backward: dA
+    xs = gs + T * rows * S  # (T, rows, F) the input, time-major; backward: dx
+    gh = xs + T * rows * F  # (rows, 3H) GRU: W_hh h + b_hh of one step
+    dh = gh + (rows * 3 * H if kind == BLOCK_GRU else 0)  # (rows, H) x 3: dh, dc, scratch
     w = row[P_WOFF]
     b = row[P_BOFF]
-    return G, GH, w, w + GH * F, b, b + GH, hs, cs, gs, da, dgh, dh
+    return G, GH, S, w, w + GH * F, b, b + GH, hs, cs, gs, xs, gh, dh
+
+
+@njit(**JIT_INLINE)
+def _sigmoid_(v):
+    for k in range(v.shape[0]):
+        v[k] = sigmoid(v[k])
+
+
+@njit(**JIT_INLINE)
+def _tanh_(v):
+    for k in range(v.shape[0]):
+        v[k] = tanh_fast(v[k])
+
+
+@njit(**JIT_INLINE)
+def _lstm_cell(s, cp, cn, h):
+    """s: one row's slot, the gate values i, f, g, o."""
+    H = h.shape[0]
+    i, f, g, o = s[:H], s[H : 2 * H], s[2 * H : 3 * H], s[3 * H : 4 * H]
+    for k in range(H):
+        c = f[k] * cp[k] + i[k] * g[k]
+        cn[k] = c
+        h[k] = o[k] * tanh_fast(c)
+
+
+@njit(**JIT_INLINE)
+def _gru_cell(s, q, bn, hp, h):
+    """The slot's r, z, n hold the input projections (with the biases but b_hn) and receive
+    the gate values; q the recurrent products W_hh h (r, z, n parts), bn = b_hn; the slot's
+    last quarter gets W_hn h + b_hn."""
+    H = h.shape[0]
+    r, zg, n, ghn = s[:H], s[H : 2 * H], s[2 * H : 3 * H], s[3 * H : 4 * H]
+    for k in range(H):
+        rk = sigmoid(r[k] + q[k])
+        zk = sigmoid(zg[k] + q[H + k])
+        gk = q[2 * H + k] + bn[k]
+        nk = tanh_fast(n[k] + rk * gk)
+        h[k] = (1.0 - zk) * nk + zk * hp[k]
+        r[k] = rk
+        zg[k] = zk
+        n[k] = nk
+        ghn[k] = gk
+
+
+@njit(**JIT_INLINE)
+def _rnn_cell(v, h, relu):
+    for k in range(h.shape[0]):
+        x = v[k]
+        h[k] = (x if x > 0.0 else 0.0) if relu else tanh_fast(x)
+
+
+@njit(**JIT_INLINE)
+def _lstm_back(s, c, cp, dh, dc):
+    """The slot's gate values i, f, g, o are replaced by the pre-activation gradients; dc
+    becomes the cell gradient of the step before."""
+    H = dh.shape[0]
+    i, f, g, o = s[:H], s[H : 2 * H], s[2 * H : 3 * H], s[3 * H : 4 * H]
+    for k in range(H):
+        ig, fg, gg, og, d = i[k], f[k], g[k], o[k], dh[k]
+        tc = tanh_fast(c[k])
+        dct = dc[k] + d * og * (1.0 - tc * tc)
+        i[k] = dct * gg * ig * (1.0 - ig)
+        f[k] = dct * cp[k] * fg * (1.0 - fg)
+        g[k] = dct * ig * (1.0 - gg * gg)
+        o[k] = d * tc * og * (1.0 - og)
+        dc[k] = dct * fg
+
+
+@njit(**JIT_INLINE)
+def _gru_back(s, hp, dh, direct):
+    """The slot's gate values r, z, n, ghn are replaced by d(r), d(z), d(n) pre-activations and
+    d(n)*r (the recurrent n part); ``direct`` gets dh * z (the path h_{t-1} -> h_t)."""
+    H = dh.shape[0]
+    r, zg, n, ghn = s[:H], s[H : 2 * H], s[2 * H : 3 * H], s[3 * H : 4 * H]
+    for k in range(H):
+        rk, zk, nk, d = r[k], zg[k], n[k], dh[k]
+        dan = d * (1.0 - zk) * (1.0 - nk * nk)
+        r[k] = dan * ghn[k] * rk * (1.0 - rk)
+        zg[k] = d * (hp[k] - nk) * zk * (1.0 - zk)
+        n[k] = dan
+        ghn[k] = dan * rk
+        direct[k] = d * zk
+
+
+@njit(**JIT_INLINE)
+def _rnn_back(v, h, dh, relu):
+    for k in range(dh.shape[0]):
+        x = h[k]
+        v[k] = dh[k] * ((1.0 if x > 0.0 else 0.0) if relu else 1.0 - x * x)
 
 
 @njit(**JIT_INLINE)
 def forward(gemm, theta, row, a, soff, z, doff, rows, rec, roff, columns):
     T, F, H = row[P_T], row[P_F], row[P_H]
     kind = row[P_KIND]
-    G, GH, wih, whh, bih, bhh, hs, cs, gs, pre, gh, _ = _layout(row, rows, roff)
-    for t in range(rows * H):
-        rec[hs + t] = 0.0
-        if kind == BLOCK_LSTM:
-            rec[cs + t] = 0.0
+    G, GH, S, wih, whh, bih, bhh, hs, cs, gs, xs, gh, _ = _layout(row, rows, roff)
     relu = row[P_CELL] == RELU
+    # the input time-major, then every step's input projection x_t @ W_ih^T in one product
     for t in range(T):
-        # pre = x_t @ W_ih^T (+ h_{t-1} @ W_hh^T for rnn/lstm), biases below
-        if columns:  # x_t is (F, rows) at soff + t*F*rows
-            _mm(gemm, True, True, rows, GH, F, a, soff + t * F * rows, rows, theta, wih, F, 0.0, rec, pre, GH)
-        else:  # x_t is (rows, F) with stride T*F
-            _mm(gemm, False, True, rows, GH, F, a, soff + t * F, T * F, theta, wih, F, 0.0, rec, pre, GH)
+        for i in range(rows):
+            x = rec[xs + (t * rows + i) * F : xs + (t * rows + i + 1) * F]
+            for f in range(F):
+                x[f] = a[soff + t * F * rows + f * rows + i] if columns else a[soff + i * T * F + t * F + f]
+    for q in range(rows * H):
+        rec[hs + q] = 0.0
+        if kind == BLOCK_LSTM:
+            rec[cs + q] = 0.0
+    _mm(gemm, False, True, T * rows, GH, F, rec, xs, F, theta, wih, F, 0.0, rec, gs, S)
+    # the biases: b_ih + b_hh (a GRU's b_hn is added inside r * (W_hn h + b_hn), below)
+    nb = 2 * H if kind == BLOCK_GRU else GH
+    bi = theta[bih : bih + GH]
+    bh = theta[bhh : bhh + GH]
+    for q in range(T * rows):
+        v = rec[gs + q * S : gs + q * S + GH]
+        for j in range(nb):
+            v[j] += bi[j] + bh[j]
+        for j in range(nb, GH):
+            v[j] += bi[j]
+    bn = theta[bhh + 2 * H : bhh + 3 * H]
+    for t in range(T):
         hp = hs + t * rows * H
-        hn = hs + (t + 1) * rows * H
+        hn = hp + rows * H
+        g = gs + t * rows * S
+        # the recurrent products h_{t-1} @ W_hh^T of the whole batch
         if kind == BLOCK_GRU:
             _mm(gemm, False, True, rows, GH, H, rec, hp, H, theta, whh, H, 0.0, rec, gh, GH)
         else:
-            _mm(gemm, False, True, rows, GH, H, rec, hp, H, theta, whh, H, 1.0, rec, pre, GH)
-        g = gs + t * rows * 4 * H
+            _mm(gemm, False, True, rows, GH, H, rec, hp, H, theta, whh, H, 1.0, rec, g, S)
         for i in range(rows):
-            p = pre + i * GH
-            gv = g + i * 4 * H
+            v = g + i * S
+            h = rec[hn + i * H : hn + (i + 1) * H]
             if kind == BLOCK_LSTM:
-                cp = cs + t * rows * H + i * H
-                cn = cs + (t + 1) * rows * H + i * H
-                for k in range(H):
-                    ig = sigmoid(rec[p + k] + theta[bih + k] + theta[bhh + k])
-                    fg = sigmoid(rec[p + H + k] + theta[bih + H + k] + theta[bhh + H + k])
-                    gg = tanh_fast(rec[p + 2 * H + k] + theta[bih + 2 * H + k] + theta[bhh + 2 * H + k])
-                    og = sigmoid(rec[p + 3 * H + k] + theta[bih + 3 * H + k] + theta[bhh + 3 * H + k])
-                    c = fg * rec[cp + k] + ig * gg
-                    rec[cn + k] = c
-                    rec[hn + i * H + k] = og * tanh_fast(c)
-                    rec[gv + k] = ig
-                    rec[gv + H + k] = fg
-                    rec[gv + 2 * H + k] = gg
-                    rec[gv + 3 * H + k] = og
+                _sigmoid_(rec[v : v + 2 * H])
+                _tanh_(rec[v + 2 * H : v + 3 * H])
+                _sigmoid_(rec[v + 3 * H : v + 4 * H])
+                c = cs + t * rows * H + i * H
+                _lstm_cell(rec[v : v + S], rec[c : c + H], rec[c + rows * H : c + rows * H + H], h)
             elif kind == BLOCK_GRU:
                 q = gh + i * GH
-                for k in range(H):
-                    r = sigmoid(rec[p + k] + theta[bih + k] + rec[q + k] + theta[bhh + k])
-                    zg = sigmoid(rec[p + H + k] + theta[bih + H + k] + rec[q + H + k] + theta[bhh + H + k])
-                    ghn = rec[q + 2 * H + k] + theta[bhh + 2 * H + k]
-                    n = tanh_fast(rec[p + 2 * H + k] + theta[bih + 2 * H + k] + r * ghn)
-                    rec[hn + i * H + k] = (1.0 - zg) * n + zg * rec[hp + i * H + k]
-                    rec[gv + k] = r
-                    rec[gv + H + k] = zg
-                    rec[gv + 2 * H + k] = n
-                    rec[gv + 3 * H + k] = ghn
+                _gru_cell(rec[v : v + S], rec[q : q + GH], bn, rec[hp + i * H : hp + (i + 1) * H], h)
             else:
-                for k in range(H):
-                    v = rec[p + k] + theta[bih + k] + theta[bhh + k]
-                    rec[hn + i * H + k] = (v if v > 0.0 else 0.0) if relu else tanh_fast(v)
+                _rnn_cell(rec[v : v + H], h, relu)
         if row[P_RETSEQ] or t == T - 1:
+            n_out = T * H if row[P_RETSEQ] else H
+            u0 = t * H if row[P_RETSEQ] else 0  # the step's first output unit
             for i in range(rows):
-                for k in range(H):
-                    u = t * H + k if row[P_RETSEQ] else k  # output unit
-                    n_out = T * H if row[P_RETSEQ] else H
-                    o = doff + u * rows + i if columns else doff + i * n_out + u
-                    z[o] = rec[hn + i * H + k]
+                h = rec[hn + i * H : hn + (i + 1) * H]
+                if columns:
+                    for k in range(H):
+                        z[doff + (u0 + k) * rows + i] = h[k]
+                else:
+                    o = z[doff + i * n_out + u0 : doff + i * n_out + u0 + H]
+                    for k in range(H):
+                        o[k] = h[k]
 
 
 @njit(**JIT_INLINE)
 def backward(gemm, theta, grad, row, a, soff, delta, doff, da, rows, want_input_grad, rec, roff):
+    """Backpropagation through time over the state ``forward`` left: each step's
+    pre-activation gradients replace its gate values (the recurrent gradient dh_{t-1} =
+    dA_t @ W_hh is the only product per step); the parameter gradients and the input
+    gradient are then one product each over all steps."""
     T, F, H = row[P_T], row[P_F], row[P_H]
     kind = row[P_KIND]
-    G, GH, wih, whh, bih, bhh, hs, cs, gs, dA, dgh, dh = _layout(row, rows, roff)
+    G, GH, S, wih, whh, bih, bhh, hs, cs, gs, xs, _, dh = _layout(row, rows, roff)
     dc = dh + rows * H
     tmp = dc + rows * H
     bptt = row[P_BPTT]
     relu = row[P_CELL] == RELU
     n_out = T * H if row[P_RETSEQ] else H
-    for t in range(2 * rows * H):
-        rec[dh + t] = 0.0
+    for q in range(2 * rows * H):
+        rec[dh + q] = 0.0
     for t in range(T - 1, -1, -1):
         if row[P_RETSEQ] or t == T - 1:
+            u0 = t * H if row[P_RETSEQ] else 0
             for i in range(rows):
+                d = rec[dh + i * H : dh + (i + 1) * H]
+                e = delta[doff + i * n_out + u0 : doff + i * n_out + u0 + H]
                 for k in range(H):
-                    rec[dh + i * H + k] += delta[doff + i * n_out + (t * H + k if row[P_RETSEQ] else k)]
-        g = gs + t * rows * 4 * H
+                    d[k] += e[k]
+        g = gs + t * rows * S
         hp = hs + t * rows * H
-        hn = hs + (t + 1) * rows * H
         for i in range(rows):
-            gv = g + i * 4 * H
-            d = dA + i * GH
-            for k in range(H):
-                dhk = rec[dh + i * H + k]
-                if kind == BLOCK_LSTM:
-                    ig, fg, gg, og = rec[gv + k], rec[gv + H + k], rec[gv + 2 * H + k], rec[gv + 3 * H + k]
-                    c = rec[cs + (t + 1) * rows * H + i * H + k]
-                    tc = tanh_fast(c)
-                    dct = rec[dc + i * H + k] + dhk * og * (1.0 - tc * tc)
-                    rec[d + k] = dct * gg * ig * (1.0 - ig)
-                    rec[d + H + k] = dct * rec[cs + t * rows * H + i * H + k] * fg * (1.0 - fg)
-                    rec[d + 2 * H + k] = dct * ig * (1.0 - gg * gg)
-                    rec[d + 3 * H + k] = dhk * tc * og * (1.0 - og)
-                    rec[dc + i * H + k] = dct * fg
-                elif kind == BLOCK_GRU:
-                    r, zg, n, ghn = rec[gv + k], rec[gv + H + k], rec[gv + 2 * H + k], rec[gv + 3 * H + k]
-                    dan = dhk * (1.0 - zg) * (1.0 - n * n)
-                    dar = dan * ghn * r * (1.0 - r)
-                    daz = dhk * (rec[hp + i * H + k] - n) * zg * (1.0 - zg)
-                    rec[d + k] = dar
-                    rec[d + H + k] = daz
-                    rec[d + 2 * H + k] = dan
-                    q = dgh + i * GH
-                    rec[q + k] = dar
-                    rec[q + H + k] = daz
-                    rec[q + 2 * H + k] = dan * r
-                    rec[tmp + i * H + k] = dhk * zg  # the direct path h_{t-1} -> h_t
-                else:
-                    h = rec[hn + i * H + k]
-                    rec[d + k] = dhk * ((1.0 if h > 0.0 else 0.0) if relu else 1.0 - h * h)
-        rg = dgh if kind == BLOCK_GRU else dA  # the gradient of the recurrent pre-activations
-        # parameter gradients: dW_ih += dA^T x_t, dW_hh += dR^T h_{t-1}, biases the column sums
-        _mm(gemm, True, False, GH, F, rows, rec, dA, GH, a, soff + t * F, T * F, 1.0, grad, wih, F)
-        _mm(gemm, True, False, GH, H, rows, rec, rg, GH, rec, hp, H, 1.0, grad, whh, H)
-        for i in range(rows):
-            for j in range(GH):
-                grad[bih + j] += rec[dA + i * GH + j]
-                grad[bhh + j] += rec[rg + i * GH + j]
-        if want_input_grad:
-            _mm(gemm, False, False, rows, F, GH, rec, dA, GH, theta, wih, F, 0.0, da, t * F, T * F)
+            v = g + i * S
+            d = rec[dh + i * H : dh + (i + 1) * H]
+            e = i * H  # the row's offset in (rows, H) regions
+            if kind == BLOCK_LSTM:
+                c = cs + (t + 1) * rows * H + e
+                cp = c - rows * H
+                _lstm_back(rec[v : v + S], rec[c : c + H], rec[cp : cp + H], d, rec[dc + e : dc + e + H])
+            elif kind == BLOCK_GRU:
+                _gru_back(rec[v : v + S], rec[hp + e : hp + e + H], d, rec[tmp + e : tmp + e + H])
+            else:
+                hn = hp + rows * H + i * H
+                _rnn_back(rec[v : v + H], rec[hn : hn + H], d, relu)
         if t == 0:
             break
         if bptt > 0 and (T - t) % bptt == 0:  # truncated: no gradient through h_{t-1}, c_{t-1}
             for q in range(2 * rows * H):
                 rec[dh + q] = 0.0
             continue
-        if kind == BLOCK_GRU:
-            _mm(gemm, False, False, rows, H, GH, rec, rg, GH, theta, whh, H, 1.0, rec, tmp, H)
+        if kind == BLOCK_GRU:  # dR = (d r, d z, d n * r): slot columns [0, 2H) and [3H, 4H)
             for q in range(rows * H):
                 rec[dh + q] = rec[tmp + q]
+            _mm(gemm, False, False, rows, H, 2 * H, rec, g, S, theta, whh, H, 1.0, rec, dh, H)
+            _mm(gemm, False, False, rows, H, H, rec, g + 3 * H, S, theta, whh + 2 * H * H, H, 1.0, rec, dh, H)
         else:
-            _mm(gemm, False, False, rows, H, GH, rec, rg, GH, theta, whh, H, 0.0, rec, dh, H)
+            _mm(gemm, False, False, rows, H, GH, rec, g, S, theta, whh, H, 0.0, rec, dh, H)
+    # parameter gradients over all steps: dW_ih += dA^T X, dW_hh += dR^T H_prev, biases the
+    # column sums (a GRU's recurrent n part is slot column 3H on)
+    TB = T * rows
+    _mm(gemm, True, False, GH, F, TB, rec, gs, S, rec, xs, F, 1.0, grad, wih, F)
+    if kind == BLOCK_GRU:
+        _mm(gemm, True, False, 2 * H, H, TB, rec, gs, S, rec, hs, H, 1.0, grad, whh, H)
+        _mm(gemm, True, False, H, H, TB, rec, gs + 3 * H, S, rec, hs, H, 1.0, grad, whh + 2 * H * H, H)
+    else:
+        _mm(gemm, True, False, GH, H, TB, rec, gs, S, rec, hs, H, 1.0, grad, whh, H)
+    nb = 2 * H if kind == BLOCK_GRU else GH
+    gi = grad[bih : bih + GH]
+    gb = grad[bhh : bhh + GH]
+    for q in range(TB):
+        v = rec[gs + q * S : gs + q * S + GH]
+        for j in range(GH):
+            gi[j] += v[j]
+        for j in range(nb):
+            gb[j] += v[j]
+        if kind == BLOCK_GRU:
+            w = rec[gs + q * S + 3 * H : gs + q * S + 4 * H]
+            for j in range(H):
+                gb[2 * H + j] += w[j]
+    if want_input_grad:
+        _mm(gemm, False, False, TB, F, GH, rec, gs, S, theta, wih, F, 0.0, rec, xs, F)
+        for t in range(T):
+            for i in range(rows):
+                x = rec[xs + (t * rows + i) * F : xs + (t * rows + i + 1) * F]
+                o = da[i * T * F + t * F : i * T * F + (t + 1) * F]
+                for f in range(F):
+                    o[f] = x[f]
 
 
 # --------------------------------------------------------------------------- numpy twins
