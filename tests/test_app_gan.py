@@ -225,7 +225,7 @@ def test_gan_lesson_from_the_lessons_menu_opens_gan_mode_with_its_race(qtbot):
         assert [f[0] for f in race.last] == names
         assert all(f[2]["iteration"] == 300 and f[2]["modes"] == 8 for f in race.last)
         for _plot, fake, caption in race.cells.values():
-            assert len(fake.data) == 600 and "/8 modes" in caption.text()
+            assert len(fake.data) == 600 and "/8 modes" in caption.text() and "D(G(z))" in caption.text()
         assert all(len(c.xData) == 1 for c in race.curves.values())  # modes covered over iterations
         # the lessons panel's Run races it again in GAN mode
         race.iterations.setValue(200)

@@ -77,8 +77,9 @@ def run(lesson, steps: int | None = None, seed: int | None = None, on_rows=None)
 
     ``seed`` replaces every variant's seed (the lesson's effect measured on other seeds).
     A result holds the last fit row (``modes``, ``modes_covered``, ``sliced_wasserstein``,
-    ``collapse``, ``iteration``), ``peak_modes`` (the most modes covered at any row),
-    ``status`` ("ok" or "diverged") and ``history`` (every row's values, by column)."""
+    ``collapse``, ``iteration``, ``d_fake``: D's mean logit on generated points),
+    ``peak_modes`` (the most modes covered at any row), ``status`` ("ok" or "diverged") and
+    ``history`` (every row's values, by column)."""
     n = steps if steps is not None else lesson.steps
     every = min(lesson.every or n, n)
     pairs = [
@@ -89,7 +90,7 @@ def run(lesson, steps: int | None = None, seed: int | None = None, on_rows=None)
     out = {}
     for e in entries:
         last = e.rows[-1]
-        cols = ("iteration", "modes_covered", "sliced_wasserstein", "collapse", "d_loss", "g_loss")
+        cols = ("iteration", "modes_covered", "sliced_wasserstein", "collapse", "d_loss", "g_loss", "d_fake")
         out[e.label] = {
             "title": titles[e.label],
             "status": e.status,
@@ -98,6 +99,7 @@ def run(lesson, steps: int | None = None, seed: int | None = None, on_rows=None)
             "modes_covered": last["modes_covered"],
             "sliced_wasserstein": last["sliced_wasserstein"],
             "collapse": last["collapse"],
+            "d_fake": last["d_fake"],
             "peak_modes": max(r["modes_covered"] for r in e.rows),
             "history": {c: [r[c] for r in e.rows] for c in cols},
         }

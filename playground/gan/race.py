@@ -6,16 +6,23 @@ shapes (the weights are drawn from the seed alone) and see the same random draws
 counter-based RNG is keyed on the seed and step numbers), so a difference in the outcome
 is the setting's. ``race`` trains them round-robin in chunks and records the fit of each
 at every ``every`` iterations: what the CLI prints (``playground gan SPEC --compare``) and
-what a race view draws.
+what a race view draws. A row also holds ``d_fake``, the discriminator's mean logit on
+generated points over the last (up to) 100 recorded iterations: how confidently it rejects
+them (sigmoid(d_fake) ~ D(G(z)); a Wasserstein critic's raw score).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from playground.errors import SpecError
+from playground.gan.kernels import REC_D_FAKE
 from playground.gan.model import GanTrainer
 from playground.gan.spec import GanSpec
+
+D_FAKE_ROWS = 100  # recorded iterations the row's d_fake averages over
 
 
 @dataclass
@@ -97,4 +104,5 @@ def _row(tr: GanTrainer) -> dict:
         "collapse": fit["collapse"],
         "d_loss": float(last[0]) if last is not None else None,
         "g_loss": float(last[1]) if last is not None else None,
+        "d_fake": float(np.mean(tr.records[-D_FAKE_ROWS:, REC_D_FAKE])) if last is not None else None,
     }

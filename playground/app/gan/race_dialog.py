@@ -2,7 +2,8 @@
 
 :class:`GanRaceView` races any (label, title, spec) variants (``playground.gan.race``) in a
 background :class:`~playground.app.tasks.Task`; after each round it draws each variant's
-generated points over the real ones with its modes covered, distance and a mode-collapse
+generated points over the real ones with its modes covered, distance, the discriminator's
+verdict on them (D(G(z)) from the mean logit; a critic's raw score) and a mode-collapse
 mark, and a plot of every variant's modes covered over the iterations (a collapse shows as a
 falling line). A GAN lesson shows its variants in one (``window.py``); the GAN view's "Race
 losses…" opens :class:`GanRaceDialog`, the same view over the current spec's losses. Either
@@ -27,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from playground.gan.race import race
-from playground.gan.spec import LOSSES, GanSpec
+from playground.gan.spec import LOSSES, WASSERSTEIN, GanSpec
 
 from .. import colors, theme
 from ..tasks import Cancelled, Task
@@ -192,6 +193,12 @@ class GanRaceView(QWidget):
             self.task.cancel()
             self.task.wait()
 
+    def spec_of(self, label: str) -> GanSpec | None:
+        for lab, _, spec in self.variants:
+            if lab == label:
+                return spec
+        return None
+
     def title(self, label: str) -> str:
         for lab, title, _ in self.variants:
             if lab == label:
@@ -210,6 +217,7 @@ class GanRaceView(QWidget):
                 f"<b>{self.title(label)}</b>: {row['modes_covered']}/{row['modes']} modes, "
                 f"distance {row['sliced_wasserstein']:.3g} at {row['iteration']:,}"
             )
+            text += _verdict(self.spec_of(label), row.get("d_fake"))
             if row["collapse"]:
                 text += f" — <b style='color:{colors.ERROR_RED}'>mode collapse</b>"
             if status != "ok":
@@ -225,6 +233,18 @@ class GanRaceView(QWidget):
             f"Done: {self.title(best.label)} fits best after {best.rows[-1]['iteration']:,} iterations."
         )
         self.raceFinished.emit(entries)
+
+
+def _verdict(spec: GanSpec | None, d_fake: float | None) -> str:
+    """The discriminator's verdict on the generated points: D(G(z)) (the sigmoid of its mean
+    logit; least squares' output as it is; a critic's raw score)."""
+    if spec is None or d_fake is None or not np.isfinite(d_fake):
+        return ""
+    if spec.training.loss in WASSERSTEIN:
+        return f", critic on fakes {d_fake:+.2g}"
+    if spec.training.loss == "least_squares":  # D's output is regressed to 1 (real) / 0 (fake)
+        return f", D(G(z)) ≈ {d_fake:.2g}"
+    return f", D(G(z)) ≈ {1.0 / (1.0 + np.exp(-np.clip(d_fake, -500, 500))):.2g}"
 
 
 class GanRaceDialog(QDialog):
