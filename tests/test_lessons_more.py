@@ -161,7 +161,7 @@ def test_local_minima_a_barrier_separates_the_poor_minimum_from_the_good_one():
 
 
 @pytest.mark.slow  # a window and its engine warm-up; the lesson tests above stay in the 40 s budget
-def test_opening_local_minima_shows_the_landscape_of_its_first_variant(qtbot):
+def test_opening_local_minima_shows_the_landscape_of_its_first_variant(qtbot, tmp_path):
     from test_app_race import TIMEOUT, close, make_window, small_spec, thetas
 
     w = make_window(qtbot, small_spec())
@@ -196,5 +196,12 @@ def test_opening_local_minima_shows_the_landscape_of_its_first_variant(qtbot):
         assert w.load_lesson("local_minima") and dock.isVisible() and panel.variant.currentIndex() == 0
         w.race_mode.exit()
         assert not dock.isVisible() and not w.racing
+        # a saved lesson race opens with its views again
+        assert w.load_lesson("local_minima")
+        path = tmp_path / "lesson.playground"
+        assert w.save_session(str(path))
+        w.race_mode.exit()
+        assert w.open_session(str(path)) and w.racing and w.race.lesson_id == "local_minima"
+        assert dock.isVisible()
     finally:
         close(w)

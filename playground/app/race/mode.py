@@ -141,6 +141,8 @@ class RaceMode(QObject):
         if lesson in LESSONS:
             self.window.lessons_panel.show_lesson(lesson)
         self.enter()
+        if lesson in LESSONS:
+            show_lesson_views(self.window, race, LESSONS[lesson])
 
     # -- lessons -------------------------------------------------------------------------------
     def load_lesson(self, lesson_id: str) -> bool:
