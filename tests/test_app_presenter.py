@@ -133,6 +133,8 @@ def test_presenter_mode_thickens_the_network_drawing_and_enlarges_the_boundary_p
     from playground.app.presenter import POINT_SCALE
 
     canvas, boundary = window.network_view.canvas, window.boundary_view
+    before = QApplication.instance().palette().color(QPalette.ColorRole.Window)
+    assert canvas.palette().color(QPalette.ColorRole.Window) == before
     conns = [k for k in canvas.conns if not k.summary]
     assert conns
     widths = [k.width for k in conns]
@@ -140,6 +142,8 @@ def test_presenter_mode_thickens_the_network_drawing_and_enlarges_the_boundary_p
     sizes = (boundary.train_points.opts["size"], boundary.test_points.opts["size"])
     pen = boundary.train_points.opts["pen"].widthF()
     brush = boundary.brush_px()
+    layer_text = window.network_view.remove_layer_button.text()
+    assert layer_text == "\u2212 layer"
     canvas.grab()  # a frame composed before
     frames = canvas.compositions
     window.presenter_action.setChecked(True)
@@ -151,7 +155,22 @@ def test_presenter_mode_thickens_the_network_drawing_and_enlarges_the_boundary_p
     assert boundary.test_points.opts["size"] == pytest.approx(sizes[1] * POINT_SCALE)
     assert boundary.train_points.opts["pen"].widthF() == pytest.approx(max(1.0, pen) * POINT_SCALE)
     assert boundary.brush_px() > brush
+    # the diagram's header grows with the fonts: nothing in it overlaps, the neurons sit below
+    nv = window.network_view
+    header = nv.header_height()
+    qtbot.waitUntil(lambda: canvas.columns[0][0][1].top() > header)
+    assert header > 96 and nv._input_caption.geometry().top() > nv._layers_box.geometry().bottom()
+    assert all(box.geometry().bottom() < header for box in nv.layer_controls)
+    app = QApplication.instance()
+    window_color = QPalette.ColorRole.Window
+    assert canvas.palette().color(window_color) == app.palette().color(window_color)  # high contrast
     window.presenter_action.setChecked(False)
+    qtbot.waitUntil(lambda: nv.header_height() == 96 and nv.remove_layer_button.text() == layer_text)
+    # the widgets' palette is the theme's again (the style sheet's re-polish kept the old one)
+    assert canvas.palette().color(window_color) == app.palette().color(window_color)
+    assert window.controls_panel.lr.palette().color(QPalette.ColorRole.Base) == app.palette().color(
+        QPalette.ColorRole.Base
+    )
     assert [k.width for k in conns] == pytest.approx(widths)
     assert canvas.outline_width() == pytest.approx(outline)
     assert (boundary.train_points.opts["size"], boundary.test_points.opts["size"]) == sizes

@@ -209,15 +209,17 @@ def set_presenter(app_or_window=None, on: bool = True) -> None:
         big.setPointSizeF(_state.font.pointSizeF() * FONT_SCALE)
         _state.on = True
         app.setFont(big)
-        app.setStyleSheet(_state.sheet + presenter_sheet())
+        # the palette before the style sheet (as theme.apply_theme does): the sheet's re-polish
+        # hands every widget it styles the application palette of that moment, and keeps it
         app.setPalette(high_contrast_palette())
+        app.setStyleSheet(_state.sheet + presenter_sheet())
         _thicken(target)
     else:
         _state.on = False
         _restore_pens()
         app.setFont(_state.font)  # before the style sheet: its re-polish hands widgets this font
-        app.setStyleSheet(_state.sheet)
         app.setPalette(_state.palette)
+        app.setStyleSheet(_state.sheet)
     for w in [target] if target is not None else app.topLevelWidgets():
         for v in w.findChildren(QWidget):
             v.update()

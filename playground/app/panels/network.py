@@ -63,7 +63,7 @@ from playground.spec import ACTIVATIONS, LayerSpec
 MAX_VISIBLE = 12  # a layer wider than this is drawn collapsed
 EDGE_SHOWN = 5  # neurons shown at each end of a collapsed layer
 GRID_RES = 24  # resolution of the fallback neuron grids
-HEADER_H = 96  # height of the controls strip above the neurons
+HEADER_H = 96  # height of the controls strip above the neurons (taller with large fonts)
 MIN_COL_W = 64  # narrowest column: below this the picture scrolls instead of shrinking
 MIN_BODY_H = 110  # narrowest room for the neurons under the controls strip
 CONTROLS_W = 112  # width of the controls above a hidden layer (narrower when the columns are)
@@ -272,7 +272,7 @@ class NetworkCanvas(QWidget):
     def minimumSizeHint(self) -> QSize:
         """Small enough that the whole network fits the view (it zooms to fit, and scrolls only
         when the user zooms in, see :meth:`NetworkView.set_zoom`)."""
-        return QSize(max(1, len(self.sizes)) * MIN_COL_W, HEADER_H + MIN_BODY_H)
+        return QSize(max(1, len(self.sizes)) * MIN_COL_W, self.view.header_height() + MIN_BODY_H)
 
     def sizeHint(self) -> QSize:
         return QSize(max(1, len(self.sizes)) * 150, 460)
@@ -296,7 +296,7 @@ class NetworkCanvas(QWidget):
     def relayout(self) -> None:
         if not self.sizes:
             return
-        top, bottom = HEADER_H + 8, self.height() - 14 - self.legend_height()
+        top, bottom = self.view.header_height() + 8, self.height() - 14 - self.legend_height()
         slots = [visible_slots(u) for u in self.sizes]
         most = max(len(s) for s in slots)
         avail = max(40.0, bottom - top)
@@ -336,6 +336,8 @@ class NetworkCanvas(QWidget):
     def changeEvent(self, event) -> None:
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.FontChange, QEvent.Type.StyleChange):
             self._overlay = self._frame = self._lines = None  # theme switch: everything changes colour
+            if event.type() == QEvent.Type.FontChange:  # presenter mode: a taller header, labels
+                QTimer.singleShot(0, self.relayout)  # after the children have their new fonts
             for c, values in enumerate(self.grids):
                 if values is not None and c < len(self.columns):
                     self.set_column_grids(c, values)  # neuron pictures in the theme's zero colour
@@ -765,6 +767,8 @@ class NetworkCanvas(QWidget):
         p.setFont(self.font())
         p.setPen(text)
         room = self.column_x(0) - self.neuron_size / 2 - 14
+        if last:  # the output's labels may use what is right of it
+            room = max(room, self.width() - self.column_x(ci) - self.neuron_size / 2 - 10)
         for j, r in col:
             if j < 0 or j >= len(names):
                 continue
@@ -994,7 +998,8 @@ class _LayerControls(QFrame):
         """Narrow columns get compact controls: the neuron count on a line of its own, the
         dropout without its prefix (the tooltip says what it is)."""
         width = int(width)
-        compact = width < CONTROLS_W - 8
+        fm = QFontMetrics(self.dropout.font())
+        compact = width < CONTROLS_W - 8 or fm.horizontalAdvance("dropout 0.00") + 28 > max(width, CONTROLS_W)
         if width == self.width() and compact == getattr(self, "_compact", None):
             return
         self._compact = compact
@@ -1011,6 +1016,14 @@ class _LayerControls(QFrame):
         self.dropout.setPrefix("" if compact else "dropout ")
         if getattr(self, "_layer", None) is not None:
             self.set_layer(self._layer)
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange and getattr(self, "_layer", None) is not None:
+            QTimer.singleShot(0, self._refit)  # presenter mode: the neuron count's font again
+
+    def _refit(self) -> None:
+        self.set_layer(self._layer)
 
     def set_layer(self, layer: LayerSpec) -> None:
         self._layer = layer
@@ -1136,6 +1149,18 @@ class NetworkView(QWidget):
         box.setFixedWidth(CONTROLS_W)
         return box
 
+    def _layers_box_height(self) -> int:
+        button = getattr(self, "add_layer_button", None)  # (asked for before it is built)
+        return QFontMetrics(self.canvas.font()).height() + 3 + (button.height() if button else 22) + 2
+
+    def header_height(self) -> int:
+        """The controls strip above the neurons: HEADER_H, taller when the fonts are large
+        (presenter mode) so the layer controls and the input caption never overlap."""
+        line = QFontMetrics(self.canvas.font()).height()
+        need = 6 + self._layers_box_height() + 2 + 2 * line + 4 + 6
+        hints = [box.sizeHint().height() + 12 for box in getattr(self, "layer_controls", ())]
+        return int(max(HEADER_H, need, *hints))
+
     def position_controls(self) -> None:
         """Header widgets follow the columns; narrow columns get narrower (compact) controls, so
         nothing overlaps and the whole network fits the view."""
@@ -1143,7 +1168,7 @@ class NetworkView(QWidget):
         n = len(canvas.sizes)
         if n == 0:
             return
-        h = HEADER_H - 12
+        h = self.header_height() - 12
         width = canvas.width()
         pitch = width / n
         wc = int(min(CONTROLS_W, max(MIN_CONTROLS_W, pitch - 8)))
@@ -1151,9 +1176,11 @@ class NetworkView(QWidget):
         first = canvas.column_x(1) - wc / 2 if self.layer_controls else canvas.column_x(n - 1) - 65
         lw = int(min(CONTROLS_W, max(48, first - 8)))
         self._set_layers_box_width(lw)
-        self._layers_box.setGeometry(4, 6, lw, 52)
+        lb_h = self._layers_box_height()
+        self._layers_box.setGeometry(4, 6, lw, lb_h)
         left, right = max(0.0, x0 - 60), max(x0 + 20, min(x0 + 60, first - 4))
-        self._input_caption.setGeometry(int(left), 52, int(right - left), h - 52 + 6)
+        cap_y = 6 + lb_h + 2
+        self._input_caption.setGeometry(int(left), cap_y, int(right - left), max(10, h - cap_y + 6))
         for i, box in enumerate(self.layer_controls):
             x = canvas.column_x(i + 1)
             box.set_width(wc)
@@ -1165,15 +1192,17 @@ class NetworkView(QWidget):
         self._output_box.setGeometry(int(left), 6, int(max(20.0, right - left)), h)
 
     def _set_layers_box_width(self, width: int) -> None:
-        compact = width < CONTROLS_W - 8
+        fm = QFontMetrics(self.remove_layer_button.font())
+        full = max(54, fm.horizontalAdvance("\u2212 layer") + 6)  # wider with large fonts
+        compact = width < CONTROLS_W - 8 or 2 * full + 4 > max(width, CONTROLS_W)
         self._layers_box.setFixedWidth(width)
         for b, sign in ((self.remove_layer_button, "\u2212"), (self.add_layer_button, "+")):
             b.setText(sign if compact else f"{sign} layer")
-            b.setFixedWidth(max(22, (width - 6) // 2) if compact else 54)
+            b.setFixedWidth(max(22, (width - 6) // 2) if compact else full)
         n = len(self.layer_controls)
-        self.layers_label.setText(
-            f"{n} layer{'s' if n != 1 else ''}" if compact else f"{n} hidden layer{'s' if n != 1 else ''}"
-        )
+        long_text = f"{n} hidden layer{'s' if n != 1 else ''}"
+        fits = QFontMetrics(self.layers_label.font()).horizontalAdvance(long_text) <= width
+        self.layers_label.setText(long_text if fits and not compact else f"{n} layer{'s' if n != 1 else ''}")
         self.layers_label.setToolTip(f"{n} hidden layer{'s' if n != 1 else ''}")
 
     # -- zoom ------------------------------------------------------------------------------
