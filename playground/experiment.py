@@ -96,6 +96,9 @@ class Experiment:
         # images cost more than the short chunks the app trains in); the losses shown are
         # then those of ``metrics["evaluated_step"]``, never older than ~10 evaluations' time.
         self.live_eval_budget: float | None = None
+        # with a budget, also at most once per this many seconds (the app: its snapshot
+        # interval; a chunk that only waits for the GUI to take the last snapshot needs none)
+        self.live_eval_interval: float = 0.0
         self.dataset = dataset if dataset is not None else build_dataset(spec.data, spec.seed)
         check_memory_for_data(spec, self.dataset)  # many CSV columns can make the network too big
         self._check_compatible()
@@ -386,9 +389,13 @@ class Experiment:
             steps = math.ceil((epochs if epochs is not None else 1) * self.trainer.steps_per_epoch)
         remaining = int(steps)
         fast = self.trainer.can_record_in_kernel()
+        first = True
         while remaining > 0 and self.status != "diverged":
-            if should_stop is not None and should_stop():
+            # asked between kernel calls, never before the first: a caller whose deadline has
+            # passed while it waited for the GIL (a busy machine) still gets its chunk trained
+            if should_stop is not None and not first and should_stop():
                 break
+            first = False
             if fast:
                 remaining -= self._train_recorded(min(remaining, MAX_CHUNK), callback)
                 continue
@@ -602,7 +609,7 @@ class Experiment:
         budget = self.live_eval_budget
         if budget is not None and "evaluated_step" in last:
             ended, cost = self._live_eval
-            if time.perf_counter() - ended < cost / budget:
+            if time.perf_counter() - ended < max(cost / budget, self.live_eval_interval):
                 keep = ("evaluated_step", "sample_size", "train_loss", "test_loss")
                 return {k: v for k, v in last.items() if k in keep or k.endswith(("_accuracy", "_r2"))}
         t0 = time.perf_counter()

@@ -38,3 +38,19 @@ def test_history_rows_are_exact_whatever_the_budget():
     exp.train(steps=3)
     m = exp.train(steps=2)  # ends on a history row: evaluated there, whatever the budget
     assert m["step"] == 5 and m["train_loss"] == exp.evaluate()["train_loss"]
+
+
+def test_with_an_interval_the_losses_are_evaluated_at_most_that_often(monkeypatch):
+    import playground.experiment as E
+
+    clock = [100.0]
+    monkeypatch.setattr(E.time, "perf_counter", lambda: clock[0])
+    exp = Experiment(default_spec())
+    exp.live_eval_budget = 1e9  # cheap: only the interval holds it back
+    exp.live_eval_interval = 0.05
+    assert exp.train(steps=3)["evaluated_step"] == 3
+    clock[0] += 0.02  # a short chunk (waiting for the GUI): the losses of step 3 stay
+    assert exp.train(steps=2)["evaluated_step"] == 3
+    clock[0] += 0.04  # 0.06 s since the evaluation: evaluated again
+    m = exp.train(steps=2)
+    assert m["evaluated_step"] == 7 and m["train_loss"] == exp.live_evaluate()["train_loss"]

@@ -35,6 +35,7 @@ from .pacing import HistoryCursor, RateMeter, SnapshotPacer
 # the losses shown between history rows are re-evaluated at most this share of the time
 # (Experiment.live_eval_budget): a CNN's evaluation after every short chunk cost 95% of it
 LIVE_EVAL_BUDGET = 0.1
+LIVE_EVAL_INTERVAL_S = 1.0 / 36.0  # the live losses at most once per snapshot (SnapshotPacer hz)
 ACK_POLL_S = 0.002  # a due snapshot waiting for the GUI's acknowledgement is retried this often
 MAX_HIDDEN_NEURONS_IN_GRID = 512  # beyond this, thumbnails of every neuron cost too much per frame
 
@@ -226,11 +227,13 @@ class TrainingWorker(CommandWorker):
     def __init__(self, experiment: Experiment | None = None):
         # plots redraw once per snapshot: a little above 30 frames/s; the boundary heatmap and
         # neuron thumbnails at 16; chunks end on time, so one ending just then counts as due
-        super().__init__(SnapshotPacer(hz=36.0, grid_hz=16.0, max_unacked=1, slack=0.999))
+        hz = 1.0 / LIVE_EVAL_INTERVAL_S
+        super().__init__(SnapshotPacer(hz=hz, grid_hz=16.0, max_unacked=1, slack=0.999))
         self.pacer.force()
         self._exp = experiment
         if experiment is not None:
             experiment.live_eval_budget = LIVE_EVAL_BUDGET
+            experiment.live_eval_interval = LIVE_EVAL_INTERVAL_S
         self._running = False
         self._pending_steps = 0
         self._cursor = HistoryCursor()
@@ -485,6 +488,7 @@ class TrainingWorker(CommandWorker):
             self._refresh_if_cold(exp)
         self._exp = exp
         exp.live_eval_budget = LIVE_EVAL_BUDGET
+        exp.live_eval_interval = LIVE_EVAL_INTERVAL_S
         if axes is not None:
             self.grid_axes = tuple(axes)
         self._fresh_metrics = None
