@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import Qt
@@ -130,7 +131,10 @@ def test_toolbar_buttons_have_no_focus_until_made_reachable(window):
 
 
 def test_presenter_mode_thickens_the_network_drawing_and_enlarges_the_boundary_points(window, qtbot):
+    from playground.app.panels.network import connection_width
     from playground.app.presenter import POINT_SCALE
+
+    assert connection_width(0.0) == pytest.approx(0.6)
 
     canvas, boundary = window.network_view.canvas, window.boundary_view
     before = QApplication.instance().palette().color(QPalette.ColorRole.Window)
@@ -147,7 +151,10 @@ def test_presenter_mode_thickens_the_network_drawing_and_enlarges_the_boundary_p
     canvas.grab()  # a frame composed before
     frames = canvas.compositions
     window.presenter_action.setChecked(True)
-    assert [k.width for k in conns] == pytest.approx([w * PEN_SCALE for w in widths])
+    thick = [k.width for k in conns]
+    assert all(t > w for t, w in zip(thick, widths, strict=True))  # every connection thicker,
+    assert connection_width(0.0) == pytest.approx(0.6 * PEN_SCALE)  # the thinnest by PEN_SCALE,
+    assert np.argsort(thick, kind="stable").tolist() == np.argsort(widths, kind="stable").tolist()
     assert canvas.outline_width() == pytest.approx(outline * PEN_SCALE)
     canvas.grab()
     assert canvas.compositions > frames  # the picture is drawn again with the thick lines

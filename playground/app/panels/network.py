@@ -100,8 +100,12 @@ class PhaseDrawing:
 
 
 def connection_width(t: float) -> float:
-    """The pen width of a connection of relative strength t in [0, 1] (thicker for a projector)."""
-    return (0.6 + 4.4 * t) * presenter.pen_width(1.0)
+    """The pen width of a connection of relative strength t in [0, 1]: 0.6 to 5 px, for a
+    projector (presenter mode) the thinnest PEN_SCALE times thicker and the widest by its
+    square root (2.5x of every width made a dense layer one blot)."""
+    k = presenter.pen_width(1.0)
+    lo, hi = 0.6 * k, 5.0 * math.sqrt(k)
+    return lo + (hi - lo) * t
 
 
 def short_number(v: float) -> str:
@@ -779,6 +783,8 @@ class NetworkCanvas(QWidget):
                 box = QRectF(r.right() + 8, r.top() - 4, room, r.height() + 8)
                 align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
             label = p.fontMetrics().elidedText(names[j], Qt.TextElideMode.ElideRight, int(box.width()))
+            if label != names[j] and len(label) <= 2:
+                continue  # a letter and an ellipsis say nothing: the tooltip names it
             p.drawText(box, align, label)
 
     # -- hover -------------------------------------------------------------------------
@@ -1181,6 +1187,11 @@ class NetworkView(QWidget):
         left, right = max(0.0, x0 - 60), max(x0 + 20, min(x0 + 60, first - 4))
         cap_y = 6 + lb_h + 2
         self._input_caption.setGeometry(int(left), cap_y, int(right - left), max(10, h - cap_y + 6))
+        n_in = canvas.sizes[0]
+        features = f"{n_in} feature{'s' if n_in != 1 else ''}"
+        if QFontMetrics(self._input_caption.font()).horizontalAdvance(features) > right - left:
+            features = f"{n_in}"  # a narrow column with large fonts
+        self._input_caption.setText(f"<b>INPUTS</b><br>{features}")
         for i, box in enumerate(self.layer_controls):
             x = canvas.column_x(i + 1)
             box.set_width(wc)
