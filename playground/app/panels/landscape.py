@@ -83,6 +83,7 @@ class LandscapeView(QWidget):
         self.compute_button.clicked.connect(self.compute)
         self.progress = QLabel("Compute a slice of the training loss around the current weights")
         self.progress.setObjectName("dim")
+        self.progress.setWordWrap(True)  # one line of text made the dock (and the window) ~900 px wide
         top = QHBoxLayout()
         for w in (QLabel("Directions"), self.direction, self.resolution, self.compute_button):
             top.addWidget(w)

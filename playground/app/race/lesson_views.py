@@ -66,8 +66,6 @@ class LessonLandscape(QWidget):
         self.variant = QComboBox()
         self.variant.setToolTip("The variant whose training loss the slice shows, around its current weights")
         self.view = make_view(self.member)
-        # its one-line progress text would make the dock (and the window) 900 px wide
-        self.view.progress.setWordWrap(True)
         top = QHBoxLayout()
         top.addWidget(QLabel("Variant"))
         top.addWidget(self.variant, 1)
