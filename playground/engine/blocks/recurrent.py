@@ -49,6 +49,7 @@ from playground.engine.initializers import init_bias, init_weight_shaped
 from playground.engine.jit import JIT_INLINE
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+_ONE_THREAD = 262144  # multiply-adds per product that OpenBLAS keeps on the calling thread
 
 
 def gates(kind: str) -> int:
@@ -83,11 +84,23 @@ def _mm(gemm, ta, tb, M, N, K, A, ao, lda, B, bo, ldb, beta, C, co, ldc):
     Without BLAS, loops over views whose inner loop is contiguous: dot products over k when
     B is transposed (rows of A and B contiguous), otherwise rows of B scaled into rows of C."""
     if gemm is not None:
+        # OpenBLAS runs products of more than ~2.6e5 multiply-adds on its threads, which
+        # collapses (10x slower measured) when another process keeps the cores busy: split
+        # into single-threaded pieces, along M (independent) and K (accumulated)
+        mc = M if M * N * K <= _ONE_THREAD else max(1, _ONE_THREAD // max(1, N * K))
+        kc = K if mc * N * K <= _ONE_THREAD else max(1, _ONE_THREAD // max(1, mc * N))
         isz = C.itemsize
-        gemm(
-            _ROW_MAJOR, _TRANS if ta else _NO_TRANS, _TRANS if tb else _NO_TRANS, M, N, K, 1.0,
-            A.ctypes.data + ao * isz, lda, B.ctypes.data + bo * isz, ldb, beta, C.ctypes.data + co * isz, ldc,
-        )  # fmt: skip
+        a0, b0, c0 = A.ctypes.data + ao * isz, B.ctypes.data + bo * isz, C.ctypes.data + co * isz
+        for m in range(0, M, mc):
+            mm = min(mc, M - m)
+            for k in range(0, K, kc):
+                pa = a0 + ((k * lda + m) if ta else (m * lda + k)) * isz
+                pb = b0 + (k if tb else k * ldb) * isz
+                kk = min(kc, K - k)
+                gemm(
+                    _ROW_MAJOR, _TRANS if ta else _NO_TRANS, _TRANS if tb else _NO_TRANS, mm, N, kk, 1.0,
+                    pa, lda, pb, ldb, beta if k == 0 else 1.0, c0 + m * ldc * isz, ldc,
+                )  # fmt: skip
         return
     for m in range(M):
         c = C[co + m * ldc : co + m * ldc + N]
