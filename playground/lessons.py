@@ -288,14 +288,15 @@ def run_lesson(lesson_id: str, steps: int | None = None, seed: int | None = None
 # --------------------------------------------------------------------------- session files
 
 
-def build_sessions(folder: Path | None = None) -> list[Path]:
+def build_sessions(folder: Path | None = None, lesson_ids=None) -> list[Path]:
     """Write ``<id>/<variant>.playground`` (untrained, ready to open) for every lesson; a GAN
-    lesson's are ``<id>/<variant>.playground-gan`` (GAN mode's sessions)."""
+    lesson's are ``<id>/<variant>.playground-gan`` (GAN mode's sessions). ``lesson_ids``: only
+    these lessons."""
     from playground.session import save
 
     out = []
     root = Path(folder) if folder is not None else lessons_dir()
-    for lesson in LESSONS.values():
+    for lesson in LESSONS.values() if lesson_ids is None else [load_lesson(k) for k in lesson_ids]:
         if lesson.is_gan:
             from playground.gan import session as gan_session
             from playground.gan.model import GanTrainer
