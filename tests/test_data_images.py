@@ -3,6 +3,8 @@ here with Pillow), pixel CSVs, and every error they give."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -382,3 +384,81 @@ def test_pixel_csv_error_unknown_label_and_single_class(tmp_path):
     one.write_text("label,p0\n1,0\n1,1\n1,2\n")
     with pytest.raises(DataError, match="fewer than 2 classes"):
         build_dataset(csv_spec(one, image_shape=[1, 1, 1]), seed=0)
+
+
+@pytest.mark.parametrize("resize", [None, [3, 5]])
+def test_a_session_of_an_image_folder_opens_after_the_folder_is_gone(tmp_path, resize):
+    """The images as trained on (resized, split) are embedded, 8-bit pixels as bytes: the
+    folder moved or deleted, the session opens, holds the same arrays and resumes exactly."""
+    import shutil
+    import zipfile
+
+    import playground
+    from playground.session import document
+
+    folder = make_folder(tmp_path / "pets", classes=("cat", "dog", "eel"), n=4, rgb=True)
+    data = {"kind": "image", "path": str(folder), **({"size": resize} if resize else {})}
+    spec = {
+        "data": data,
+        "network": {"hidden": [{"kind": "conv2d", "filters": 2, "kernel_size": 3, "padding": "same"}]},
+        "training": {"batch_size": 4, "optimizer": {"name": "adam", "lr": 0.01}},
+    }
+    exp = playground.Experiment.from_spec(spec)
+    exp.train(steps=3)
+    path = exp.save(tmp_path / "pets.playground")
+    with zipfile.ZipFile(path) as zf:
+        doc = json.loads(zf.read(document.DOCUMENT))
+    assert doc["data"]["images"]["scale"] == 255  # 8-bit: stored as bytes
+    assert doc["members"][document.IMAGE_MEMBERS[0]]["dtype"] == "|u1"
+    shutil.rmtree(folder)
+    back = playground.load(path)
+    for a in ("X_train", "y_train", "X_test", "y_test"):
+        np.testing.assert_array_equal(getattr(back.dataset, a), getattr(exp.dataset, a))
+    assert back.dataset.class_names == ["cat", "dog", "eel"] and back.dataset.info["color"] == "rgb"
+    exp.train(steps=3)
+    back.train(steps=3)
+    np.testing.assert_array_equal(back.trainer.theta, exp.trainer.theta)
+    again = playground.load(back.save(tmp_path / "again.playground"))
+    np.testing.assert_array_equal(again.dataset.X_test, exp.dataset.X_test)
+
+
+def test_a_damaged_embedded_image_set_is_a_clear_session_error(tmp_path):
+    import zipfile
+
+    import playground
+    from playground.errors import SessionError
+    from playground.session import document
+
+    folder = make_folder(tmp_path / "pets")
+    exp = playground.Experiment.from_spec(
+        {"data": {"kind": "image", "path": str(folder)}, "network": {"hidden": []}}
+    )
+    path = exp.save(tmp_path / "pets.playground")
+    bad = tmp_path / "bad.playground"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(bad, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == document.DOCUMENT:
+                doc = json.loads(data)
+                doc["data"]["images"]["class_names"] = ["only"]
+                data = json.dumps(doc).encode()
+            dst.writestr(info, data)
+    with pytest.raises(SessionError, match="class_names"):
+        playground.load(bad)
+
+
+@pytest.mark.parametrize("hidden", [[], [{"kind": "dense", "units": 3}]])
+def test_a_dense_network_on_images_saves_and_opens(tmp_path, hidden):
+    """Dense layers on images go through an implicit flatten row (its size is the input's):
+    such a session opened with 'network_sizes does not match the spec's hidden layers'."""
+    import playground
+
+    exp = playground.Experiment.from_spec(
+        {"data": {"kind": "image", "name": "digits"}, "network": {"hidden": hidden}}
+    )
+    exp.train(steps=2)
+    back = playground.load(exp.save(tmp_path / "dense.playground"))
+    np.testing.assert_array_equal(back.trainer.theta, exp.trainer.theta)
+    exp.train(steps=2)
+    back.train(steps=2)
+    np.testing.assert_array_equal(back.trainer.theta, exp.trainer.theta)

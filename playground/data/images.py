@@ -229,16 +229,30 @@ def image_dataset(
     except ValueError as e:
         raise DataError(str(e), file=info.get("source")) from None
     X_train, X_test = np.ascontiguousarray(X[tr]), np.ascontiguousarray(X[te])
-    n_in = math.prod(X.shape[1:])
-    names = input_names or [f"pixel{i}" for i in range(n_in)]
     info = {"n_rows": len(y), "rows_dropped": 0, "image_shape": list(X.shape[1:]), **info}
+    return split_image_dataset(X_train, y[tr], X_test, y[te], class_names, info, input_names)
+
+
+def split_image_dataset(
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+    class_names: list[str],
+    info: dict,
+    input_names: list[str] | None = None,
+) -> Dataset:
+    """The Dataset of images already split (``image_dataset``, or a session's embedded
+    images: a folder that has moved since)."""
+    n_in = math.prod(X_train.shape[1:])
+    names = input_names or [f"pixel{i}" for i in range(n_in)]
     return Dataset(
         X_train=X_train,
-        y_train=np.asarray(y[tr], dtype=np.int64),
+        y_train=np.asarray(y_train, dtype=np.int64),
         X_test=X_test,
-        y_test=np.asarray(y[te], dtype=np.int64),
-        raw_train=X_train.reshape(len(tr), n_in),
-        raw_test=X_test.reshape(len(te), n_in),
+        y_test=np.asarray(y_test, dtype=np.int64),
+        raw_train=X_train.reshape(len(X_train), n_in),
+        raw_test=X_test.reshape(len(X_test), n_in),
         input_names=list(names),
         feature_names=list(names),
         task="classification",

@@ -183,6 +183,8 @@ def _collect_arrays(exp) -> tuple[dict[str, np.ndarray], dict]:
             "row_numbers": "data/row_numbers.npy",
             "columns": cols,
         }
+    elif d.kind == "image" and d.path:
+        data_doc["images"] = _embed_images(exp.dataset, arrays)
     elif d.kind == "sequence" and d.name == "text" and d.path:
         raw = np.frombuffer(embedded_text(exp).encode("utf-8"), dtype=np.uint8)
         arrays[TEXT_MEMBER] = portable(raw)
@@ -191,6 +193,38 @@ def _collect_arrays(exp) -> tuple[dict[str, np.ndarray], dict]:
 
 
 TEXT_MEMBER = "data/text.npy"  # a user's text (character models), UTF-8 bytes
+IMAGE_MEMBERS = (
+    "data/images_train.npy",
+    "data/labels_train.npy",
+    "data/images_test.npy",
+    "data/labels_test.npy",
+)
+
+
+def _embed_images(ds, arrays: dict) -> dict:
+    """A folder's images as trained on (resized, split): 8-bit pixels as ``|u1`` (exactly
+    X * 255), others as ``<f8``; the folder may move after the session is saved."""
+    X = (ds.X_train, ds.X_test)
+    eight = [np.rint(x * 255.0).astype(np.uint8) for x in X]
+    exact = all(np.array_equal(e / 255.0, x) for e, x in zip(eight, X, strict=True))
+    pixels = eight if exact else [np.asarray(x, dtype=np.float64) for x in X]
+    for name, a in zip(IMAGE_MEMBERS, (pixels[0], ds.y_train, pixels[1], ds.y_test), strict=True):
+        arrays[name] = portable(
+            np.asarray(a) if a.dtype == np.uint8 or a.dtype.kind == "f" else a.astype(np.int64)
+        )
+    info = {
+        k: v
+        for k, v in ds.info.items()
+        if k in ("source", "classes", "color", "resize", "skipped_files", "seed")
+    }
+    return {
+        "scale": 255 if exact else 1,
+        "class_names": list(ds.class_names),
+        "shape": [int(v) for v in ds.X_train.shape[1:]],
+        "n_train": len(ds.X_train),
+        "n_test": len(ds.X_test),
+        "info": json.loads(json.dumps(info, default=str)),
+    }
 
 
 def embedded_text(exp) -> str:
@@ -519,9 +553,13 @@ def _expected_members(d: _Doc, spec, manifest) -> dict[str, tuple[str, tuple[int
         d.fail("network_sizes", "must list at least 2 positive layer sizes")
     if all(h.kind == "dense" for h in spec.network.hidden):
         hidden = [h.units for h in spec.network.hidden]
-        if sizes[1:-1] != hidden:
+        # images and sequences reach a dense layer through an implicit flatten row, whose
+        # size is the input's (the parameter count checked below catches any other mismatch)
+        flattened = len(sizes) >= 3 and sizes[1] == sizes[0] and sizes[2:-1] == hidden
+        if sizes[1:-1] != hidden and not flattened:
             d.fail("network_sizes", f"{sizes} does not match the spec's hidden layers {hidden}")
-        P = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        dense = sizes[1:] if sizes[1:-1] != hidden else sizes  # a flatten row has no parameters
+        P = sum(a * b + b for a, b in zip(dense[:-1], dense[1:]))
     else:  # image blocks: their parameters follow from the data's image shape, checked on load
         P = d.get("n_params", int)
         if not 1 <= P <= 10**9:
@@ -572,6 +610,8 @@ def _expected_members(d: _Doc, spec, manifest) -> dict[str, tuple[str, tuple[int
     exp["experiment/last_layer_sq.npy"] = ("<f8", (L, 2))
     if spec.data.kind == "csv":
         exp.update(_expected_table_members(d, manifest))
+    elif d.get("data.images", dict, optional=True) is not None:
+        exp.update(_expected_image_members(d))
     elif d.get("data.text", dict, optional=True) is not None:
         if d.get("data.text.member", str) != TEXT_MEMBER:
             d.fail("data.text.member", f"must be {TEXT_MEMBER!r}")
@@ -592,6 +632,48 @@ def _expected_members(d: _Doc, spec, manifest) -> dict[str, tuple[str, tuple[int
         if not d_has(d, name):
             raise SessionError(f"{fname}: member {name!r} is missing")
     return exp
+
+
+def _expected_image_members(d: _Doc) -> dict:
+    scale = d.get("data.images.scale", int)
+    if scale not in (1, 255):
+        d.fail("data.images.scale", "must be 1 or 255")
+    shape = d.get("data.images.shape", list)
+    if len(shape) != 3 or not all(_is_count(v) and v > 0 for v in shape):
+        d.fail("data.images.shape", "must be [channels, height, width]")
+    names = d.get("data.images.class_names", list)
+    if len(names) < 2 or not all(isinstance(v, str) for v in names):
+        d.fail("data.images.class_names", "must list at least 2 class names")
+    d.get("data.images.info", dict)
+    pixels = "|u1" if scale == 255 else "<f8"
+    n_train, n_test = d.count("data.images.n_train"), d.count("data.images.n_test")
+    return {
+        IMAGE_MEMBERS[0]: (pixels, (n_train, *shape)),
+        IMAGE_MEMBERS[1]: ("<i8", (n_train,)),
+        IMAGE_MEMBERS[2]: (pixels, (n_test, *shape)),
+        IMAGE_MEMBERS[3]: ("<i8", (n_test,)),
+    }
+
+
+def _read_images(d: _Doc, ar: Archive):
+    from playground.data.images import split_image_dataset
+
+    a = [ar.read_array(name, *d.expected[name]) for name in IMAGE_MEMBERS]
+    doc = d.doc["data"]["images"]
+    names = doc["class_names"]
+    for labels, part in ((a[1], "train"), (a[3], "test")):
+        if labels.size and not (0 <= labels.min() and labels.max() < len(names)):
+            d.fail(f"data.images (labels_{part})", f"holds class numbers beyond the {len(names)} classes")
+    X_train, X_test = (x / 255.0 if doc["scale"] == 255 else x for x in (a[0], a[2]))
+    if not (np.isfinite(X_train).all() and np.isfinite(X_test).all()):
+        d.fail("data.images", "holds pixels that are not finite")
+    info = {
+        "n_rows": len(a[1]) + len(a[3]),
+        "rows_dropped": 0,
+        "image_shape": list(doc["shape"]),
+        **doc["info"],
+    }
+    return split_image_dataset(X_train, a[1], X_test, a[3], list(names), info)
 
 
 def d_has(d: _Doc, name: str) -> bool:
@@ -823,8 +905,10 @@ def _legacy_resolved(spec, table):
 
 def _read_dataset(d: _Doc, ar: Archive, spec):
     """(spec, dataset) of a session: toy data regenerated, CSV data from the embedded table,
-    a user's text from the embedded text (sessions saved before texts were embedded read
-    the file again)."""
+    a user's text or image folder from what is embedded (sessions saved before those were
+    embedded read the file or folder again)."""
+    if IMAGE_MEMBERS[0] in d.expected:
+        return spec, _read_images(d, ar)
     if TEXT_MEMBER in d.expected:
         from playground.data.sequences import build_sequence_dataset
 
