@@ -233,7 +233,6 @@ class TrainingWorker(CommandWorker):
         self._exp = experiment
         if experiment is not None:
             experiment.live_eval_budget = LIVE_EVAL_BUDGET
-            experiment.live_eval_interval = LIVE_EVAL_INTERVAL_S
         self._running = False
         self._pending_steps = 0
         self._cursor = HistoryCursor()
@@ -325,7 +324,11 @@ class TrainingWorker(CommandWorker):
             self._deadline = self._chunk_deadline()
             t0, step0 = time.perf_counter(), exp.step
             k = int(self._rate * (self._deadline - t0)) if self._rate > 0 else self._chunk
-            exp.train(steps=max(1, min(k, exp_max_chunk())), should_stop=self._stop_chunk)
+            exp.live_eval_interval = LIVE_EVAL_INTERVAL_S  # running: the losses once per snapshot
+            try:
+                exp.train(steps=max(1, min(k, exp_max_chunk())), should_stop=self._stop_chunk)
+            finally:
+                exp.live_eval_interval = 0.0  # a manual or inspected step shows its own losses
             dt, done = time.perf_counter() - t0, exp.step - step0
             if done > 0 and dt > 0.001:
                 rate = done / dt
@@ -488,7 +491,6 @@ class TrainingWorker(CommandWorker):
             self._refresh_if_cold(exp)
         self._exp = exp
         exp.live_eval_budget = LIVE_EVAL_BUDGET
-        exp.live_eval_interval = LIVE_EVAL_INTERVAL_S
         if axes is not None:
             self.grid_axes = tuple(axes)
         self._fresh_metrics = None

@@ -20,7 +20,7 @@ the plots and this view show the earlier step again. Numbers are written with
 ``NUMBER_DIGITS`` significant digits; a cell's tooltip has all of them.
 
 The network drawing shows the phase too: ``drawingChanged`` carries a
-:class:`~playground.app.panels.network.PhaseDrawing` of the phase shown (the neurons' values,
+:class:`~playground.app.phase_drawing.PhaseDrawing` of the phase shown (the neurons' values,
 or every weight's and bias's gradient or update, the numbers of the table), and None when the
 view stops showing a step (its dock closed, Play pressed, a new experiment), so the drawing
 shows the weights again. The main window connects it to ``NetworkView.show_phase``.
@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from playground.app.panels.network import PhaseDrawing
+from playground.app.phase_drawing import PhaseDrawing
 from playground.inspector import Inspector
 
 PHASES = ("Forward", "Loss", "Gradients", "Update")

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, QSize, Qt, QTimer, Slot
@@ -57,6 +57,7 @@ from PySide6.QtWidgets import (
 
 from playground.app import colors, presenter, weight_editor
 from playground.app.figures import install_figure_menu
+from playground.app.phase_drawing import PhaseDrawing
 from playground.shapes import format_shape, stack_report
 from playground.spec import ACTIVATIONS, LayerSpec
 
@@ -77,26 +78,6 @@ EXACT_MEAN_LIMIT = 250_000  # a summary connection over more weights averages a 
 BOUNDED = {"tanh", "sine", "sigmoid", "softmax"}
 UNIT_ACTIVATIONS = {"sigmoid", "softmax"}  # outputs in (0, 1): 0.5 is the neutral colour
 NUMBER_FONT_MIN = 6.0  # smallest point size of a number written on a neuron (else: hover)
-
-
-@dataclass(frozen=True)
-class PhaseDrawing:
-    """One phase of an optimizer step as the network drawing shows it (the step inspector's
-    numbers, ``panels/inspector.py`` builds it).
-
-    ``params``: per layer (W, b), drawn instead of the weights (the gradient or the update);
-    None draws the weights. ``neurons``: per column (the inputs, then every layer) the value
-    written on each neuron (the forward pass); None writes ``params``' bias entries there.
-    """
-
-    phase: str  # "forward", "loss", "gradient", "update"
-    title: str  # the legend's first line
-    symbol: str = "w"  # a connection's number: "w", "∂L/∂w", "Δw"
-    bias_symbol: str = "b"
-    params: tuple | None = None
-    neurons: tuple | None = None
-    pre: tuple | None = None  # per layer z, with ``neurons`` (None: not a dense network)
-    note: str = ""  # the legend's second line's end (the loss, the update's source)
 
 
 def connection_width(t: float) -> float:

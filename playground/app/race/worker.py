@@ -17,7 +17,7 @@ from PySide6.QtCore import Signal, Slot
 from playground.experiment import Experiment
 
 from ..pacing import HistoryCursor, RateMeter, SnapshotPacer
-from ..worker import LIVE_EVAL_BUDGET, LIVE_EVAL_INTERVAL_S, CommandWorker
+from ..worker import LIVE_EVAL_BUDGET, CommandWorker
 
 
 @dataclass
@@ -182,7 +182,6 @@ class RaceWorker(CommandWorker):
         self._exps, self._stop_at, self._generation = list(exps), list(stop_at), generation
         for exp in self._exps:
             exp.live_eval_budget = LIVE_EVAL_BUDGET
-            exp.live_eval_interval = LIVE_EVAL_INTERVAL_S
         self._cursors = [HistoryCursor() for _ in exps]
         self._running, self._chunk = False, 20
         self._rate.clear()
