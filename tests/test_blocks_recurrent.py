@@ -139,3 +139,31 @@ def test_quick_start_trains_recurrent_networks_on_the_blocks_twins(kind, monkeyp
     r_twin = twins.run(11)
     np.testing.assert_allclose(r_twin.batch_losses, r_kern.batch_losses, rtol=1e-12)
     np.testing.assert_allclose(twins.theta, kern.theta, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("backend", ["gemm", "loops"])
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_large_batches_match_the_numpy_twins(kind, backend):
+    """Batches whose whole-sequence products are split into single-threaded BLAS pieces (more
+    than 2.6e5 multiply-adds: along K for the weight gradients, along M for the input
+    projection), every step output and truncated: the loss and gradient equal the twins'."""
+    from playground.engine import twin
+
+    T, F, H, n = 9, 40, 16, 96
+    rec = Layer(kind, T * F, T * H, C.LINEAR, in_shape=(T, F), units=H, return_sequences=True, bptt=4)
+    layers = [rec, Layer("flatten", T * H, T * H, C.LINEAR), Layer("dense", T * H, 3, C.LINEAR)]
+    spec = ExperimentSpec.from_dict(
+        {
+            "seed": 3,
+            "network": {"output_activation": "linear", "init": "torch_default", "bias_init": "torch_default"},
+            "training": {"loss": "mse", "batch_size": n, "optimizer": {"name": "sgd", "lr": 0.05}},
+        }
+    )
+    rng = np.random.default_rng(3)
+    tr = Trainer(spec, (T, F), 3, rng.normal(size=(n, T, F)), rng.normal(size=(n, 3)), layers=layers)
+    tr.backend = backend
+    assert 4 * H * F * T * n > recurrent._ONE_THREAD  # the input projection is split
+    lv, g = tr.loss_and_grad()
+    lv_twin, g_twin = twin.loss_and_grad(tr)
+    assert lv == pytest.approx(lv_twin, rel=1e-12)
+    np.testing.assert_allclose(g, g_twin, rtol=1e-10, atol=1e-14)
