@@ -190,3 +190,21 @@ def test_presenter_mode_thickens_the_network_drawing_and_enlarges_the_boundary_p
     assert boundary.train_points.opts["size"] == pytest.approx(sizes[0] * POINT_SCALE)
     window.presenter_action.setChecked(False)
     assert (boundary.train_points.opts["size"], boundary.test_points.opts["size"]) == sizes
+
+
+def test_presenter_mode_widens_the_side_docks_to_their_controls_and_back(window, qtbot):
+    """At 1.5x the Training dock's fields and the Data dock's labels were cut off at the
+    window's edge: the side docks grow to what their content asks, then shrink back."""
+    window.resize(1920, 1080)
+    qtbot.wait(50)
+    docks = presenter._side_docks(window)
+    assert {d.objectName() for d in docks} >= {"controls_dock", "data_dock"}
+    before = {d.objectName(): d.width() for d in docks}
+    window.presenter_action.setChecked(True)
+    for d in docks:
+        need = presenter._content_width(d.widget())
+        qtbot.waitUntil(lambda d=d, need=need: d.width() >= need - 2, timeout=5000)
+    assert window.controls_dock.width() > before["controls_dock"]  # its fields need more room
+    window.presenter_action.setChecked(False)
+    for d in docks:
+        qtbot.waitUntil(lambda d=d: abs(d.width() - before[d.objectName()]) <= 2, timeout=5000)

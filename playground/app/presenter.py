@@ -23,7 +23,7 @@ Keyboard: Qt gives QToolBar buttons and checkable QToolButtons in custom panels 
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -31,6 +31,9 @@ from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
     QComboBox,
+    QDockWidget,
+    QMainWindow,
+    QScrollArea,
     QScrollBar,
     QWidget,
 )
@@ -53,6 +56,7 @@ class _State:
         self.fonts: list = []  # (axis, original tick font or None)
         self.labels: list = []  # (title label, original size)
         self.points: list = []  # (scatter item, original size, original pen)
+        self.dock_widths: dict = {}  # id(dock) -> its width before presenter mode
 
 
 _state = _State()
@@ -202,6 +206,9 @@ def set_presenter(app_or_window=None, on: bool = True) -> None:
             _thicken(target)
         return
     if on:
+        for w in [target] if target is not None else app.topLevelWidgets():
+            if isinstance(w, QMainWindow):  # before the big font widens any of them
+                _state.dock_widths.update({id(d): d.width() for d in _side_docks(w)})
         _state.font = QFont(app.font())
         _state.palette = QPalette(app.palette())
         _state.sheet = app.styleSheet()
@@ -223,6 +230,44 @@ def set_presenter(app_or_window=None, on: bool = True) -> None:
     for w in [target] if target is not None else app.topLevelWidgets():
         for v in w.findChildren(QWidget):
             v.update()
+        if isinstance(w, QMainWindow):
+            QTimer.singleShot(0, lambda w=w, on=on: _fit_docks(w, on))
+
+
+def _side_docks(window: QMainWindow) -> list[QDockWidget]:
+    sides = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea)
+    return [
+        d
+        for d in window.findChildren(QDockWidget)
+        if d.isVisible()
+        and not d.isFloating()
+        and window.dockWidgetArea(d) in sides
+        and not d.visibleRegion().isEmpty()  # not a tab behind another dock
+    ]
+
+
+def _content_width(w: QWidget) -> int:
+    """The width a dock's widget asks for; a scroll area (the Data and Training panels)
+    answers for its content, plus its scroll bar."""
+    if isinstance(w, QScrollArea) and w.widget() is not None:
+        return w.widget().sizeHint().width() + w.verticalScrollBar().sizeHint().width() + 2 * w.frameWidth()
+    return w.sizeHint().width()
+
+
+def _fit_docks(window: QMainWindow, on: bool) -> None:
+    """The side docks as wide as their controls need in the big font (their widths of
+    before come back when presenter mode ends): at 1.5x the Training dock's fields and the
+    Data dock's labels were cut off at the window's edge."""
+    docks = _side_docks(window)
+    if on:
+        docks = [d for d in docks if d.widget() is not None]
+        want = [max(d.width(), _content_width(d.widget())) for d in docks]
+    else:
+        kept = _state.dock_widths
+        docks = [d for d in docks if id(d) in kept]
+        want = [kept.pop(id(d)) for d in docks]
+    for d, width in zip(docks, want, strict=True):  # one at a time: a dock area's others keep theirs
+        window.resizeDocks([d], [width], Qt.Orientation.Horizontal)
 
 
 def ensure_keyboard_reachable(window: QWidget) -> list[QWidget]:
