@@ -13,6 +13,13 @@ Why (see shared/PITFALLS.md):
   ``RuntimeError: cannot cache function ... no locator available``. From source we fall back to the
   per-user folder when the package's ``__pycache__`` is read-only, then to the temp folder.
 
+* From source, numba keys each function's cache on its own file only, and a kernel's cached
+  machine code holds the code of everything it calls, inlined, and the constants it read: a
+  change to ``blocks/recurrent.py`` or ``codes.py`` left ``kernels.py``'s cached kernels as they
+  were (stale code, wrong numbers or a crash after an update, or while editing the engine).
+  :class:`EngineSourceLocator` adds a stamp of every file of numba code (``engine/``,
+  ``gan/``, the CSV parser) to the playground's functions' stamps: any change recompiles them.
+
 ``PLAYGROUND_FORCE_FROZEN_CACHE=1`` uses the frozen-app locator from source (tests);
 ``PLAYGROUND_NUMBA_CACHE_DIR`` (or ``NUMBA_CACHE_DIR``) overrides the per-user base folder.
 """
@@ -169,19 +176,71 @@ def _make_locator_class():
     return FrozenAppCacheLocator
 
 
+NUMBA_SOURCES = ("engine", "gan", "data/csv_numeric.py")  # every file whose code or constants numba compiles
+
+
+def engine_source_stamp() -> str:
+    """A hash of the names, sizes and mtimes of every file of numba code in the package
+    (computed once per process: the sources do not change under a running kernel)."""
+    stamp = _state.get("engine_stamp")
+    if stamp is None:
+        parts = []
+        for rel in NUMBA_SOURCES:
+            root = _PACKAGE_DIR / rel
+            files = sorted(root.rglob("*.py")) if root.is_dir() else [root]
+            for f in files:
+                try:
+                    st = f.stat()
+                except OSError:
+                    continue
+                parts.append(f"{f.relative_to(_PACKAGE_DIR)}:{st.st_size}:{st.st_mtime_ns}")
+        stamp = _state["engine_stamp"] = hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
+    return stamp
+
+
+def _make_source_locator_classes():
+    """numba's in-tree and NUMBA_CACHE_DIR locators, for the playground's own functions with
+    the engine's stamp beside their file's (see the module docstring)."""
+    from numba.core.caching import InTreeCacheLocator, UserProvidedCacheLocator
+
+    def mixin(base):
+        class EngineSourceLocator(base):
+            def get_source_stamp(self):
+                return (super().get_source_stamp(), engine_source_stamp())
+
+            @classmethod
+            def from_function(cls, py_func, py_file):
+                if _state.get("mode") == "frozen":
+                    return None
+                try:
+                    inside = Path(py_file).resolve().is_relative_to(_PACKAGE_DIR)
+                except (OSError, ValueError):
+                    inside = False
+                return super().from_function(py_func, py_file) if inside else None
+
+        EngineSourceLocator.__name__ = EngineSourceLocator.__qualname__ = f"Engine{base.__name__}"
+        return EngineSourceLocator
+
+    return [mixin(UserProvidedCacheLocator), mixin(InTreeCacheLocator)]
+
+
 def __getattr__(name: str):  # built on first use so that importing this module does not import numba
     if name == "FrozenAppCacheLocator":
         cls = _make_locator_class()
         globals()[name] = cls
         return cls
+    if name == "EngineSourceLocators":
+        classes = _make_source_locator_classes()
+        globals()[name] = classes
+        return classes
     raise AttributeError(name)
 
 
 def _register_in(caching) -> None:
     impl = getattr(caching, "CacheImpl", None) or caching._CacheImpl  # the older numba name
-    cls = __getattr__("FrozenAppCacheLocator")
-    if cls not in impl._locator_classes:
-        impl._locator_classes.insert(0, cls)
+    for cls in reversed([__getattr__("FrozenAppCacheLocator"), *__getattr__("EngineSourceLocators")]):
+        if cls not in impl._locator_classes:
+            impl._locator_classes.insert(0, cls)
 
 
 class _LoaderProxy:
@@ -280,6 +339,8 @@ def install_cache_locator(version: str | None = None) -> str:
         folder = _first_writable(user_cache_base() / "source", _fallback_base() / "source")
         _set_numba_cache_dir(folder)
         _state.update(mode="user-dir", dir=folder)
+    if _state["mode"] != "frozen":
+        _register_locator()  # the engine's stamp on its functions' caches
     return str(_state["mode"])
 
 

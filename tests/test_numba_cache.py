@@ -191,3 +191,53 @@ def test_importing_the_module_does_not_import_numba():
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLAYGROUND_")}
     assert subprocess.run([sys.executable, "-c", code], check=False, cwd=REPO, env=env).returncode == 0
+
+
+ENGINE_CHILD = textwrap.dedent(
+    """
+    import json, os, sys
+    sys.path.insert(0, {repo!r})
+    import numpy as np
+    import playground  # installs the locator; imports no engine module yet
+    from playground import _numba_cache
+    if os.environ.get("TEST_ENGINE_STAMP"):  # as if an engine file had changed since the cache was written
+        _numba_cache._state["engine_stamp"] = os.environ["TEST_ENGINE_STAMP"]
+    from playground.engine import rng  # its functions' cache stamps are taken here
+    perm = np.arange(7, dtype=np.int64)
+    rng.epoch_permutation(np.uint64(5), 3, perm)
+    stats = rng.epoch_permutation.stats
+    locator = type(rng.epoch_permutation._cache._impl.locator).__name__
+    print(json.dumps({{"hits": sum(stats.cache_hits.values()), "misses": sum(stats.cache_misses.values()),
+                      "perm": perm.tolist(), "locator": locator}}))
+    """
+)
+
+
+def test_a_change_to_any_engine_file_recompiles_the_cached_kernels(tmp_path):
+    """numba keys a function's cache on its own file, but a kernel's machine code holds what
+    it calls (other files) and the constants it read: the playground's functions carry the
+    stamp of every file of numba code too, so an edit or update anywhere recompiles them."""
+    script = tmp_path / "engine_child.py"
+    script.write_text(ENGINE_CHILD.format(repo=str(REPO)))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NUMBA_", "PLAYGROUND_"))}
+    env.update(NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+
+    def run(**extra):
+        proc = subprocess.run(
+            [sys.executable, str(script)], env={**env, **extra}, capture_output=True, text=True, timeout=240
+        )
+        return _result(proc)
+
+    first = run()
+    assert first["misses"] == 1 and first["hits"] == 0 and first["locator"].startswith("Engine")
+    again = run()
+    assert again["hits"] == 1 and again["misses"] == 0 and again["perm"] == first["perm"]
+    changed = run(TEST_ENGINE_STAMP="another engine")
+    assert changed["misses"] == 1 and changed["hits"] == 0 and changed["perm"] == first["perm"]
+
+
+def test_the_engine_stamp_follows_the_numba_sources():
+    stamp = _numba_cache.engine_source_stamp()
+    assert len(stamp) == 16 and stamp == _numba_cache.engine_source_stamp()
+    for rel in _numba_cache.NUMBA_SOURCES:
+        assert (REPO / "playground" / rel).exists()
