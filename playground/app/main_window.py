@@ -202,7 +202,7 @@ class MainWindow(QMainWindow):
         self._engine_clock = QTimer(self)  # the seconds of "Preparing the engine" count up
         self._engine_clock.setInterval(1000)
         self._engine_clock.timeout.connect(self.set_engine_text)
-        if not controller.engine_ready:
+        if not c.engine_ready:
             self._engine_clock.start()
         self.statusBar().setSizeGripEnabled(True)
 

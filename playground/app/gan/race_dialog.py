@@ -274,6 +274,11 @@ class GanRaceDialog(QDialog):
     cells = property(lambda self: self.view.cells)
     last = property(lambda self: self.view.last)
 
+    @Slot(object)
+    def set_spec(self, spec: GanSpec) -> None:
+        """The spec the next Run races (the GAN view's, as it changes; a running race goes on)."""
+        self.spec = spec
+
     def chosen(self) -> list[str]:
         return [n for n, b in self.boxes.items() if b.isChecked()]
 

@@ -70,6 +70,7 @@ class GanView(QWidget):
         self._stride = 1
         self._painting = False
         self._stroke: list[tuple[float, float]] = []
+        self.race_dialog = None
         self._build()
         controller.snapshot.connect(self.on_snapshot)
         controller.trainingStateChanged.connect(self._on_running)
@@ -262,12 +263,28 @@ class GanView(QWidget):
         self.controller.paint(points)
 
     def open_race(self):
-        """The race dialog on the current spec (its own trainers: this experiment is untouched)."""
+        """The race dialog on the current spec (its own trainers: this experiment is untouched).
+        It follows the spec while open (a race started after a change of networks races the
+        new networks); one dialog at a time: opening it again replaces (and stops) the last."""
         from .race_dialog import GanRaceDialog
 
+        self.close_race()
         self.race_dialog = GanRaceDialog(self.controller.spec, self)
+        self.controller.specChanged.connect(self.race_dialog.set_spec)
         self.race_dialog.show()
         return self.race_dialog
+
+    def close_race(self) -> None:
+        """Stop and close the race dialog (GAN mode closing: no race thread outlives it)."""
+        d = getattr(self, "race_dialog", None)
+        if d is None:
+            return
+        self.race_dialog = None
+        try:
+            self.controller.specChanged.disconnect(d.set_spec)
+        except (RuntimeError, TypeError):
+            pass
+        d.close()
 
     def _apply_layers(self) -> None:
         b = {k: box.isChecked() for k, box in self.layer_boxes.items()}

@@ -181,6 +181,7 @@ class GanWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.hide()
         self.race_view.stop()
+        self.view.close_race()  # the loss race's dialog and thread go with GAN mode
         self.controller.shutdown(timeout_ms=THREAD_STOP_WAIT_MS)
         event.accept()
 
