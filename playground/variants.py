@@ -82,22 +82,24 @@ _HIDDEN = re.compile(r"network\.hidden\.(\d+)\.(units|activation|dropout)$")
 
 
 def apply_overrides(
-    base: ExperimentSpec | Mapping, overrides: Mapping[str, Any], variant: str = ""
+    base: ExperimentSpec | Mapping, overrides: Mapping[str, Any], variant: str = "", spec_type=ExperimentSpec
 ) -> ExperimentSpec:
     """``base`` (a spec or a spec dict, not modified) with each dotted path set, validated.
 
     A bad path or value raises :class:`SpecError` naming the path and, when given, the
-    ``variant`` ("in the combination lr=0.1", "lesson x.json, variant fast").
+    ``variant`` ("in the combination lr=0.1", "lesson x.json, variant fast"). ``spec_type``:
+    the spec class (``ExperimentSpec``, or GAN mode's ``GanSpec``) with ``to_dict``/``from_dict``.
     """
-    d = base.to_dict() if isinstance(base, ExperimentSpec) else copy.deepcopy(dict(base))
+    d = base.to_dict() if isinstance(base, spec_type) else copy.deepcopy(dict(base))
     where = f" ({variant})" if variant else ""
+    noun = "GAN spec" if spec_type is not ExperimentSpec else "spec"
     for path, value in overrides.items():
         try:
             set_path(d, path, value)
         except (IndexError, KeyError, TypeError, ValueError):
-            raise SpecError(path, f"no such setting in the spec{where}") from None
+            raise SpecError(path, f"no such setting in the {noun}{where}") from None
     try:
-        return ExperimentSpec.from_dict(d)
+        return spec_type.from_dict(d)
     except SpecError as e:
         if not variant:
             raise

@@ -17,13 +17,12 @@ a fit row (modes covered, distance, collapse) is kept every ``every`` iterations
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 
-from playground.errors import PlaygroundError, SpecError
+from playground.errors import PlaygroundError
 from playground.gan.race import race
 from playground.gan.spec import GanSpec
-from playground.spec import set_path
+from playground.variants import apply_overrides
 
 DEFAULT_ROWS = 10  # fit rows per race when the lesson gives no "every"
 
@@ -33,16 +32,7 @@ def variant_spec(base: Mapping | GanSpec, changes: Mapping, where: str) -> GanSp
     (the lesson and variant) and the field."""
     if not isinstance(changes, Mapping):
         raise PlaygroundError(f"{where}: 'changes' must be an object of dotted.path: value")
-    d = base.to_dict() if isinstance(base, GanSpec) else copy.deepcopy(dict(base))
-    for path, value in changes.items():
-        try:
-            set_path(d, path, value)
-        except (IndexError, KeyError, TypeError, ValueError):
-            raise SpecError(path, f"no such setting in the GAN spec ({where})") from None
-    try:
-        return GanSpec.from_dict(d)
-    except SpecError as e:
-        raise SpecError(e.path, f"{e.message} ({where})") from None
+    return apply_overrides(base, changes, where, spec_type=GanSpec)
 
 
 def parse_every(doc: Mapping, steps: int, where: str) -> int:
