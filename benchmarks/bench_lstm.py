@@ -105,7 +105,7 @@ def cold_warmup(dtype: str = "float32") -> tuple[float, float]:
 
 
 def profile(kind: str, n: int = 2000) -> None:
-    """The recurrent block's forward and backward kernels alone on one W5 batch."""
+    """The recurrent block's forward and backward kernels alone on one W5 batch (CPU time)."""
     from numba import njit
 
     from playground.engine.blocks import recurrent
@@ -139,15 +139,15 @@ def profile(kind: str, n: int = 2000) -> None:
 
     fwd(gemm, theta, row, a, z, rows, rec, 1)
     bwd(gemm, theta, grad, row, a, delta, da, rows, rec, 1)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     fwd(gemm, theta, row, a, z, rows, rec, n)
-    tf = (time.perf_counter() - t0) / n
-    t0 = time.perf_counter()
+    tf = (time.process_time() - t0) / n
+    t0 = time.process_time()
     bwd(gemm, theta, grad, row, a, delta, da, rows, rec, n)
-    tb = (time.perf_counter() - t0) / n
-    t0 = time.perf_counter()
+    tb = (time.process_time() - t0) / n
+    t0 = time.process_time()
     tr.run(n)
-    ts = (time.perf_counter() - t0) / n
+    ts = (time.process_time() - t0) / n
     print(
         f"{kind}: forward {tf * 1e6:.0f} us, backward {tb * 1e6:.0f} us, whole step {ts * 1e6:.0f} us "
         f"(rest {(ts - tf - tb) * 1e6:.0f} us)"

@@ -9,17 +9,20 @@ region of the ``rec`` scratch, where backpropagation through time reads them; wi
 = k > 0 the recurrent gradient is cut every k steps from the end (as training chunks of k
 steps with ``h.detach()`` between them).
 
-Where the time goes (W5, 20 steps x 32 rows x 32 units): only the recurrence is sequential.
-So the state is time-major (step t's rows contiguous) and the input is copied time-major
-once; every step's input projection x_t @ W_ih^T is then ONE product over all length x rows
-before the recurrence, each step does one product h_{t-1} @ W_hh^T (forward) or
-dA_t @ W_hh (backward) for the whole batch, and the parameter gradients dW_ih = dA^T X,
+Speed (W5: 20 steps x 32 rows x 32 units; benchmarks/bench_lstm.py): only the recurrence
+is sequential. So the state is time-major (step t's rows contiguous) and the input is copied
+time-major once; every step's input projection x_t @ W_ih^T is then ONE product over all
+length x rows before the recurrence, each step does one product h_{t-1} @ W_hh^T (forward)
+or dA_t @ W_hh (backward) for the whole batch, and the parameter gradients dW_ih = dA^T X,
 dW_hh = dR^T H_prev and the input gradient are one product each over the whole sequence
-after it. Products go through BLAS (``gemm``) or, without, loops with contiguous inner
-loops (``_mm``). The elementwise gate loops run over row views (``rec[a:b]``) with
-branch-free ``tanh_fast``, so LLVM vectorises them; the gate values are computed in place
-over the pre-activations, and backpropagation overwrites them with the pre-activation
-gradients dA (no per-step allocation).
+after it. Products go through BLAS (``gemm``), split into pieces OpenBLAS keeps on the
+calling thread (its threads collapse on a busy machine), or, without BLAS, loops with
+contiguous inner loops (``_mm``). The elementwise gate loops run over row views
+(``rec[a:b]``, so LLVM sees non-negative indices and vectorises them) in the data's
+precision: ``tanh_fast`` in float64 (1e-15, the gradient tests' 1e-10), a float32 rational
+tanh with float32 constants in float32 (``_th``/``_sg`` pick one at compile time). The
+gate values are computed in place over the pre-activations, and backpropagation overwrites
+them with the pre-activation gradients dA (no per-step allocation).
 
 ``forward`` also runs on the feature-major inference chunks (``columns``): the inputs are
 then read, and the outputs written, with the other strides. numpy twins below.
