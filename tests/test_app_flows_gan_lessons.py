@@ -61,3 +61,70 @@ def test_closing_gan_mode_stops_the_loss_race_and_its_dialog_races_the_current_n
     assert not dialog.view.running and not dialog.isVisible()
     assert w.view.race_dialog is None
     assert not c.thread.isRunning()
+
+
+@pytest.fixture
+def gan(qtbot):
+    from playground.app.gan.controller import GanController
+    from playground.app.gan.window import GanWindow
+
+    c = GanController(gan_spec().with_changes("training.dtype", "float64"))
+    w = GanWindow(c)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: c.last_snapshot is not None and c.last_snapshot.grid is not None, timeout=TIMEOUT)
+    yield w
+    w.close()
+
+
+def test_paint_then_race_counts_the_painted_modes_and_the_loss_plot_starts_afresh(gan, qtbot):
+    """Play, then paint three blobs: the loss plot's axes are not the last trainer's (an empty
+    plot over the old iterations' range), the fit is the new data's; Race losses… on them says
+    'of 3' modes (it said 'of 8', the captions '/3')."""
+    c, v = gan.controller, gan.view
+    c.play()
+    qtbot.waitUntil(lambda: c.last_snapshot.iteration > 300, timeout=TIMEOUT)
+    c.pause()
+    qtbot.waitUntil(lambda: v.d_curve.xData is not None and v.d_curve.xData[-1] > 300, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: v.losses.getPlotItem().vb.viewRange()[0][1] > 300, timeout=TIMEOUT)
+    v.paint_at([(0.0, 1.0), (1.0, 0.0), (-1.0, -1.0)])
+    qtbot.waitUntil(
+        lambda: c.last_snapshot.generation == 1 and c.last_snapshot.fit is not None, timeout=TIMEOUT
+    )
+    qtbot.waitUntil(lambda: "/3 modes covered" in v.fit_label.text(), timeout=TIMEOUT)
+    (x0, x1), _ = v.losses.getPlotItem().vb.viewRange()
+    assert x1 < 300  # not the range of the 300+ iterations before
+    dialog = v.open_race()
+    for name, box in dialog.boxes.items():
+        box.setChecked(name == "non_saturating")
+    dialog.iterations.setValue(200)
+    dialog.run_button.click()
+    qtbot.waitUntil(lambda: dialog.status.text().startswith("Done"), timeout=TIMEOUT)
+    caption = next(iter(dialog.cells.values()))[2].text()
+    assert "/3 modes" in caption
+    assert "of 3" in dialog.view.modes_plot.getPlotItem().titleLabel.text
+    assert dialog.view.modes_plot.getPlotItem().vb.viewRange()[1][1] < 8
+
+
+def test_a_refused_form_edit_says_why_until_the_experiment_changes(gan, qtbot, tmp_path):
+    """Networks tab: a refused edit ('abc' as layers) shows the field and keeps the old
+    values; after opening a saved session the message goes (it stayed, under the session's
+    own valid values)."""
+    c, v = gan.controller, gan.view
+    path = str(tmp_path / "g.playground-gan")
+    assert gan.save_session(path)
+    form = v.settings
+    box = form.boxes["discriminator"].layers
+    shown = box.text()
+    box.setText("abc")
+    box.editingFinished.emit()
+    assert form.error.text().startswith("discriminator.hidden")
+    assert box.text() == shown
+    assert gan.open_session(path)
+    assert form.error.text() == ""
+    form.boxes["generator"].layers.setText("0")
+    form.boxes["generator"].layers.editingFinished.emit()
+    assert "generator" in form.error.text()
+    form.boxes["generator"].layers.setText("9")
+    form.boxes["generator"].layers.editingFinished.emit()
+    assert form.error.text() == "" and [h.units for h in c.spec.generator.hidden] == [9]

@@ -51,6 +51,7 @@ class GanRaceView(QWidget):
         self.entries = None  # the finished race's RaceEntry list
         self.variants: list[tuple[str, str, GanSpec]] = []
         self.every: int | None = None
+        self._top = 8
         self.iterations = QSpinBox()
         self.iterations.setRange(100, 10_000_000)
         self.iterations.setSingleStep(1000)
@@ -142,7 +143,11 @@ class GanRaceView(QWidget):
             self.curves[label] = self.modes_plot.plot(
                 pen=pg.mkPen(color, width=2), symbol="o", symbolSize=5, symbolBrush=color, name=title
             )
-        top = self.variants[0][2].data.modes if self._all_mixtures() else 8
+        self._set_top(self.variants[0][2].data.modes if self._all_mixtures() else 8)
+
+    def _set_top(self, top: int) -> None:
+        """The plot's scale and title: modes covered of ``top`` (the fit's count once known)."""
+        self._top = top
         self.modes_plot.setYRange(0, top * 1.4, padding=0)  # room above for the legend
         self.modes_plot.setTitle(f"Modes covered (of {top})")
 
@@ -224,6 +229,9 @@ class GanRaceView(QWidget):
                 text += " (diverged)"
             caption.setText(text)
             self.curves[label].setData([r["iteration"] for r in rows], [r["modes_covered"] for r in rows])
+        modes = {f[2]["modes"] for f in frames}
+        if len(modes) == 1 and modes != {self._top}:  # painted points: their own count, not 8
+            self._set_top(modes.pop())
 
     @Slot(object)
     def _done(self, entries) -> None:

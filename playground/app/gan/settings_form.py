@@ -100,7 +100,7 @@ class GanSettingsForm(QWidget):
         lay.addLayout(row)
         lay.addLayout(shared)
         lay.addWidget(self.error)
-        controller.specChanged.connect(self.sync)
+        controller.specChanged.connect(self._spec_changed)
         self.sync(controller.spec)
 
     @Slot(object)
@@ -122,6 +122,13 @@ class GanSettingsForm(QWidget):
             self.gp_weight.setValue(spec.training.gp_weight)
         finally:
             self._syncing = False
+
+    @Slot(object)
+    def _spec_changed(self, spec: GanSpec) -> None:
+        """The experiment changed (an edit taken, a session opened, a lesson variant): an
+        error about an earlier refused edit no longer applies."""
+        self.error.setText("")
+        self.sync(spec)
 
     def spec_from_form(self) -> GanSpec:
         """The controller's spec with the form's values (SpecError names a refused field)."""

@@ -298,9 +298,14 @@ class GanView(QWidget):
     # -- snapshots ------------------------------------------------------------------------
     @Slot(object)
     def on_snapshot(self, snap) -> None:
-        if snap.generation != self._generation:
+        if snap.generation != self._generation:  # a new trainer: nothing of the last one stays
             self._generation = snap.generation
             self._rows = np.zeros((0, 5))
+            self._last_fit = None
+            self.losses.getPlotItem().enableAutoRange()
+            if snap.iteration == 0:  # no rows yet: not the last trainer's axes
+                self.losses.setRange(xRange=(0, 100), yRange=(0, 1), padding=0)
+                self.losses.getPlotItem().enableAutoRange()
         if snap.real is not None:
             self.real.setData(pos=snap.real)
         if snap.extent is not None and snap.real is not None:
