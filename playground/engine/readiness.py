@@ -271,25 +271,32 @@ def compile_command(dtype: str) -> list[str]:
     return [sys.executable, "-m", "playground", *args]
 
 
-def _start(job: _Job) -> None:
-    env = {**os.environ, MODE_ENV: "compiled", "PYTHONUNBUFFERED": "1"}
+def spawn_compile(args: list[str], stderr=subprocess.PIPE, **env_extra: str) -> subprocess.Popen:
+    """A compile process (``compile_command`` + more arguments) in compiled mode, its progress
+    lines on a text pipe, in a session of its own (no console window on Windows); OSError if
+    it cannot start."""
+    env = {**os.environ, MODE_ENV: "compiled", "PYTHONUNBUFFERED": "1", **env_extra}
     kwargs: dict = {"start_new_session": True} if os.name == "posix" else {}
     if os.name == "nt":
         kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP | getattr(
             subprocess, "CREATE_NO_WINDOW", 0
         )
+    return subprocess.Popen(
+        args,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        env=env,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        **kwargs,
+    )
+
+
+def _start(job: _Job) -> None:
     try:
-        job.proc = subprocess.Popen(
-            compile_command(job.progress.dtype),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            **kwargs,
-        )
+        job.proc = spawn_compile(compile_command(job.progress.dtype))
     except OSError as e:
         _fallback(job, f"could not start the compile process ({e})")
         return

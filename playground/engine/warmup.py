@@ -166,18 +166,9 @@ class _Beside:
         self._number = 0
         self._lock = threading.Lock()
         self.started = False
-        env = {**os.environ, readiness.MODE_ENV: "compiled", "PYTHONUNBUFFERED": "1", BESIDE_ENV: "0"}
         try:
-            self.proc = subprocess.Popen(
-                [*readiness.compile_command(dtype), "--half", "beside"],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env=env,
-                text=True,
-                encoding="utf-8",
-                errors="replace",
-            )
+            args = [*readiness.compile_command(dtype), "--half", "beside"]
+            self.proc = readiness.spawn_compile(args, stderr=subprocess.DEVNULL, **{BESIDE_ENV: "0"})
         except OSError:
             return
         self.started = True
