@@ -8,6 +8,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+from tests.test_app_race import close, make_window  # noqa: E402
 from tests.test_app_race import small_spec as experiment_spec  # noqa: E402
 from tests.test_gan import small_spec as gan_spec  # noqa: E402
 
@@ -128,3 +129,23 @@ def test_a_refused_form_edit_says_why_until_the_experiment_changes(gan, qtbot, t
     form.boxes["generator"].layers.setText("9")
     form.boxes["generator"].layers.editingFinished.emit()
     assert form.error.text() == "" and [h.units for h in c.spec.generator.hidden] == [9]
+
+
+def test_race_table_counts_the_steps_between_history_rows(qtbot):
+    """Lessons > Overfitting and regularization, Step ×10: the table's Steps and the step
+    count say 10 (they waited for the next history row, 100 steps on: '0' for a while)."""
+    w = make_window(qtbot, experiment_spec())
+    try:
+        assert w.load_lesson("regularization")
+        r, view = w.race, w.race_view
+        qtbot.waitUntil(lambda: all(f is not None for f in r.frames), timeout=TIMEOUT)
+        view.step_button.click()
+        qtbot.waitUntil(lambda: all(f.step == 10 for f in r.frames), timeout=TIMEOUT)
+        assert all(len(lv) < 3 for lv in r.live)  # few rows: the frames ran ahead of them
+        qtbot.waitUntil(
+            lambda: [view.table.item(i, 1).text() for i in range(view.table.rowCount())] == ["10"] * 3,
+            timeout=20_000,
+        )
+        assert "step 10" in view.status_label.text()
+    finally:
+        close(w)

@@ -479,6 +479,12 @@ class RaceView(QWidget):
         r = self.race
         key = (r.generation, tuple(lv.version for lv in r.live))
         if key == self._drawn:
+            # no new history row, but the frames move on between rows (steps, status, counts):
+            # the table and the step count follow them, not only the recorded rows
+            frames = (r.generation, tuple(None if f is None else (f.step, f.status) for f in r.frames))
+            if frames != self._table_drawn:
+                self._table_drawn = frames
+                self._draw_table()
             return
         self._drawn = key
         self.frames += 1
