@@ -149,3 +149,41 @@ def test_race_table_counts_the_steps_between_history_rows(qtbot):
         assert "step 10" in view.status_label.text()
     finally:
         close(w)
+
+
+def test_report_after_a_race_and_with_gan_mode_open_says_their_numbers(qtbot, tmp_path):
+    """Race three learning rates, Step ×10, open GAN mode and step it once, File > Save
+    Report: the report names every variant with the steps and losses its table shows, and
+    GAN mode's iteration and fit (it held only the base experiment's words and step-0 numbers
+    beside the race's figures, and the Metrics dock's figure of that base experiment)."""
+    from playground.app.dialogs.report import write_window_report
+
+    w = make_window(qtbot, experiment_spec())
+    try:
+        assert w.start_race([{"training.optimizer.lr": v} for v in (0.003, 0.03, 0.3)])
+        r, view = w.race, w.race_view
+        view.step_button.click()
+        qtbot.waitUntil(lambda: all(f is not None and f.step == 10 for f in r.frames), timeout=TIMEOUT)
+        qtbot.waitUntil(lambda: view.table.item(2, 1).text() == "10", timeout=20_000)
+        from playground.app.gan.controller import GanController
+        from playground.app.gan.window import GanWindow
+
+        w.gan_window = GanWindow(GanController(gan_spec()))  # what the GAN menu opens, smaller
+        w.open_gan_window()
+        gan = w.gan_window
+        qtbot.waitUntil(lambda: gan.controller.last_snapshot is not None, timeout=TIMEOUT)
+        gan.controller.iteration()
+        qtbot.waitUntil(lambda: gan.controller.last_snapshot.iteration == 1, timeout=TIMEOUT)
+        out = write_window_report(w, tmp_path / "report")
+        html = (out / "index.html").read_text(encoding="utf-8")
+        for i, m in enumerate(r.members):
+            loss = view.table.item(i, 2).text()
+            assert f"{m.label} (training.optimizer.lr=" in html
+            assert f"10 steps; train loss {loss}" in html
+        assert "GAN mode: iteration 1" in html and "modes covered" in html
+        assert not (out / "figures" / "metrics.png").exists()
+        assert (out / "figures" / "race.png").exists() and (out / "figures" / "gan.png").exists()
+    finally:
+        if w.gan_window is not None:
+            w.gan_window.close()
+        close(w)

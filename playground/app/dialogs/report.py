@@ -19,9 +19,11 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from playground.errors import PlaygroundError
+from playground.gan.metrics import describe
 from playground.report import Figure, report_data, write_report
 
 from .. import figures
+from ..race.view import _status_text as status_text
 
 PLOT_TITLES = {"loss": "Loss", "gradients": "Gradient norms per layer", "metric": "Accuracy / R²"}
 
@@ -51,12 +53,54 @@ def report_views(window) -> list[tuple[str, str, QWidget]]:
             if not plot.isHidden():
                 views.append((key, PLOT_TITLES.get(key, key), plot))
     metrics_view = getattr(window, "metrics_view", None)
-    if metrics_view is not None and metrics_view.isVisible():
+    racing = getattr(window, "racing", False)
+    if metrics_view is not None and metrics_view.isVisible() and not racing:  # the base experiment's
         views.append(("metrics", "Metrics (live view)", metrics_view))
     gan = getattr(window, "gan_window", None)
     if gan is not None and gan.isVisible():
         views.append(("gan", "GAN mode", gan.view))
     return views
+
+
+def mode_notes(window) -> list[str]:
+    """What the report's words and numbers do not say of what the window shows: in race mode
+    each variant's summary row (the words, metrics and history are the base experiment's);
+    GAN mode's iteration and fit when its window is open."""
+    notes: list[str] = []
+    race = getattr(window, "race", None)
+    if getattr(window, "racing", False) and race is not None:
+        rows = race.summary_rows()
+        pct = race.task == "classification"
+        notes.append(
+            f"Race of {len(rows)} variants (the figures show the race; the description, metrics "
+            "and history below are of the experiment the variants change):"
+        )
+        for m, d in zip(race.members, rows):
+            metric = d["test_metric"]
+            parts = [f"{d['step']:,} steps", f"train loss {_num(d['train_loss'])}"]
+            parts.append(f"test loss {_num(d['test_loss'])}")
+            if metric is not None:
+                parts.append(f"test accuracy {metric:.1%}" if pct else f"test R² {metric:.3f}")
+            if d["steps_to_target"] is not None:
+                parts.append(f"target {_num(race.target())} reached at step {d['steps_to_target']:,}")
+            parts.append(status_text(d))  # as the table's Status cell (its warning in full)
+            if d.get("warning") and d["status"] != "diverged":
+                parts[-1] = d["warning"]
+            changes = ", ".join(f"{k}={v}" for k, v in m.overrides.items())
+            notes.append(f"{m.label}" + (f" ({changes})" if changes else "") + ": " + "; ".join(parts))
+    gan = getattr(window, "gan_window", None)
+    snap = gan.controller.last_snapshot if gan is not None and gan.isVisible() else None
+    if snap is not None:
+        text = f"GAN mode: iteration {snap.iteration:,}, loss {snap.loss}"
+        fit = getattr(gan.view, "_last_fit", None) or snap.fit
+        if fit is not None:
+            text += f", {describe(fit)}"
+        notes.append(text)
+    return notes
+
+
+def _num(v) -> str:
+    return "–" if v is None else f"{v:.4g}"
 
 
 def render_figures(views, folder: Path) -> list[Figure]:
@@ -73,6 +117,7 @@ def write_window_report(window, out_dir, notes: list[str] | None = None) -> Path
     """The report of ``window``'s experiment and views, written atomically to ``out_dir``."""
     data = window.controller.call_in_worker(report_data)
     views = report_views(window)
+    notes = mode_notes(window) + list(notes or [])
     return write_report(data, out_dir, figures=lambda folder: render_figures(views, folder), notes=notes)
 
 
@@ -99,4 +144,4 @@ def save_report_dialog(window) -> Path | None:
     return out
 
 
-__all__ = ["render_figures", "report_views", "save_report_dialog", "write_window_report"]
+__all__ = ["mode_notes", "render_figures", "report_views", "save_report_dialog", "write_window_report"]
