@@ -23,7 +23,6 @@ from playground.gan.metrics import describe
 from playground.report import Figure, report_data, write_report
 
 from .. import figures
-from ..race.view import _status_text as status_text
 
 PLOT_TITLES = {"loss": "Loss", "gradients": "Gradient norms per layer", "metric": "Accuracy / R²"}
 
@@ -83,9 +82,10 @@ def mode_notes(window) -> list[str]:
                 parts.append(f"test accuracy {metric:.1%}" if pct else f"test R² {metric:.3f}")
             if d["steps_to_target"] is not None:
                 parts.append(f"target {_num(race.target())} reached at step {d['steps_to_target']:,}")
-            parts.append(status_text(d))  # as the table's Status cell (its warning in full)
-            if d.get("warning") and d["status"] != "diverged":
-                parts[-1] = d["warning"]
+            if d["status"] == "diverged":  # as the table's Status cell, its warning in full
+                parts.append(f"diverged at step {d['diverged_step']:,}")
+            else:
+                parts.append(d.get("warning") or "ok")
             changes = ", ".join(f"{k}={v}" for k, v in m.overrides.items())
             notes.append(f"{m.label}" + (f" ({changes})" if changes else "") + ": " + "; ".join(parts))
     gan = getattr(window, "gan_window", None)
