@@ -72,12 +72,7 @@ def state_width(layer) -> int:
     features, a GRU's recurrent products 3*units, and dh, dc, scratch 3*units."""
     T, F, H = layer.in_shape[0], layer.in_shape[1], layer.units
     hc = (T + 1) * H * (2 if layer.kind == "lstm" else 1)
-    width = hc + T * _slot(layer.kind, H) + T * F + (3 * H if layer.kind == "gru" else 0) + 3 * H
-    # Never less than the step-major layout before this one needed (hc + T*4H + 10H): numba's
-    # cache checks only the file of the cached function itself, so in a checkout whose
-    # kernels.py did not change, kernels compiled with the previous recurrent code can still
-    # be loaded; they must not write past the region (heap corruption, seen once).
-    return max(width, hc + T * 4 * H + 10 * H)
+    return hc + T * _slot(layer.kind, H) + T * F + (3 * H if layer.kind == "gru" else 0) + 3 * H
 
 
 @njit(**JIT_INLINE)
