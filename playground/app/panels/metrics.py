@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import contextmanager
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QBrush, QColor
@@ -40,6 +41,8 @@ from ..figures import install_figure_menu
 REFRESH_HZ = 2.0  # the feed computes (and the view redraws) at most this often
 MAX_ROWS = 20_000  # rows of each split evaluated for the live view
 GOOD, BAD = QColor("#2ca02c"), QColor("#d62728")
+MAX_NOTES = 4  # note lines shown under the tables; the rest in the tooltip
+NOTE_CHARS = 160  # a longer note (a list of absent classes) is cut there; whole in the tooltip
 
 
 class MetricsFeed:
@@ -81,13 +84,29 @@ def _table() -> QTableWidget:
     return t
 
 
+@contextmanager
+def bulk_update(table: QTableWidget):
+    """Change many cells, then size the columns once. With ResizeToContents every changed
+    cell re-measures its whole column: refilling a 70-class confusion matrix (text data's
+    alphabet) took minutes on the GUI thread, twice a second, and froze the window."""
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    table.setUpdatesEnabled(False)
+    try:
+        yield table
+    finally:
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        table.setUpdatesEnabled(True)
+
+
 def fill_table(table: QTableWidget, header: list[str], rows: list[list[str]]) -> None:
-    table.setColumnCount(len(header))
-    table.setHorizontalHeaderLabels(header)
-    table.setRowCount(len(rows))
-    for r, row in enumerate(rows):
-        for c, text in enumerate(row):
-            table.setItem(r, c, _item(text, align_left=c == 0))
+    with bulk_update(table):
+        table.setColumnCount(len(header))
+        table.setHorizontalHeaderLabels(header)
+        table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
+                table.setItem(r, c, _item(text, align_left=c == 0))
 
 
 class MetricsView(QWidget):
@@ -219,10 +238,25 @@ class MetricsView(QWidget):
         if classification:
             fill_table(self.confusion, *confusion_rows(split))
             self._shade_confusion(split["confusion"])
-        self.notes.setText("\n".join(split["notes"] + r["notes"]))
+        self.set_notes(split["notes"] + r["notes"])
+
+    def set_notes(self, notes: list[str]) -> None:
+        """At most ``MAX_NOTES`` lines, the rest in the tooltip: on text data one note per
+        class never predicted (dozens of lines) pushed the tables out of the dock."""
+        shown = [n if len(n) <= NOTE_CHARS else n[: NOTE_CHARS - 1] + "\u2026" for n in notes]
+        if len(shown) > MAX_NOTES:
+            more = len(shown) - (MAX_NOTES - 1)
+            shown = [*shown[: MAX_NOTES - 1], f"\u2026 and {more} more notes (hover to read them all)"]
+        self.notes.setText("\n".join(shown))
+        full = len(notes) > MAX_NOTES or any(len(n) > NOTE_CHARS for n in notes)
+        self.notes.setToolTip("\n".join(notes) if full else "")
 
     def _shade_confusion(self, counts) -> None:
         """Each row shaded by its share: the diagonal green, the mistakes red."""
+        with bulk_update(self.confusion):
+            self._shade_rows(counts)
+
+    def _shade_rows(self, counts) -> None:
         for i, row in enumerate(counts):
             total = max(1, sum(row))
             for j, n in enumerate(row):

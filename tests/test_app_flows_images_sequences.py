@@ -1,0 +1,130 @@
+"""Ordinary sequences of actions on image and sequence data in the real window, and what the
+person sees after each: every view drawn with the numbers the predictions give.
+
+Each test is one user's path (pick data, edit layers, train, open a dock, switch back) found
+to leave a view wrong, blank or frozen; the assertions are what the screen shows. Networks
+stay dense where the path allows, so the file compiles little from an empty numba cache.
+"""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from playground.app.controller import ExperimentController
+from playground.app.main_window import MainWindow
+from playground.engine.losses import decision_threshold, decode_predictions
+from playground.spec import default_spec
+
+LIVE = 60_000  # ms: generous waits for the worker on a busy machine
+
+
+@pytest.fixture
+def window(qtbot):
+    c = ExperimentController(default_spec(), warm_up=False)
+    w = MainWindow(c)
+    w.ask = lambda *a, **k: QMessageBox.StandardButton.Discard
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    yield w
+    c.pause()
+    w.close()
+    c.shutdown()
+
+
+def _predicted(c, X):
+    """The classes the trainer predicts for ``X`` (as every view should count them)."""
+    out = c.call_in_worker(lambda e: e.trainer.predict(X), timeout=LIVE / 1000)
+    spec = c.spec
+    return decode_predictions(out, decision_threshold(spec.training.loss, spec.network.output_activation))
+
+
+def test_text_data_with_the_metrics_dock_open_stays_live_and_counts_right(window, qtbot):
+    """Text data (70 characters, a 70 x 70 confusion matrix) with View > Metrics open: each
+    refresh re-measured every column once per changed cell and froze the window for minutes;
+    the notes (one per class never predicted) pushed the tables out of the dock."""
+    c, mv = window.controller, window.metrics_view
+    window.metrics_dock.show()
+    window.data_panel.select_sequences("text")
+    assert c.spec.data.name == "text" and [h.kind for h in c.spec.network.hidden] == ["lstm"]
+    window.layers_panel.remove_layer(0)  # a dense layer on the flattened window
+    assert c.spec.network.hidden == () and c.experiment.dataset.n_classes == 70
+    c.play()
+    qtbot.waitUntil(lambda: mv.report is not None and mv.report["step"] > 0, timeout=LIVE)
+    first = mv.report["step"]
+    # a second live refresh arrives while training: the window keeps answering
+    qtbot.waitUntil(lambda: mv.report["step"] > first, timeout=LIVE)
+    c.pause()
+    qtbot.waitUntil(lambda: not c.running, timeout=LIVE)
+    mv.request()
+    exp = c.experiment
+    assert mv.report["step"] == exp.step
+    assert mv.title.text().startswith(f"Metrics at step {exp.step:,} \u00b7 {exp.dataset.n_test:,} rows")
+    classes = mv.report["splits"]["test"]["classes"]
+    k = len(classes)
+    assert mv.confusion.rowCount() == k and mv.confusion.columnCount() == k + 1
+    pred, true = _predicted(c, exp.dataset.X_test), exp.dataset.y_test
+    expected = np.zeros((exp.dataset.n_classes, exp.dataset.n_classes), np.int64)
+    np.add.at(expected, (true, pred), 1)
+    index = {name: i for i, name in enumerate(exp.dataset.class_names)}
+    shown = np.array(
+        [[int(mv.confusion.item(r, j + 1).text().replace(",", "")) for j in range(k)] for r in range(k)]
+    )
+    rows = [index[name] for name in classes]
+    assert np.array_equal(shown, expected[np.ix_(rows, rows)])
+    accuracy = float(np.mean(pred == true))
+    assert f"accuracy {accuracy:.4f}" in mv.title.text()
+    # the notes stay a few lines; all of them in the tooltip
+    notes = mv.report["splits"]["test"]["notes"] + mv.report["notes"]
+    assert len(notes) > 4  # many characters never predicted this early
+    assert len(mv.notes.text().splitlines()) <= 4 and "more notes" in mv.notes.text()
+    assert mv.notes.toolTip().splitlines() == notes
+    assert mv.table.height() > mv.notes.height()
+
+
+def test_bars_tiles_name_the_predicted_class_inside_the_tile(window, qtbot):
+    """Digits, then bars: each tile's label ('horizontal', 'vertical') ran over the next tiles,
+    a row of labels read as one smear. Short names now, with the key in the title."""
+    c, iv = window.controller, window.images_view
+    window.data_panel.select_images("digits")
+    window.data_panel.select_images("bars")
+    assert window.result_stack.currentWidget() is iv
+    c.step_once()
+    qtbot.waitUntil(lambda: c.experiment.step >= 1, timeout=LIVE)
+    iv.request()
+    s = iv.state
+    assert s is not None and s.class_names == ["horizontal", "vertical"]
+    exp = c.experiment
+    pred = _predicted(c, exp.dataset.X_test)
+    assert np.array_equal(s.predicted, pred)
+    right = int(np.sum(pred == exp.dataset.y_test))
+    assert (
+        f"{right / len(pred):.1%} of {len(pred)} test images right, {len(pred) - right} wrong"
+        in iv.summary.text()
+    )
+    assert "h = horizontal, v = vertical" in iv.samples.title.text
+    labels = [t for t in iv.samples.labels if t.isVisible()]
+    assert len(labels) == len(iv.samples.indices) == 48
+    assert [t.textItem.toPlainText() for t in labels] == ["hv"[int(p)] for p in pred[:48]]
+    vb = iv.samples.vb
+    for t, (y0, x0, h, w) in zip(labels, iv.samples.boxes, strict=True):
+        tile = vb.mapViewToScene(pg_rect(x0, y0, w, h)).boundingRect()
+        assert t.textItem.boundingRect().width() <= tile.width() + 2  # the label fits its tile
+    iv.tabs.setCurrentWidget(iv.wrong)
+    if iv.wrong.indices:
+        i = iv.wrong.indices[0]
+        assert iv.wrong.labels[0].textItem.toPlainText() == f"{'hv'[s.predicted[i]]} ({'hv'[s.true[i]]})"
+    # back to digits: digits label themselves, no key
+    window.data_panel.select_images("digits")
+    iv.request()
+    assert iv.state.class_names[3] == "3" and "=" not in iv.samples.title.text
+
+
+def pg_rect(x, y, w, h):
+    from PySide6.QtCore import QRectF
+
+    return QRectF(x, y, w, h)
