@@ -35,6 +35,8 @@ MAX_MAP_COLS = 16  # feature maps per row
 MAX_FILTER_IN = 16  # input channels drawn per conv layer
 MAX_FILTER_OUT = 64  # filters drawn per conv layer
 GOOD, BAD = "#2ca02c", "#d62728"
+SAMPLES_TITLE = "Test images: predicted class{key} (red: wrong). Click one for its feature maps"
+WRONG_TITLE = "Misclassified test images: predicted class (true class){key}"
 INK = np.array([0x1F, 0x2A, 0x44], np.float64)  # dark ink on paper for the images
 PAPER = np.array([0xFF, 0xFF, 0xFF], np.float64)
 
@@ -209,6 +211,27 @@ def _set_rgba(vb: pg.ViewBox, item: pg.ImageItem, rgba: np.ndarray) -> None:
         vb.setRange(QRectF(0, 0, w, h), padding=0.02)
     else:
         item.setImage(rgba)
+
+
+def tile_names(names) -> list[str]:
+    """Class names short enough for a label on an 8x8 tile: digits stay as they are, words
+    become their shortest distinct prefixes (bars: h, v; shapes: sq, cr, ci). Full words
+    ran over the next tiles and the labels of a whole row read as one smear."""
+    names = [str(n) for n in names]
+    if not names or max(len(n) for n in names) <= 2:
+        return names
+    for length in range(1, max(len(n) for n in names) + 1):
+        short = [n[:length] for n in names]
+        if len(set(short)) == len(short):
+            return short
+    return names
+
+
+def tile_key(names) -> str:
+    """' (h = horizontal, v = vertical)' for the title when the tiles show short names."""
+    short = tile_names(names)
+    pairs = [f"{s} = {n}" for s, n in zip(short, names, strict=True) if s != str(n)]
+    return f" ({', '.join(pairs)})" if pairs and len(pairs) <= 12 else ""
 
 
 # ----------------------------------------------------------------------------- widgets
@@ -459,7 +482,7 @@ class ImagesView(QWidget):
         left = QWidget()
         left_lay = QVBoxLayout(left)
         left_lay.setContentsMargins(0, 0, 0, 0)
-        self.samples = TileGrid("Test images: predicted class (red: wrong). Click one for its feature maps")
+        self.samples = TileGrid(SAMPLES_TITLE.format(key=""))
         self.summary = QLabel()
         self.summary.setObjectName("dim")
         self.summary.setWordWrap(True)
@@ -469,7 +492,7 @@ class ImagesView(QWidget):
         self.maps = MapsView()
         self.filters = MapsView()
         self.confusion = ConfusionView()
-        self.wrong = TileGrid("Misclassified test images: predicted class (true class)")
+        self.wrong = TileGrid(WRONG_TITLE.format(key=""))
         self.tabs.addTab(self.maps, "Feature maps")
         self.tabs.addTab(self.filters, "Filters")
         self.tabs.addTab(self.confusion, "Confusion matrix")
@@ -576,6 +599,11 @@ class ImagesView(QWidget):
             return
         self._last_draw = time.perf_counter()
         names = s.class_names
+        key = tile_key(names)
+        for grid, title in ((self.samples, SAMPLES_TITLE), (self.wrong, WRONG_TITLE)):
+            text = title.format(key=key)
+            if grid.title.text != text:
+                grid.title.setText(text)
         n = len(s.test_images)
         idx = list(range(n))
         ok = s.predicted[:n] == s.true[:n]
@@ -613,7 +641,8 @@ class ImagesView(QWidget):
             )
 
     def _name(self, k) -> str:
-        names = self.state.class_names if self.state is not None else []
+        """The class's name as a tile shows it (``tile_names``)."""
+        names = tile_names(self.state.class_names) if self.state is not None else []
         k = int(k)
         return names[k] if k < len(names) else str(k)
 
