@@ -187,3 +187,40 @@ def test_report_after_a_race_and_with_gan_mode_open_says_their_numbers(qtbot, tm
         if w.gan_window is not None:
             w.gan_window.close()
         close(w)
+
+
+def test_exercise_locks_hold_after_a_race_and_a_lesson(qtbot, tmp_path):
+    """A student's exercise locks Reset, Step and the learning rate; they race two learning
+    rates, exit the race, open a lesson and leave it: the locks still hold (leaving race mode
+    enabled the toolbar's actions again, locked ones too). File > New frees them."""
+    from playground.app.exercise import LOCK_TIP
+    from playground.exercise import Exercise
+
+    w = make_window(qtbot, experiment_spec())
+    try:
+        path = tmp_path / "ex.playground"
+        locks = ("run.reset", "run.step", "training.optimizer.lr")
+        ex = Exercise("Only the batch", "Change only the batch size.", locks)
+        assert w.exercise.save(path, ex)
+        tb, cp = w.toolbar, w.controls_panel
+
+        def locked():
+            return (
+                not tb.reset_action.isEnabled()
+                and not tb.step_action.isEnabled()
+                and not tb.epoch_action.isEnabled()
+                and not cp.lr.isEnabled()
+                and tb.reset_action.toolTip() == LOCK_TIP
+            )
+
+        assert locked() and tb.play_action.isEnabled()
+        assert w.start_race([{"training.batch_size": b} for b in (8, 32)])
+        w.exit_race()
+        assert not w.racing and locked() and tb.play_action.isEnabled()
+        assert w.load_lesson("learning_rate")
+        w.exit_race()
+        assert locked()
+        w.new_experiment()
+        assert tb.reset_action.isEnabled() and tb.step_action.isEnabled() and cp.lr.isEnabled()
+    finally:
+        close(w)

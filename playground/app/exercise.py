@@ -295,6 +295,11 @@ class ExerciseMode(QObject):
         if self.exercise is not None:
             self._lock()
 
+    def reapply(self) -> None:
+        """The locks again, after something that enables controls of its own accord (leaving
+        race mode enables every toolbar action)."""
+        self._reapply()
+
     def _lock(self) -> None:
         for p in self.locked_parts():
             if id(p) not in self._tips:

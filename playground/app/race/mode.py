@@ -91,6 +91,9 @@ class RaceMode(QObject):
         w.toolbar.setEnabled(True)
         for a in w.single_actions():
             a.setEnabled(True)
+        exercise = getattr(w, "exercise", None)
+        if exercise is not None:
+            exercise.reapply()  # an exercise's locked actions stay locked
         saved, self.layout_before = self.layout_before, None
         if saved is None or not w.restoreState(saved[0]):
             w.reset_layout()  # View > Reset layout was used in the race: the default layout
