@@ -224,3 +224,40 @@ def test_exercise_locks_hold_after_a_race_and_a_lesson(qtbot, tmp_path):
         assert tb.reset_action.isEnabled() and tb.step_action.isEnabled() and cp.lr.isEnabled()
     finally:
         close(w)
+
+
+def test_after_gan_training_diverges_play_and_steps_say_so_until_reset(qtbot):
+    """Least squares with SGD at lr 10 blows up; then Play (after choosing another loss), D
+    step: the button stays Play and the status says to Reset (the button said Pause while
+    nothing trained, and a D step ran on NaN weights); Reset trains again."""
+    from playground.app.gan.controller import GanController
+    from playground.app.gan.window import GanWindow
+
+    spec = gan_spec().with_changes("training.loss", "least_squares")
+    for net in ("generator", "discriminator"):
+        spec = spec.with_changes(f"{net}.optimizer.name", "sgd").with_changes(f"{net}.optimizer.lr", 10.0)
+    c = GanController(spec)
+    w = GanWindow(c)
+    qtbot.addWidget(w)
+    w.show()
+    v = w.view
+    try:
+        qtbot.waitUntil(lambda: c.last_snapshot is not None, timeout=TIMEOUT)
+        v.play_button.click()
+        qtbot.waitUntil(lambda: c.last_snapshot.status == "diverged", timeout=TIMEOUT)
+        qtbot.waitUntil(lambda: v.play_button.text() == "Play", timeout=TIMEOUT)
+        stopped_at = c.last_snapshot.d_steps
+        v.loss_combo.setCurrentIndex(v.loss_combo.findData("minimax"))
+        v.play_button.click()
+        assert v.play_button.text() == "Play" and not c.running
+        assert "press Reset" in v.status.text()
+        v.d_button.click()
+        assert "press Reset" in v.status.text()
+        v.reset_button.click()
+        qtbot.waitUntil(lambda: c.last_snapshot.generation == 1, timeout=TIMEOUT)
+        assert c.last_snapshot.d_steps == 0 and stopped_at > 0
+        v.d_button.click()
+        qtbot.waitUntil(lambda: c.last_snapshot.d_steps == 1, timeout=TIMEOUT)
+        assert v.status.text().startswith("D step")
+    finally:
+        w.close()

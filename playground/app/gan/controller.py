@@ -35,6 +35,7 @@ class GanController(QObject):
         self._spec = spec or default_gan_spec()
         self._generation = 0
         self.running = False
+        self.diverged_message: str | None = None  # set when the trainer diverged, until a new one
         self.last_snapshot = None
         self.worker = GanWorker(GanTrainer(self._spec))
         self.thread = QThread()
@@ -60,20 +61,38 @@ class GanController(QObject):
     def toggle(self) -> None:
         self._set_running(not self.running)
 
+    def _refused(self) -> bool:
+        """Whether the trainer diverged (its weights are NaN): nothing trains until Reset or a
+        new trainer, so Play and the steps say so instead of pretending to run."""
+        if self.diverged_message is None:
+            return False
+        self.running = False
+        self.trainingStateChanged.emit(False)
+        self.diverged.emit(f"{self.diverged_message}; press Reset to train again")
+        return True
+
     def _set_running(self, on: bool) -> None:
+        if on and self._refused():
+            return
         self.running = on
         self.worker.post("play", on)
         self.trainingStateChanged.emit(on)
 
     def d_step(self) -> None:
+        if self._refused():
+            return
         self._set_running(False)
         self.worker.post("d_step")
 
     def g_step(self) -> None:
+        if self._refused():
+            return
         self._set_running(False)
         self.worker.post("g_step")
 
     def iteration(self) -> None:
+        if self._refused():
+            return
         self._set_running(False)
         self.worker.post("iteration")
 
@@ -118,6 +137,7 @@ class GanController(QObject):
 
     def _new_trainer(self, trainer: GanTrainer) -> None:
         self._generation += 1
+        self.diverged_message = None
         self.running = False
         self.trainingStateChanged.emit(False)
         self.worker.post("set_trainer", trainer, self._generation)
@@ -132,6 +152,8 @@ class GanController(QObject):
         if snap.generation != self._generation:
             return  # from the trainer before a reset
         self.last_snapshot = snap
+        if snap.status != "ok":  # a chunk or a single step diverged (this trainer's, not an older one)
+            self.diverged_message = snap.message
         self.snapshot.emit(snap)
 
     @Slot(str)
