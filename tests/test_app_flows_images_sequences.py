@@ -128,3 +128,40 @@ def pg_rect(x, y, w, h):
     from PySide6.QtCore import QRectF
 
     return QRectF(x, y, w, h)
+
+
+def test_truncated_bptt_then_text_data_the_sequence_views_show_every_step(window, qtbot):
+    """Sine with an LSTM, Backprop through time 5 in the Layers panel, then text data: the
+    gradient-per-step plot zoomed onto the last 5 steps (the 15 or 35 steps the truncation
+    leaves without gradient were cropped away, the curve looked like a healthy LSTM's), and
+    a space predicted by the text model read 'predicted  (wrong)'."""
+    c, sv = window.controller, window.sequences_view
+    window.data_panel.select_sequences("sine")
+    window.layers_panel.set_field(0, "bptt", 5)
+    assert c.spec.network.hidden[0].bptt == 5 and window.result_stack.currentWidget() is sv
+    c.step_once()
+    qtbot.waitUntil(lambda: c.experiment.step >= 1, timeout=LIVE)
+    sv.request()
+    ((label, g),) = sv.state.grad_norm
+    assert label == "1. lstm" and len(g) == 20
+    assert np.all(g[:15] == 0) and np.all(g[15:] > 0)  # truncated: only the last 5 steps
+    x, _y = sv.grad_curves[0].getData()
+    assert list(x) == [16, 17, 18, 19, 20]
+    (x0, x1), _ = sv.grad_plot.getPlotItem().getViewBox().viewRange()
+    assert x0 <= 1 and x1 >= 20  # the whole sequence on the axis: the gap is visible
+    assert "the first step gets 0.0e+00 of the last step's gradient" in sv.summary.text()
+    # text data keeps the layer (and its truncation); its characters are quoted
+    window.data_panel.select_sequences("text")
+    assert c.spec.network.hidden[0].kind == "lstm" and c.spec.network.hidden[0].bptt == 5
+    c.step_once()
+    qtbot.waitUntil(lambda: c.experiment.step >= 1, timeout=LIVE)
+    sv.request()
+    s = sv.state
+    assert len(s.grad_norm[0][1]) == c.experiment.dataset.X_test.shape[1] == 40
+    (x0, x1), _ = sv.grad_plot.getPlotItem().getViewBox().viewRange()
+    assert x0 <= 1 and x1 >= 40
+    right = "right" if s.predicted == s.target else "wrong"
+    assert sv.answer.text() == f"target {s.target!r} \u00b7 predicted {s.predicted!r} ({right})"
+    # an untrained model writes line breaks among its 160 characters (seeded: the same each run)
+    assert sv.series_stack.currentIndex() == 2 and "\n" in s.seed_text + s.generated
+    assert sv.text_view.toPlainText() == s.seed_text + s.generated  # line breaks kept

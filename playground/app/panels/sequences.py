@@ -429,8 +429,8 @@ class SequencesView(QWidget):
             else:
                 self.forecast_curve.setData([], [])
         elif s.generated or s.seed_text:
-            self.text_view.setHtml(
-                "<p style='font-family: monospace'>"
+            self.text_view.setHtml(  # pre-wrap: the model's line breaks are its output too
+                "<p style='font-family: monospace; white-space: pre-wrap'>"
                 f"<span style='color:gray'>{html.escape(s.seed_text)}</span>"
                 f"<b>{html.escape(s.generated)}</b></p>"
             )
@@ -449,7 +449,11 @@ class SequencesView(QWidget):
                     self._image(item, layer["gates"][name].T, symmetric=name in ("cell", "new"))
         if s.task == "classification":
             right = "right" if s.predicted == s.target else "wrong"
-            self.answer.setText(f"target {s.target} \u00b7 predicted {s.predicted} ({right})")
+            # a text model's classes are characters: quoted, so a space or newline shows
+            target, predicted = (
+                (repr(s.target), repr(s.predicted)) if s.seed_text else (s.target, s.predicted)
+            )
+            self.answer.setText(f"target {target} \u00b7 predicted {predicted} ({right})")
         else:
             self.answer.setText(f"target {s.target} \u00b7 predicted {s.predicted}")
         first = [g[0] / g[-1] for _l, g in s.grad_norm if len(g) and g[-1] > 0]
@@ -472,6 +476,11 @@ class SequencesView(QWidget):
                 curve.show()
             else:
                 curve.hide()
+        # every step of the sequence on the axis: a truncated BPTT's steps without gradient
+        # are a visible gap, not cropped away (auto-range zoomed onto the last bptt steps)
+        length = max((len(g) for _label, g in s.grad_norm), default=0)
+        if length:
+            pi.setXRange(0.5, length + 0.5, padding=0)
         legend = pi.legend
         if legend is not None:
             legend.clear()
