@@ -261,3 +261,27 @@ def test_after_gan_training_diverges_play_and_steps_say_so_until_reset(qtbot):
         assert v.status.text().startswith("D step")
     finally:
         w.close()
+
+
+def test_undo_is_off_in_race_mode_and_back_after_it(qtbot):
+    """Change the learning rate, race two batch sizes, Ctrl+Z: nothing changes unseen (undo
+    went to the hidden single experiment: the race showed lr 0.1, the experiment returned to
+    after it had 0.01); after Exit race, Undo undoes the change."""
+    w = make_window(qtbot, experiment_spec())
+    try:
+        lr0 = w.controller.spec.training.optimizer.lr
+        w.controls_panel.lr.setValue(0.1)
+        w.controls_panel.lr.editingFinished.emit()
+        assert w.controller.spec.training.optimizer.lr == 0.1 != lr0
+        assert w.start_race([{"training.batch_size": b} for b in (8, 32)])
+        assert not w.undo_action.isEnabled()
+        w.undo_action.trigger()
+        assert w.controller.spec.training.optimizer.lr == 0.1
+        assert all(m.spec.training.optimizer.lr == 0.1 for m in w.race.members)
+        w.exit_race()
+        assert w.undo_action.isEnabled() and not w.redo_action.isEnabled()
+        w.undo_action.trigger()
+        qtbot.waitUntil(lambda: w.controller.spec.training.optimizer.lr == lr0, timeout=TIMEOUT)
+        assert w.redo_action.isEnabled()
+    finally:
+        close(w)

@@ -76,6 +76,8 @@ class RaceMode(QObject):
         w.toolbar.setEnabled(False)
         for a in w.single_actions():  # Space and the Train menu act on the race meanwhile
             a.setEnabled(False)
+        for a in _undo_actions(w):  # the single experiment's undo: it would change it unseen
+            a.setEnabled(False)
         w.central_stack.setCurrentIndex(RACE_PAGE)
         w.exit_race_action.setEnabled(True)
         w.set_engine_text()
@@ -91,6 +93,9 @@ class RaceMode(QObject):
         w.toolbar.setEnabled(True)
         for a in w.single_actions():
             a.setEnabled(True)
+        stack = w.controller.undo_stack
+        for a, can in zip(_undo_actions(w), (stack.canUndo(), stack.canRedo())):
+            a.setEnabled(can)
         exercise = getattr(w, "exercise", None)
         if exercise is not None:
             exercise.reapply()  # an exercise's locked actions stay locked
@@ -215,3 +220,8 @@ class RaceMode(QObject):
     def shutdown(self, timeout_ms: int) -> None:
         if self.race is not None:
             self.race.shutdown(timeout_ms=timeout_ms)
+
+
+def _undo_actions(window) -> list:
+    """Edit > Undo and Redo (of the single experiment), where the window has them."""
+    return [a for a in (getattr(window, "undo_action", None), getattr(window, "redo_action", None)) if a]
