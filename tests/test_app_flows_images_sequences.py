@@ -11,6 +11,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
@@ -165,3 +166,29 @@ def test_truncated_bptt_then_text_data_the_sequence_views_show_every_step(window
     # an untrained model writes line breaks among its 160 characters (seeded: the same each run)
     assert sv.series_stack.currentIndex() == 2 and "\n" in s.seed_text + s.generated
     assert sv.text_view.toPlainText() == s.seed_text + s.generated  # line breaks kept
+
+
+def test_dark_theme_after_the_sequence_views_were_made_recolours_them(window, qtbot):
+    """View > Theme > Dark with sine data showing: the live plots went dark, the sequence
+    views kept their white plots (and the truth curve stayed near-black ink)."""
+    from playground.app import theme
+
+    c, sv = window.controller, window.sequences_view
+    window.data_panel.select_sequences("sine")
+    try:
+        window.set_theme("dark", persist=False)
+        dark = theme.current()
+        assert dark.name == "dark"
+        for w in sv.plot_widgets():
+            assert w.backgroundBrush().color().name() == dark.plot_bg
+            assert pg.mkColor(w.getPlotItem().getViewBox().state["background"]).name() == dark.plot_bg
+        assert sv.truth_curve.opts["pen"].color().name() == dark.plot_fg
+        img = sv.series_plot.grab().toImage()
+        corner = img.pixelColor(2, 2).name()
+        assert corner == dark.plot_bg  # what the person sees: the plot is dark
+    finally:
+        window.set_theme("light", persist=False)
+    light = theme.current()
+    assert sv.grad_plot.backgroundBrush().color().name() == light.plot_bg
+    assert sv.truth_curve.opts["pen"].color().name() == "#1f2328"  # dark ink again
+    assert c.spec.data.name == "sine"

@@ -613,6 +613,7 @@ class MainWindow(QMainWindow):
         if self.race_view is not None:
             self.race_view.apply_theme()
         self.boundary_view.apply_theme()
+        self.sequences_view.apply_theme()
         self.network_view.update()
         self._update_panel_minimums()
         if presenting:

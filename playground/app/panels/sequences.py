@@ -51,6 +51,11 @@ FORECAST = "#7570b3"
 LAYER_PENS = ("#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#e6ab02")
 
 
+def truth_color() -> str:
+    """The truth curve: dark ink on a light plot, the theme's foreground on a dark one."""
+    return theme.current().plot_fg if theme.current().name == "dark" else TRUTH
+
+
 def is_sequence(dataset) -> bool:
     """Sequence data: samples of shape (length, features)."""
     return dataset is not None and dataset.X_train.ndim == 3
@@ -253,7 +258,7 @@ class SequencesView(QWidget):
         spi.setTitle("Test set: truth and one-step prediction", size="9pt")
         spi.setLabel("bottom", "time")
         spi.addLegend(offset=(-10, 10))
-        self.truth_curve = spi.plot(pen=pg.mkPen(TRUTH, width=1.5), name="truth")
+        self.truth_curve = spi.plot(pen=pg.mkPen(truth_color(), width=1.5), name="truth")
         self.pred_curve = spi.plot(pen=pg.mkPen(PREDICTED, width=1.5), name="prediction")
         dash = pg.mkPen(FORECAST, width=1.5, style=Qt.PenStyle.DashLine)
         self.forecast_curve = spi.plot(pen=dash, name="forecast beyond the data")
@@ -338,6 +343,22 @@ class SequencesView(QWidget):
         for name, w in {**figures, "sequences": self}.items():  # right-click: Export figure… / Copy figure
             install_figure_menu(w, name)
         self._on_replaced()
+
+    def plot_widgets(self) -> list[pg.PlotWidget]:
+        return [self.grad_plot, self.series_plot, self.input_plot, self.hidden_plot] + [
+            w for w, _item in self.gate_plots.values()
+        ]
+
+    def apply_theme(self) -> None:
+        """Re-colour every plot for the current theme (View > Theme): pyqtgraph reads its
+        colours when a plot is made, so a switch left these plots in the old theme, the
+        truth curve near-black on a dark window."""
+        t = theme.current()
+        for w in self.plot_widgets():
+            w.setBackground(t.plot_bg)
+            theme.style_plot(w.getPlotItem(), t)
+        self.truth_curve.setPen(pg.mkPen(truth_color(), width=1.5))
+        self._draw()
 
     # -- state ---------------------------------------------------------------------------
     def applies(self) -> bool:
