@@ -40,6 +40,9 @@ def lesson_html(lesson: Lesson) -> str:
     )
 
 
+MIN_WIDTH = 220  # px: ~28 characters a line
+
+
 class LessonsPanel(QWidget):
     lessonChosen = Signal(str)
     runRequested = Signal(str)
@@ -68,6 +71,9 @@ class LessonsPanel(QWidget):
         lay.addWidget(self.list)
         lay.addWidget(self.text, 1)
         lay.addWidget(self.run_button)
+        # room for the lesson's words: beside a race the dock is squeezed to its minimum, and a
+        # text browser's own is a few pixels (a word or two a line, titles broken mid-word)
+        self.setMinimumWidth(MIN_WIDTH)
         self.current_id: str | None = None
         self.list.itemActivated.connect(self._on_item)
         self.list.itemClicked.connect(self._on_item)
