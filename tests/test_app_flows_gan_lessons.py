@@ -296,7 +296,7 @@ def test_a_lesson_text_is_readable_beside_its_race(qtbot):
         for lid in ("regularization", "local_minima"):
             assert w.load_lesson(lid)
             qtbot.waitUntil(lambda: w.lessons_dock.isVisible(), timeout=TIMEOUT)
-            qtbot.waitUntil(lambda: w.lessons_panel.text.viewport().width() >= 200, timeout=10_000)
+            qtbot.waitUntil(lambda: w.lessons_panel.text.viewport().width() >= 180, timeout=10_000)
             assert w.race_view.width() > 500  # the race keeps most of the window
     finally:
         close(w)
