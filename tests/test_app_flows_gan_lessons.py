@@ -300,3 +300,37 @@ def test_a_lesson_text_is_readable_beside_its_race(qtbot):
             assert w.race_view.width() > 500  # the race keeps most of the window
     finally:
         close(w)
+
+
+def test_a_gan_session_opened_from_the_main_window_opens_in_gan_mode(qtbot, tmp_path):
+    """Save a GAN session, close GAN mode, then open the file from the main window (File >
+    Open Recent, a dropped file): GAN mode opens on it at its iteration, the main experiment
+    is untouched (it said "member 'session.json' is missing")."""
+    from playground.app.gan.controller import GanController
+    from playground.app.gan.window import GanWindow
+
+    w = make_window(qtbot, experiment_spec())
+    try:
+        errors = []
+        w.show_error = errors.append
+        w.gan_window = GanWindow(GanController(gan_spec()))
+        w.open_gan_window()
+        c = w.gan_window.controller
+        qtbot.waitUntil(lambda: c.last_snapshot is not None, timeout=TIMEOUT)
+        c.iteration()
+        qtbot.waitUntil(lambda: c.last_snapshot.iteration == 1, timeout=TIMEOUT)
+        path = str(tmp_path / "g.playground-gan")
+        assert w.gan_window.save_session(path)
+        w.gan_window.close()
+        spec = w.controller.spec
+        w.gan_window = GanWindow(GanController(gan_spec()))  # as the GAN menu would make one
+        assert w.open_session(path) and not errors
+        gan = w.gan_window
+        assert gan.isVisible() and gan.path == path
+        snap = lambda: gan.controller.last_snapshot  # noqa: E731
+        qtbot.waitUntil(lambda: snap() is not None and snap().iteration == 1, timeout=TIMEOUT)
+        assert w.controller.spec == spec
+    finally:
+        if w.gan_window is not None:
+            w.gan_window.close()
+        close(w)

@@ -662,7 +662,13 @@ class MainWindow(QMainWindow):
         return str(folder / filename) if filename else str(folder)
 
     def open_session(self, path: str) -> bool:
-        """Open a ``.playground`` file; errors go to a message box. Returns whether it worked."""
+        """Open a ``.playground`` file; errors go to a message box. Returns whether it worked.
+        A GAN session (``.playground-gan``: dropped, or typed in File > Open) opens in GAN mode."""
+        from playground.gan.session import SUFFIX as GAN_SUFFIX
+
+        if str(path).lower().endswith(GAN_SUFFIX):
+            self.open_gan_window()
+            return self.gan_window.open_session(str(path))
         return self.files.open_session(path)
 
     def save(self) -> bool:
@@ -846,7 +852,8 @@ class MainWindow(QMainWindow):
     # -- Qt events ------------------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
         if any(
-            Path(u.toLocalFile()).suffix.lower() in (".csv", ".playground") for u in event.mimeData().urls()
+            Path(u.toLocalFile()).suffix.lower() in (".csv", ".playground", ".playground-gan")
+            for u in event.mimeData().urls()
         ):
             event.acceptProposedAction()
 
@@ -861,6 +868,10 @@ class MainWindow(QMainWindow):
             if suffix == ".playground":
                 event.acceptProposedAction()
                 QTimer.singleShot(0, lambda p=path: self.maybe_save() and self.open_session(p))
+                return
+            if suffix == ".playground-gan":  # GAN mode's own window: this experiment stays
+                event.acceptProposedAction()
+                QTimer.singleShot(0, lambda p=path: self.open_session(p))
                 return
 
     def closeEvent(self, event) -> None:
