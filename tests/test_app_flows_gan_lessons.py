@@ -334,3 +334,24 @@ def test_a_gan_session_opened_from_the_main_window_opens_in_gan_mode(qtbot, tmp_
         if w.gan_window is not None:
             w.gan_window.close()
         close(w)
+
+
+def test_gan_race_views_export_as_figures(gan, qtbot, tmp_path):
+    """Race losses…, Run, right-click: the race's plots and its modes-covered curve export as
+    PNG and SVG like every other view (the GAN races had no figure menu)."""
+    from playground.app.figures import FigureMenu, export_widget
+
+    dialog = gan.view.open_race()
+    for name, box in dialog.boxes.items():
+        box.setChecked(name in ("minimax", "least_squares"))
+    dialog.iterations.setValue(200)
+    dialog.run_button.click()
+    qtbot.waitUntil(lambda: dialog.status.text().startswith("Done"), timeout=TIMEOUT)
+    race = dialog.view
+    menus = {m.parent() for m in race.findChildren(FigureMenu)}
+    assert race in menus and race.modes_plot in menus
+    assert [a.text() for a in race.findChild(FigureMenu).actions()]
+    png = export_widget(race, tmp_path / "race.png")
+    svg = export_widget(race.modes_plot, tmp_path / "modes.svg", title="Modes covered")
+    assert png.stat().st_size > 10_000
+    assert "Modes covered" in svg.read_text(encoding="utf-8")

@@ -31,6 +31,7 @@ from playground.gan.race import race
 from playground.gan.spec import LOSSES, WASSERSTEIN, GanSpec
 
 from .. import colors, theme
+from ..figures import install_figure_menu
 from ..tasks import Cancelled, Task
 from .view import FAKE_COLOR, LOSS_LABELS, REAL_COLOR
 
@@ -79,6 +80,8 @@ class GanRaceView(QWidget):
         lay.addLayout(self.grid, 1)
         lay.addWidget(self.modes_plot)
         lay.addWidget(self.status)
+        install_figure_menu(self.modes_plot, "gan_race_modes")  # right-click: Export figure…
+        install_figure_menu(self, "gan_race")
 
     @property
     def running(self) -> bool:
