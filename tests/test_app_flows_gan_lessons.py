@@ -355,3 +355,16 @@ def test_gan_race_views_export_as_figures(gan, qtbot, tmp_path):
     svg = export_widget(race.modes_plot, tmp_path / "modes.svg", title="Modes covered")
     assert png.stat().st_size > 10_000
     assert "Modes covered" in svg.read_text(encoding="utf-8")
+
+
+def test_stopping_a_gan_race_says_it_stopped(gan, qtbot):
+    """Race losses…, Run, Stop: the button says Run and the status where it stopped (it said
+    'Racing…' for ever)."""
+    dialog = gan.view.open_race()
+    dialog.iterations.setValue(1_000_000)
+    dialog.run_button.click()
+    qtbot.waitUntil(lambda: dialog.last is not None, timeout=TIMEOUT)
+    dialog.run_button.click()  # Stop
+    qtbot.waitUntil(lambda: dialog.run_button.text() == "Run", timeout=TIMEOUT)
+    at = max(f[2]["iteration"] for f in dialog.last)
+    assert dialog.status.text().startswith(f"Stopped at iteration {at:,}")

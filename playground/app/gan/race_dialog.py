@@ -190,7 +190,7 @@ class GanRaceView(QWidget):
         self.task.progressed.connect(self._draw)
         self.task.succeeded.connect(self._done)
         self.task.failed.connect(lambda e: self.status.setText(f"The race stopped: {e}"))
-        self.task.finished.connect(lambda: self.run_button.setText("Run"))
+        self.task.finished.connect(self._finished)
         self.run_button.setText("Stop")
         self.status.setText("Racing…")
         self.task.start()
@@ -235,6 +235,14 @@ class GanRaceView(QWidget):
         modes = {f[2]["modes"] for f in frames}
         if len(modes) == 1 and modes != {self._top}:  # painted points: their own count, not 8
             self._set_top(modes.pop())
+
+    @Slot()
+    def _finished(self) -> None:
+        """The thread ended: done, failed or stopped (Stop, a new race, GAN mode closing)."""
+        self.run_button.setText("Run")
+        if self.status.text() == "Racing…":  # neither done nor failed: it was stopped
+            at = max((f[2]["iteration"] for f in self.last), default=0) if self.last else 0
+            self.status.setText(f"Stopped at iteration {at:,}. Run races again from the start.")
 
     @Slot(object)
     def _done(self, entries) -> None:
