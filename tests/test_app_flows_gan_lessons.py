@@ -368,3 +368,38 @@ def test_stopping_a_gan_race_says_it_stopped(gan, qtbot):
     qtbot.waitUntil(lambda: dialog.run_button.text() == "Run", timeout=TIMEOUT)
     at = max(f[2]["iteration"] for f in dialog.last)
     assert dialog.status.text().startswith(f"Stopped at iteration {at:,}")
+
+
+def test_presenter_mode_reaches_gan_mode_on_and_off(qtbot):
+    """View > Presenter mode with GAN mode open: its points and lines grow as the main
+    window's do, and go back when it ends; GAN mode opened during presenter mode is drawn big
+    too (only the main window's plots were: GAN mode stayed thin under the big fonts)."""
+    from playground.app.gan.controller import GanController
+    from playground.app.gan.window import GanWindow
+    from playground.app.presenter import presenter_on
+
+    w = make_window(qtbot, experiment_spec())
+    action = w.presenter_action
+    try:
+        w.gan_window = GanWindow(GanController(gan_spec()))
+        w.open_gan_window()
+        view = w.gan_window.view
+        qtbot.waitUntil(lambda: w.gan_window.controller.last_snapshot is not None, timeout=TIMEOUT)
+        size, width = view.fake.opts["size"], view.warp.curve.opts["pen"].widthF()
+        action.setChecked(True)
+        assert presenter_on()
+        assert view.fake.opts["size"] > size and view.warp.curve.opts["pen"].widthF() > max(1.0, width)
+        action.setChecked(False)
+        assert view.fake.opts["size"] == size and view.warp.curve.opts["pen"].widthF() == width
+        w.gan_window.close()
+        action.setChecked(True)
+        w.gan_window = GanWindow(GanController(gan_spec()))
+        w.open_gan_window()
+        assert w.gan_window.view.fake.opts["size"] > size
+        action.setChecked(False)
+        assert w.gan_window.view.fake.opts["size"] == size
+    finally:
+        action.setChecked(False)
+        if w.gan_window is not None:
+            w.gan_window.close()
+        close(w)

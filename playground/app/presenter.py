@@ -291,7 +291,8 @@ def install_presenter(window) -> QAction:
     a = QAction("&Presenter mode", window, checkable=True)
     a.setShortcut(QKeySequence("Ctrl+Shift+P"))
     a.setToolTip("Larger fonts, thicker lines and high contrast for a projector")
-    a.toggled.connect(lambda on: set_presenter(window, on))
+    # every window's plots (GAN mode's window and its races too), the docks of each main window
+    a.toggled.connect(lambda on: set_presenter(None, on))
     view_menu = next(
         (m.menu() for m in window.menuBar().actions() if m.menu() and m.text().replace("&", "") == "View"),
         None,

@@ -178,6 +178,13 @@ class GanWindow(QMainWindow):
         self.path = path
         return True
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        from ..presenter import presenter_on, set_presenter
+
+        if presenter_on():  # opened in presenter mode: its plots' pens and points as the others'
+            set_presenter(None, True)
+
     def closeEvent(self, event) -> None:
         self.hide()
         self.race_view.stop()
