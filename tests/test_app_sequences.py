@@ -16,6 +16,27 @@ from playground.engine.twin import probe_recurrent
 from playground.spec import default_spec
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _compiled_blocks():
+    """Compile the recurrent networks' kernels here, with no timeout: from an empty numba cache
+    on a busy machine that takes minutes, longer than the views' waits (a fresh-clone CI run
+    timed out on the first step)."""
+    from playground.engine.warmup import compile_dtype
+    from playground.experiment import Experiment
+
+    compile_dtype("float64-blocks")
+    exp = Experiment.from_spec(
+        {
+            "data": {"kind": "sequence", "name": "copy", "n_samples": 64},
+            "network": {"hidden": [{"kind": "lstm", "units": 4}], "output_activation": "softmax"},
+            "training": {"loss": "cce", "batch_size": 16},
+        }
+    )
+    exp.train(steps=2)
+    exp.trainer.predict(exp.dataset.X_test[:3], hidden=True)
+    exp.evaluate()
+
+
 @pytest.fixture
 def window(qtbot):
     c = ExperimentController(default_spec(), warm_up=False)

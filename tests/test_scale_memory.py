@@ -111,7 +111,8 @@ def test_loading_a_large_csv_peaks_near_what_the_dataset_keeps(tmp_path, monkeyp
     table = rows * cols * 8
     assert len(ds.X_train) + len(ds.X_test) == rows
     assert kept <= 3.05 * table
-    assert peak <= 3.18 * table  # 3.23x before the finite checks went blockwise
+    # 3.23x before the finite checks went blockwise; 3.14-3.20x since (the split's two threads interleave)
+    assert peak <= 3.22 * table
     big = np.ones((70_000, 3))
     assert all_finite(big)
     big[65_000, 2] = np.inf
