@@ -404,3 +404,15 @@ def test_presenter_mode_reaches_gan_mode_on_and_off(qtbot):
         if w.gan_window is not None:
             w.gan_window.close()
         close(w)
+
+
+def test_choosing_painted_points_and_painting_nothing_shows_the_data_again(gan, qtbot):
+    """Data: 'painted points' turns Paint on; Paint off without a stroke: the Data box names
+    the distribution still trained on (it said 'painted points' over the ring)."""
+    v = gan.view
+    kind = gan.controller.spec.data.kind
+    v.data_combo.setCurrentIndex(v.data_combo.findData("points"))
+    assert v.paint_button.isChecked()
+    v.paint_button.setChecked(False)
+    assert gan.controller.spec.data.kind == kind != "points"
+    assert v.data_combo.currentData() == kind

@@ -226,6 +226,8 @@ class GanView(QWidget):
         self._painting = on
         self.plane.setMouseEnabled(not on, not on)
         self.status.setText("Paint: click or drag with the button held to add points" if on else "")
+        if not on:  # "painted points" chosen but nothing painted: the data trained on again
+            self._sync_controls(self.controller.spec)
 
     def _on_running(self, running: bool) -> None:
         self.play_button.setText("Pause" if running else "Play")
