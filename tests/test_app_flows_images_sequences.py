@@ -2,8 +2,8 @@
 person sees after each: every view drawn with the numbers the predictions give.
 
 Each test is one user's path (pick data, edit layers, train, open a dock, switch back) found
-to leave a view wrong, blank or frozen; the assertions are what the screen shows. Networks
-stay dense where the path allows, so the file compiles little from an empty numba cache.
+to leave a view wrong, blank or frozen; the assertions are what the screen shows. The app runs
+on the numpy twins (as in its first seconds from an empty numba cache): nothing compiles.
 """
 
 import os
@@ -21,6 +21,21 @@ from playground.engine.losses import decision_threshold, decode_predictions
 from playground.spec import default_spec
 
 LIVE = 60_000  # ms: generous waits for the worker on a busy machine
+
+
+@pytest.fixture(autouse=True)
+def _numpy_engine(monkeypatch):
+    """The app as in its first seconds from an empty numba cache: quick start, the kernels
+    never ready, so everything trains and predicts on the numpy twins (the same numbers to
+    ~1e-12) and this file compiles nothing."""
+    from playground.engine import readiness
+
+    readiness._reset_for_tests()
+    readiness.set_start_mode("quick")
+    monkeypatch.setattr(readiness, "kernels_ready", lambda *_a, **_k: False)
+    monkeypatch.setattr(readiness, "progress", lambda dtype, *_a, **_k: readiness.Progress(str(dtype)))
+    yield
+    readiness._reset_for_tests()
 
 
 @pytest.fixture
@@ -192,3 +207,49 @@ def test_dark_theme_after_the_sequence_views_were_made_recolours_them(window, qt
     assert sv.grad_plot.backgroundBrush().color().name() == light.plot_bg
     assert sv.truth_curve.opts["pen"].color().name() == "#1f2328"  # dark ink again
     assert c.spec.data.name == "sine"
+
+
+def test_text_after_a_layer_edit_and_pause_is_the_final_weights_and_survives_save_and_open(
+    window, qtbot, tmp_path, monkeypatch
+):
+    """Text data, a layer edit, temperature 0, Play, Pause: the text shown was the one written
+    by the network before the edit at temperature 0.7 (it rode along until the next write),
+    and the pause kept the last snapshot's. Now the edit and the pause write it afresh: the
+    text of the final weights at 0, the same after saving and opening the session. (Text is
+    written at most TEXT_HZ times a second while training; set so it never is by timing.)"""
+    from playground.app.panels import sequences as seq
+
+    monkeypatch.setattr(seq, "TEXT_HZ", 1e-6)
+    c, sv = window.controller, window.sequences_view
+    window.data_panel.select_sequences("text")
+    old_text = sv.text_view.toPlainText()
+    assert len(old_text) > 160  # the seed and the text written at 0.7
+    window.layers_panel.set_field(0, "units", 8)  # a new network: the old text must not ride along
+    sv.temperature_spin.setValue(0.0)
+    exp = c.experiment
+    c.play()
+    qtbot.waitUntil(lambda: exp.step >= 3 and sv.state is not None and sv.state.step >= 1, timeout=LIVE)
+    c.pause()
+    qtbot.waitUntil(lambda: sv.state is not None and sv.state.step == exp.step, timeout=LIVE)
+    assert c.experiment is exp and not c.running
+    ref = c.call_in_worker(lambda e: sequence_state_of(e))
+    s = sv.state
+    assert s.temperature == 0.0 and s.generated == ref.generated and len(ref.generated) == 160
+    assert sv.text_view.toPlainText() == ref.seed_text + ref.generated != old_text
+    shown, summary = sv.text_view.toPlainText(), sv.summary.text()
+    assert summary.startswith(f"Step {exp.step:,}: test sequence 0")
+    path = tmp_path / "text.playground"
+    assert window.files.save_session(str(path))
+    window.files.new_experiment()
+    assert window.result_stack.currentWidget() is window.boundary_view
+    assert window.files.open_session(str(path))
+    qtbot.waitUntil(lambda: sv.state is not None and sv.state.step == exp.step, timeout=LIVE)
+    assert window.result_stack.currentWidget() is sv and sv.temperature_spin.value() == 0.0
+    assert sv.text_view.toPlainText() == shown and sv.summary.text() == summary
+
+
+def sequence_state_of(exp):
+    """The sequence views' state of ``exp``'s weights now, sample 0, temperature 0."""
+    from playground.app.panels.sequences import sequence_state
+
+    return sequence_state(exp, sample=0, temperature=0.0)

@@ -190,12 +190,16 @@ class SequenceFeed(PacedFeed):
         if not is_sequence(exp.dataset) or not self.due(exp):
             return None
         now = time.perf_counter()
-        write = now - self._last_text >= 1.0 / TEXT_HZ
+        # the text written last rides along only for this experiment at this temperature: a
+        # new network (a layer edit, an opened file) or temperature showed the old one's text
+        key = (id(exp), self.temperature)
+        write = now - self._last_text >= 1.0 / TEXT_HZ or self._text is None or self._text[0] != key
         state = sequence_state(exp, theta, self.sample, self.temperature, text=write)
         if state is not None and write:
-            self._last_text, self._text = now, (state.seed_text, state.generated, state.temperature)
-        elif state is not None and self._text is not None:  # the text written last, until the next
-            state.seed_text, state.generated, state.temperature = self._text
+            self._last_text = now
+            self._text = (key, state.seed_text, state.generated, state.temperature)
+        elif state is not None:  # the text written last, until the next
+            _key, state.seed_text, state.generated, state.temperature = self._text
         return state
 
 
@@ -337,6 +341,9 @@ class SequencesView(QWidget):
             add_extra("sequences", self.feed)
         controller.experimentReplaced.connect(self._on_replaced)
         controller.specChanged.connect(lambda *_: self._on_replaced())
+        state_changed = getattr(controller, "trainingStateChanged", None)
+        if state_changed is not None:
+            state_changed.connect(self._on_training_state)
         figures = {"gradient_per_step": self.grad_plot, "series": self.series_plot,
                    "sequence": self.input_plot, "hidden_state": self.hidden_plot}  # fmt: skip
         figures.update({f"{name}_gate": w for name, (w, _item) in self.gate_plots.items()})
@@ -398,7 +405,15 @@ class SequencesView(QWidget):
             self.summary.setText(f"Waiting for the engine ({e})")
             return
         if state is not None:
+            self._pending = None  # a snapshot's state waiting to be drawn is older than this
+            self._timer.stop()
             self.set_state(state)
+
+    def _on_training_state(self, running: bool) -> None:
+        """Paused: the views (and the text, written at most once a second while training)
+        of the final weights, not of the last snapshot's."""
+        if not running and self.isVisible():
+            self.request()
 
     def _set_temperature(self, value: float) -> None:
         self.feed.temperature = float(value)
