@@ -147,6 +147,7 @@ class Experiment:
         self._warning_cache = None  # (history key, text)
         self._metrics_stale = False
         self._live_eval = (0.0, 0.0)  # (perf_counter when the last live evaluation ended, its seconds)
+        self.live_eval_seconds = 0.0  # spent in end-of-call live evaluations, in all
         if record_initial:
             self._record()
         else:
@@ -616,8 +617,26 @@ class Experiment:
         out = self.live_evaluate()
         t1 = time.perf_counter()
         self._live_eval = (t1, t1 - t0)
+        self.live_eval_seconds += t1 - t0
         out["evaluated_step"] = self.step
         return out
+
+    def eval_costs(self) -> tuple[float, float, float]:
+        """What evaluating adds to the next ``train()`` call, for a caller that sizes its calls
+        in time (the app's worker): (seconds per history row, seconds of the end-of-call live
+        evaluation, perf_counter from which that evaluation runs again; 0.0: at the end of
+        any call). Estimated from the last live evaluation (a row evaluates the whole splits:
+        the live sets' cost scaled by rows); zeros before the first."""
+        ended, cost = self._live_eval
+        if cost <= 0.0:
+            return 0.0, 0.0, 0.0
+        live_rows = sum(es.X.shape[0] for es in self._live_sets.values())
+        all_rows = sum(es.X.shape[0] for es in self._eval_sets.values())
+        row = cost * all_rows / max(live_rows, 1)
+        budget = self.live_eval_budget
+        if budget is None or "evaluated_step" not in self._last_metrics:
+            return row, cost, 0.0
+        return row, cost, ended + max(cost / budget, self.live_eval_interval)
 
     def _evaluate(self, sets: dict) -> dict:
         out = {}

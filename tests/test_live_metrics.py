@@ -54,3 +54,50 @@ def test_with_an_interval_the_losses_are_evaluated_at_most_that_often(monkeypatc
     clock[0] += 0.04  # 0.06 s since the evaluation: evaluated again
     m = exp.train(steps=2)
     assert m["evaluated_step"] == 7 and m["train_loss"] == exp.live_evaluate()["train_loss"]
+
+
+def test_eval_costs_say_what_the_next_call_evaluates_and_when(monkeypatch):
+    """The app's worker sizes its chunks in time with these: a history row costs the whole
+    splits (the live sample's cost scaled by rows), the live losses run again once the budget
+    allows (never, before the first evaluation, is reported as zeros)."""
+    import playground.experiment as E
+
+    clock = [100.0]
+    monkeypatch.setattr(E.time, "perf_counter", lambda: clock[0])
+    d = default_spec().to_dict()
+    exp = Experiment(
+        ExperimentSpec.from_dict({**d, "data": {**d["data"], "n_samples": 600}}), eval_sample_rows=100
+    )
+    assert exp.is_sampled and exp.eval_costs() == (0.0, 0.0, 0.0)
+    exp.live_eval_budget = 0.1
+    evaluate = exp.live_evaluate
+
+    def timed():  # a live evaluation that takes 5 ms of the fake clock
+        clock[0] += 0.005
+        return evaluate()
+
+    monkeypatch.setattr(exp, "live_evaluate", timed)
+    exp.train(steps=3)
+    row, live, due = exp.eval_costs()
+    n_all = len(exp.dataset.X_train) + len(exp.dataset.X_test)
+    assert np.isclose(live, 0.005) and np.isclose(row, 0.005 * n_all / 200)  # 100 rows of each split
+    assert np.isclose(due, clock[0] + 0.005 / 0.1)  # the budget: 10 % of the time
+    assert np.isclose(exp.live_eval_seconds, 0.005)
+    exp.live_eval_budget = None  # exact (API, CLI): at the end of every call
+    assert exp.eval_costs()[2] == 0.0
+
+
+def test_a_chunk_plan_counts_the_history_rows_it_reaches():
+    """Steps that fit a chunk's time when rows are evaluated on the way: a row that does not
+    fit is left to the next chunk (the snapshot leaves on time), unless it is the next step."""
+    from playground.app.pacing import plan_steps
+
+    assert plan_steps(0.03, 1000.0, 50, 100, 0.02, 10_000) == 30  # no row reached
+    assert plan_steps(0.03, 1000.0, 5, 100, 0.02, 10_000) == 10  # 5 steps, the row, 5 more
+    assert plan_steps(0.03, 1000.0, 5, 100, 0.03, 10_000) == 4  # the row does not fit: stop before
+    assert plan_steps(0.03, 1000.0, 1, 100, 0.05, 10_000) == 1  # the row is next: it is taken
+    assert plan_steps(0.01, 1e6, 10, 10, 0.0, 5_000) == 5_000  # capped; free rows change nothing
+    assert (
+        plan_steps(0.01, 1e6, 10, 10, 1e-4, 100_000) == 10 * 90 + 9
+    )  # 90 rows fit (1.1e-4 s each), then 9 steps
+    assert plan_steps(0.0, 1000.0, 50, 100, 0.0, 100) == 1  # at least one

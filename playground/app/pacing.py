@@ -66,6 +66,33 @@ class SnapshotPacer:
             self._unacked = max(0, self._unacked - 1)
 
 
+def plan_steps(seconds: float, rate: float, to_row: int, every: int, row_cost: float, max_steps: int) -> int:
+    """How many training steps fit in ``seconds`` at ``rate`` steps/s when a history row,
+    evaluated when the step count reaches it, costs ``row_cost`` s and lands after ``to_row``
+    steps, then every ``every``: a row that does not fit is left to the next chunk (this one
+    ends a step before it), unless it is the very next step. At least 1, at most max_steps.
+
+    >>> plan_steps(0.03, 1000.0, 50, 100, 0.02, 10_000)  # 30 steps fit; the row is 50 away
+    30
+    >>> plan_steps(0.03, 1000.0, 5, 100, 0.02, 10_000)  # 5 steps, the row (20 ms), 5 more
+    10
+    >>> plan_steps(0.03, 1000.0, 5, 100, 0.03, 10_000)  # the row does not fit: 4 steps
+    4
+    """
+    if not rate > 0.0:
+        raise ValueError(f"rate must be > 0, got {rate!r}")
+    every = max(1, int(every))
+    k, left, seg = 0, float(seconds), max(1, int(to_row))
+    while k < max_steps:
+        cost = seg / rate + row_cost
+        if left >= cost or (k == 0 and seg == 1):
+            k, left, seg = k + seg, left - cost, every
+            continue
+        k += max(0, min(seg - 1, int(left * rate + 1e-9)))
+        break
+    return max(1, min(k, int(max_steps)))
+
+
 class HistoryCursor:
     """Which history rows the next snapshot carries: the whole history after a new experiment,
     a reset or a thinned history (its stride changed), else the rows added since the last one."""

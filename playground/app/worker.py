@@ -30,7 +30,7 @@ from playground.engine import readiness
 from playground.experiment import Experiment
 from playground.spec import DataSpec, LayerSpec, NetworkSpec, default_spec
 
-from .pacing import HistoryCursor, RateMeter, SnapshotPacer
+from .pacing import HistoryCursor, RateMeter, SnapshotPacer, plan_steps
 
 # the losses shown between history rows are re-evaluated at most this share of the time
 # (Experiment.live_eval_budget): a CNN's evaluation after every short chunk cost 95% of it
@@ -321,17 +321,29 @@ class TrainingWorker(CommandWorker):
             # The engine trains (and records history rows) inside one nogil kernel call where it
             # can, so the step budget is what fits before the deadline at the measured rate;
             # on its other paths it also stops between kernel calls once the deadline passes.
+            # The chunk's length in time counts what it evaluates: the history rows it reaches
+            # (a CNN's 1,800 images cost ~25 ms each) and, when due, the live losses at its end,
+            # so a chunk that evaluates trains less and the snapshot still leaves on time.
             self._deadline = self._chunk_deadline()
-            t0, step0 = time.perf_counter(), exp.step
-            k = int(self._rate * (self._deadline - t0)) if self._rate > 0 else self._chunk
+            t0, step0, live0 = time.perf_counter(), exp.step, exp.live_eval_seconds
+            row_cost, live_cost, live_due = exp.eval_costs()
+            every = exp.record_every
+            if self._rate > 0:
+                seconds = self._deadline - t0 - (live_cost if live_due <= self._deadline else 0.0)
+                to_row = every - step0 % every
+                k = plan_steps(seconds, self._rate, to_row, every, row_cost, exp_max_chunk())
+            else:
+                k = self._chunk
             exp.live_eval_interval = LIVE_EVAL_INTERVAL_S  # running: the losses once per snapshot
             try:
                 exp.train(steps=max(1, min(k, exp_max_chunk())), should_stop=self._stop_chunk)
             finally:
                 exp.live_eval_interval = 0.0  # a manual or inspected step shows its own losses
             dt, done = time.perf_counter() - t0, exp.step - step0
-            if done > 0 and dt > 0.001:
-                rate = done / dt
+            rows = exp.step // every - step0 // every
+            train_s = dt - rows * row_cost - (exp.live_eval_seconds - live0)  # the steps alone
+            if done > 0 and train_s > 0.001:
+                rate = done / train_s
                 self._rate = rate if self._rate <= 0 else 0.7 * self._rate + 0.3 * rate
         else:
             exp.train(steps=self._pending_steps)
