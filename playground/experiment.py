@@ -607,12 +607,9 @@ class Experiment:
         """``live_evaluate()`` with ``evaluated_step``, or within ``live_eval_budget`` the
         previous losses (see there)."""
         last = self._last_metrics
-        budget = self.live_eval_budget
-        if budget is not None and "evaluated_step" in last:
-            ended, cost = self._live_eval
-            if time.perf_counter() - ended < max(cost / budget, self.live_eval_interval):
-                keep = ("evaluated_step", "sample_size", "train_loss", "test_loss")
-                return {k: v for k, v in last.items() if k in keep or k.endswith(("_accuracy", "_r2"))}
+        if time.perf_counter() < self._live_eval_due():
+            keep = ("evaluated_step", "sample_size", "train_loss", "test_loss")
+            return {k: v for k, v in last.items() if k in keep or k.endswith(("_accuracy", "_r2"))}
         t0 = time.perf_counter()
         out = self.live_evaluate()
         t1 = time.perf_counter()
@@ -627,16 +624,22 @@ class Experiment:
         evaluation, perf_counter from which that evaluation runs again; 0.0: at the end of
         any call). Estimated from the last live evaluation (a row evaluates the whole splits:
         the live sets' cost scaled by rows); zeros before the first."""
-        ended, cost = self._live_eval
+        cost = self._live_eval[1]
         if cost <= 0.0:
             return 0.0, 0.0, 0.0
         live_rows = sum(es.X.shape[0] for es in self._live_sets.values())
         all_rows = sum(es.X.shape[0] for es in self._eval_sets.values())
-        row = cost * all_rows / max(live_rows, 1)
+        return cost * all_rows / max(live_rows, 1), cost, self._live_eval_due()
+
+    def _live_eval_due(self) -> float:
+        """perf_counter from which the end-of-call live evaluation runs again: 0.0 (always)
+        without a budget or before the first; else once its cost is within the budget's share
+        of the time since the last, and ``live_eval_interval`` has passed."""
         budget = self.live_eval_budget
         if budget is None or "evaluated_step" not in self._last_metrics:
-            return row, cost, 0.0
-        return row, cost, ended + max(cost / budget, self.live_eval_interval)
+            return 0.0
+        ended, cost = self._live_eval
+        return ended + max(cost / budget, self.live_eval_interval)
 
     def _evaluate(self, sets: dict) -> dict:
         out = {}

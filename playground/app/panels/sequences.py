@@ -341,9 +341,7 @@ class SequencesView(QWidget):
             add_extra("sequences", self.feed)
         controller.experimentReplaced.connect(self._on_replaced)
         controller.specChanged.connect(lambda *_: self._on_replaced())
-        state_changed = getattr(controller, "trainingStateChanged", None)
-        if state_changed is not None:
-            state_changed.connect(self._on_training_state)
+        controller.trainingStateChanged.connect(self._on_training_state)
         figures = {"gradient_per_step": self.grad_plot, "series": self.series_plot,
                    "sequence": self.input_plot, "hidden_state": self.hidden_plot}  # fmt: skip
         figures.update({f"{name}_gate": w for name, (w, _item) in self.gate_plots.items()})
