@@ -53,6 +53,7 @@ def test_soak_live_training(qtbot):
         refs0 = sys.getrefcount(True)
         relay0, frames0, step0 = controller.relay_count, w.plots.frames, controller.last_snapshot.step
         timer.start()
+        ticks_seen: list[int] = []
         t0 = time.perf_counter()
         # at least SOAK_SECONDS, and on a slow or busy machine until enough emissions happened
         # (a count, not a speed: nothing here is a timed assertion)
@@ -62,6 +63,7 @@ def test_soak_live_training(qtbot):
         ):
             qtbot.wait(500)
             assert controller.running, "training stopped by itself"
+            ticks_seen.append(len(ticks))  # the GUI timer's ticks so far, after each wait
         timer.stop()
         elapsed = time.perf_counter() - t0
         emissions = controller.relay_count - relay0 + (w.plots.frames - frames0)
@@ -75,9 +77,11 @@ def test_soak_live_training(qtbot):
         )
         assert emissions >= MIN_EMISSIONS
         assert controller.last_snapshot.step > step0
-        # liveness, not speed: the GUI timer kept ticking all through (ticks/s and the worst
-        # gap are printed above; speed is reported by the benchmarks, never asserted)
-        assert len(ticks) > 10 and ticks[-1] - ticks[0] > 0.5 * elapsed
+        # liveness, not speed: the GUI timer kept ticking all through, counted over the waits
+        # (in their first and in their second half), never measured in seconds (ticks/s and
+        # the worst gap are printed above; speed is reported by the benchmarks)
+        half = len(ticks_seen) // 2
+        assert len(ticks_seen) >= 2 and 0 < ticks_seen[half - 1] < ticks_seen[-1]
         assert growth < 80e6, f"memory grew by {growth / 1e6:.0f} MB"
         assert abs(drift) < 2_000, f"sys.getrefcount(True) drifted by {drift}"
     finally:
